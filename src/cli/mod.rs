@@ -1,0 +1,108 @@
+//! The command line: clap types (one file per subcommand) and the entry point `main` uses.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::exit::{self, Code};
+
+mod completions;
+
+/// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
+/// method keeps — the fast-packet-capture class experiment as one command.
+#[derive(Debug, Parser)]
+#[command(name = "netlab", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// More log output (-v info, -vv debug, -vvv trace); logs go to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less output: only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to use colour on the terminal.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when stderr is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions(completions::Args),
+    /// Write the man pages into a directory.
+    #[command(hide = true)]
+    Man(completions::ManArgs),
+}
+
+/// Parses the command line, runs the command and maps the outcome to a documented exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    match run(cli) {
+        Ok(code) => code.into(),
+        Err(err) if exit::is_broken_pipe(&err) => Code::Ok.into(),
+        Err(err) => {
+            eprintln!("netlab: error: {err:#}");
+            exit::code_for(&err).into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Code> {
+    match cli.command {
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::man(&args),
+    }
+}
+
+/// The clap command, for completions and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+fn init_logging(global: &Global) {
+    use tracing_subscriber::EnvFilter;
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("NETLAB_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let ansi = match global.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,114 @@
+//! Exit codes, and how an error chain maps to one.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (also: output closed early, e.g. `netlab … \| head`) |
+//! | 1 | the command ran and failed: a check failed, nothing could be sent, a regression |
+//! | 2 | bad input: command line, scenario, packet file, MAC address, interface name |
+//! | 3 | missing privileges (root / `CAP_NET_ADMIN`, `CAP_NET_RAW`, `CAP_BPF`) |
+//! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |
+//! | 130 | interrupted (SIGINT/SIGTERM); partial results were written and the lab removed |
+
+use std::fmt;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Code {
+    /// Success.
+    Ok = 0,
+    /// The command ran and failed.
+    Failed = 1,
+    /// Bad input.
+    BadInput = 2,
+    /// Missing privileges.
+    Privilege = 3,
+    /// The kernel lacks a needed feature.
+    Unsupported = 4,
+    /// Interrupted by a signal.
+    Interrupted = 130,
+}
+
+impl From<Code> for std::process::ExitCode {
+    fn from(code: Code) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// An error whose exit code is known, placed in an `anyhow` chain by the code that knows it.
+#[derive(Debug)]
+pub struct Classified {
+    /// The exit code it maps to.
+    pub code: Code,
+    /// The one-line message.
+    pub message: String,
+}
+
+impl fmt::Display for Classified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Classified {}
+
+/// A bad-input error: `Err(bad_input(format!("--src-mac: …")))`.
+pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Classified { code: Code::BadInput, message: message.into() })
+}
+
+/// A missing-privilege error.
+pub fn privilege(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Classified { code: Code::Privilege, message: message.into() })
+}
+
+/// A missing-kernel-feature error.
+pub fn unsupported(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Classified { code: Code::Unsupported, message: message.into() })
+}
+
+/// The exit code for an error chain: the first classified cause wins; a broken pipe on our
+/// output is success; `EPERM`/`EACCES` from the kernel mean missing privileges.
+pub fn code_for(err: &anyhow::Error) -> Code {
+    for cause in err.chain() {
+        if let Some(c) = cause.downcast_ref::<Classified>() {
+            return c.code;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return Code::Ok;
+            }
+        }
+        if let Some(fastnet::Error::Unsupported { .. }) = cause.downcast_ref::<fastnet::Error>() {
+            return Code::Unsupported;
+        }
+        let os = cause
+            .downcast_ref::<fastnet::SyscallError>()
+            .and_then(fastnet::SyscallError::raw_os_error)
+            .or_else(|| match cause.downcast_ref::<fastnet::Error>() {
+                Some(fastnet::Error::Syscall(e)) => e.raw_os_error(),
+                _ => None,
+            });
+        if matches!(os, Some(libc::EPERM) | Some(libc::EACCES)) {
+            return Code::Privilege;
+        }
+    }
+    Code::Failed
+}
+
+/// True when the error is only our stdout being closed (`netlab … | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes a line to stdout, returning the `io::Error` instead of panicking on a closed pipe.
+/// Use `outln!(…)?` wherever a command prints its results.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
