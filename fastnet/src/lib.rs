@@ -17,7 +17,9 @@
 #![deny(unsafe_code)]
 
 pub mod error;
+pub mod netns;
 pub mod tally;
+pub mod testing;
 
 #[allow(unsafe_code)]
 pub(crate) mod sys;

@@ -12,6 +12,8 @@ use std::ptr::NonNull;
 
 use crate::error::SyscallError;
 
+pub(crate) mod netns;
+
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a
 /// [`SyscallError`] naming the call. The caller writes the `unsafe` block and its `SAFETY` note
 /// around the macro, so the reason sits next to the call it justifies.
