@@ -10,5 +10,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod doctor;
 pub mod exit;
 pub mod topology;

@@ -102,14 +102,24 @@ impl NetNs {
         let made = std::thread::scope(|s| {
             s.spawn(|| -> Result<()> {
                 sys::netns::unshare(libc::CLONE_NEWNET, "unshare(CLONE_NEWNET)")?;
-                let source = CString::new(format!("/proc/self/task/{}/ns/net", sys::netns::gettid()))
-                    .expect("no NUL in a /proc path");
-                sys::netns::mount(Some(&source), &target, None, libc::MS_BIND, "mount(MS_BIND, /run/netns/NAME)")?;
+                let source =
+                    CString::new(format!("/proc/self/task/{}/ns/net", sys::netns::gettid()))
+                        .expect("no NUL in a /proc path");
+                sys::netns::mount(
+                    Some(&source),
+                    &target,
+                    None,
+                    libc::MS_BIND,
+                    "mount(MS_BIND, /run/netns/NAME)",
+                )?;
                 Ok(())
             })
             .join()
             .unwrap_or_else(|_| {
-                Err(Error::InvalidConfig { what: "namespace", why: "creator thread panicked".into() })
+                Err(Error::InvalidConfig {
+                    what: "namespace",
+                    why: "creator thread panicked".into(),
+                })
             })
         });
         if let Err(e) = made {
@@ -134,7 +144,9 @@ impl NetNs {
             }
         }
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("unlink(/run/netns/NAME)", e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_err("unlink(/run/netns/NAME)", e))
+            }
             _ => Ok(()),
         }
     }

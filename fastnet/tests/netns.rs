@@ -27,7 +27,12 @@ fn named_namespace_round_trip() {
     let ns = NetNs::create_named(&name).unwrap();
     assert!(NetNs::exists(&name));
     assert!(NetNs::create_named(&name).is_err(), "the same name twice must fail");
-    let inside = ns.run(|| { sh("ip link add t0 type veth peer name t1"); ns_id() }).unwrap();
+    let inside = ns
+        .run(|| {
+            sh("ip link add t0 type veth peer name t1");
+            ns_id()
+        })
+        .unwrap();
     assert_ne!(inside, ns_id());
     // sysfs mounted from inside shows the namespace's own interfaces.
     let seen = ns.run_with_sysfs(|sys| sys.join("class/net/t0").exists()).unwrap();

@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::exit::{self, Code};
 
 mod completions;
+mod doctor;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
 /// method keeps — the fast-packet-capture class experiment as one command.
@@ -47,6 +48,8 @@ pub enum Color {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check that this machine can run the lab: privileges, namespaces, AF_PACKET, AF_XDP, BPF.
+    Doctor(doctor::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
+        Command::Doctor(args) => doctor::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

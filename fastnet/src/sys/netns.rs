@@ -30,8 +30,10 @@ pub(crate) fn mount(
     let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
     // SAFETY: every pointer is a NUL-terminated string that outlives the call, or NULL where
     // mount(2) accepts NULL; the data argument is NULL.
-    unsafe { syscall!(mount(ptr(source), target.as_ptr(), ptr(fstype), flags, std::ptr::null()), call) }
-        .map(drop)
+    unsafe {
+        syscall!(mount(ptr(source), target.as_ptr(), ptr(fstype), flags, std::ptr::null()), call)
+    }
+    .map(drop)
 }
 
 /// `umount2(target, MNT_DETACH)`.
