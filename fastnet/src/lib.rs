@@ -16,8 +16,10 @@
 //! maps unmap on drop, so every error path releases what the kernel handed out.
 #![deny(unsafe_code)]
 
+pub mod cpu;
 pub mod error;
 pub mod netns;
+pub mod poll;
 pub mod tally;
 pub mod testing;
 

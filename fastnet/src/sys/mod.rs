@@ -12,7 +12,9 @@ use std::ptr::NonNull;
 
 use crate::error::SyscallError;
 
+pub(crate) mod cpu;
 pub(crate) mod netns;
+pub(crate) mod poll;
 
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a
 /// [`SyscallError`] naming the call. The caller writes the `unsafe` block and its `SAFETY` note
