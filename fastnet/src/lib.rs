@@ -16,15 +16,19 @@
 //! maps unmap on drop, so every error path releases what the kernel handed out.
 #![deny(unsafe_code)]
 
+pub mod afpacket;
 pub mod cpu;
 pub mod error;
 pub mod netns;
 pub mod poll;
+pub mod rx;
 pub mod tally;
 pub mod testing;
+pub mod tx;
 
 #[allow(unsafe_code)]
 pub(crate) mod sys;
 
+pub use afpacket::ifindex;
 pub use error::{Error, Result, SyscallError};
 pub use tally::Tally;

@@ -14,6 +14,7 @@ use crate::error::SyscallError;
 
 pub(crate) mod cpu;
 pub(crate) mod netns;
+pub(crate) mod packet;
 pub(crate) mod poll;
 
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a
