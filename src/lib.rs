@@ -12,4 +12,5 @@
 pub mod cli;
 pub mod doctor;
 pub mod exit;
+pub mod packet;
 pub mod topology;

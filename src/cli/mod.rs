@@ -8,6 +8,7 @@ use crate::exit::{self, Code};
 
 mod completions;
 mod doctor;
+mod packet;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
 /// method keeps — the fast-packet-capture class experiment as one command.
@@ -50,6 +51,8 @@ pub enum Color {
 pub enum Command {
     /// Check that this machine can run the lab: privileges, namespaces, AF_PACKET, AF_XDP, BPF.
     Doctor(doctor::Args),
+    /// Build, re-address and inspect packet files: `new`, `rewrite`, `show`.
+    Packet(packet::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Doctor(args) => doctor::run(&args),
+        Command::Packet(args) => packet::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }
