@@ -2,7 +2,7 @@
 //!
 //! In the order a run uses them:
 //!
-//! - [`file`]: read pcap / pcapng into [`Frame`]s ([`read_frames`]), write classic pcap
+//! - [`file`](mod@file): read pcap / pcapng into [`Frame`]s ([`read_frames`]), write classic pcap
 //!   atomically ([`write_pcap`]).
 //! - [`udp`]: build an Ethernet / IPv4 / UDP frame ([`UdpSpec`]); its default is the shipped
 //!   `packets/udp64.pcap`, byte for byte.
