@@ -38,6 +38,16 @@ pub enum Error {
         /// Why it cannot be used.
         why: String,
     },
+    /// The BPF verifier rejected a program; `log` is what it said (level-1 log, trimmed).
+    #[error("{source}: the verifier rejected BPF program `{name}`:\n{log}")]
+    ProgramRejected {
+        /// The program's name.
+        name: String,
+        /// The failed `bpf(BPF_PROG_LOAD)`.
+        source: SyscallError,
+        /// The verifier log.
+        log: String,
+    },
     /// The kernel lacks a feature this mechanism needs.
     #[error("{feature} is not supported here: {why}")]
     Unsupported {

@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 
 pub mod afpacket;
+pub mod bpf;
 pub mod cpu;
 pub mod error;
 pub mod netns;
@@ -25,6 +26,7 @@ pub mod rx;
 pub mod tally;
 pub mod testing;
 pub mod tx;
+pub mod xdp;
 
 #[allow(unsafe_code)]
 pub(crate) mod sys;

@@ -12,10 +12,12 @@ use std::ptr::NonNull;
 
 use crate::error::SyscallError;
 
+pub(crate) mod bpf;
 pub(crate) mod cpu;
 pub(crate) mod netns;
 pub(crate) mod packet;
 pub(crate) mod poll;
+pub(crate) mod xdp;
 
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a
 /// [`SyscallError`] naming the call. The caller writes the `unsafe` block and its `SAFETY` note

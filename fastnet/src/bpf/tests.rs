@@ -1,0 +1,164 @@
+//! BPF tests. The privileged ones each run in a throwaway network namespace with a veth pair
+//! `va` ↔ `vb`.
+
+use super::*;
+use crate::testing::{privileged, sh};
+use crate::Tally;
+
+/// veth `va` ↔ `vb`, both up, IPv6 off (no stray router solicitations).
+pub(crate) fn veth_pair() {
+    sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+        && ip link add va type veth peer name vb && ip link set va up && ip link set vb up");
+}
+
+/// A 60-byte frame with EtherType `ethertype`.
+pub(crate) fn frame(ethertype: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x0b]);
+    f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x0a]);
+    f[12..14].copy_from_slice(&ethertype.to_be_bytes());
+    f
+}
+
+/// Sends `ipv4` IPv4 frames and `arp` ARP frames, interleaved, out of `ifname` with a Python
+/// `AF_PACKET` socket (an independent sender).
+pub(crate) fn send_with_python(ifname: &str, ipv4: usize, arp: usize) {
+    let script = format!(
+        "import socket\n\
+         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n\
+         s.bind(('{ifname}', 0))\n\
+         ip = bytes.fromhex('{}')\n\
+         arp = bytes.fromhex('{}')\n\
+         for i in range(max({ipv4}, {arp})):\n\
+         \x20   if i < {ipv4}: s.send(ip)\n\
+         \x20   if i < {arp}: s.send(arp)\n",
+        hex(&frame(0x0800)),
+        hex(&frame(0x0806)),
+    );
+    sh(&format!("python3 -c \"{script}\""));
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `ip link show DEV` mentions an XDP program.
+pub(crate) fn has_xdp(ifname: &str) -> bool {
+    sh(&format!("ip link show {ifname}")).contains("xdp")
+}
+
+/// The counter once it reached `frames` (NAPI may still be draining the peer's ring when a
+/// send returns: softirq work can be deferred to ksoftirqd), or after a second.
+pub(crate) fn settled(counter: &XdpDropCounter, frames: u64) -> Tally {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let now = counter.read().unwrap();
+        if now.frames >= frames || std::time::Instant::now() > deadline {
+            // Let anything beyond `frames` show up too, so an excess fails the test.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            return counter.read().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn possible_cpus_is_at_least_one() {
+    assert!(possible_cpus().unwrap() >= 1);
+}
+
+#[test]
+fn loads_a_pass_program() {
+    let Some(_ns) = privileged("loads_a_pass_program") else { return };
+    probe_load().unwrap();
+    let drop = [Insn::mov64_imm(Reg::R0, XdpAction::Drop as i32), Insn::exit()];
+    let prog = Program::load_xdp(&drop, "test_drop").unwrap();
+    assert_eq!(prog.test_run(&frame(0x0800)).unwrap(), XdpAction::Drop as u32);
+}
+
+#[test]
+fn rejected_program_carries_the_verifier_log() {
+    let Some(_ns) = privileged("rejected_program_carries_the_verifier_log") else { return };
+    // Returns r0 without ever setting it.
+    let err = Program::load_xdp(&[Insn::exit()], "test_bad").unwrap_err();
+    match err {
+        Error::ProgramRejected { log, .. } => assert!(log.contains("R0 !read_ok"), "log: {log}"),
+        other => panic!("expected a verifier log, got {other}"),
+    }
+}
+
+#[test]
+fn link_detaches_on_drop() {
+    let Some(_ns) = privileged("link_detaches_on_drop") else { return };
+    veth_pair();
+    let pass = [Insn::mov64_imm(Reg::R0, XdpAction::Pass as i32), Insn::exit()];
+    let prog = Program::load_xdp(&pass, "test_pass").unwrap();
+    let ifindex = interface_index("vb").unwrap();
+    assert!(!has_xdp("vb"));
+    let link = Link::attach_xdp(&prog, ifindex).unwrap();
+    assert!(has_xdp("vb"), "{}", sh("ip link show vb"));
+    // A second program in the same mode is refused while the link lives.
+    assert!(Link::attach_xdp(&prog, ifindex).is_err());
+    drop(link);
+    assert!(!has_xdp("vb"), "{}", sh("ip link show vb"));
+    assert!(matches!(interface_index("nope"), Err(Error::NoSuchInterface(_))));
+}
+
+#[test]
+fn drop_counter_counts_frames_and_ipv4_exactly() {
+    let Some(_ns) = privileged("drop_counter_counts_frames_and_ipv4_exactly") else { return };
+    veth_pair();
+    let mut counter = XdpDropCounter::attach("vb").unwrap();
+    assert!(has_xdp("vb"));
+    send_with_python("va", 700, 300);
+    let mut tally = Tally::default();
+    let mut got = 0;
+    for _ in 0..50 {
+        got += counter.receive(&mut tally, std::time::Duration::from_millis(20)).unwrap();
+        if got >= 1000 {
+            break;
+        }
+    }
+    assert_eq!(tally, Tally { frames: 1000, ipv4: 700 });
+    assert_eq!(counter.read().unwrap(), tally);
+    // Nothing reached the stack: the program dropped everything.
+    drop(counter);
+    assert!(!has_xdp("vb"));
+}
+
+#[test]
+fn live_frames_arrive_at_the_peer_exactly() {
+    let Some(_ns) = privileged("live_frames_arrive_at_the_peer_exactly") else { return };
+    veth_pair();
+    // The counter on `vb` is also what makes `vb` run NAPI, so `va` accepts redirected frames.
+    let counter = XdpDropCounter::attach("vb").unwrap();
+    let mut live = LiveFrames::new("va", &frame(0x0800)).unwrap();
+    assert!(live.is_resident());
+    assert_eq!(live.send(100_000).unwrap(), 100_000);
+    assert_eq!(live.send(1).unwrap(), 1);
+    live.set_batch_size(128).unwrap();
+    assert_eq!(live.send(12_345).unwrap(), 12_345);
+    assert_eq!(settled(&counter, 112_346), Tally { frames: 112_346, ipv4: 112_346 });
+
+    // Without the resident program: same count, slower calls.
+    let mut cold = LiveFrames::without_resident("va", &frame(0x0806)).unwrap();
+    assert!(!cold.is_resident());
+    assert_eq!(cold.send(1000).unwrap(), 1000);
+    assert_eq!(settled(&counter, 113_346), Tally { frames: 113_346, ipv4: 112_346 });
+
+    drop(live);
+    assert!(!has_xdp("va"));
+    assert!(live_frames_bad_input());
+}
+
+fn live_frames_bad_input() -> bool {
+    LiveFrames::new("va", &[0u8; 10]).is_err()
+        && LiveFrames::new("nope", &frame(0x0800)).is_err()
+        && LiveFrames::without_resident("va", &frame(0x0800)).unwrap().set_batch_size(257).is_err()
+}
+
+#[test]
+fn live_frames_probe_runs() {
+    let Some(_ns) = privileged("live_frames_probe_runs") else { return };
+    probe_live_frames().unwrap();
+}

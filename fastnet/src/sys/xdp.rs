@@ -1,0 +1,408 @@
+//! `AF_XDP` sockets: socket, UMEM registration, ring set-up and mmaps, statistics, poll, and
+//! the two single-producer/single-consumer rings a receiver walks (fill and rx).
+//!
+//! The rings are shared with the kernel: their producer and consumer indices are `u32`s in the
+//! mapping, read and written with acquire/release atomics; descriptors are read between the two.
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::{owned_fd, syscall, Mmap};
+use crate::error::SyscallError;
+
+/// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`.
+pub(crate) fn socket() -> Result<OwnedFd, SyscallError> {
+    // SAFETY: socket(2) takes no pointers.
+    let fd = unsafe {
+        syscall!(socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0), "socket(AF_XDP)")
+    }?;
+    // SAFETY: socket(2) returned a fresh fd we own.
+    Ok(unsafe { owned_fd(fd) })
+}
+
+fn setsockopt<T>(
+    fd: BorrowedFd<'_>,
+    name: libc::c_int,
+    value: &T,
+    call: &'static str,
+) -> Result<(), SyscallError> {
+    let ptr: *const T = value;
+    // SAFETY: `value` is a live, initialised `T` of the size we pass; the kernel only reads it.
+    unsafe {
+        syscall!(
+            setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_XDP,
+                name,
+                ptr.cast(),
+                std::mem::size_of::<T>() as libc::socklen_t
+            ),
+            call
+        )
+    }
+    .map(drop)
+}
+
+/// Registers `umem` (frames of `chunk_size` bytes) with the socket (`XDP_UMEM_REG`).
+///
+/// The kernel pins the pages, so they stay valid for it even if the mapping goes first; the
+/// caller keeps `umem` alive at least as long as the socket to read frames from it.
+pub(crate) fn register_umem(
+    fd: BorrowedFd<'_>,
+    umem: &Mmap,
+    chunk_size: u32,
+    headroom: u32,
+) -> Result<(), SyscallError> {
+    let reg = libc::xdp_umem_reg {
+        addr: umem.as_ptr() as usize as u64,
+        len: umem.len() as u64,
+        chunk_size,
+        headroom,
+        flags: 0,
+        tx_metadata_len: 0,
+    };
+    setsockopt(fd, libc::XDP_UMEM_REG, &reg, "setsockopt(XDP_UMEM_REG)")
+}
+
+/// Which ring a size or a mapping is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RingKind {
+    /// Userspace → kernel: free UMEM frames to receive into (`XDP_UMEM_FILL_RING`).
+    Fill,
+    /// Kernel → userspace: sent frames to reuse (`XDP_UMEM_COMPLETION_RING`).
+    Completion,
+    /// Kernel → userspace: received frames (`XDP_RX_RING`).
+    Rx,
+}
+
+/// Sets a ring's size (entries, a power of two).
+pub(crate) fn set_ring_size(
+    fd: BorrowedFd<'_>,
+    ring: RingKind,
+    entries: u32,
+) -> Result<(), SyscallError> {
+    let (name, call) = match ring {
+        RingKind::Fill => (libc::XDP_UMEM_FILL_RING, "setsockopt(XDP_UMEM_FILL_RING)"),
+        RingKind::Completion => {
+            (libc::XDP_UMEM_COMPLETION_RING, "setsockopt(XDP_UMEM_COMPLETION_RING)")
+        }
+        RingKind::Rx => (libc::XDP_RX_RING, "setsockopt(XDP_RX_RING)"),
+    };
+    setsockopt(fd, name, &entries, call)
+}
+
+fn getsockopt<T: Copy>(
+    fd: BorrowedFd<'_>,
+    name: libc::c_int,
+    mut value: T,
+    call: &'static str,
+) -> Result<T, SyscallError> {
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    let ptr: *mut T = &mut value;
+    // SAFETY: `value` is a live `T` of `len` bytes; the kernel writes at most `len` bytes of
+    // plain integers into it (`T` is one of the `xdp_*` structs made of integers only).
+    unsafe {
+        syscall!(getsockopt(fd.as_raw_fd(), libc::SOL_XDP, name, ptr.cast(), &mut len), call)
+    }?;
+    Ok(value)
+}
+
+/// `XDP_MMAP_OFFSETS`: where producer, consumer, flags and descriptors sit in each ring.
+pub(crate) fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<libc::xdp_mmap_offsets, SyscallError> {
+    let zero = libc::xdp_ring_offset { producer: 0, consumer: 0, desc: 0, flags: 0 };
+    let offsets = libc::xdp_mmap_offsets { rx: zero, tx: zero, fr: zero, cr: zero };
+    getsockopt(fd, libc::XDP_MMAP_OFFSETS, offsets, "getsockopt(XDP_MMAP_OFFSETS)")
+}
+
+/// `XDP_STATISTICS`: the socket's drop counters since it was created.
+pub(crate) fn statistics(fd: BorrowedFd<'_>) -> Result<libc::xdp_statistics, SyscallError> {
+    let zero = libc::xdp_statistics {
+        rx_dropped: 0,
+        rx_invalid_descs: 0,
+        tx_invalid_descs: 0,
+        rx_ring_full: 0,
+        rx_fill_ring_empty_descs: 0,
+        tx_ring_empty_descs: 0,
+    };
+    getsockopt(fd, libc::XDP_STATISTICS, zero, "getsockopt(XDP_STATISTICS)")
+}
+
+/// Binds the socket to queue `queue` of interface `ifindex` with `flags` (`XDP_COPY`…).
+pub(crate) fn bind(
+    fd: BorrowedFd<'_>,
+    ifindex: u32,
+    queue: u32,
+    flags: u16,
+) -> Result<(), SyscallError> {
+    let addr = libc::sockaddr_xdp {
+        sxdp_family: libc::AF_XDP as u16,
+        sxdp_flags: flags,
+        sxdp_ifindex: ifindex,
+        sxdp_queue_id: queue,
+        sxdp_shared_umem_fd: 0,
+    };
+    let ptr: *const libc::sockaddr_xdp = &addr;
+    // SAFETY: `addr` is a live sockaddr_xdp of the size we pass; the kernel only reads it.
+    unsafe {
+        syscall!(
+            bind(
+                fd.as_raw_fd(),
+                ptr.cast(),
+                std::mem::size_of::<libc::sockaddr_xdp>() as libc::socklen_t
+            ),
+            "bind(AF_XDP)"
+        )
+    }
+    .map(drop)
+}
+
+/// `recvfrom(fd, NULL, 0, MSG_DONTWAIT)`: the kick that makes the kernel look at the rings
+/// (needed with `need_wakeup` or busy polling; harmless otherwise).
+pub(crate) fn kick_rx(fd: BorrowedFd<'_>) -> Result<(), SyscallError> {
+    // SAFETY: a zero-length receive into NULL with no address: the kernel writes nothing.
+    let ret = unsafe {
+        syscall!(
+            recvfrom(
+                fd.as_raw_fd(),
+                std::ptr::null_mut(),
+                0,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            "recvfrom(AF_XDP)"
+        )
+    };
+    match ret {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS)) => {
+            Ok(())
+        }
+        other => other.map(drop),
+    }
+}
+
+/// The shared head of a mapped ring: the mapping and its producer/consumer indices.
+#[derive(Debug)]
+struct RingMap {
+    /// Keeps the mapping the pointers below point into.
+    _map: Mmap,
+    producer: *const AtomicU32,
+    consumer: *const AtomicU32,
+    descs: *mut u8,
+    mask: u32,
+}
+
+impl RingMap {
+    fn new(
+        fd: BorrowedFd<'_>,
+        off: &libc::xdp_ring_offset,
+        entries: u32,
+        desc_size: usize,
+        pgoff: u64,
+        call: &'static str,
+    ) -> Result<Self, SyscallError> {
+        let len = off.desc as usize + entries as usize * desc_size;
+        let map = Mmap::shared(fd, len, pgoff as libc::off_t, true, call)?;
+        let base = map.as_ptr();
+        let in_map =
+            |o: u64, size: usize| (o as usize).checked_add(size).is_some_and(|end| end <= len);
+        if !in_map(off.producer, 4) || !in_map(off.consumer, 4) || !entries.is_power_of_two() {
+            return Err(SyscallError {
+                call,
+                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        // SAFETY: the offsets were checked to lie inside the mapping just made.
+        let producer = unsafe { base.add(off.producer as usize) }.cast::<AtomicU32>();
+        // SAFETY: as above.
+        let consumer = unsafe { base.add(off.consumer as usize) }.cast::<AtomicU32>();
+        // SAFETY: as above (`len` was computed from `off.desc`).
+        let descs = unsafe { base.add(off.desc as usize) };
+        Ok(Self { _map: map, producer, consumer, descs, mask: entries - 1 })
+    }
+
+    #[inline]
+    fn producer(&self) -> &AtomicU32 {
+        // SAFETY: points into `self.map` (checked in `new`), 4-byte aligned as the kernel lays
+        // it out, and lives as long as `self`; the kernel accesses it atomically too.
+        unsafe { &*self.producer }
+    }
+
+    #[inline]
+    fn consumer(&self) -> &AtomicU32 {
+        // SAFETY: as for `producer`.
+        unsafe { &*self.consumer }
+    }
+}
+
+// SAFETY: the raw pointers point into `map`, which is owned by the value and moves with it.
+unsafe impl Send for RingMap {}
+
+/// The fill ring: we produce free UMEM frame addresses, the kernel consumes them.
+#[derive(Debug)]
+pub(crate) struct FillRing {
+    ring: RingMap,
+    cached_prod: u32,
+    cached_cons: u32,
+}
+
+impl FillRing {
+    /// Maps the fill ring of `entries` entries.
+    pub(crate) fn map(
+        fd: BorrowedFd<'_>,
+        offsets: &libc::xdp_mmap_offsets,
+        entries: u32,
+    ) -> Result<Self, SyscallError> {
+        let ring = RingMap::new(
+            fd,
+            &offsets.fr,
+            entries,
+            std::mem::size_of::<u64>(),
+            libc::XDP_UMEM_PGOFF_FILL_RING,
+            "mmap(XDP_UMEM_PGOFF_FILL_RING)",
+        )?;
+        let cached_prod = ring.producer().load(Ordering::Relaxed);
+        let cached_cons = ring.consumer().load(Ordering::Acquire);
+        Ok(Self { ring, cached_prod, cached_cons })
+    }
+
+    /// Free slots we may fill now.
+    #[inline]
+    fn free(&mut self) -> u32 {
+        let size = self.ring.mask + 1;
+        let free = size - self.cached_prod.wrapping_sub(self.cached_cons);
+        if free > 0 {
+            return free;
+        }
+        self.cached_cons = self.ring.consumer().load(Ordering::Acquire);
+        size - self.cached_prod.wrapping_sub(self.cached_cons)
+    }
+
+    /// Hands as many of `addrs` (from the end) to the kernel as there is room for; removes them
+    /// from `addrs` and returns how many.
+    pub(crate) fn give(&mut self, addrs: &mut Vec<u64>) -> u32 {
+        let mut free = self.free() as usize;
+        if free < addrs.len() {
+            self.cached_cons = self.ring.consumer().load(Ordering::Acquire);
+            free = self.free() as usize;
+        }
+        let n = free.min(addrs.len());
+        if n == 0 {
+            return 0;
+        }
+        let descs = self.ring.descs.cast::<u64>();
+        for addr in addrs.drain(addrs.len() - n..) {
+            let slot = (self.cached_prod & self.ring.mask) as usize;
+            // SAFETY: `slot <= mask`, so the write stays inside the descriptor array of the
+            // mapping; the slot is free (between consumer and producer+free), so the kernel is
+            // not reading it until we publish the new producer below.
+            unsafe { descs.add(slot).write(addr) };
+            self.cached_prod = self.cached_prod.wrapping_add(1);
+        }
+        self.ring.producer().store(self.cached_prod, Ordering::Release);
+        n as u32
+    }
+}
+
+/// One received frame: where it is in the UMEM and how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RxDesc {
+    /// Offset of the frame's first byte in the UMEM.
+    pub(crate) addr: u64,
+    /// Frame length in bytes.
+    pub(crate) len: u32,
+}
+
+/// The rx ring: the kernel produces descriptors of received frames, we consume them.
+#[derive(Debug)]
+pub(crate) struct RxRing {
+    ring: RingMap,
+    cached_prod: u32,
+    cached_cons: u32,
+}
+
+impl RxRing {
+    /// Maps the rx ring of `entries` entries.
+    pub(crate) fn map(
+        fd: BorrowedFd<'_>,
+        offsets: &libc::xdp_mmap_offsets,
+        entries: u32,
+    ) -> Result<Self, SyscallError> {
+        let ring = RingMap::new(
+            fd,
+            &offsets.rx,
+            entries,
+            std::mem::size_of::<libc::xdp_desc>(),
+            libc::XDP_PGOFF_RX_RING as u64,
+            "mmap(XDP_PGOFF_RX_RING)",
+        )?;
+        let cached_prod = ring.producer().load(Ordering::Acquire);
+        let cached_cons = ring.consumer().load(Ordering::Relaxed);
+        Ok(Self { ring, cached_prod, cached_cons })
+    }
+
+    /// How many descriptors are ready (up to `max`), refreshing the producer index when the
+    /// cached view is empty.
+    #[inline]
+    pub(crate) fn ready(&mut self, max: u32) -> u32 {
+        let mut n = self.cached_prod.wrapping_sub(self.cached_cons);
+        if n == 0 {
+            self.cached_prod = self.ring.producer().load(Ordering::Acquire);
+            n = self.cached_prod.wrapping_sub(self.cached_cons);
+        }
+        n.min(max)
+    }
+
+    /// The `i`-th ready descriptor (`i < ready()`).
+    #[inline]
+    pub(crate) fn desc(&self, i: u32) -> RxDesc {
+        let slot = (self.cached_cons.wrapping_add(i) & self.ring.mask) as usize;
+        // SAFETY: `slot <= mask` keeps the read inside the descriptor array; the kernel
+        // published this slot (it is before the producer index we loaded with Acquire) and
+        // does not touch it until we release it.
+        let d = unsafe { self.ring.descs.cast::<libc::xdp_desc>().add(slot).read() };
+        RxDesc { addr: d.addr, len: d.len }
+    }
+
+    /// Gives `n` consumed descriptors back to the kernel.
+    #[inline]
+    pub(crate) fn release(&mut self, n: u32) {
+        self.cached_cons = self.cached_cons.wrapping_add(n);
+        self.ring.consumer().store(self.cached_cons, Ordering::Release);
+    }
+}
+
+/// UMEM memory that the kernel writes received frames into.
+#[derive(Debug)]
+pub(crate) struct Umem {
+    map: Mmap,
+}
+
+impl Umem {
+    /// Anonymous, page-aligned, pre-faulted memory of `len` bytes.
+    pub(crate) fn new(len: usize) -> Result<Self, SyscallError> {
+        Ok(Self { map: Mmap::anonymous(len, "mmap(UMEM)")? })
+    }
+
+    /// The mapping, to register it.
+    pub(crate) fn mmap(&self) -> &Mmap {
+        &self.map
+    }
+
+    /// The bytes of a received frame, or `None` if the descriptor points outside the UMEM.
+    ///
+    /// Only call this for a descriptor taken from the rx ring and not yet given back through
+    /// the fill ring: until then the kernel does not write to that frame.
+    #[inline]
+    pub(crate) fn frame(&self, desc: RxDesc) -> Option<&[u8]> {
+        let start = usize::try_from(desc.addr).ok()?;
+        let end = start.checked_add(desc.len as usize)?;
+        if end > self.map.len() {
+            return None;
+        }
+        // SAFETY: `start..end` lies inside the mapping (checked above), which lives as long as
+        // `&self`; the frame belongs to userspace until its address is put on the fill ring,
+        // which needs `&mut` access to the receiver that also holds this borrow.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(start), desc.len as usize) })
+    }
+}

@@ -1,0 +1,378 @@
+//! `AF_XDP` receive (`fastnet:3`): the driver — or, in copy mode, the kernel right after the
+//! driver — writes each frame into a buffer this process mapped (the UMEM), and a ring of
+//! descriptors says where. No skb, no per-frame syscall, no copy to userspace.
+//!
+//! Set-up, in the order the kernel wants it:
+//! 1. UMEM: anonymous memory cut into `frames` frames of `frame_size` bytes, registered with
+//!    the socket (`XDP_UMEM_REG`);
+//! 2. ring sizes: fill, completion (required even to receive), rx; then `XDP_MMAP_OFFSETS`
+//!    and the fill and rx rings mapped;
+//! 3. the fill ring pre-filled with free frames;
+//! 4. `bind` to one queue of the interface in copy mode (`XDP_COPY`; veth has no zero-copy);
+//! 5. an XSKMAP holding the socket at the queue's index, and the 6-slot program
+//!    `r2 = ctx->rx_queue_index; r1 = map; r3 = XDP_PASS; call bpf_redirect_map; exit`
+//!    attached with `BPF_LINK_CREATE` (native mode by default). Frames of queues without a
+//!    socket pass to the stack.
+//!
+//! Receiving walks the rx ring in place, runs [`Tally::do_something`] on each frame where it
+//! lies in the UMEM, and recycles the frames to the fill ring once per batch. In copy mode the
+//! kernel never raises `need_wakeup` on veth, so an idle receiver either spins
+//! ([`Wait::Busy`]) or sleeps in `poll(2)` ([`Wait::Poll`]), which the kernel wakes when it
+//! flushes frames to the socket.
+//!
+//! Everything is RAII: dropping an [`XskRx`] detaches the program (closing the link fd), closes
+//! the socket and unmaps the rings and the UMEM — and so does the process dying, even by
+//! `SIGKILL`.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::bpf::{
+    interface_index, Helper, Insn, Link, Map, MapType, Program, Reg, XdpAction, XdpMode,
+};
+use crate::error::{Error, Result};
+use crate::rx::{Receive, RxStats, Wait};
+use crate::sys::xdp::{self as sys, FillRing, RingKind, RxRing, Umem};
+use crate::tally::Tally;
+
+/// Configuration of an [`XskRx`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XskConfig {
+    /// UMEM frames (buffers the kernel can write into): the method's buffer size. Any number
+    /// ≥ 2; the UMEM is `frames × frame_size` bytes.
+    pub frames: u32,
+    /// Bytes per UMEM frame: a power of two from 2048 to the page size (a frame must fit).
+    pub frame_size: u32,
+    /// Fill ring entries (power of two).
+    pub fill_size: u32,
+    /// Rx ring entries (power of two).
+    pub rx_size: u32,
+    /// Frames handled per ring pass (and recycled to the fill ring at once), ≥ 1.
+    pub batch: u32,
+    /// What to do when the rx ring is empty.
+    pub wait: Wait,
+    /// Where the redirect program runs (native on veth).
+    pub mode: XdpMode,
+}
+
+impl Default for XskConfig {
+    /// 4096 frames of 2048 bytes (8 MiB), fill and rx rings of 2048, batches of 64, poll.
+    fn default() -> Self {
+        Self {
+            frames: 4096,
+            frame_size: 2048,
+            fill_size: 2048,
+            rx_size: 2048,
+            batch: 64,
+            wait: Wait::Poll,
+            mode: XdpMode::Native,
+        }
+    }
+}
+
+impl XskConfig {
+    fn validate(&self) -> Result<()> {
+        let bad = |what, why: String| Err(Error::InvalidConfig { what, why });
+        let page = 4096;
+        if !self.frame_size.is_power_of_two() || !(2048..=page).contains(&self.frame_size) {
+            return bad(
+                "AF_XDP frame size",
+                format!("{} is not a power of two from 2048 to {page}", self.frame_size),
+            );
+        }
+        if self.frames < 2 {
+            return bad("AF_XDP UMEM frames", format!("{} frames: need at least 2", self.frames));
+        }
+        if (self.frames as u64) * (self.frame_size as u64) > (1u64 << 32) {
+            return bad(
+                "AF_XDP UMEM frames",
+                format!("{} × {} bytes is more than 4 GiB", self.frames, self.frame_size),
+            );
+        }
+        for (what, n) in
+            [("AF_XDP fill ring size", self.fill_size), ("AF_XDP rx ring size", self.rx_size)]
+        {
+            if !n.is_power_of_two() || n > 1 << 20 {
+                return bad(what, format!("{n} is not a power of two up to 1048576"));
+            }
+        }
+        if self.batch == 0 {
+            return bad("AF_XDP batch", "0: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Every counter of `XDP_STATISTICS` (`struct xdp_statistics`), cumulative since the socket
+/// was created.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[doc(alias = "xdp_statistics")]
+pub struct XskStats {
+    /// Frames dropped for reasons other than a full rx ring — a frame larger than a UMEM
+    /// frame, or no free frame (fill ring empty).
+    pub rx_dropped: u64,
+    /// Invalid descriptors on the rx side.
+    pub rx_invalid_descs: u64,
+    /// Invalid descriptors on the tx side.
+    pub tx_invalid_descs: u64,
+    /// Frames dropped because the rx ring was full.
+    pub rx_ring_full: u64,
+    /// Times the kernel found the fill ring empty (each such frame is also in `rx_dropped`).
+    pub rx_fill_ring_empty_descs: u64,
+    /// Times the tx ring was empty when the kernel looked.
+    pub tx_ring_empty_descs: u64,
+}
+
+/// The redirect program: every frame of queue `i` goes to the socket at XSKMAP index `i`, or to
+/// the stack when there is none.
+fn redirect_program(xsks: &Map) -> Vec<Insn> {
+    let mut insns = vec![Insn::load(
+        crate::bpf::Size::W,
+        Reg::R2,
+        Reg::R1,
+        crate::bpf::insn::xdp_md::RX_QUEUE_INDEX,
+    )];
+    insns.extend(xsks.load_into(Reg::R1));
+    insns.extend([
+        Insn::mov64_imm(Reg::R3, XdpAction::Pass as i32),
+        Insn::call(Helper::RedirectMap),
+        Insn::exit(),
+    ]);
+    insns
+}
+
+/// Binds in copy mode. A queue stays busy for a moment after its previous socket closed (the
+/// kernel releases the buffer pool from a work queue), so `EBUSY` is retried for up to
+/// [`BIND_BUSY_RETRY`].
+fn bind_when_free(fd: BorrowedFd<'_>, ifindex: u32, queue: u32) -> Result<(), crate::SyscallError> {
+    let deadline = Instant::now() + BIND_BUSY_RETRY;
+    loop {
+        match sys::bind(fd, ifindex, queue, libc::XDP_COPY) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`XskRx::open`] retries a busy queue.
+pub const BIND_BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// An AF_XDP socket receiving on one queue of one interface (`fastnet:3`).
+#[derive(Debug)]
+pub struct XskRx {
+    // Field order is drop order: detach the program first, then close the socket, then unmap
+    // the rings and the UMEM.
+    link: Link,
+    _program: Program,
+    _xsks: Map,
+    socket: OwnedFd,
+    rx: RxRing,
+    fill: FillRing,
+    umem: Umem,
+    /// Frames owned by userspace, waiting to go back on the fill ring.
+    free: Vec<u64>,
+    config: XskConfig,
+    /// Frames taken from the rx ring since open.
+    delivered: u64,
+}
+
+impl XskRx {
+    /// Opens an AF_XDP socket on queue `queue` of `ifname` (in the calling thread's namespace)
+    /// and attaches the redirect program. Fails with `EBUSY` when the interface already has an
+    /// XDP program in that mode.
+    pub fn open(ifname: &str, queue: u32, config: &XskConfig) -> Result<Self> {
+        config.validate()?;
+        let ifindex = interface_index(ifname)?;
+        let socket = sys::socket().map_err(|e| match e.raw_os_error() {
+            Some(libc::EAFNOSUPPORT) => Error::Unsupported {
+                feature: "AF_XDP",
+                why: format!("{e} (kernel without CONFIG_XDP_SOCKETS)"),
+            },
+            _ => e.into(),
+        })?;
+        let fd = socket.as_fd();
+        let umem_len = config.frames as usize * config.frame_size as usize;
+        let umem = Umem::new(umem_len)?;
+        sys::register_umem(fd, umem.mmap(), config.frame_size, 0)?;
+        sys::set_ring_size(fd, RingKind::Fill, config.fill_size)?;
+        // Receive-only, but bind refuses a UMEM without a completion ring.
+        sys::set_ring_size(fd, RingKind::Completion, 32)?;
+        sys::set_ring_size(fd, RingKind::Rx, config.rx_size)?;
+        let offsets = sys::mmap_offsets(fd)?;
+        let rx = RxRing::map(fd, &offsets, config.rx_size)?;
+        let mut fill = FillRing::map(fd, &offsets, config.fill_size)?;
+        let mut free: Vec<u64> =
+            (0..config.frames as u64).rev().map(|i| i * config.frame_size as u64).collect();
+        fill.give(&mut free);
+        bind_when_free(fd, ifindex, queue).map_err(|e| match e.raw_os_error() {
+            Some(libc::EINVAL) => Error::InvalidConfig {
+                what: "AF_XDP queue",
+                why: format!("{ifname} has no rx queue {queue} ({e})"),
+            },
+            Some(libc::EBUSY) => Error::InvalidConfig {
+                what: "AF_XDP queue",
+                why: format!("queue {queue} of {ifname} already has an AF_XDP socket ({e})"),
+            },
+            _ => e.into(),
+        })?;
+        let xsks = Map::create(MapType::XskMap, 4, queue + 1, "xsks")?;
+        xsks.set_u32(queue, socket.as_raw_fd() as u32)?;
+        let program = Program::load_xdp(&redirect_program(&xsks), "xsk_redirect")?;
+        let link = Link::attach_xdp_mode(&program, ifindex, config.mode)?;
+        Ok(Self {
+            link,
+            _program: program,
+            _xsks: xsks,
+            socket,
+            rx,
+            fill,
+            umem,
+            free,
+            config: *config,
+            delivered: 0,
+        })
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &XskConfig {
+        &self.config
+    }
+
+    /// The link holding the redirect program on the interface.
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// All of `XDP_STATISTICS`.
+    #[doc(alias = "XDP_STATISTICS")]
+    pub fn xdp_statistics(&self) -> Result<XskStats> {
+        let s = sys::statistics(self.socket.as_fd())?;
+        Ok(XskStats {
+            rx_dropped: s.rx_dropped,
+            rx_invalid_descs: s.rx_invalid_descs,
+            tx_invalid_descs: s.tx_invalid_descs,
+            rx_ring_full: s.rx_ring_full,
+            rx_fill_ring_empty_descs: s.rx_fill_ring_empty_descs,
+            tx_ring_empty_descs: s.tx_ring_empty_descs,
+        })
+    }
+
+    /// Frames taken from the rx ring since open.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Handles one batch that is ready: `do_something` on each frame in place, then the
+    /// frames go back to the fill ring. Returns how many.
+    #[inline]
+    fn drain_batch(&mut self, tally: &mut Tally) -> usize {
+        let n = self.rx.ready(self.config.batch);
+        if n == 0 {
+            return 0;
+        }
+        for i in 0..n {
+            let desc = self.rx.desc(i);
+            // A descriptor outside the UMEM would be a kernel bug; count it, never read it.
+            match self.umem.frame(desc) {
+                Some(frame) => tally.do_something(frame),
+                None => tally.frames += 1,
+            }
+            // The frame starts at the chunk's start (no headroom): recycle the chunk address.
+            self.free.push(desc.addr - desc.addr % self.config.frame_size as u64);
+        }
+        self.rx.release(n);
+        self.fill.give(&mut self.free);
+        self.delivered += u64::from(n);
+        n as usize
+    }
+
+    /// Receives what is ready (waiting per [`XskConfig::wait`], at most about `timeout`), runs
+    /// `tally.do_something` on every frame, and returns the number of frames handled (0 on
+    /// timeout). Handles at most one batch per ready check, and keeps going while frames are
+    /// ready, up to the rx ring's size per call.
+    pub fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
+        let mut got = self.drain_batch(tally);
+        if got == 0 {
+            let deadline = Instant::now() + timeout;
+            loop {
+                match self.config.wait {
+                    Wait::Busy => {
+                        for _ in 0..256 {
+                            std::hint::spin_loop();
+                            got = self.drain_batch(tally);
+                            if got > 0 {
+                                break;
+                            }
+                        }
+                    }
+                    Wait::Poll => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        crate::poll::wait_readable(self.socket.as_fd(), left)?;
+                        got = self.drain_batch(tally);
+                    }
+                }
+                if got > 0 || Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
+        while got > 0 && got < self.config.rx_size as usize {
+            let more = self.drain_batch(tally);
+            if more == 0 {
+                break;
+            }
+            got += more;
+        }
+        Ok(got)
+    }
+
+    /// Kernel-side counters, mapped onto the common shape: `packets` = frames taken from the
+    /// ring + `drops`; `drops` = `rx_dropped` + `rx_ring_full`; `freeze_q` = times the fill
+    /// ring was empty (the UMEM analogue of a frozen ring). The whole set is
+    /// [`XskRx::xdp_statistics`].
+    pub fn kernel_stats(&mut self) -> Result<RxStats> {
+        let s = self.xdp_statistics()?;
+        let drops = s.rx_dropped + s.rx_ring_full;
+        Ok(RxStats { packets: self.delivered + drops, drops, freeze_q: s.rx_fill_ring_empty_descs })
+    }
+
+    /// Makes the kernel look at the rings (`recvfrom(MSG_DONTWAIT)`); only needed with busy
+    /// polling or `need_wakeup`, harmless otherwise.
+    pub fn kick(&self) -> Result<()> {
+        Ok(sys::kick_rx(self.socket.as_fd())?)
+    }
+}
+
+impl AsFd for XskRx {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+impl Receive for XskRx {
+    fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
+        XskRx::receive(self, tally, timeout)
+    }
+
+    fn kernel_stats(&mut self) -> Result<RxStats> {
+        XskRx::kernel_stats(self)
+    }
+}
+
+/// Creates (and closes) an AF_XDP socket: proves the kernel has `CONFIG_XDP_SOCKETS` and this
+/// process may use it. For `netlab doctor`.
+pub fn probe_socket() -> Result<()> {
+    match sys::socket() {
+        Ok(_socket) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Err(Error::Unsupported {
+            feature: "AF_XDP",
+            why: format!("{e} (kernel without CONFIG_XDP_SOCKETS)"),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! AF_XDP receiver tests, each in a throwaway network namespace with a veth pair `va` ↔ `vb`.
+
+use std::time::Duration;
+
+use super::*;
+use crate::bpf::tests::{frame, has_xdp, send_with_python, veth_pair};
+use crate::bpf::LiveFrames;
+use crate::testing::{privileged, sh};
+
+/// Receives until `want` frames arrived or a second passed with nothing new.
+fn receive_all(rx: &mut XskRx, want: u64) -> Tally {
+    let mut tally = Tally::default();
+    while tally.frames < want {
+        if rx.receive(&mut tally, Duration::from_secs(1)).unwrap() == 0 {
+            break;
+        }
+    }
+    tally
+}
+
+/// `ip -s link` RX packets of `ifname` (the kernel's netlink counter).
+fn rx_packets(ifname: &str) -> u64 {
+    let out = sh(&format!("ip -s -j link show {ifname}"));
+    let at = out.find("\"rx\":").expect("stats64 rx in ip -j output");
+    let rest = &out[at..];
+    let p = rest.find("\"packets\":").expect("rx packets") + "\"packets\":".len();
+    rest[p..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn af_xdp_receives_exactly_what_was_sent() {
+    let Some(_ns) = privileged("af_xdp_receives_exactly_what_was_sent") else { return };
+    veth_pair();
+    for wait in [Wait::Poll, Wait::Busy] {
+        let before = rx_packets("vb");
+        let config = XskConfig { wait, ..XskConfig::default() };
+        let mut rx = XskRx::open("vb", 0, &config).unwrap();
+        assert!(has_xdp("vb"));
+        send_with_python("va", 1000, 250);
+        let tally = receive_all(&mut rx, 1250);
+        assert_eq!(tally, Tally { frames: 1250, ipv4: 1000 }, "{wait:?}");
+        // Nothing more arrives, and the wait honours the timeout.
+        let mut extra = Tally::default();
+        assert_eq!(rx.receive(&mut extra, Duration::from_millis(30)).unwrap(), 0);
+        let stats = rx.kernel_stats().unwrap();
+        assert_eq!(stats, RxStats { packets: 1250, drops: 0, freeze_q: 0 });
+        assert_eq!(rx.xdp_statistics().unwrap(), XskStats::default());
+        assert_eq!(rx_packets("vb") - before, 1250, "netlink counter of b");
+        drop(rx);
+        assert!(!has_xdp("vb"), "{}", sh("ip link show vb"));
+    }
+}
+
+#[test]
+fn af_xdp_counts_live_frames_and_reports_ring_drops() {
+    let Some(_ns) = privileged("af_xdp_counts_live_frames_and_reports_ring_drops") else {
+        return;
+    };
+    veth_pair();
+    // A small UMEM that 10 000 frames overflow while nobody reads.
+    let config = XskConfig { frames: 512, fill_size: 512, rx_size: 512, ..XskConfig::default() };
+    let mut rx = XskRx::open("vb", 0, &config).unwrap();
+    let mut live = LiveFrames::new("va", &frame(0x0800)).unwrap();
+    live.send(10_000).unwrap();
+    let tally = receive_all(&mut rx, 10_000);
+    let stats = rx.kernel_stats().unwrap();
+    let full = rx.xdp_statistics().unwrap();
+    assert!(tally.frames >= 512 && tally.frames < 10_000, "{tally:?}");
+    assert_eq!(tally.ipv4, tally.frames);
+    assert_eq!(stats.packets, 10_000, "{stats:?} {full:?}");
+    assert_eq!(stats.drops, 10_000 - tally.frames, "{stats:?} {full:?}");
+    assert!(full.rx_fill_ring_empty_descs > 0 || full.rx_ring_full > 0, "{full:?}");
+}
+
+#[test]
+fn bad_config_is_refused_before_touching_the_interface() {
+    let Some(_ns) = privileged("bad_config_is_refused_before_touching_the_interface") else {
+        return;
+    };
+    veth_pair();
+    for config in [
+        XskConfig { frame_size: 1000, ..XskConfig::default() },
+        XskConfig { frames: 1, ..XskConfig::default() },
+        XskConfig { rx_size: 1000, ..XskConfig::default() },
+        XskConfig { batch: 0, ..XskConfig::default() },
+    ] {
+        assert!(matches!(XskRx::open("vb", 0, &config), Err(Error::InvalidConfig { .. })));
+    }
+    assert!(matches!(
+        XskRx::open("nope", 0, &XskConfig::default()),
+        Err(Error::NoSuchInterface(_))
+    ));
+    assert!(matches!(
+        XskRx::open("vb", 7, &XskConfig::default()),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(!has_xdp("vb"));
+    probe_socket().unwrap();
+}
+
+/// The child half of `sigkill_leaves_no_xdp_program`: attach, say so, sleep.
+const CHILD_ENV: &str = "FASTNET_TEST_XSK_CHILD";
+
+#[test]
+fn sigkill_leaves_no_xdp_program() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        let _rx = XskRx::open("vb", 0, &XskConfig::default()).unwrap();
+        println!("attached");
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    let Some(_ns) = privileged("sigkill_leaves_no_xdp_program") else { return };
+    veth_pair();
+    // Re-run this test binary for just this test: the child inherits this thread's namespace.
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "xdp::tests::sigkill_leaves_no_xdp_program", "--nocapture"])
+        .env(CHILD_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("attached") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "child exited before attaching: {:?}", child.wait());
+    }
+    assert!(has_xdp("vb"), "{}", sh("ip link show vb"));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The link's release runs as the dead process's files close; give it a moment.
+    let mut gone = false;
+    for _ in 0..100 {
+        if !has_xdp("vb") {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(gone, "{}", sh("ip link show vb"));
+}
