@@ -108,3 +108,15 @@ impl XdpDropCounter {
         Ok(frames as usize)
     }
 }
+
+impl crate::rx::Receive for XdpDropCounter {
+    fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
+        XdpDropCounter::receive(self, tally, timeout)
+    }
+
+    /// `packets` = frames counted so far; the program drops every frame by design, so those
+    /// are not `drops` (which stay 0, as does `freeze_q`).
+    fn kernel_stats(&mut self) -> Result<crate::rx::RxStats> {
+        Ok(crate::rx::RxStats { packets: self.read()?.frames, drops: 0, freeze_q: 0 })
+    }
+}

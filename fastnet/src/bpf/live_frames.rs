@@ -14,6 +14,9 @@ use crate::sys::bpf as sys;
 const TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
 /// The kernel's largest live-frames batch (`TEST_XDP_MAX_BATCH`).
 pub const MAX_BATCH: u32 = 256;
+/// Largest frame a live run takes: a page minus the XDP headroom (256) and the room for
+/// `struct skb_shared_info` (320).
+pub const MAX_FRAME: usize = 4096 - 256 - 320;
 /// `LOOPBACK_IFINDEX`: a test run without a context "receives" on the namespace's `lo`.
 const LOOPBACK_IFINDEX: i32 = 1;
 
@@ -66,12 +69,7 @@ impl LiveFrames {
 
     /// Like [`LiveFrames::new`] but never attaches anything to the interface.
     pub fn without_resident(ifname: &str, frame: &[u8]) -> Result<Self> {
-        if frame.len() < 14 {
-            return Err(Error::InvalidConfig {
-                what: "live frame",
-                why: format!("{} bytes is shorter than an Ethernet header", frame.len()),
-            });
-        }
+        check_frame(frame)?;
         let ifindex = interface_index(ifname)?;
         let program = Program::load_xdp(&program(ifindex)?, "live_redirect")?;
         Ok(Self { resident: None, program, frame: frame.to_vec(), batch_size: 64, ifindex })
@@ -130,6 +128,48 @@ impl LiveFrames {
         )
         .map_err(|e| live_frames_error(e, &self.frame))?;
         Ok(count)
+    }
+}
+
+fn check_frame(frame: &[u8]) -> Result<()> {
+    if !(14..=MAX_FRAME).contains(&frame.len()) {
+        return Err(Error::InvalidConfig {
+            what: "live frame",
+            why: format!("{} bytes: live frames take 14 to {MAX_FRAME} bytes", frame.len()),
+        });
+    }
+    Ok(())
+}
+
+impl crate::tx::Transmit for LiveFrames {
+    /// Sends each run of consecutive equal frames with one [`LiveFrames::send`]-style call
+    /// (the frame as the run's data); every frame is taken (`Ok(frames.len())`). Redirect
+    /// failures are silent: count at the peer, or read the target's `xdp_xmit_errors`
+    /// (`ethtool -S` on veth).
+    fn transmit(&mut self, frames: &[&[u8]]) -> Result<usize> {
+        let mut i = 0;
+        while i < frames.len() {
+            let frame = frames[i];
+            check_frame(frame)?;
+            let run = frames[i..].iter().take_while(|f| **f == frame).count();
+            let count = u32::try_from(run).unwrap_or(u32::MAX);
+            sys::prog_test_run(
+                self.program.as_fd(),
+                frame,
+                None,
+                count,
+                TEST_XDP_LIVE_FRAMES,
+                self.batch_size,
+            )
+            .map_err(|e| live_frames_error(e, frame))?;
+            i += count as usize;
+        }
+        Ok(frames.len())
+    }
+
+    /// Nothing to do: a call returns once its frames were handed to the target's driver.
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -146,13 +146,22 @@ fn live_frames_arrive_at_the_peer_exactly() {
     assert_eq!(cold.send(1000).unwrap(), 1000);
     assert_eq!(settled(&counter, 113_346), Tally { frames: 113_346, ipv4: 112_346 });
 
+    // Through the common send trait: runs of equal frames, one call each.
+    let (ip, arp) = (frame(0x0800), frame(0x0806));
+    let frames: Vec<&[u8]> = vec![&ip, &ip, &arp, &ip, &arp, &arp, &arp];
+    assert_eq!(crate::tx::Transmit::transmit(&mut live, &frames).unwrap(), 7);
+    assert_eq!(settled(&counter, 113_353), Tally { frames: 113_353, ipv4: 112_349 });
+
     drop(live);
     assert!(!has_xdp("va"));
     assert!(live_frames_bad_input());
 }
 
+const MAX_FRAME_FOR_TEST: usize = LIVE_FRAMES_MAX_FRAME;
+
 fn live_frames_bad_input() -> bool {
     LiveFrames::new("va", &[0u8; 10]).is_err()
+        && LiveFrames::new("va", &[0u8; MAX_FRAME_FOR_TEST + 1]).is_err()
         && LiveFrames::new("nope", &frame(0x0800)).is_err()
         && LiveFrames::without_resident("va", &frame(0x0800)).unwrap().set_batch_size(257).is_err()
 }
