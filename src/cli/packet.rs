@@ -33,12 +33,12 @@ pub enum PacketCommand {
 /// Arguments of `netlab packet new`.
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {
-    /// Source MAC address, e.g. 02:00:00:00:00:01 (the default) or 02-00-00-00-00-01.
-    #[arg(long, value_name = "MAC")]
-    pub src_mac: Option<String>,
-    /// Destination MAC address [default: 02:00:00:00:00:02].
-    #[arg(long, value_name = "MAC")]
-    pub dst_mac: Option<String>,
+    /// Source MAC address (`:` or `-` separated).
+    #[arg(long, value_name = "MAC", default_value_t = Mac(udp::SHIPPED_SRC_MAC).to_string())]
+    pub src_mac: String,
+    /// Destination MAC address.
+    #[arg(long, value_name = "MAC", default_value_t = Mac(udp::SHIPPED_DST_MAC).to_string())]
+    pub dst_mac: String,
     /// Source IPv4 address.
     #[arg(long, value_name = "ADDR", default_value_t = udp::SHIPPED_SRC_IP)]
     pub src_ip: Ipv4Addr,
@@ -117,18 +117,10 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     }
 }
 
-fn mac_or(
-    text: Option<&str>,
-    flag: &str,
-    default: macaddr::MacAddr6,
-) -> anyhow::Result<macaddr::MacAddr6> {
-    text.map_or(Ok(default), |t| packet::parse_mac(t, flag))
-}
-
 fn new(args: &NewArgs) -> anyhow::Result<Code> {
     let spec = UdpSpec {
-        src_mac: mac_or(args.src_mac.as_deref(), "--src-mac", udp::SHIPPED_SRC_MAC)?,
-        dst_mac: mac_or(args.dst_mac.as_deref(), "--dst-mac", udp::SHIPPED_DST_MAC)?,
+        src_mac: packet::parse_mac(&args.src_mac, "--src-mac")?,
+        dst_mac: packet::parse_mac(&args.dst_mac, "--dst-mac")?,
         src_ip: args.src_ip,
         dst_ip: args.dst_ip,
         src_port: args.sport,

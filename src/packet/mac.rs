@@ -52,7 +52,10 @@ impl fmt::Display for Mac {
     }
 }
 
-/// The MAC address of interface `iface`, in the host's namespace or, with `netns`, in the named
+/// How many interface names an unknown-interface error lists.
+const MAX_NAMES_LISTED: usize = 8;
+
+/// The MAC address of interface `iface`, in the caller's network namespace or, with `netns`, in the named
 /// network namespace (`/run/netns/NAME`, as `ip netns` makes them). An unknown interface or
 /// namespace, or an interface without a MAC address, is a bad-input error naming it.
 pub fn interface_mac(iface: &str, netns: Option<&str>) -> anyhow::Result<MacAddr6> {
@@ -68,13 +71,19 @@ pub fn interface_mac(iface: &str, netns: Option<&str>) -> anyhow::Result<MacAddr
         }
     };
     let place = match netns {
-        None => "in the host namespace".to_string(),
+        None => "in the current network namespace".to_string(),
         Some(name) => format!("in network namespace `{name}`"),
     };
     let interface = interfaces.iter().find(|i| i.name == iface).ok_or_else(|| {
         let mut names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
         names.sort_unstable();
-        bad_input(format!("no interface named `{iface}` {place} (there are: {})", names.join(", ")))
+        let more = names.len().saturating_sub(MAX_NAMES_LISTED);
+        names.truncate(MAX_NAMES_LISTED);
+        let etc = if more > 0 { format!(" and {more} more") } else { String::new() };
+        bad_input(format!(
+            "no interface named `{iface}` {place} (there are: {}{etc})",
+            names.join(", ")
+        ))
     })?;
     match interface.mac {
         Some(mac) if !mac.is_zero() => Ok(MacAddr6::from(<[u8; 6]>::from(mac))),
