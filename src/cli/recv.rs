@@ -1,0 +1,255 @@
+//! `netlab recv`: run one receive method on an interface, show the live rate, print what it
+//! counted.
+
+use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fastnet::rx::Wait;
+
+use crate::exit::{bad_input, Code};
+use crate::outln;
+use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
+use crate::scenario::units::{parse_duration, parse_size};
+
+/// Arguments of `netlab recv`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = KNOBS_HELP)]
+pub struct Args {
+    /// Interface to receive on.
+    #[arg(short, long, value_name = "IFACE")]
+    pub iface: String,
+    /// Named network namespace to run in (a lab made by `netlab topo up`, or any `ip netns`).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// Receive method: socket, pcap, fastnet:1 (fastnet:read), fastnet:2 (fastnet:batch),
+    /// fastnet:mmap, fastnet:3 (fastnet:xdp), xdp-drop, exec.
+    #[arg(short, long, value_name = "METHOD", value_parser = parse_method)]
+    pub method: Method,
+    /// Buffer size, e.g. `4MiB` (what it sizes depends on the method: see below).
+    #[arg(short, long, value_name = "SIZE", value_parser = parse_buffer)]
+    pub buffer: Option<u64>,
+    /// Frames per batch (fastnet:2 recvmmsg vector, fastnet:3 ring pass).
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// Ring entries (fastnet:3 fill and rx rings, a power of two).
+    #[arg(long, value_name = "N")]
+    pub frames: Option<usize>,
+    /// What an idle receiver does: sleep in poll(2) or spin.
+    #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
+    pub wait: WaitArg,
+    /// Stop after this long, e.g. `10s` (default: run until Ctrl-C).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "count")]
+    pub duration: Option<Duration>,
+    /// Stop once this many frames were received (a few more may arrive while it drains).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Core to pin the receiver to (default: not pinned).
+    #[arg(long, value_name = "C")]
+    pub core: Option<usize>,
+    /// `exec` only: the receiver program's command line; `{iface}` and `{core}` are filled in.
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const KNOBS_HELP: &str = "\
+What --buffer sizes, per method:
+  socket, fastnet:1, fastnet:2   the socket receive buffer (SO_RCVBUF)
+  pcap                           libpcap's ring (buffer_size, like tcpdump -B)
+  fastnet:mmap                   the TPACKET_V3 ring, in whole blocks
+  fastnet:3                      the AF_XDP UMEM (in 2048-byte frames)
+  xdp-drop, exec                 not applicable
+
+exec runs your own receiver inside the namespace, on --core: it prints READY when its socket is
+open, and `RESULT-RX <frames>` and `RESULT-IP <ipv4>` on stdout when it gets SIGINT.";
+
+/// `--wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WaitArg {
+    /// Sleep in poll(2) until frames arrive.
+    Poll,
+    /// Spin on the socket or ring: lowest latency, one core at 100 %.
+    Busy,
+}
+
+fn parse_method(text: &str) -> Result<Method, String> {
+    Method::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_buffer(text: &str) -> Result<u64, String> {
+    parse_size(text).map_err(|e| e.to_string())
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the duration must be more than 0".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The summary `--json` prints.
+#[derive(Debug, serde::Serialize)]
+struct Summary<'a> {
+    iface: &'a str,
+    netns: Option<&'a str>,
+    core: Option<usize>,
+    #[serde(flatten)]
+    report: &'a RecvReport,
+    /// The interface's `rx_packets` (netlink stats64) over the run, when readable.
+    iface_rx_packets: Option<u64>,
+    cpu_ns_per_frame: Option<f64>,
+}
+
+pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
+    if args.count == Some(0) {
+        return Err(bad_input("--count 0: nothing to receive"));
+    }
+    let spec = RecvSpec {
+        method: args.method,
+        iface: args.iface.clone(),
+        netns: args.netns.clone(),
+        core: args.core,
+        config: RecvConfig {
+            buffer: args.buffer,
+            batch: args.batch,
+            frames: args.frames,
+            wait: match args.wait {
+                WaitArg::Poll => Wait::Poll,
+                WaitArg::Busy => Wait::Busy,
+            },
+            command: args.command.clone(),
+        },
+    };
+    let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    let mut session = receiver::start(spec)?;
+    session.wait_ready(receiver::READY_TIMEOUT)?;
+    if !quiet {
+        eprintln!("netlab: receiving on {} with {} — Ctrl-C stops", args.iface, args.method);
+    }
+    let interrupted = ctrl_c_flag()?;
+    let started = Instant::now();
+    let live = session.live().clone();
+    let progress = !quiet && args.duration.is_none_or(|d| d >= Duration::from_secs(1));
+    let tty = std::io::stderr().is_terminal();
+    let (mut last_frames, mut last_tick) = (0u64, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        let frames = live.frames.load(Ordering::Relaxed);
+        if interrupted.load(Ordering::Relaxed)
+            || args.duration.is_some_and(|d| started.elapsed() >= d)
+            || args.count.is_some_and(|n| frames >= n)
+            || session.is_finished()
+        {
+            break;
+        }
+        if progress && last_tick.elapsed() >= Duration::from_secs(1) {
+            let pps = (frames - last_frames) as f64 / last_tick.elapsed().as_secs_f64();
+            let line = format!("{:>12} pps  {frames:>12} frames", format!("{pps:.0}"));
+            if tty {
+                eprint!("\r{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            (last_frames, last_tick) = (frames, Instant::now());
+        }
+    }
+    if progress && tty {
+        eprintln!();
+    }
+    let report = session.stop()?;
+    let iface_after = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    let iface_rx = match (iface_before, iface_after) {
+        (Some(a), Some(b)) => Some(b.rx_packets.saturating_sub(a.rx_packets)),
+        _ => None,
+    };
+    print_summary(args, &report, iface_rx)?;
+    Ok(if interrupted.load(Ordering::Relaxed) { Code::Interrupted } else { Code::Ok })
+}
+
+/// A flag set by the first Ctrl-C (SIGINT) or SIGTERM, watched from a small tokio runtime.
+fn ctrl_c_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal watcher")?;
+    // Registered before returning, so a Ctrl-C right after cannot kill the process unreported.
+    let mut term = runtime
+        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) })
+        .context("cannot watch SIGTERM")?;
+    let mut int = runtime
+        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) })
+        .context("cannot watch SIGINT")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            set.store(true, Ordering::Relaxed);
+        })
+        .context("cannot spawn the signal watcher")?;
+    Ok(flag)
+}
+
+fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> anyhow::Result<()> {
+    if args.json {
+        let summary = Summary {
+            iface: &args.iface,
+            netns: args.netns.as_deref(),
+            core: args.core,
+            report,
+            iface_rx_packets: iface_rx,
+            cpu_ns_per_frame: report.cpu_ns_per_frame(),
+        };
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
+        return Ok(());
+    }
+    let secs = report.elapsed_ns as f64 / 1e9;
+    outln!("method        {}", report.method)?;
+    outln!(
+        "interface     {}{}{}",
+        args.iface,
+        args.netns.as_deref().map(|n| format!(" (namespace {n})")).unwrap_or_default(),
+        args.core.map(|c| format!(", core {c}")).unwrap_or_default()
+    )?;
+    outln!("frames        {} (app, do_something)", report.frames)?;
+    outln!("ipv4          {} (EtherType 0x0800)", report.ipv4)?;
+    match &report.kernel {
+        Some(k) => outln!(
+            "kernel        {} reached the socket/ring, {} dropped there{}",
+            k.packets,
+            k.drops,
+            if k.freeze_q > 0 { format!(", {} freezes", k.freeze_q) } else { String::new() }
+        )?,
+        None => outln!("kernel        - (exec: the program's own socket)")?,
+    }
+    if let Some(rx) = iface_rx {
+        outln!("iface rx      {rx} (netlink rx_packets over the run)")?;
+    }
+    let per_frame = report.cpu_ns_per_frame().map(|n| format!(" = {n:.0} ns/frame")).unwrap_or_default();
+    outln!("cpu           {:.3} ms receiver{per_frame}", report.cpu_ns as f64 / 1e6)?;
+    if let Some(napi) = report.napi_cpu_ns {
+        outln!("napi cpu      {:.3} ms (NAPI kthread)", napi as f64 / 1e6)?;
+    }
+    outln!(
+        "elapsed       {secs:.3} s, {:.0} pps received",
+        if secs > 0.0 { report.frames as f64 / secs } else { 0.0 }
+    )?;
+    for (name, value) in &report.results {
+        if name != "RX" && name != "IP" {
+            outln!("RESULT-{name:<7} {value}")?;
+        }
+    }
+    Ok(())
+}
