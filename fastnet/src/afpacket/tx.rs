@@ -175,8 +175,12 @@ impl RingTx {
             tp_frame_size: layout.frame_size as u32,
             tp_frame_nr: layout.frame_nr() as u32,
         };
+        // A virtio_net_hdr per slot lets the kernel build linear skbs (see `TxRing::put`);
+        // kernels without PACKET_VNET_HDR for rings refuse it and get plain slots.
+        let vnet_hdr =
+            socket.set_int(libc::PACKET_VNET_HDR, 1, "setsockopt(PACKET_VNET_HDR)").is_ok();
         sys::set_tx_ring(socket.fd(), &req)?;
-        let ring = sys::TxRing::map(socket.fd(), layout.frame_size, layout.frame_nr())?;
+        let ring = sys::TxRing::map(socket.fd(), layout.frame_size, layout.frame_nr(), vnet_hdr)?;
         socket.bind_tx(config.qdisc_bypass)?;
         Ok(Self { ring, socket, layout, mtu, pending: None, refused: 0 })
     }

@@ -471,7 +471,12 @@ pub(crate) struct TxRing {
     frame_size: usize,
     frame_nr: usize,
     current: usize,
+    /// Whether each slot starts with a `struct virtio_net_hdr` (`PACKET_VNET_HDR` is on).
+    vnet_hdr: bool,
 }
+
+/// Bytes of `struct virtio_net_hdr`.
+pub(crate) const VNET_HDR_LEN: usize = 10;
 
 /// What [`TxRing::put`] found in the next slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,19 +492,32 @@ pub(crate) enum Slot {
 
 impl TxRing {
     /// Maps the ring `set_tx_ring` just configured on `fd` (slots laid out back to back:
-    /// callers choose `frame_size` dividing the block size).
+    /// callers choose `frame_size` dividing the block size). `vnet_hdr`: `PACKET_VNET_HDR` was
+    /// set on the socket, so every slot carries a `virtio_net_hdr` before its frame.
     pub(crate) fn map(
         fd: BorrowedFd<'_>,
         frame_size: usize,
         frame_nr: usize,
+        vnet_hdr: bool,
     ) -> Result<Self, SyscallError> {
         let map = Mmap::shared(fd, frame_size * frame_nr, 0, true, "mmap(PACKET_TX_RING)")?;
-        Ok(Self { map, frame_size, frame_nr, current: 0 })
+        Ok(Self { map, frame_size, frame_nr, current: 0, vnet_hdr })
+    }
+
+    /// Bytes before the frame in a slot's data: the `virtio_net_hdr`, if any.
+    #[inline]
+    fn prefix(&self) -> usize {
+        if self.vnet_hdr {
+            VNET_HDR_LEN
+        } else {
+            0
+        }
     }
 
     /// Bytes of frame one slot holds.
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
-        self.frame_size - TX_V2_DATA_OFFSET
+        self.frame_size - TX_V2_DATA_OFFSET - self.prefix()
     }
 
     /// The status word of slot `index`, shared with the kernel.
@@ -513,6 +531,11 @@ impl TxRing {
 
     /// Copies `frame` (at most [`TxRing::capacity`] bytes, checked by the caller and asserted
     /// here) into the next slot if it is free and queues it.
+    ///
+    /// With a `virtio_net_hdr`, its `hdr_len` is the whole frame: the kernel then copies the
+    /// frame into the skb's linear area instead of attaching the ring page as a fragment, which
+    /// a veth would otherwise copy again into a freshly allocated page for every frame
+    /// (`skb_copy_ubufs`: ring skbs are marked zero-copy).
     #[inline]
     pub(crate) fn put(&mut self, frame: &[u8]) -> Slot {
         assert!(frame.len() <= self.capacity(), "frame larger than a TX ring slot");
@@ -531,9 +554,19 @@ impl TxRing {
         // memory we never hand out).
         unsafe {
             let base = self.map.as_ptr().add(slot);
-            std::ptr::copy_nonoverlapping(frame.as_ptr(), base.add(TX_V2_DATA_OFFSET), frame.len());
+            let data = base.add(TX_V2_DATA_OFFSET);
+            if self.vnet_hdr {
+                // flags 0, gso_type VIRTIO_NET_HDR_GSO_NONE, hdr_len (little endian), gso_size,
+                // csum_start, csum_offset 0.
+                let mut vnet = [0u8; VNET_HDR_LEN];
+                let hdr_len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
+                vnet[2..4].copy_from_slice(&hdr_len.to_le_bytes());
+                std::ptr::copy_nonoverlapping(vnet.as_ptr(), data, VNET_HDR_LEN);
+            }
+            let prefix = self.prefix();
+            std::ptr::copy_nonoverlapping(frame.as_ptr(), data.add(prefix), frame.len());
             let hdr = base.cast::<libc::tpacket2_hdr>();
-            (&raw mut (*hdr).tp_len).write(frame.len() as u32);
+            (&raw mut (*hdr).tp_len).write((prefix + frame.len()) as u32);
         }
         self.status(self.current).store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
         self.current = (self.current + 1) % self.frame_nr;
