@@ -263,3 +263,33 @@ fn missing_interface_and_bad_config_are_reported_before_anything_opens() {
     let r = RingTx::open("lo", &slot).map(drop);
     assert!(matches!(r, Err(Error::InvalidConfig { what: "frame size", .. })), "{r:?}");
 }
+
+#[test]
+fn overflowing_receivers_count_every_drop() {
+    let Some(_ns) = privileged("overflowing_receivers_count_every_drop") else { return };
+    quiet_veth();
+    // Buffers far too small for what arrives before anyone reads: the kernel drops, and says
+    // so; received + dropped must account for every frame sent.
+    let small = RxConfig { buffer: Some(4096), ..RxConfig::default() };
+    let small_ring = RxConfig { buffer: Some(64 << 10), ..RxConfig::default() };
+    let mut probes = vec![
+        Probe::new("ReadRx", ReadRx::open(RX_DEV, &small).unwrap()),
+        Probe::new("MmsgRx", MmsgRx::open(RX_DEV, &small).unwrap()),
+        Probe::new("RingRx", RingRx::open(RX_DEV, &small_ring).unwrap()),
+    ];
+    let one = frame(0x0800, 1);
+    let frames = vec![one.as_slice(); 2000];
+    let mut tx = MmsgTx::open(TX_DEV, &TxConfig::default()).unwrap();
+    let mut sent = 0;
+    while sent < frames.len() {
+        sent += tx.transmit(&frames[sent..]).unwrap();
+    }
+    for probe in &mut probes {
+        while probe.rx.receive(&mut probe.tally, Duration::from_millis(50)).unwrap() > 0 {}
+        let stats = probe.rx.kernel_stats().unwrap();
+        assert!(stats.drops > 0, "{}: nothing dropped ({stats:?})", probe.name);
+        assert_eq!(stats.packets, 2000, "{}", probe.name);
+        assert_eq!(probe.tally.frames + stats.drops, 2000, "{}: {stats:?}", probe.name);
+    }
+    assert_eq!(link_packets(RX_DEV, "rx"), 2000);
+}
