@@ -56,21 +56,30 @@ pub struct XskConfig {
 }
 
 impl Default for XskConfig {
-    /// 4096 frames of 2048 bytes (8 MiB), fill and rx rings of 2048, batches of 64, poll.
+    /// 4096 frames of 2048 bytes (8 MiB), fill and rx rings of 4096 (every frame can be in
+    /// flight), batches of 64, poll.
     fn default() -> Self {
+        Self::for_frames(4096)
+    }
+}
+
+impl XskConfig {
+    /// `frames` UMEM frames of 2048 bytes, fill and rx rings big enough to hold every frame
+    /// (the next power of two), batches of 64, poll, native mode. A UMEM frame that cannot be
+    /// on the fill ring is a buffer the kernel cannot use.
+    pub fn for_frames(frames: u32) -> Self {
+        let ring = frames.checked_next_power_of_two().unwrap_or(1 << 31).min(1 << 20);
         Self {
-            frames: 4096,
+            frames,
             frame_size: 2048,
-            fill_size: 2048,
-            rx_size: 2048,
+            fill_size: ring,
+            rx_size: ring,
             batch: 64,
             wait: Wait::Poll,
             mode: XdpMode::Native,
         }
     }
-}
 
-impl XskConfig {
     fn validate(&self) -> Result<()> {
         let bad = |what, why: String| Err(Error::InvalidConfig { what, why });
         let page = 4096;
