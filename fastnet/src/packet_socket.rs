@@ -17,3 +17,33 @@ pub fn accumulate_statistics(fd: BorrowedFd<'_>, total: &mut RxStats) -> Result<
     total.freeze_q += u64::from(now.tp_freeze_q_cnt);
     Ok(*total)
 }
+
+/// Sets the receive buffer of socket `fd` to `bytes` the way fastnet's own receivers do:
+/// `SO_RCVBUFFORCE` (root may exceed `net.core.rmem_max`), falling back to `SO_RCVBUF` without
+/// the privilege. Returns what the kernel reports back (`SO_RCVBUF`, twice the usable size: the
+/// other half is bookkeeping).
+#[doc(alias = "SO_RCVBUFFORCE")]
+pub fn set_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> Result<usize> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let force = sys::packet::set_int(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        value,
+        "setsockopt(SO_RCVBUFFORCE)",
+    );
+    if let Err(e) = force {
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(e.into());
+        }
+        sys::packet::set_int(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            value,
+            "setsockopt(SO_RCVBUF)",
+        )?;
+    }
+    let got = sys::packet::get_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, "getsockopt(SO_RCVBUF)")?;
+    Ok(usize::try_from(got).unwrap_or(0))
+}

@@ -182,10 +182,14 @@ fn ctrl_c_flag() -> anyhow::Result<Arc<AtomicBool>> {
         .context("cannot start the signal watcher")?;
     // Registered before returning, so a Ctrl-C right after cannot kill the process unreported.
     let mut term = runtime
-        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) })
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        })
         .context("cannot watch SIGTERM")?;
     let mut int = runtime
-        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) })
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        })
         .context("cannot watch SIGINT")?;
     std::thread::Builder::new()
         .name("signals".into())
@@ -237,7 +241,8 @@ fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> any
     if let Some(rx) = iface_rx {
         outln!("iface rx      {rx} (netlink rx_packets over the run)")?;
     }
-    let per_frame = report.cpu_ns_per_frame().map(|n| format!(" = {n:.0} ns/frame")).unwrap_or_default();
+    let per_frame =
+        report.cpu_ns_per_frame().map(|n| format!(" = {n:.0} ns/frame")).unwrap_or_default();
     outln!("cpu           {:.3} ms receiver{per_frame}", report.cpu_ns as f64 / 1e6)?;
     if let Some(napi) = report.napi_cpu_ns {
         outln!("napi cpu      {:.3} ms (NAPI kthread)", napi as f64 / 1e6)?;

@@ -165,8 +165,8 @@ impl Program {
     /// user + system time of the program and the children it waited for, from
     /// `/proc/<pid>/stat` (in clock ticks).
     fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid.as_raw_nonzero()))
-            .ok()?;
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid.as_raw_nonzero())).ok()?;
         // Fields after the `(comm)`, which may contain spaces: state is field 3, utime 14.
         let after = &stat[stat.rfind(')')? + 2..];
         let fields: Vec<&str> = after.split_whitespace().collect();
@@ -187,8 +187,10 @@ impl Program {
                 return Ok(());
             }
             if signal != Signal::INT {
-                tracing::warn!("exec: program still running {GRACE:?} after the last signal; \
-                                sending {signal:?}");
+                tracing::warn!(
+                    "exec: program still running {GRACE:?} after the last signal; \
+                                sending {signal:?}"
+                );
             }
             self.signal(signal);
             let deadline = Instant::now() + GRACE;
@@ -263,9 +265,9 @@ pub(super) fn run(
                 argv.join(" ")
             ))
         })?;
-        value.parse().map_err(|_| {
-            bad_input(format!("exec: RESULT-{name} `{value}` is not a whole number"))
-        })
+        value
+            .parse()
+            .map_err(|_| bad_input(format!("exec: RESULT-{name} `{value}` is not a whole number")))
     };
     let (frames, ipv4) = (count("RX")?, count("IP")?);
     if !status.success() {

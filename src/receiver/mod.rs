@@ -78,7 +78,9 @@ impl RecvConfig {
     pub fn validate(&self, method: Method) -> anyhow::Result<()> {
         use crate::exit::bad_input;
         let unused = |knob: &str| {
-            Err(bad_input(format!("{knob} does not apply to method `{method}` (see `netlab recv --help`)")))
+            Err(bad_input(format!(
+                "{knob} does not apply to method `{method}` (see `netlab recv --help`)"
+            )))
         };
         let uses_buffer = !matches!(method, Method::XdpDrop | Method::Exec);
         let uses_batch = matches!(method, Method::FastnetBatch | Method::FastnetXdp);
@@ -100,7 +102,9 @@ impl RecvConfig {
         }
         match (method, &self.command) {
             (Method::Exec, None) => {
-                return Err(bad_input("method `exec` needs a command (`--command \"./rx {iface}\"`)"))
+                return Err(bad_input(
+                    "method `exec` needs a command (`--command \"./rx {iface}\"`)",
+                ))
             }
             (Method::Exec, Some(c)) if c.trim().is_empty() => {
                 return Err(bad_input("method `exec`: the command is empty"))
@@ -169,8 +173,9 @@ pub fn open(method: Method, iface: &str, cfg: &RecvConfig) -> anyhow::Result<Box
             }
             fastnet::xdp::XskRx::open(iface, 0, &xsk).map(|rx| Box::new(rx) as Box<_>)
         }
-        Method::XdpDrop => fastnet::bpf::XdpDropCounter::attach(iface)
-            .map(|c| Box::new(XdpDropRx(c)) as Box<_>),
+        Method::XdpDrop => {
+            fastnet::bpf::XdpDropCounter::attach(iface).map(|c| Box::new(c) as Box<_>)
+        }
         Method::Exec => {
             return Err(anyhow!("method `exec` runs a program, not a socket: use receiver::start"))
         }
@@ -205,7 +210,9 @@ fn classify(method: Method, iface: &str, err: fastnet::Error) -> anyhow::Error {
                 "{method} on {iface}: {what} unavailable ({err}) — `netlab doctor` explains"
             ))
         }
-        _ if matches!(method, Method::FastnetXdp | Method::XdpDrop) && errno == Some(libc::EBUSY) => {
+        _ if matches!(method, Method::FastnetXdp | Method::XdpDrop)
+            && errno == Some(libc::EBUSY) =>
+        {
             exit::bad_input(format!(
                 "{method} on {iface}: {err} — the interface already has an XDP program"
             ))
@@ -233,22 +240,6 @@ fn open_afpacket(
         Method::FastnetBatch => Box::new(MmsgRx::open(iface, &config)?),
         _ => Box::new(RingRx::open(iface, &config)?),
     })
-}
-
-/// `xdp-drop` as a receive method: the kernel counts and drops; `receive` sleeps the timeout
-/// and adds what the kernel counted meanwhile.
-#[derive(Debug)]
-struct XdpDropRx(fastnet::bpf::XdpDropCounter);
-
-impl Receive for XdpDropRx {
-    fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> fastnet::Result<usize> {
-        self.0.receive(tally, timeout)
-    }
-
-    /// Every frame the program saw; all of them are dropped on purpose, so `drops` stays 0.
-    fn kernel_stats(&mut self) -> fastnet::Result<RxStats> {
-        Ok(RxStats { packets: self.0.read()?.frames, drops: 0, freeze_q: 0 })
-    }
 }
 
 /// Counters a running receiver updates once per `receive` call, for progress display.

@@ -1,10 +1,10 @@
 //! `socket`: AF_PACKET through pnet's datalink channel — the way most programs start.
 //!
 //! One `poll` and one `recvfrom` per frame, one copy into pnet's read buffer. `-b/--buffer` is
-//! the socket's `SO_RCVBUF`: pnet never sets it, so the socket is made here (with `socket2`),
-//! sized, and handed to pnet, which binds it to the interface. The kernel caps `SO_RCVBUF` at
-//! `net.core.rmem_max` (and doubles the value for its bookkeeping); the granted size is logged,
-//! with a warning when it is below the asked one.
+//! the socket's receive buffer: pnet never sets it, so the socket is made here (with `socket2`),
+//! sized exactly like `fastnet:1`'s (`SO_RCVBUFFORCE`, so root may exceed `net.core.rmem_max`;
+//! `SO_RCVBUF` otherwise) and handed to pnet, which binds it to the interface. The granted size
+//! is logged, with a warning when it is below the asked one.
 
 use std::io;
 use std::os::fd::AsFd;
@@ -61,19 +61,16 @@ impl SocketRx {
             .map_err(|e| io_error("socket(AF_PACKET, SOCK_RAW)", e))?;
         if let Some(bytes) = buffer {
             let asked = usize::try_from(bytes).unwrap_or(usize::MAX);
-            socket
-                .set_recv_buffer_size(asked)
-                .map_err(|e| io_error("setsockopt(SO_RCVBUF)", e))?;
-            let granted = socket.recv_buffer_size().map_err(|e| io_error("getsockopt", e))?;
+            let granted = fastnet::packet_socket::set_receive_buffer(socket.as_fd(), asked)?;
             // The kernel reports twice what it accepted (half is bookkeeping).
             if granted / 2 < asked {
                 tracing::warn!(
-                    "socket: SO_RCVBUF {asked} B asked, {} B granted (capped by \
-                     net.core.rmem_max)",
+                    "socket: receive buffer {asked} B asked, {} B granted (without root the \
+                     kernel caps it at net.core.rmem_max)",
                     granted / 2
                 );
             } else {
-                tracing::info!("socket: SO_RCVBUF {} B", granted / 2);
+                tracing::info!("socket: receive buffer {} B", granted / 2);
             }
         }
         let stats = socket.try_clone().map_err(|e| io_error("dup(AF_PACKET socket)", e))?;
@@ -105,7 +102,11 @@ impl Receive for SocketRx {
     /// pnet's `next()`: `poll` (sleeping up to the idle wait fixed at open, or not at all when
     /// busy) then `recvfrom` — per frame, by definition of this method. Takes frames while they
     /// come, up to 64 per call, so the caller's loop runs once per burst, not once per frame.
-    fn receive(&mut self, tally: &mut fastnet::Tally, _timeout: Duration) -> fastnet::Result<usize> {
+    fn receive(
+        &mut self,
+        tally: &mut fastnet::Tally,
+        _timeout: Duration,
+    ) -> fastnet::Result<usize> {
         const BURST: usize = 64;
         let mut n = 0;
         while n < BURST {
