@@ -21,6 +21,7 @@ pub mod bpf;
 pub mod cpu;
 pub mod error;
 pub mod netns;
+pub mod packet_socket;
 pub mod poll;
 pub mod rx;
 pub mod tally;
