@@ -13,4 +13,6 @@ pub mod cli;
 pub mod doctor;
 pub mod exit;
 pub mod packet;
+pub mod report;
+pub mod scenario;
 pub mod topology;

@@ -6,6 +6,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{self, Code};
 
+mod check;
+mod compare;
 mod completions;
 mod doctor;
 mod packet;
@@ -53,6 +55,10 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Build, re-address and inspect packet files: `new`, `rewrite`, `show`.
     Packet(packet::Args),
+    /// Validate a scenario file (no root needed) and show what `netlab run` would do.
+    Check(check::Args),
+    /// Compare a run's results.json against a baseline's; exit 1 on a regression.
+    Compare(compare::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -78,6 +84,8 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Doctor(args) => doctor::run(&args),
         Command::Packet(args) => packet::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

@@ -2,3 +2,5 @@
 
 mod cli;
 mod packet;
+mod report;
+mod scenario;

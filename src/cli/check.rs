@@ -1,0 +1,59 @@
+//! `netlab check FILE`: validates a scenario without root and says what `netlab run` would do.
+
+use std::path::PathBuf;
+
+use crate::exit::Code;
+use crate::outln;
+use crate::scenario::{Macs, Scenario};
+
+/// Arguments of `netlab check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file (TOML) to validate.
+    pub file: PathBuf,
+}
+
+pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
+    let s = Scenario::load(&args.file)?;
+    outln!("{}: ok — scenario `{}`", args.file.display(), s.name)?;
+    if !s.description.is_empty() {
+        outln!("  {}", s.description)?;
+    }
+    let macs = match s.packet.macs {
+        Macs::Auto => "rewritten for the lab".to_string(),
+        Macs::Keep => "kept as in the file".to_string(),
+        Macs::Set { src, dst } => format!(
+            "set to src {} dst {}",
+            src.map_or("(kept)".to_string(), |m| crate::packet::mac::Mac(m).to_string()),
+            dst.map_or("(kept)".to_string(), |m| crate::packet::mac::Mac(m).to_string())
+        ),
+    };
+    outln!("  packet     {} (MACs {macs})", s.packet.file.display())?;
+    outln!("  topology   {:?}", s.topology.kind)?;
+    let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
+    outln!(
+        "  generator  engine {:?}, rates {}, {} per point after {} warm-up",
+        s.generator.engine,
+        rates.join(" "),
+        humantime::format_duration(s.generator.duration),
+        humantime::format_duration(s.generator.warmup)
+    )?;
+    for r in &s.receivers {
+        if r.label == r.method.name() {
+            outln!("  receiver   {}", r.label)?;
+        } else {
+            outln!("  receiver   {} ({})", r.label, r.method)?;
+        }
+    }
+    let estimate = std::time::Duration::from_secs(s.estimated_time().as_secs_f64().ceil() as u64);
+    outln!(
+        "  points     {} = {} rates × {} receivers × {} repetitions, {:?} order; at least {}",
+        s.points(),
+        s.generator.rates.len(),
+        s.receivers.len(),
+        s.run.repeat,
+        s.run.order,
+        humantime::format_duration(estimate)
+    )?;
+    Ok(Code::Ok)
+}

@@ -1,0 +1,389 @@
+//! The results of a run: every point with every counter, units in the field names.
+//!
+//! Units: `_frames` are frame counts, `_pps` frames per second, `_ns` nanoseconds of CPU time,
+//! `_s` seconds, `_pct` percent; `l2_mbps` = frame bytes without the FCS × 8 / 10⁶ per second
+//! (as tcpreplay counts), `wire_mbps` adds 24 bytes per frame (preamble 8 + FCS 4 + gap 12).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::exit::bad_input;
+use crate::scenario::{Method, Rate, ReceiverSpec, Scenario};
+
+/// A point whose generator offered less than this fraction of the asked rate is invalid.
+pub const MIN_OFFERED_FRACTION: f64 = 0.98;
+
+/// Bytes a frame takes on the wire beyond its L2 bytes: preamble + SFD 8, FCS 4, gap 12.
+pub const WIRE_OVERHEAD_BYTES: u64 = 24;
+
+/// The results of one run (`results.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    pub description: String,
+    /// When the run started (UTC, RFC 3339 in JSON).
+    #[serde(with = "rfc3339")]
+    pub started: SystemTime,
+    /// When it finished or was interrupted (`None` while running).
+    #[serde(with = "rfc3339_option")]
+    pub finished: Option<SystemTime>,
+    /// True unless every planned point was measured ([`Results::finish`] clears it).
+    pub partial: bool,
+    /// Points planned: rates × receivers × repetitions.
+    pub planned_points: usize,
+    /// L2 length of the frame sent, bytes without the FCS.
+    pub frame_len_bytes: u64,
+    /// The receivers in scenario order: the rows of the table.
+    pub receivers: Vec<Receiver>,
+    /// The rates in scenario order: the columns of the table.
+    pub rates: Vec<Rate>,
+    /// Every point measured, in the order measured.
+    pub points: Vec<Point>,
+}
+
+/// A receiver of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receiver {
+    /// Its label (unique in the run).
+    pub label: String,
+    /// Its method.
+    pub method: Method,
+}
+
+/// Kernel drop counters, by the stage that counts them; `None` where the method has no such
+/// stage or it was not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drops {
+    /// Receiver interface `rx_dropped` (netlink), delta over the point.
+    pub iface_rx_dropped_frames: Option<u64>,
+    /// AF_PACKET socket/ring drops (`PACKET_STATISTICS` `tp_drops`; libpcap `ps_drop`).
+    pub socket_frames: Option<u64>,
+    /// AF_XDP `XDP_STATISTICS` `rx_dropped` (no UMEM frame / filtered).
+    pub xdp_rx_dropped_frames: Option<u64>,
+    /// AF_XDP `XDP_STATISTICS` `rx_ring_full`.
+    pub xdp_rx_ring_full_frames: Option<u64>,
+    /// AF_XDP `XDP_STATISTICS` `rx_fill_ring_empty_descs`.
+    pub xdp_fill_ring_empty_frames: Option<u64>,
+}
+
+/// What the runner measured for one point, before anything is derived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Time the generator ran (the counting window), nanoseconds.
+    pub duration_ns: u64,
+    /// Frames the generator sent.
+    pub sent_frames: u64,
+    /// Receiver interface `rx_packets` (netlink), delta over the point.
+    pub iface_rx_frames: u64,
+    /// Kernel drops by stage.
+    pub drops: Drops,
+    /// Frames the receiver counted.
+    pub app_rx_frames: u64,
+    /// IPv4 frames the receiver counted (`do_something`).
+    pub ipv4_frames: u64,
+    /// CPU time of the receiver thread (user + sys), nanoseconds.
+    pub rx_cpu_ns: u64,
+    /// CPU time of the NAPI kthread over the point, when there is one.
+    pub napi_cpu_ns: Option<u64>,
+}
+
+/// One rate × receiver × repetition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Receiver label.
+    pub label: String,
+    /// Receiver method.
+    pub method: Method,
+    /// The rate asked, as the scenario says it (`1Mpps`, `100Mbps`, `max`).
+    pub rate: Rate,
+    /// The rate asked in frames per second (`None` for `max`).
+    pub asked_pps: Option<f64>,
+    /// Repetition, from 1.
+    pub repetition: u32,
+    /// Counting window, seconds.
+    pub duration_s: f64,
+    /// Frames the generator sent.
+    pub sent_frames: u64,
+    /// `sent_frames / duration_s`: the rate really offered.
+    pub offered_pps: f64,
+    /// Receiver interface `rx_packets` (netlink).
+    pub iface_rx_frames: u64,
+    /// Kernel drops by stage.
+    pub drops: Drops,
+    /// Frames the receiver counted.
+    pub app_rx_frames: u64,
+    /// IPv4 frames the receiver counted.
+    pub ipv4_frames: u64,
+    /// Receiver thread CPU (user + sys), ns.
+    pub rx_cpu_ns: u64,
+    /// NAPI kthread CPU, ns.
+    pub napi_cpu_ns: Option<u64>,
+    /// `(rx_cpu_ns + napi_cpu_ns) / app_rx_frames` (`None` when nothing was received).
+    pub ns_per_frame: Option<f64>,
+    /// `app_rx_frames / duration_s`.
+    pub achieved_pps: f64,
+    /// `achieved_pps` in L2 Mbps.
+    pub achieved_l2_mbps: f64,
+    /// `achieved_pps` in wire Mbps.
+    pub achieved_wire_mbps: f64,
+    /// `100 × (sent − received) / sent` (0 when nothing was sent).
+    pub loss_pct: f64,
+    /// False when the point must not be averaged in.
+    pub valid: bool,
+    /// Why it is invalid.
+    pub invalid_reason: Option<String>,
+}
+
+impl Point {
+    /// Derives a point from what the runner measured and judges it: invalid when the generator
+    /// offered less than [`MIN_OFFERED_FRACTION`] of the asked rate, when the receiver counted more
+    /// frames than were sent, or when its IPv4 count disagrees (`expect_ipv4`: the frame sent is
+    /// IPv4, so every frame received must count; otherwise none may).
+    pub fn new(
+        receiver: &ReceiverSpec,
+        rate: Rate,
+        repetition: u32,
+        frame_len_bytes: u64,
+        expect_ipv4: bool,
+        c: Counters,
+    ) -> Point {
+        let duration_s = c.duration_ns as f64 / 1e9;
+        let per_s = |frames: u64| if duration_s > 0.0 { frames as f64 / duration_s } else { 0.0 };
+        let asked_pps = rate.pps(frame_len_bytes as usize);
+        let offered_pps = per_s(c.sent_frames);
+        let achieved_pps = per_s(c.app_rx_frames);
+        let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
+        let mut point = Point {
+            label: receiver.label.clone(),
+            method: receiver.method,
+            rate,
+            asked_pps,
+            repetition,
+            duration_s,
+            sent_frames: c.sent_frames,
+            offered_pps,
+            iface_rx_frames: c.iface_rx_frames,
+            drops: c.drops,
+            app_rx_frames: c.app_rx_frames,
+            ipv4_frames: c.ipv4_frames,
+            rx_cpu_ns: c.rx_cpu_ns,
+            napi_cpu_ns: c.napi_cpu_ns,
+            ns_per_frame: (c.app_rx_frames > 0).then(|| cpu_ns as f64 / c.app_rx_frames as f64),
+            achieved_pps,
+            achieved_l2_mbps: achieved_pps * (frame_len_bytes * 8) as f64 / 1e6,
+            achieved_wire_mbps: achieved_pps * ((frame_len_bytes + WIRE_OVERHEAD_BYTES) * 8) as f64
+                / 1e6,
+            loss_pct: if c.sent_frames == 0 {
+                0.0
+            } else {
+                100.0 * c.sent_frames.saturating_sub(c.app_rx_frames) as f64 / c.sent_frames as f64
+            },
+            valid: true,
+            invalid_reason: None,
+        };
+        let expected_ipv4 = if expect_ipv4 { c.app_rx_frames } else { 0 };
+        if c.sent_frames == 0 {
+            point.invalidate("the generator sent nothing");
+        } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
+            point.invalidate(format!(
+                "the generator offered {} pps, below {:.0} % of the {} pps asked",
+                round_pps(offered_pps),
+                MIN_OFFERED_FRACTION * 100.0,
+                round_pps(asked)
+            ));
+        } else if c.app_rx_frames > c.sent_frames {
+            point.invalidate(format!(
+                "received {} frames but {} were sent (other traffic on the interface?)",
+                c.app_rx_frames, c.sent_frames
+            ));
+        } else if c.ipv4_frames != expected_ipv4 {
+            point.invalidate(format!(
+                "IPv4 count {} disagrees with {} expected ({} frames received)",
+                c.ipv4_frames, expected_ipv4, c.app_rx_frames
+            ));
+        }
+        point
+    }
+
+    /// Marks the point invalid (the first reason is kept).
+    pub fn invalidate(&mut self, reason: impl Into<String>) {
+        if self.valid {
+            self.valid = false;
+            self.invalid_reason = Some(reason.into());
+        }
+    }
+}
+
+fn round_pps(pps: f64) -> u64 {
+    pps.round() as u64
+}
+
+impl Results {
+    /// Empty results for `scenario`, started now, `partial` until [`Results::finish`].
+    pub fn new(scenario: &Scenario, frame_len_bytes: u64) -> Results {
+        Results {
+            scenario: scenario.name.clone(),
+            description: scenario.description.clone(),
+            started: SystemTime::now(),
+            finished: None,
+            partial: true,
+            planned_points: scenario.points(),
+            frame_len_bytes,
+            receivers: scenario
+                .receivers
+                .iter()
+                .map(|r| Receiver { label: r.label.clone(), method: r.method })
+                .collect(),
+            rates: scenario.generator.rates.clone(),
+            points: Vec::new(),
+        }
+    }
+
+    /// Records the end: `partial` stays true when fewer points than planned were measured
+    /// (an interrupted run).
+    pub fn finish(&mut self) {
+        self.finished = Some(SystemTime::now());
+        self.partial = self.points.len() < self.planned_points;
+    }
+
+    /// Reads a `results.json`. A file that is not one is a bad-input error naming it.
+    pub fn read(path: &Path) -> anyhow::Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(format!("{}: cannot read results: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            bad_input(format!(
+                "{}:{}:{}: not a netlab results.json: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+
+    /// The JSON form (pretty).
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        serde_json::to_string_pretty(self).context("cannot serialise results")
+    }
+}
+
+/// `SystemTime` as an RFC 3339 UTC string.
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_nanos(*t))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `Option<SystemTime>` as an RFC 3339 UTC string or null.
+mod rfc3339_option {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        t: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receiver() -> ReceiverSpec {
+        ReceiverSpec {
+            method: Method::Pcap,
+            label: "pcap".into(),
+            buffer: None,
+            batch: None,
+            frames: None,
+            wait: None,
+            command: None,
+        }
+    }
+
+    fn counters(sent: u64, rx: u64, ipv4: u64) -> Counters {
+        Counters {
+            duration_ns: 2_000_000_000,
+            sent_frames: sent,
+            iface_rx_frames: sent,
+            app_rx_frames: rx,
+            ipv4_frames: ipv4,
+            rx_cpu_ns: 1_000_000_000,
+            napi_cpu_ns: Some(500_000_000),
+            ..Counters::default()
+        }
+    }
+
+    #[test]
+    fn derived_figures() {
+        let p = Point::new(
+            &receiver(),
+            Rate::Pps(1_000_000),
+            1,
+            60,
+            true,
+            counters(2_000_000, 1_500_000, 1_500_000),
+        );
+        assert!(p.valid, "{:?}", p.invalid_reason);
+        assert_eq!(p.offered_pps, 1_000_000.0);
+        assert_eq!(p.achieved_pps, 750_000.0);
+        assert_eq!(p.loss_pct, 25.0);
+        assert_eq!(p.ns_per_frame, Some(1000.0));
+        assert_eq!(p.achieved_l2_mbps, 360.0); // 750k × 60 B × 8
+        assert_eq!(p.achieved_wire_mbps, 504.0); // 750k × 84 B × 8
+    }
+
+    #[test]
+    fn judging_points() {
+        let judge = |rate, c| Point::new(&receiver(), rate, 1, 60, true, c);
+        // 1.9 M in 2 s = 0.95 Mpps offered of 1 Mpps asked: below 98 %.
+        let p = judge(Rate::Pps(1_000_000), counters(1_900_000, 1_900_000, 1_900_000));
+        assert!(!p.valid);
+        assert!(p
+            .invalid_reason
+            .unwrap()
+            .contains("offered 950000 pps, below 98 % of the 1000000"));
+        // 98.5 % offered is fine; `max` has nothing to fall short of.
+        assert!(judge(Rate::Pps(1_000_000), counters(1_970_000, 10, 10)).valid);
+        assert!(judge(Rate::Max, counters(1_000, 10, 10)).valid);
+        let p = judge(Rate::Max, counters(1_000, 1_000, 999));
+        assert!(p.invalid_reason.unwrap().contains("IPv4 count 999 disagrees with 1000"));
+        let p = judge(Rate::Max, counters(1_000, 1_001, 1_001));
+        assert!(p.invalid_reason.unwrap().contains("received 1001 frames but 1000 were sent"));
+        let p = judge(Rate::Max, counters(0, 0, 0));
+        assert!(!p.valid);
+        let p = Point::new(&receiver(), Rate::Max, 1, 60, false, counters(10, 10, 0));
+        assert!(p.valid);
+        let mut p = judge(Rate::Max, counters(10, 10, 10));
+        p.invalidate("receiver crashed");
+        p.invalidate("second reason");
+        assert_eq!(p.invalid_reason.as_deref(), Some("receiver crashed"));
+    }
+}

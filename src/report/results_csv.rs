@@ -1,0 +1,96 @@
+//! `results.csv`: one row per point, the same fields as `results.json` (drops flattened as
+//! `drops_*`), empty where a counter does not apply.
+
+use anyhow::Context as _;
+
+use super::results::{Point, Results};
+
+const HEADER: &[&str] = &[
+    "label",
+    "method",
+    "rate",
+    "asked_pps",
+    "repetition",
+    "duration_s",
+    "sent_frames",
+    "offered_pps",
+    "iface_rx_frames",
+    "drops_iface_rx_dropped_frames",
+    "drops_socket_frames",
+    "drops_xdp_rx_dropped_frames",
+    "drops_xdp_rx_ring_full_frames",
+    "drops_xdp_fill_ring_empty_frames",
+    "app_rx_frames",
+    "ipv4_frames",
+    "rx_cpu_ns",
+    "napi_cpu_ns",
+    "ns_per_frame",
+    "achieved_pps",
+    "achieved_l2_mbps",
+    "achieved_wire_mbps",
+    "loss_pct",
+    "valid",
+    "invalid_reason",
+];
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn row(p: &Point) -> Vec<String> {
+    let d = &p.drops;
+    vec![
+        p.label.clone(),
+        p.method.to_string(),
+        p.rate.to_string(),
+        opt(p.asked_pps),
+        p.repetition.to_string(),
+        p.duration_s.to_string(),
+        p.sent_frames.to_string(),
+        p.offered_pps.to_string(),
+        p.iface_rx_frames.to_string(),
+        opt(d.iface_rx_dropped_frames),
+        opt(d.socket_frames),
+        opt(d.xdp_rx_dropped_frames),
+        opt(d.xdp_rx_ring_full_frames),
+        opt(d.xdp_fill_ring_empty_frames),
+        p.app_rx_frames.to_string(),
+        p.ipv4_frames.to_string(),
+        p.rx_cpu_ns.to_string(),
+        opt(p.napi_cpu_ns),
+        opt(p.ns_per_frame),
+        p.achieved_pps.to_string(),
+        p.achieved_l2_mbps.to_string(),
+        p.achieved_wire_mbps.to_string(),
+        p.loss_pct.to_string(),
+        p.valid.to_string(),
+        p.invalid_reason.clone().unwrap_or_default(),
+    ]
+}
+
+/// The CSV text of `results`: a header and one row per point.
+pub fn to_csv(results: &Results) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(HEADER).context("cannot write CSV header")?;
+    for point in &results.points {
+        writer.write_record(row(point)).context("cannot write CSV row")?;
+    }
+    writer.into_inner().context("cannot finish CSV")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn header_matches_row_width() {
+        let p: super::Point = serde_json::from_value(serde_json::json!({
+            "label": "pcap", "method": "pcap", "rate": "1Mpps", "asked_pps": 1e6, "repetition": 1,
+            "duration_s": 1.0, "sent_frames": 1, "offered_pps": 1.0, "iface_rx_frames": 1,
+            "drops": {}, "app_rx_frames": 1, "ipv4_frames": 1, "rx_cpu_ns": 1,
+            "napi_cpu_ns": null, "ns_per_frame": 1.0, "achieved_pps": 1.0,
+            "achieved_l2_mbps": 0.0, "achieved_wire_mbps": 0.0, "loss_pct": 0.0,
+            "valid": true, "invalid_reason": null
+        }))
+        .unwrap();
+        assert_eq!(super::row(&p).len(), super::HEADER.len());
+    }
+}

@@ -1,0 +1,106 @@
+//! Aggregation of repetitions: one [`Cell`] per receiver × rate, over the valid points only.
+
+use super::results::{Point, Results};
+use crate::scenario::Rate;
+
+/// Mean and sample standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); 0 for a single value.
+    pub sd: f64,
+}
+
+impl Stat {
+    /// Mean and sd of `values`, `None` when there are none.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Stat> {
+        let values: Vec<f64> = values.into_iter().collect();
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = if values.len() > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        Some(Stat { mean, sd })
+    }
+}
+
+/// One receiver × rate over its repetitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell<'r> {
+    /// Receiver label.
+    pub label: String,
+    /// Rate asked.
+    pub rate: Rate,
+    /// Every point of this receiver × rate, valid or not.
+    pub points: Vec<&'r Point>,
+    /// Offered pps of the valid points.
+    pub offered_pps: Option<Stat>,
+    /// Received (app) pps of the valid points.
+    pub achieved_pps: Option<Stat>,
+    /// Loss % of the valid points.
+    pub loss_pct: Option<Stat>,
+    /// ns/frame of the valid points that received something.
+    pub ns_per_frame: Option<Stat>,
+}
+
+impl Cell<'_> {
+    /// Number of valid points.
+    pub fn valid(&self) -> usize {
+        self.points.iter().filter(|p| p.valid).count()
+    }
+
+    /// Number of invalid points.
+    pub fn invalid(&self) -> usize {
+        self.points.len() - self.valid()
+    }
+}
+
+impl Results {
+    /// One cell per receiver × rate, receivers in scenario order, rates in scenario order; cells
+    /// without any point (not measured yet) are included with empty statistics.
+    pub fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells = Vec::new();
+        for receiver in &self.receivers {
+            for rate in &self.rates {
+                cells.push(self.cell(&receiver.label, *rate));
+            }
+        }
+        cells
+    }
+
+    /// The cell of `label` × `rate`.
+    pub fn cell(&self, label: &str, rate: Rate) -> Cell<'_> {
+        let points: Vec<&Point> =
+            self.points.iter().filter(|p| p.label == label && p.rate == rate).collect();
+        let valid = || points.iter().filter(|p| p.valid);
+        Cell {
+            label: label.to_string(),
+            rate,
+            offered_pps: Stat::of(valid().map(|p| p.offered_pps)),
+            achieved_pps: Stat::of(valid().map(|p| p.achieved_pps)),
+            loss_pct: Stat::of(valid().map(|p| p.loss_pct)),
+            ns_per_frame: Stat::of(valid().filter_map(|p| p.ns_per_frame)),
+            points,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_mean_and_sample_sd() {
+        let s = Stat::of([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+        assert_eq!(s.mean, 5.0);
+        assert!((s.sd - 2.138).abs() < 1e-3, "{}", s.sd);
+        assert_eq!(Stat::of([3.0]), Some(Stat { mean: 3.0, sd: 0.0 }));
+        assert_eq!(Stat::of([]), None);
+    }
+}

@@ -1,0 +1,493 @@
+//! Scenario files: TOML → a validated, typed [`Scenario`] the runner consumes.
+//!
+//! ```toml
+//! name = "mode3"                     # letters, digits, `.`, `_`, `-` (names the results directory)
+//! description = "fastnet mode 3 (AF_XDP) against socket and pcap"
+//! [topology]                         # crate::topology::TopologySpec, as in `netlab topo`
+//! kind = "veth"
+//! [packet]
+//! file = "../packets/udp64.pcap"     # relative to THIS FILE's directory (not the cwd)
+//! macs = "auto"                      # "auto" | "keep" | { src = "02:…", dst = "02:…" }
+//! [generator]
+//! engine = "auto"                    # auto | socket | mmsg | ring | xdp
+//! rates = ["100kpps", "500kpps", "1Mpps", "max"]   # also "100Mbps", "100k..1Mpps step 100k"
+//! duration = "3s"                    # generating time per point (> 0)
+//! warmup = "1s"                      # default 1s
+//! batch = 64                         # optional: frames per send call
+//! burst = 64                         # optional: most late frames sent at once
+//! [[receiver]]                       # one table per receiver, at least one
+//! method = "fastnet:3"               # see `Method::valid_names()`
+//! buffer = "4MiB"                    # optional; batch, frames, wait = "busy" | "poll" too
+//! [[receiver]]
+//! method = "exec"
+//! name = "student"                   # required for exec; tells two receivers of a method apart
+//! command = "./rx {iface}"           # exec only
+//! [run]
+//! repeat = 3                         # default 1
+//! order = "shuffled"                 # "shuffled" (default) | "sequential"
+//! drain = "200ms"                    # default 200ms
+//! seed = 7                           # optional: the shuffle's seed
+//! ```
+//!
+//! Rules:
+//! - Every key is checked: an unknown key is an error with "did you mean". Every error is one line,
+//!   `FILE:LINE:COLUMN: KEY.PATH: what is wrong`, e.g.
+//!   `labs/x.toml:12:1: generator.rates[2]: "10 Mpps" is not a rate: no space between number and
+//!   unit (write "10Mpps")`.
+//! - Units are explicit and SI — see [`units`] for the exact rules (`k` = 1000, `10 Mpps` and
+//!   `10mpps` are rejected, sizes `KiB`/`MiB` = 1024ⁿ, `kB`/`MB` = 1000ⁿ, durations `3s`/`500ms`).
+//! - `packet.file`: a relative path is resolved against the scenario file's directory, so a
+//!   scenario runs the same from any working directory (tcpreplay's cwd-relative paths are not).
+//!   An absolute path is taken as is. The file must exist.
+//! - Receivers are told apart by their label: `name` if given, else the method's canonical name.
+//!   Two receivers with the same label are an error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use macaddr::MacAddr6;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::exit::bad_input;
+use crate::topology::TopologySpec;
+
+mod locate;
+mod method;
+mod schema;
+pub mod units;
+
+pub(crate) use locate::closest;
+pub use locate::ScenarioError;
+pub use method::{Method, UnknownMethod};
+pub use units::{
+    parse_duration, parse_percent, parse_rate, parse_rates, parse_size, Rate, UnitError,
+};
+
+use locate::Source;
+use schema::{RawMacs, RawScenario};
+
+/// A validated scenario: everything the runner needs, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The scenario file as the user named it.
+    pub path: PathBuf,
+    /// `name`: letters, digits, `.`, `_`, `-`.
+    pub name: String,
+    /// `description` (may be empty).
+    pub description: String,
+    /// `[topology]`, as written; the topology module validates it into a lab plan.
+    pub topology: TopologySpec,
+    /// `[packet]`.
+    pub packet: PacketSpec,
+    /// `[generator]`.
+    pub generator: GeneratorSpec,
+    /// `[[receiver]]` tables, in file order (at least one, labels unique).
+    pub receivers: Vec<ReceiverSpec>,
+    /// `[run]`.
+    pub run: RunSpec,
+    /// The file's bytes, for [`Scenario::hash`] and the copy in the results directory.
+    source: String,
+}
+
+/// `[packet]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketSpec {
+    /// The pcap file, resolved against the scenario's directory; it existed at load time.
+    pub file: PathBuf,
+    /// How the frame's MAC addresses are set for the lab.
+    pub macs: Macs,
+}
+
+/// `packet.macs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Macs {
+    /// `"auto"`: rewritten for the lab (source = generator side, destination = the receiver's MAC,
+    /// through the bridge on a bridge lab).
+    #[default]
+    Auto,
+    /// `"keep"`: sent as they are in the file.
+    Keep,
+    /// `{ src = "…", dst = "…" }`: set to these (a missing one is kept from the file).
+    Set {
+        /// New source MAC.
+        src: Option<MacAddr6>,
+        /// New destination MAC.
+        dst: Option<MacAddr6>,
+    },
+}
+
+/// `generator.engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The fastest engine that works on the interface.
+    #[default]
+    Auto,
+    /// One `send` per frame on AF_PACKET.
+    Socket,
+    /// `sendmmsg` batches.
+    Mmsg,
+    /// PACKET_TX_RING + PACKET_QDISC_BYPASS.
+    Ring,
+    /// BPF_PROG_RUN live frames redirected to the interface.
+    Xdp,
+}
+
+/// `[generator]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorSpec {
+    /// Send engine (default auto).
+    pub engine: Engine,
+    /// The rates to sweep, in file order, ranges expanded, no duplicates.
+    pub rates: Vec<Rate>,
+    /// Generating time per point (> 0).
+    pub duration: Duration,
+    /// Warm-up before counting (default 1 s; may be 0).
+    pub warmup: Duration,
+    /// Frames per send call (`None`: the engine's default).
+    pub batch: Option<u32>,
+    /// Most late frames sent at once (`None`: one batch).
+    pub burst: Option<u32>,
+}
+
+/// `receiver.wait`: what a receiver does when no frame is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Wait {
+    /// Spin.
+    Busy,
+    /// Block in poll(2).
+    Poll,
+}
+
+/// One `[[receiver]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverSpec {
+    /// The receive method.
+    pub method: Method,
+    /// `name`, or the method's canonical name: unique within the scenario; rows of the table.
+    pub label: String,
+    /// `buffer` in bytes (each method documents what it maps to).
+    pub buffer: Option<u64>,
+    /// `batch`: frames per receive call.
+    pub batch: Option<u32>,
+    /// `frames`: ring / UMEM frames.
+    pub frames: Option<u32>,
+    /// `wait`.
+    pub wait: Option<Wait>,
+    /// `command` (`exec` only, where it is required), as written (`{iface}` not substituted).
+    pub command: Option<String>,
+}
+
+/// `run.order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Points in a random order (seeded by `run.seed`), so drift favours no method.
+    #[default]
+    Shuffled,
+    /// Rate by rate, receivers in file order, repetitions together.
+    Sequential,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSpec {
+    /// Repetitions of each rate × receiver (≥ 1, default 1).
+    pub repeat: u32,
+    /// Order of the points.
+    pub order: Order,
+    /// Time after generating stops before counters are read (default 200 ms).
+    pub drain: Duration,
+    /// Seed of the shuffle (`None`: pick one and record it).
+    pub seed: Option<u64>,
+}
+
+const DEFAULT_WARMUP: Duration = Duration::from_secs(1);
+const DEFAULT_DRAIN: Duration = Duration::from_millis(200);
+
+impl Scenario {
+    /// Reads and validates a scenario file. Any problem with it is a bad-input error
+    /// ([`crate::exit::Code::BadInput`]) with `file:line:column: key.path: …`.
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(format!("{}: cannot read scenario: {e}", path.display())))?;
+        Scenario::parse(path, &text).map_err(|e| bad_input(e.to_string()))
+    }
+
+    /// Validates `text` as the contents of the scenario file `path` (relative packet paths are
+    /// resolved against `path`'s directory and must exist).
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let source = Source::new(path, text);
+        let raw: RawScenario = toml::from_str(text).map_err(|e| source.toml_error(&e))?;
+        validate(&source, path, text, raw)
+    }
+
+    /// SHA-256 of the scenario file's bytes, lowercase hex (for the manifest).
+    pub fn hash(&self) -> String {
+        let digest = sha2::Sha256::digest(self.source.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The scenario file's text as it was loaded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The directory relative paths in the scenario are resolved against (`exec` commands are
+    /// best run from here too).
+    pub fn dir(&self) -> &Path {
+        base_dir(&self.path)
+    }
+
+    /// Number of points: rates × receivers × repetitions.
+    pub fn points(&self) -> usize {
+        self.generator.rates.len() * self.receivers.len() * self.run.repeat as usize
+    }
+
+    /// Lower bound of the run time: per point warm-up + duration + drain (receiver start-up and
+    /// the lab's set-up come on top).
+    pub fn estimated_time(&self) -> Duration {
+        let per_point = self.generator.warmup + self.generator.duration + self.run.drain;
+        per_point * u32::try_from(self.points()).unwrap_or(u32::MAX)
+    }
+}
+
+fn base_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn validate(
+    source: &Source<'_>,
+    path: &Path,
+    text: &str,
+    raw: RawScenario,
+) -> Result<Scenario, ScenarioError> {
+    let err = |span: std::ops::Range<usize>, msg: String| source.error(Some(span), msg);
+
+    let name = raw.name.get_ref();
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(err(
+            raw.name.span(),
+            format!("`{name}` is not a scenario name (letters, digits, `.`, `_`, `-`; it names the results directory)"),
+        ));
+    }
+
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    for (key, core) in [("rx_core", raw.topology.rx_core), ("tx_core", raw.topology.tx_core)] {
+        if let Some(core) = core.filter(|c| *c >= cores) {
+            return Err(source.error_at_key(
+                &["topology", key],
+                format!("core {core} does not exist: this machine has cores 0 to {}", cores - 1),
+            ));
+        }
+    }
+
+    let packet = {
+        let file = raw.packet.file.get_ref();
+        let resolved = base_dir(path).join(file);
+        if file.is_empty() || !resolved.is_file() {
+            let how = if Path::new(file).is_absolute() {
+                String::new()
+            } else {
+                format!(
+                    " (relative paths are read from the scenario's directory: {})",
+                    resolved.display()
+                )
+            };
+            return Err(err(
+                raw.packet.file.span(),
+                format!("packet file `{file}` not found{how}"),
+            ));
+        }
+        let macs = match raw.packet.macs {
+            None => Macs::Auto,
+            Some(spanned) => {
+                let span = spanned.span();
+                match spanned.into_inner() {
+                    RawMacs::Word(w) if w == "auto" => Macs::Auto,
+                    RawMacs::Word(w) if w == "keep" => Macs::Keep,
+                    RawMacs::Word(w) => {
+                        return Err(err(
+                            span,
+                            format!("`{w}` is not a MAC mode: \"auto\", \"keep\" or {{ src = \"…\", dst = \"…\" }}"),
+                        ))
+                    }
+                    RawMacs::Set(pair) => {
+                        if pair.src.is_none() && pair.dst.is_none() {
+                            return Err(err(span, "give `src`, `dst` or both".to_string()));
+                        }
+                        let parse = |text: &Option<String>, key: &str| -> Result<_, ScenarioError> {
+                            text.as_deref()
+                                .map(|t| {
+                                    crate::packet::mac::parse_mac(t, key).map_err(|e| {
+                                        let text = format!("{e:#}");
+                                        let text = text.strip_prefix(&format!("{key}: ")).unwrap_or(&text);
+                                        source.error_at_key(&["packet", "macs", key], text)
+                                    })
+                                })
+                                .transpose()
+                        };
+                        let src = parse(&pair.src, "src")?;
+                        if src.is_some_and(|m| m.as_bytes()[0] & 1 == 1) {
+                            return Err(source.error_at_key(
+                                &["packet", "macs", "src"],
+                                "a source MAC must not be multicast or broadcast (first octet odd)",
+                            ));
+                        }
+                        Macs::Set { src, dst: parse(&pair.dst, "dst")? }
+                    }
+                }
+            }
+        };
+        PacketSpec { file: resolved, macs }
+    };
+
+    let generator = {
+        let g = raw.generator;
+        if g.rates.get_ref().is_empty() {
+            return Err(err(
+                g.rates.span(),
+                "no rates: give at least one, e.g. [\"1Mpps\"]".into(),
+            ));
+        }
+        let mut rates = Vec::new();
+        for written in g.rates.get_ref() {
+            let expanded =
+                parse_rates(written.get_ref()).map_err(|e| err(written.span(), e.to_string()))?;
+            for rate in expanded {
+                if rates.contains(&rate) {
+                    return Err(err(written.span(), format!("rate {rate} is listed twice")));
+                }
+                rates.push(rate);
+            }
+        }
+        let duration = parse_duration(g.duration.get_ref())
+            .map_err(|e| err(g.duration.span(), e.to_string()))?;
+        if duration.is_zero() {
+            return Err(err(g.duration.span(), "the duration must be greater than zero".into()));
+        }
+        let warmup = match &g.warmup {
+            None => DEFAULT_WARMUP,
+            Some(w) => parse_duration(w.get_ref()).map_err(|e| err(w.span(), e.to_string()))?,
+        };
+        GeneratorSpec {
+            engine: g.engine,
+            rates,
+            duration,
+            warmup,
+            batch: positive(source, g.batch, "batch")?,
+            burst: positive(source, g.burst, "burst")?,
+        }
+    };
+
+    if raw.receiver.is_empty() {
+        return Err(source.error(
+            None,
+            "no receiver: add at least one [[receiver]] table with a `method`".to_string(),
+        ));
+    }
+    let mut receivers: Vec<ReceiverSpec> = Vec::new();
+    for r in raw.receiver {
+        let method =
+            Method::parse(r.method.get_ref()).map_err(|e| err(r.method.span(), e.to_string()))?;
+        let label = match &r.name {
+            Some(name) => {
+                let n = name.get_ref();
+                if n.is_empty() || n.len() > 32 || !n.chars().all(|c| c.is_ascii_graphic()) {
+                    return Err(err(
+                        name.span(),
+                        format!("`{n}` is not a receiver name (1 to 32 printable characters, no spaces)"),
+                    ));
+                }
+                n.clone()
+            }
+            None if method == Method::Exec => {
+                return Err(err(
+                    r.method.span(),
+                    "an exec receiver needs a `name` (e.g. name = \"student\")".into(),
+                ))
+            }
+            None => method.name().to_string(),
+        };
+        if receivers.iter().any(|other| other.label == label) {
+            let span = r.name.as_ref().map_or(r.method.span(), |n| n.span());
+            let fix = if r.name.is_some() { "rename one" } else { "give one a `name`" };
+            return Err(err(span, format!("receiver `{label}` is listed twice: {fix}")));
+        }
+        let command = match (&r.command, method) {
+            (Some(c), Method::Exec) if c.get_ref().trim().is_empty() => {
+                return Err(err(c.span(), "the command is empty".into()))
+            }
+            (Some(c), Method::Exec) => Some(c.get_ref().clone()),
+            (None, Method::Exec) => {
+                return Err(err(
+                    r.method.span(),
+                    "an exec receiver needs a `command` (e.g. command = \"./rx {iface}\")".into(),
+                ))
+            }
+            (Some(c), _) => {
+                return Err(err(
+                    c.span(),
+                    format!("`command` is for method = \"exec\", not `{method}`"),
+                ))
+            }
+            (None, _) => None,
+        };
+        let buffer = match &r.buffer {
+            None => None,
+            Some(b) => Some(parse_size(b.get_ref()).map_err(|e| err(b.span(), e.to_string()))?),
+        };
+        receivers.push(ReceiverSpec {
+            method,
+            label,
+            buffer,
+            batch: positive(source, r.batch, "batch")?,
+            frames: positive(source, r.frames, "frames")?,
+            wait: r.wait,
+            command,
+        });
+    }
+
+    let run = {
+        let repeat = positive(source, raw.run.repeat, "repeat")?.unwrap_or(1);
+        let drain = match &raw.run.drain {
+            None => DEFAULT_DRAIN,
+            Some(d) => parse_duration(d.get_ref()).map_err(|e| err(d.span(), e.to_string()))?,
+        };
+        RunSpec { repeat, order: raw.run.order, drain, seed: raw.run.seed }
+    };
+
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name: name.clone(),
+        description: raw.description,
+        topology: raw.topology,
+        packet,
+        generator,
+        receivers,
+        run,
+        source: text.to_string(),
+    })
+}
+
+/// A count that must be at least 1.
+fn positive(
+    source: &Source<'_>,
+    value: Option<toml::Spanned<u32>>,
+    key: &str,
+) -> Result<Option<u32>, ScenarioError> {
+    match value {
+        Some(v) if *v.get_ref() == 0 => {
+            Err(source.error(Some(v.span()), format!("`{key}` must be at least 1")))
+        }
+        other => Ok(other.map(toml::Spanned::into_inner)),
+    }
+}

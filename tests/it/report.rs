@@ -1,0 +1,296 @@
+//! Results: the directory a run writes, read back, and `netlab compare`.
+
+use std::path::Path;
+use std::process::Command;
+
+use netlab::report::{self, Counters, Drops, Manifest, Point, Results, ResultsDir, Verdict};
+use netlab::scenario::{Method, Rate, Scenario};
+
+use crate::scenario::Lab;
+
+/// The example scenario, loaded from a lab directory.
+fn scenario(lab: &Lab) -> Scenario {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/mode3.toml"),
+    )
+    .unwrap();
+    lab.parse(&text).unwrap()
+}
+
+/// What each method keeps on the class's veth lab (Mpps) and what it costs (ns/frame).
+fn capacity(method: Method) -> (f64, f64) {
+    match method {
+        Method::Socket => (0.35, 2600.0),
+        Method::Pcap => (1.4, 650.0),
+        Method::FastnetXdp => (4.2, 210.0),
+        _ => (1.0, 1000.0),
+    }
+}
+
+/// A realistic run: `max` offers 5.5 Mpps; each repetition a little different (`wobble`).
+fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
+    let mut results = Results::new(s, 60);
+    'all: for rate in &s.generator.rates {
+        for receiver in &s.receivers {
+            for repetition in 1..=s.run.repeat {
+                if results.points.len() == points {
+                    break 'all;
+                }
+                let noise = 1.0 - wobble * f64::from(repetition);
+                let offered = rate.pps(60).unwrap_or(5.5e6) * (1.0 + wobble * 0.1);
+                let (keeps, ns) = capacity(receiver.method);
+                let received = offered.min(keeps * 1e6 * noise);
+                let sent = (offered * 3.0) as u64;
+                let app = (received * 3.0) as u64;
+                let xdp = receiver.method == Method::FastnetXdp;
+                let counters = Counters {
+                    duration_ns: 3_000_000_000,
+                    sent_frames: sent,
+                    iface_rx_frames: sent,
+                    drops: Drops {
+                        iface_rx_dropped_frames: Some(0),
+                        socket_frames: (!xdp).then_some(sent - app),
+                        xdp_rx_ring_full_frames: xdp.then_some(sent - app),
+                        ..Drops::default()
+                    },
+                    app_rx_frames: app,
+                    ipv4_frames: app,
+                    rx_cpu_ns: (app as f64 * ns * 0.7) as u64,
+                    napi_cpu_ns: Some((app as f64 * ns * 0.3) as u64),
+                };
+                results.points.push(Point::new(receiver, *rate, repetition, 60, true, counters));
+            }
+        }
+    }
+    results.finish();
+    results
+}
+
+fn manifest(s: &Scenario) -> Manifest {
+    Manifest::collect(s, "xdp", Some(7), serde_json::json!({ "kind": "veth", "rx": "rx0" }))
+}
+
+#[test]
+fn results_directory_is_complete_and_reads_back() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let results = fabricate(&s, 0.01, usize::MAX);
+    assert!(!results.partial);
+    assert_eq!(results.points.len(), 36);
+    let base = lab.dir.path().join("results");
+    let dir = report::write_dir(&base, &results, &manifest(&s), &s).unwrap();
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("mode3-")
+            && name.ends_with('Z')
+            && name.len() == "mode3-20250101T000000Z".len(),
+        "{name}"
+    );
+    for file in [
+        "results.json",
+        "results.csv",
+        "manifest.json",
+        "x.toml",
+        "received.svg",
+        "loss.svg",
+        "ns_per_frame.svg",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // JSON round-trips exactly.
+    let back = Results::read(&dir.join("results.json")).unwrap();
+    assert_eq!(back, results);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["partial"], false);
+    assert_eq!(json["points"][0]["rate"], "100kpps");
+    assert_eq!(json["points"][0]["method"], "fastnet:3");
+
+    // CSV: a header and one row per point, same columns everywhere.
+    let mut csv = csv::Reader::from_path(dir.join("results.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    assert!(
+        header.iter().any(|h| h == "achieved_pps")
+            && header.iter().any(|h| h == "drops_socket_frames")
+    );
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), results.points.len());
+    let method = header.iter().position(|h| h == "method").unwrap();
+    assert_eq!(rows.iter().filter(|r| &r[method] == "socket").count(), 12);
+
+    // Manifest and the scenario copy.
+    let m: Manifest =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m.scenario_hash, s.hash());
+    assert_eq!(m.engine, "xdp");
+    assert!(m.cores >= 1 && !m.kernel.is_empty());
+    assert_eq!(std::fs::read_to_string(dir.join("x.toml")).unwrap(), s.source());
+
+    // SVGs are well-formed XML naming every method, with labelled axes.
+    for file in ["received.svg", "loss.svg", "ns_per_frame.svg"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        for label in ["fastnet:3", "pcap", "socket"] {
+            assert!(texts.iter().any(|t| t.trim() == label), "{file} lacks {label}: {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t.contains("offered (Mpps")), "{file}: {texts:?}");
+    }
+
+    // A second directory in the same second gets its own name.
+    let again = report::write_dir(&base, &results, &manifest(&s), &s).unwrap();
+    assert_ne!(again, dir);
+}
+
+#[test]
+fn table_shows_means_and_keeps_invalid_points_out() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let mut results = fabricate(&s, 0.0, usize::MAX);
+    let text = report::table(&results);
+    assert!(text.contains("mode3 — fastnet mode 3"), "{text}");
+    for header in ["100kpps", "500kpps", "1Mpps", "max", "fastnet:3", "pcap", "socket"] {
+        assert!(text.contains(header), "{header}: {text}");
+    }
+    // socket keeps 0.35 Mpps of 5.5 offered at max; 3 identical repetitions: no ± part.
+    assert!(text.contains("0.350\n") || text.contains("0.350 "), "{text}");
+    assert!(text.contains("93.6 % loss"), "{text}");
+    assert!(text.contains("2600 ns/frame"), "{text}");
+    assert!(!text.contains("invalid"), "{text}");
+
+    // One pcap point at 1 Mpps where the generator fell short: shown, not averaged.
+    let i = results
+        .points
+        .iter()
+        .position(|p| p.label == "pcap" && p.rate == Rate::Pps(1_000_000))
+        .unwrap();
+    results.points[i].achieved_pps = 0.0;
+    results.points[i]
+        .invalidate("the generator offered 800000 pps, below 98 % of the 1000000 pps asked");
+    let cell = results.cell("pcap", Rate::Pps(1_000_000));
+    assert_eq!((cell.valid(), cell.invalid()), (2, 1));
+    assert_eq!(cell.achieved_pps.unwrap().mean, results.points[i + 1].achieved_pps);
+    let text = report::table(&results);
+    assert!(text.contains("(1 of 3 invalid)"), "{text}");
+    assert!(text.contains("pcap @ 1Mpps #1: the generator offered 800000 pps"), "{text}");
+}
+
+#[test]
+fn an_interrupted_run_leaves_complete_partial_files() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let full = fabricate(&s, 0.01, usize::MAX);
+    let dir = ResultsDir::create(&lab.dir.path().join("results"), &s, full.started, &manifest(&s))
+        .unwrap();
+    assert!(dir.path().join("manifest.json").is_file());
+    let mut results = Results::new(&s, 60);
+    for point in full.points.iter().take(5) {
+        results.points.push(point.clone());
+        dir.write_results(&results).unwrap();
+    }
+    results.finish(); // Ctrl-C after 5 of 36
+    dir.write_results(&results).unwrap();
+    let back = Results::read(&dir.path().join("results.json")).unwrap();
+    assert!(back.partial);
+    assert_eq!(back.points.len(), 5);
+    assert_eq!(back.planned_points, 36);
+    assert!(report::table(&back).contains("PARTIAL: 5 of 36 points measured"));
+    let svg = std::fs::read_to_string(dir.path().join("received.svg")).unwrap();
+    roxmltree::Document::parse(&svg).unwrap();
+}
+
+fn halve(results: &mut Results, label: &str) {
+    for p in results.points.iter_mut().filter(|p| p.label == label) {
+        p.app_rx_frames /= 2;
+        p.achieved_pps /= 2.0;
+    }
+}
+
+#[test]
+fn compare_passes_similar_runs_and_names_a_halved_method() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let a = fabricate(&s, 0.01, usize::MAX);
+    let b = fabricate(&s, 0.03, usize::MAX);
+    let same = report::compare(&a, &b, 0.20);
+    assert_eq!(same.failures().count(), 0, "{}", same.table("a", "b"));
+    assert_eq!(same.rows.len(), 12);
+
+    let mut doctored = b.clone();
+    halve(&mut doctored, "fastnet:3");
+    let cmp = report::compare(&a, &doctored, 0.20);
+    let failing: Vec<(&str, Rate)> = cmp.failures().map(|r| (r.label.as_str(), r.rate)).collect();
+    assert_eq!(
+        failing,
+        [
+            ("fastnet:3", Rate::Pps(100_000)),
+            ("fastnet:3", Rate::Pps(500_000)),
+            ("fastnet:3", Rate::Pps(1_000_000)),
+            ("fastnet:3", Rate::Max)
+        ]
+    );
+    assert!(cmp.rows.iter().all(|r| r.label == "fastnet:3" || r.verdict == Verdict::Ok));
+    let text = cmp.table("a", "b");
+    assert!(text.contains("regression: fastnet:3 at max:"), "{text}");
+    assert!(text.contains("REGRESSION") && text.contains("-52.0 %"), "{text}");
+
+    // A method with no valid point in the candidate fails as missing.
+    let mut gone = b.clone();
+    gone.points.retain(|p| p.label != "pcap");
+    let cmp = report::compare(&a, &gone, 0.20);
+    assert!(cmp.failures().all(|r| r.label == "pcap" && r.verdict == Verdict::Missing));
+    assert_eq!(cmp.failures().count(), 4);
+}
+
+#[test]
+fn compare_command_exit_codes() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let write = |name: &str, results: &Results| {
+        let path = lab.dir.path().join(name);
+        std::fs::write(&path, results.to_json().unwrap()).unwrap();
+        path
+    };
+    let a = write("a.json", &fabricate(&s, 0.01, usize::MAX));
+    let b = write("b.json", &fabricate(&s, 0.03, usize::MAX));
+    let mut doctored = fabricate(&s, 0.03, usize::MAX);
+    halve(&mut doctored, "pcap");
+    let c = write("c.json", &doctored);
+    let run = |args: &[&Path], extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netlab"))
+            .arg("compare")
+            .args(args)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[&a, &b], &["--tolerance", "20%"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no regression beyond 20 %"));
+
+    let out = run(&[&a, &c], &["--tolerance", "20%"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("regression: pcap at 1Mpps"), "{stdout}");
+    assert!(!stdout.contains("regression: socket"), "{stdout}");
+
+    let out = run(&[&a, &b], &["--tolerance", "20"]);
+    assert_eq!(out.status.code(), Some(2));
+    let junk = lab.dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"points\": 3}").unwrap();
+    let out = run(&[&a, &junk], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("junk.json:1:") && stderr.contains("not a netlab results.json"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,326 @@
+//! Scenario files: the issue's example, defaults, and every kind of bad input with its
+//! file:line:column and key path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError, Wait};
+use netlab::topology::Kind;
+
+/// A directory holding a packet file, as a lab directory would.
+pub(crate) struct Lab {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// A pcap file with one 60-byte Ethernet/IPv4 frame (the class's "64-byte" UDP packet).
+fn tiny_pcap() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend(0xa1b2_c3d4u32.to_le_bytes());
+    bytes.extend(2u16.to_le_bytes());
+    bytes.extend(4u16.to_le_bytes());
+    bytes.extend([0u8; 8]);
+    bytes.extend(65535u32.to_le_bytes());
+    bytes.extend(1u32.to_le_bytes());
+    bytes.extend([0u8; 8]);
+    bytes.extend(60u32.to_le_bytes());
+    bytes.extend(60u32.to_le_bytes());
+    let mut frame = [0u8; 60];
+    frame[12] = 0x08;
+    bytes.extend(frame);
+    bytes
+}
+
+impl Lab {
+    pub(crate) fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("labs/packets")).unwrap();
+        std::fs::write(dir.path().join("labs/packets/udp64.pcap"), tiny_pcap()).unwrap();
+        Lab { dir }
+    }
+
+    pub(crate) fn write(&self, text: &str) -> PathBuf {
+        let path = self.dir.path().join("labs/x.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub(crate) fn parse(&self, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(&self.write(text), text)
+    }
+}
+
+const BASE: &str = r#"name = "t"
+[topology]
+kind = "veth"
+[packet]
+file = "packets/udp64.pcap"
+[generator]
+rates = ["1Mpps"]
+duration = "2s"
+[[receiver]]
+method = "pcap"
+"#;
+
+fn fixture() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/mode3.toml"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn issue_example_is_valid() {
+    let lab = Lab::new();
+    let s = lab.parse(&fixture()).unwrap();
+    assert_eq!(s.name, "mode3");
+    assert_eq!(s.description, "fastnet mode 3 (AF_XDP) against socket and pcap");
+    assert_eq!(s.topology.kind, Kind::Veth);
+    assert_eq!(s.packet.file, lab.dir.path().join("labs/packets/udp64.pcap"));
+    assert!(s.packet.file.is_file());
+    assert_eq!(s.packet.macs, Macs::Auto);
+    assert_eq!(s.generator.engine, Engine::Auto);
+    assert_eq!(
+        s.generator.rates,
+        [Rate::Pps(100_000), Rate::Pps(500_000), Rate::Pps(1_000_000), Rate::Max]
+    );
+    assert_eq!(s.generator.duration, Duration::from_secs(3));
+    assert_eq!(s.generator.warmup, Duration::from_secs(1));
+    let methods: Vec<Method> = s.receivers.iter().map(|r| r.method).collect();
+    assert_eq!(methods, [Method::FastnetXdp, Method::Pcap, Method::Socket]);
+    let labels: Vec<&str> = s.receivers.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["fastnet:3", "pcap", "socket"]);
+    assert_eq!(s.receivers[0].buffer, Some(4 << 20));
+    assert_eq!(s.receivers[1].buffer, None);
+    assert_eq!(s.run.repeat, 3);
+    assert_eq!(s.run.order, Order::Shuffled);
+    assert_eq!(s.run.drain, Duration::from_millis(200));
+    assert_eq!(s.points(), 4 * 3 * 3);
+    // 36 points × (1 s warm-up + 3 s + 0.2 s drain)
+    assert_eq!(s.estimated_time(), Duration::from_millis(36 * 4200));
+    assert_eq!(s.hash().len(), 64);
+    assert_eq!(s.source(), fixture());
+}
+
+#[test]
+fn hash_follows_the_bytes() {
+    let lab = Lab::new();
+    let a = lab.parse(BASE).unwrap().hash();
+    let b = lab.parse(&format!("{BASE}# a comment\n")).unwrap().hash();
+    assert_ne!(a, b);
+    assert_eq!(a, lab.parse(BASE).unwrap().hash());
+}
+
+#[test]
+fn everything_else_a_scenario_can_say() {
+    let lab = Lab::new();
+    let text = r#"name = "sweep.v2_a-b"
+[topology]
+kind = "bridge"
+rx_core = 0
+[packet]
+file = "packets/udp64.pcap"
+macs = { src = "02:00:00:00:00:01", dst = "02-00-00-00-00-02" }
+[generator]
+engine = "xdp"
+rates = ["100k..300kpps step 100k", "100Mbps", "max"]
+duration = "500ms"
+warmup = "0s"
+batch = 64
+burst = 128
+[[receiver]]
+method = "fastnet:xdp"
+buffer = "64KiB"
+batch = 32
+frames = 4096
+wait = "poll"
+[[receiver]]
+method = "fastnet:read"
+[[receiver]]
+method = "exec"
+name = "student"
+command = "./rx {iface}"
+[[receiver]]
+method = "pcap"
+name = "pcap-big"
+buffer = "64MB"
+[run]
+repeat = 2
+order = "sequential"
+drain = "50ms"
+seed = 42
+"#;
+    let s = lab.parse(text).unwrap();
+    assert_eq!(s.topology.kind, Kind::Bridge);
+    assert!(matches!(s.packet.macs, Macs::Set { src: Some(_), dst: Some(_) }));
+    assert_eq!(s.generator.engine, Engine::Xdp);
+    assert_eq!(
+        s.generator.rates,
+        [
+            Rate::Pps(100_000),
+            Rate::Pps(200_000),
+            Rate::Pps(300_000),
+            Rate::L2BitsPerSec(100_000_000),
+            Rate::Max
+        ]
+    );
+    assert_eq!((s.generator.batch, s.generator.burst), (Some(64), Some(128)));
+    assert_eq!(s.generator.warmup, Duration::ZERO);
+    let xdp = &s.receivers[0];
+    assert_eq!(
+        (xdp.method, xdp.buffer, xdp.batch, xdp.frames, xdp.wait),
+        (Method::FastnetXdp, Some(65536), Some(32), Some(4096), Some(Wait::Poll))
+    );
+    assert_eq!(s.receivers[1].method, Method::FastnetRead);
+    assert_eq!(s.receivers[2].label, "student");
+    assert_eq!(s.receivers[2].command.as_deref(), Some("./rx {iface}"));
+    assert_eq!(
+        (s.receivers[3].label.as_str(), s.receivers[3].buffer),
+        ("pcap-big", Some(64_000_000))
+    );
+    assert_eq!((s.run.repeat, s.run.order, s.run.seed), (2, Order::Sequential, Some(42)));
+    assert_eq!(s.run.drain, Duration::from_millis(50));
+    assert_eq!(s.points(), 5 * 4 * 2);
+    let keep = lab.parse(&BASE.replace("[generator]", "macs = \"keep\"\n[generator]")).unwrap();
+    assert_eq!(keep.packet.macs, Macs::Keep);
+}
+
+/// (what to do to BASE, line, column, key path, message part)
+type Case = (&'static str, &'static str, usize, usize, &'static str, &'static str);
+
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn every_bad_input_names_file_line_column_and_key() {
+    let lab = Lab::new();
+    let cases: &[Case] = &[
+        ("malformed TOML", "[generator]\n|[generator\n", 6, 11, "", "invalid table header"),
+        ("unknown key", "duration = \"2s\"\n|duration = \"2s\"\nratez = 1\n", 9, 1,
+         "generator.ratez", "unknown key `ratez`; did you mean `rates`? (valid keys: engine, rates"),
+        ("unknown key in receiver", "method = \"pcap\"\n|metod = \"pcap\"\n", 10, 1,
+         "receiver[0].metod", "unknown key `metod`; did you mean `method`?"),
+        ("unknown key in topology", "kind = \"veth\"\n|kind = \"veth\"\nrx_cores = 1\n", 4, 1,
+         "topology.rx_cores", "did you mean `rx_core`?"),
+        ("unknown top-level key", "name = \"t\"\n|name = \"t\"\ndecsription = \"x\"\n", 2, 1,
+         "decsription", "did you mean `description`?"),
+        ("unknown value", "kind = \"veth\"|kind = \"vet\"", 3, 8, "topology.kind",
+         "unknown value `vet`; did you mean `veth`?"),
+        ("wrong type", "duration = \"2s\"|duration = 2", 8, 12, "generator.duration",
+         "invalid type: integer `2`, expected a string: quantities are strings with their unit"),
+        ("wrong type (bool)", "method = \"pcap\"\n|method = \"pcap\"\nbatch = true\n", 11, 9,
+         "receiver[0].batch", "invalid type: boolean `true`"),
+        ("bad unit: space", "rates = [\"1Mpps\"]|rates = [\"1Mpps\", \"10 Mpps\"]", 7, 19,
+         "generator.rates[1]", "\"10 Mpps\" is not a rate: no space between number and unit (write \"10Mpps\")"),
+        ("bad unit: milli", "rates = [\"1Mpps\"]|rates = [\"10mpps\"]", 7, 10, "generator.rates[0]",
+         "`m` is milli"),
+        ("bad unit: size", "method = \"pcap\"\n|method = \"pcap\"\nbuffer = \"4MB/s\"\n", 11, 10,
+         "receiver[0].buffer", "\"4MB/s\" is not a size"),
+        ("bad duration", "duration = \"2s\"|duration = \"2 fortnights\"", 8, 12, "generator.duration",
+         "is not a duration"),
+        ("zero duration", "duration = \"2s\"|duration = \"0s\"", 8, 12, "generator.duration",
+         "greater than zero"),
+        ("rate 0", "rates = [\"1Mpps\"]|rates = [\"0pps\"]", 7, 10, "generator.rates[0]",
+         "greater than zero"),
+        ("negative rate", "rates = [\"1Mpps\"]|rates = [\"-5kpps\"]", 7, 10, "generator.rates[0]",
+         "must be positive"),
+        ("empty rates", "rates = [\"1Mpps\"]|rates = []", 7, 9, "generator.rates", "no rates"),
+        ("duplicate rate", "rates = [\"1Mpps\"]|rates = [\"1Mpps\", \"500k..1Mpps step 500k\"]", 7, 19,
+         "generator.rates[1]", "rate 1Mpps is listed twice"),
+        ("missing key", "duration = \"2s\"\n|", 6, 1, "generator", "missing key `duration`"),
+        ("duplicate method", "method = \"pcap\"\n|method = \"pcap\"\n[[receiver]]\nmethod = \"pcap\"\n",
+         12, 10, "receiver[1].method", "receiver `pcap` is listed twice: give one a `name`"),
+        ("duplicate name", "method = \"pcap\"\n|method = \"pcap\"\n[[receiver]]\nmethod = \"socket\"\nname = \"pcap\"\n",
+         13, 8, "receiver[1].name", "receiver `pcap` is listed twice: rename one"),
+        ("exec without command", "method = \"pcap\"\n|method = \"exec\"\nname = \"student\"\n", 10, 10,
+         "receiver[0].method", "an exec receiver needs a `command`"),
+        ("exec without name", "method = \"pcap\"\n|method = \"exec\"\ncommand = \"./rx\"\n", 10, 10,
+         "receiver[0].method", "an exec receiver needs a `name`"),
+        ("command on another method", "method = \"pcap\"\n|method = \"pcap\"\ncommand = \"./rx\"\n", 11, 11,
+         "receiver[0].command", "`command` is for method = \"exec\", not `pcap`"),
+        ("unknown method", "method = \"pcap\"|method = \"fastnet:4\"", 10, 10, "receiver[0].method",
+         "unknown method `fastnet:4`; did you mean `fastnet:"),
+        ("no receiver", "[[receiver]]\nmethod = \"pcap\"\n|", 1, 1, "",
+         "no receiver: add at least one [[receiver]]"),
+        ("packet file missing", "packets/udp64.pcap|packets/nope.pcap", 5, 8, "packet.file",
+         "packet file `packets/nope.pcap` not found (relative paths are read from the scenario's directory"),
+        ("bad MAC", "[generator]|macs = { dst = \"02:00:00:00:00\" }\n[generator]", 6, 16, "packet.macs.dst",
+         "is not a MAC address"),
+        ("multicast source MAC", "[generator]|macs = { src = \"01:00:5e:00:00:01\" }\n[generator]", 6, 16,
+         "packet.macs.src", "must not be multicast"),
+        ("bad MAC mode", "[generator]|macs = \"random\"\n[generator]", 6, 8, "packet.macs",
+         "`random` is not a MAC mode"),
+        ("zero repeat", "method = \"pcap\"\n|method = \"pcap\"\n[run]\nrepeat = 0\n", 12, 10, "run.repeat",
+         "`repeat` must be at least 1"),
+        ("negative count", "method = \"pcap\"\n|method = \"pcap\"\nbatch = -1\n", 11, 9, "receiver[0].batch",
+         "invalid value: integer `-1`"),
+        ("core that does not exist", "kind = \"veth\"\n|kind = \"veth\"\nrx_core = 4096\n", 4, 11,
+         "topology.rx_core", "core 4096 does not exist"),
+        ("bad name", "name = \"t\"|name = \"my lab\"", 1, 8, "name", "is not a scenario name"),
+        ("unknown order", "method = \"pcap\"\n|method = \"pcap\"\n[run]\norder = \"random\"\n", 12, 9,
+         "run.order", "unknown value `random`"),
+    ];
+    for (what, change, line, column, path, message) in cases {
+        let (from, to) = change.split_once('|').unwrap();
+        let text = edit(from, to);
+        let e = lab.parse(&text).expect_err(what);
+        assert!(e.message.contains(message), "{what}: message {:?}\n{text}", e.message);
+        assert_eq!(
+            (e.line, e.column, e.path.as_str()),
+            (*line, *column, *path),
+            "{what}: {e}\n{text}"
+        );
+        assert!(e.file.ends_with("labs/x.toml"), "{what}: {e}");
+        let shown = e.to_string();
+        assert!(!shown.contains('\n'), "{what}: one line: {shown}");
+        let prefix = if path.is_empty() {
+            format!(":{line}:{column}: ")
+        } else {
+            format!(":{line}:{column}: {path}: ")
+        };
+        assert!(shown.contains(&prefix), "{what}: {shown}");
+    }
+}
+
+fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netlab")).current_dir(cwd).args(args).output().unwrap()
+}
+
+#[test]
+fn check_prints_what_would_run_without_root() {
+    let lab = Lab::new();
+    lab.write(&fixture());
+    // From another directory: the packet path is the scenario's, not the cwd's.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = lab.dir.path().join("labs/x.toml");
+    let out = netlab(elsewhere.path(), &["check", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("scenario `mode3`"), "{stdout}");
+    assert!(stdout.contains("36 = 4 rates × 3 receivers × 3 repetitions"), "{stdout}");
+    assert!(stdout.contains("100kpps 500kpps 1Mpps max"), "{stdout}");
+    assert!(stdout.contains("at least 2m 32s"), "{stdout}");
+}
+
+#[test]
+fn check_rejects_bad_input_with_one_line_and_exit_2() {
+    let lab = Lab::new();
+    lab.write(&edit("rates = [\"1Mpps\"]", "rates = [\"1Mpps\", \"5kpps\", \"10 Mpps\"]"));
+    let out = netlab(lab.dir.path(), &["check", "labs/x.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "netlab: error: labs/x.toml:7:28: generator.rates[2]: \"10 Mpps\" is not a rate: no space \
+         between number and unit (write \"10Mpps\")"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = netlab(lab.dir.path(), &["check", "labs/missing.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("labs/missing.toml: cannot read scenario")
+    );
+}
