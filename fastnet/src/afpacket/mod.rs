@@ -112,8 +112,8 @@ fn check_frame_size(frame_size: usize) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RxConfig {
     /// [`ReadRx`], [`MmsgRx`]: the socket receive buffer in bytes (`SO_RCVBUFFORCE`, falling
-    /// back to `SO_RCVBUF`; the kernel doubles it for bookkeeping, a 64-byte frame costs about
-    /// 800 bytes of it); `None` keeps `net.core.rmem_default`.
+    /// back to `SO_RCVBUF`; the kernel doubles it for bookkeeping, a 64-byte frame costs several
+    /// hundred bytes of it); `None` keeps `net.core.rmem_default`.
     /// [`RingRx`]: the ring in bytes, rounded down to whole blocks; `None` is 16 MiB.
     #[doc(alias = "SO_RCVBUF")]
     #[doc(alias = "SO_RCVBUFFORCE")]
