@@ -40,7 +40,8 @@ pub struct Args {
     /// What an idle receiver does: sleep in poll(2) or spin.
     #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
     pub wait: WaitArg,
-    /// Stop after this long, e.g. `10s` (default: run until Ctrl-C).
+    /// Stop after this long, e.g. `10s` (default: run until Ctrl-C, which then exits 0; a
+    /// Ctrl-C before --duration or --count is reached exits 130).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "count")]
     pub duration: Option<Duration>,
     /// Stop once this many frames were received (a few more may arrive while it drains).
@@ -169,7 +170,10 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         _ => None,
     };
     print_summary(args, &report, iface_rx)?;
-    Ok(if interrupted.load(Ordering::Relaxed) { Code::Interrupted } else { Code::Ok })
+    // Without --duration or --count, Ctrl-C is how a run ends; with them, it cut the run short.
+    let cut_short =
+        interrupted.load(Ordering::Relaxed) && (args.duration.is_some() || args.count.is_some());
+    Ok(if cut_short { Code::Interrupted } else { Code::Ok })
 }
 
 /// A flag set by the first Ctrl-C (SIGINT) or SIGTERM, watched from a small tokio runtime.
@@ -248,7 +252,7 @@ fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> any
         outln!("napi cpu      {:.3} ms (NAPI kthread)", napi as f64 / 1e6)?;
     }
     outln!(
-        "elapsed       {secs:.3} s, {:.0} pps received",
+        "elapsed       {secs:.3} s from ready to drained (average {:.0} pps)",
         if secs > 0.0 { report.frames as f64 / secs } else { 0.0 }
     )?;
     for (name, value) in &report.results {

@@ -13,7 +13,7 @@
 //! | `fastnet:1` | `SO_RCVBUF` | — | — | `poll` / spin on `MSG_DONTWAIT` |
 //! | `fastnet:2` | `SO_RCVBUF` | — | frames per `recvmmsg` | as above |
 //! | `fastnet:mmap` | ring bytes (`tp_block_size × tp_block_nr`) | — | — | `poll` / spin on the block status |
-//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames) | fill and rx ring entries | frames per ring pass | `poll` / spin |
+//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 8 MiB) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass | `poll` / spin |
 //! | `xdp-drop` | — | — | — | — (the kernel counts) |
 //! | `exec` | — | — | — | — (the program decides) |
 //!
@@ -158,11 +158,12 @@ pub fn open(method: Method, iface: &str, cfg: &RecvConfig) -> anyhow::Result<Box
             open_afpacket(method, iface, cfg)
         }
         Method::FastnetXdp => {
-            let mut xsk = fastnet::xdp::XskConfig { wait: cfg.wait, ..Default::default() };
+            let umem_frames = cfg.buffer.map_or(4096, |bytes| {
+                u32::try_from(bytes / u64::from(XDP_FRAME_SIZE)).unwrap_or(u32::MAX)
+            });
+            let mut xsk = fastnet::xdp::XskConfig::for_frames(umem_frames);
             xsk.frame_size = XDP_FRAME_SIZE;
-            if let Some(bytes) = cfg.buffer {
-                xsk.frames = u32::try_from(bytes / u64::from(XDP_FRAME_SIZE)).unwrap_or(u32::MAX);
-            }
+            xsk.wait = cfg.wait;
             if let Some(n) = cfg.frames {
                 let n = u32::try_from(n).unwrap_or(u32::MAX);
                 xsk.fill_size = n;
