@@ -51,7 +51,7 @@ mod cap {
 }
 
 /// The effective capability set of this process, from `/proc/self/status`.
-fn effective_caps() -> Result<u64, String> {
+pub(crate) fn effective_caps() -> Result<u64, String> {
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
     let hex = status
         .lines()
@@ -60,7 +60,7 @@ fn effective_caps() -> Result<u64, String> {
     u64::from_str_radix(hex.trim(), 16).map_err(|e| format!("CapEff `{}`: {e}", hex.trim()))
 }
 
-fn has_cap(caps: u64, bit: u32) -> bool {
+pub(crate) fn has_cap(caps: u64, bit: u32) -> bool {
     caps & (1u64 << bit) != 0
 }
 

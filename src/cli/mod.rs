@@ -11,6 +11,7 @@ mod compare;
 mod completions;
 mod doctor;
 mod packet;
+mod topo;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
 /// method keeps — the fast-packet-capture class experiment as one command.
@@ -59,6 +60,8 @@ pub enum Command {
     Check(check::Args),
     /// Compare a run's results.json against a baseline's; exit 1 on a regression.
     Compare(compare::Args),
+    /// Build, list and remove labs (network namespace, veth pair or bridge): `up`, `show`, `down`.
+    Topo(topo::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -86,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Packet(args) => packet::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Topo(args) => topo::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }
@@ -108,7 +112,9 @@ fn init_logging(global: &Global) {
             _ => "trace",
         }
     };
-    let filter = EnvFilter::try_from_env("NETLAB_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // netlink-packet-route warns about every attribute a newer kernel made longer; not ours.
+    let filter = EnvFilter::try_from_env("NETLAB_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},netlink_packet_route=error")));
     let ansi = match global.color {
         Color::Always => true,
         Color::Never => false,

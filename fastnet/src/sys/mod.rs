@@ -14,9 +14,11 @@ use crate::error::SyscallError;
 
 pub(crate) mod bpf;
 pub(crate) mod cpu;
+pub(crate) mod ethtool;
 pub(crate) mod netns;
 pub(crate) mod packet;
 pub(crate) mod poll;
+pub(crate) mod sched;
 pub(crate) mod xdp;
 
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a

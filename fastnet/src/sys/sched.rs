@@ -1,0 +1,49 @@
+//! CPU affinity: `sched_setaffinity(2)`, `sched_getaffinity(2)`, and the online CPU count.
+
+use super::syscall;
+use crate::error::SyscallError;
+
+/// The highest CPU number a `cpu_set_t` can hold, plus one.
+pub(crate) const CPU_SETSIZE: usize = libc::CPU_SETSIZE as usize;
+
+/// `sysconf(_SC_NPROCESSORS_ONLN)`.
+pub(crate) fn online_cpus() -> Result<usize, SyscallError> {
+    // SAFETY: sysconf takes no pointers.
+    let n =
+        unsafe { syscall!(sysconf(libc::_SC_NPROCESSORS_ONLN), "sysconf(_SC_NPROCESSORS_ONLN)") }?;
+    Ok(usize::try_from(n).unwrap_or(1).max(1))
+}
+
+/// Restricts thread `tid` (0: the calling thread) to the CPUs in `cpus` (each < [`CPU_SETSIZE`]).
+pub(crate) fn set_affinity(tid: libc::pid_t, cpus: &[usize]) -> Result<(), SyscallError> {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        debug_assert!(cpu < CPU_SETSIZE);
+        // SAFETY: the caller checked `cpu < CPU_SETSIZE`, so the bit lies inside `set`.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel only reads it.
+    unsafe {
+        syscall!(
+            sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set),
+            "sched_setaffinity"
+        )
+    }
+    .map(drop)
+}
+
+/// The CPUs thread `tid` (0: the calling thread) may run on.
+pub(crate) fn affinity(tid: libc::pid_t) -> Result<Vec<usize>, SyscallError> {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a writable cpu_set_t of the size passed.
+    unsafe {
+        syscall!(
+            sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+            "sched_getaffinity"
+        )
+    }?;
+    // SAFETY: every index tested is below CPU_SETSIZE, inside `set`.
+    Ok((0..CPU_SETSIZE).filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) }).collect())
+}

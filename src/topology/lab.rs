@@ -1,0 +1,571 @@
+//! Building, inspecting and removing a lab.
+
+use anyhow::{anyhow, Context};
+use fastnet::netns::NetNs;
+
+use super::link::{LinkState, Rtnl};
+use super::marker::{self, LabRecord, LabState};
+use super::plan::{check_lab_name, Plan, PlannedInterface, NETNS_PREFIX};
+use super::spec::{Kind, NapiMode, TopologySpec};
+use super::{napi, LabInterface, LinkStats, Role};
+use crate::exit::{self, bad_input, Classified, Code};
+
+/// Who removes the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    /// Nothing of ours exists (yet, or any more).
+    Nothing,
+    /// This value: on [`Lab::down`] or drop.
+    Owned,
+    /// Nobody here: left up for `netlab topo down`.
+    Detached,
+}
+
+/// A lab that is up. Dropping it removes everything it made (best effort, errors logged);
+/// [`Lab::down`] does the same and reports errors; [`Lab::detach`] leaves it up.
+///
+/// The methods block (a small tokio runtime inside drives netlink): call them from ordinary
+/// threads, not from async code.
+#[derive(Debug)]
+pub struct Lab {
+    plan: Plan,
+    interfaces: Vec<LabInterface>,
+    napi_pids: Vec<u32>,
+    rtnl: Option<Rtnl>,
+    netns: Option<NetNs>,
+    ownership: Ownership,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Capability numbers (`include/uapi/linux/capability.h`).
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Fails with a privilege error (exit code 3) unless this process may make namespaces and links.
+pub(crate) fn require_privileges(what: &str) -> anyhow::Result<()> {
+    let caps = crate::doctor::effective_caps().map_err(|e| anyhow!(e))?;
+    let missing: Vec<&str> = [(CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|&(bit, _)| !crate::doctor::has_cap(caps, bit))
+        .map(|(_, name)| name)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(exit::privilege(format!(
+            "{what} needs root ({} missing): run with sudo",
+            missing.join(", ")
+        )))
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("netlab-netlink")
+        .enable_all()
+        .build()
+        .context("starting the netlink runtime")
+}
+
+/// SIGINT/SIGTERM, registered before the build starts so none is missed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("watching SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("watching SIGTERM")?,
+        })
+    }
+
+    async fn next(&mut self) -> anyhow::Error {
+        let which = tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        };
+        anyhow::Error::new(Classified {
+            code: Code::Interrupted,
+            message: format!("interrupted by {which}; everything built so far was removed"),
+        })
+    }
+}
+
+fn already_exists(name: &str, netns: &str) -> anyhow::Error {
+    bad_input(format!(
+        "lab `{name}` already exists (network namespace {netns}): take it down with \
+         `netlab topo down {name}` or choose another name"
+    ))
+}
+
+/// Turns IPv6 off for every interface created in the calling thread's namespace from now on,
+/// so no autoconfiguration, DAD, MLD or router solicitation frame reaches the receiver.
+/// `/proc/sys/net` shows the namespace of the thread that opens it.
+fn silence_ipv6() -> anyhow::Result<()> {
+    for conf in ["all", "default"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6");
+        match std::fs::write(&path, "1") {
+            // A kernel without IPv6 sends no IPv6 frames either.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            result => result.with_context(|| format!("writing 1 to {path}"))?,
+        }
+    }
+    Ok(())
+}
+
+impl Lab {
+    /// Validates `spec` and builds lab `name`: for `veth` and `bridge`, in the new network
+    /// namespace `netlab-<name>`; for `interface`, by looking up the two existing interfaces.
+    ///
+    /// Errors: bad input (exit 2) for anything wrong in `spec` or `name`, or a lab of that name
+    /// already existing (which is left untouched); missing privileges (exit 3) before anything is
+    /// made; otherwise the step that failed, after removing what was built. SIGINT/SIGTERM
+    /// during the build removes what was built and returns an error with exit code 130. (This
+    /// registers tokio's handlers for both signals in the process for good: a caller that keeps
+    /// running afterwards must watch them itself.)
+    pub fn up(spec: &TopologySpec, name: &str) -> anyhow::Result<Lab> {
+        let cpus = fastnet::sched::online_cpus().context("counting the online CPUs")?;
+        Lab::up_plan(Plan::new(spec, name, cpus)?)
+    }
+
+    /// Builds an already validated [`Plan`] (see [`Lab::up`]).
+    pub fn up_plan(plan: Plan) -> anyhow::Result<Lab> {
+        if plan.kind != Kind::Interface {
+            require_privileges("building a lab")?;
+        }
+        let runtime = runtime()?;
+        let rt = runtime.handle().clone();
+        let name = plan.name.clone();
+        let mut lab = Lab {
+            plan,
+            interfaces: Vec::new(),
+            napi_pids: Vec::new(),
+            rtnl: None,
+            netns: None,
+            ownership: Ownership::Nothing,
+            runtime,
+        };
+        let built = rt.block_on(async {
+            let mut signals = Signals::new()?;
+            tokio::select! {
+                result = lab.build() => result,
+                interrupted = signals.next() => Err(interrupted),
+            }
+        });
+        match built {
+            Ok(()) => Ok(lab),
+            Err(e) => {
+                if let Err(cleanup) = lab.teardown() {
+                    tracing::error!("removing the half-built lab `{name}`: {cleanup:#}");
+                }
+                Err(e.context(format!("building lab `{name}`")))
+            }
+        }
+    }
+
+    async fn build(&mut self) -> anyhow::Result<()> {
+        match self.plan.kind {
+            Kind::Interface => self.adopt_existing().await,
+            Kind::Veth | Kind::Bridge => self.build_namespaced().await,
+        }
+    }
+
+    /// `interface`: nothing is made; the two interfaces must exist.
+    async fn adopt_existing(&mut self) -> anyhow::Result<()> {
+        let rtnl = Rtnl::open(self.runtime.handle(), None)?;
+        for (role, key, planned) in [
+            (Role::Generator, "generator", &self.plan.generator),
+            (Role::Receiver, "receiver", &self.plan.receiver),
+        ] {
+            let state = rtnl.link(&planned.name).await?.ok_or_else(|| {
+                bad_input(format!(
+                    "[topology] {key}: no interface named `{}` on this host",
+                    planned.name
+                ))
+            })?;
+            self.interfaces.push(interface(role, &planned.name, &state));
+        }
+        self.rtnl = Some(rtnl);
+        Ok(())
+    }
+
+    async fn build_namespaced(&mut self) -> anyhow::Result<()> {
+        let plan = self.plan.clone();
+        let netns_name = plan.netns.clone().ok_or_else(|| anyhow!("no namespace planned"))?;
+        if NetNs::exists(&netns_name) {
+            return Err(already_exists(&plan.name, &netns_name));
+        }
+        // The marker comes first: if this process dies from here on, `topo down --all` finds
+        // whatever exists of the lab.
+        marker::write(&self.record(LabState::Building))?;
+        let ns = match NetNs::create_named(&netns_name) {
+            Ok(ns) => ns,
+            Err(fastnet::Error::Syscall(e)) if e.raw_os_error() == Some(libc::EEXIST) => {
+                // Another `up` of the same name won the race; the lab and marker are its own.
+                return Err(already_exists(&plan.name, &netns_name));
+            }
+            Err(e) => {
+                let _ = marker::remove(&plan.name);
+                return Err(e).with_context(|| format!("creating network namespace {netns_name}"));
+            }
+        };
+        self.ownership = Ownership::Owned;
+        let ns = &*self.netns.insert(ns);
+
+        ns.run(silence_ipv6)?.context("turning IPv6 off in the lab's namespace")?;
+        let rtnl = Rtnl::open(self.runtime.handle(), Some(ns))?;
+        let rtnl = &*self.rtnl.insert(rtnl);
+
+        let (mtu, queues) = (plan.mtu, plan.queues);
+        let (generator, receiver) = (&plan.generator, &plan.receiver);
+        let mut up_order: Vec<&PlannedInterface> = Vec::new();
+        match &plan.bridge {
+            None => {
+                rtnl.add_veth(generator, receiver, mtu, queues).await.with_context(|| {
+                    format!("creating veth pair {} ↔ {}", generator.name, receiver.name)
+                })?;
+            }
+            Some(b) => {
+                for (end, port) in [(generator, &b.generator_port), (receiver, &b.receiver_port)] {
+                    rtnl.add_veth(end, port, mtu, queues).await.with_context(|| {
+                        format!("creating veth pair {} ↔ {}", end.name, port.name)
+                    })?;
+                }
+                rtnl.add_bridge(&b.bridge, mtu)
+                    .await
+                    .with_context(|| format!("creating bridge {}", b.bridge.name))?;
+                let bridge_index = rtnl.existing(&b.bridge.name).await?.ifindex;
+                for port in [&b.generator_port, &b.receiver_port] {
+                    let index = rtnl.existing(&port.name).await?.ifindex;
+                    rtnl.set_controller(index, bridge_index).await.with_context(|| {
+                        format!("adding {} to bridge {}", port.name, b.bridge.name)
+                    })?;
+                }
+                up_order.extend([&b.generator_port, &b.receiver_port, &b.bridge]);
+            }
+        }
+        up_order.extend([generator, receiver]);
+        for iface in up_order {
+            let index = rtnl.existing(&iface.name).await?.ifindex;
+            rtnl.set_up(index).await.with_context(|| format!("bringing {} up", iface.name))?;
+        }
+
+        if plan.napi == NapiMode::Threaded {
+            let rx_index = rtnl.existing(&receiver.name).await?.ifindex;
+            self.napi_pids = napi::make_threaded(ns, &receiver.name, rx_index, plan.rx_core)
+                .with_context(|| {
+                    format!("making {}'s NAPI threaded on core {}", receiver.name, plan.rx_core)
+                })?;
+            if let Some(b) = &plan.bridge {
+                // The generator's veth peer runs NAPI too, so an XDP sender can redirect into
+                // the generator side (veth's ndo_xdp_xmit needs NAPI on the peer).
+                napi::set_gro(ns, &b.generator_port.name)?;
+            }
+        }
+
+        let mut roles = vec![(Role::Generator, generator), (Role::Receiver, receiver)];
+        if let Some(b) = &plan.bridge {
+            roles.extend([
+                (Role::Bridge, &b.bridge),
+                (Role::BridgePort, &b.generator_port),
+                (Role::BridgePort, &b.receiver_port),
+            ]);
+        }
+        for (role, planned) in roles {
+            let state = rtnl.existing(&planned.name).await?;
+            if planned.mac.is_some() && state.mac != planned.mac {
+                return Err(anyhow!(
+                    "{} has MAC {:?} after setting {}",
+                    planned.name,
+                    state.mac,
+                    Plan::mac_text(planned)
+                ));
+            }
+            self.interfaces.push(interface(role, &planned.name, &state));
+        }
+        marker::write(&self.record(LabState::Up))?;
+        Ok(())
+    }
+
+    /// Removes everything the lab made: its links, namespace and marker. Reports the first
+    /// error after trying every step. Nothing for `interface` labs.
+    fn teardown(&mut self) -> anyhow::Result<()> {
+        if self.ownership != Ownership::Owned {
+            self.rtnl = None;
+            return Ok(());
+        }
+        self.ownership = Ownership::Nothing;
+        let mut first_error: Option<anyhow::Error> = None;
+        let mut note = |e: anyhow::Error| {
+            tracing::warn!("removing lab `{}`: {e:#}", self.plan.name);
+            first_error.get_or_insert(e);
+        };
+        if let Some(rtnl) = self.rtnl.take() {
+            // Deleting the links first: nothing lingers even while some process (a `tcpdump`
+            // started with `ip netns exec`) still holds the namespace. A veth takes its peer.
+            let mut names = vec![&self.plan.generator.name, &self.plan.receiver.name];
+            if let Some(b) = &self.plan.bridge {
+                names.push(&b.bridge.name);
+            }
+            for name in names {
+                if let Err(e) = self.runtime.block_on(rtnl.delete(name)) {
+                    note(e);
+                }
+            }
+        }
+        self.netns = None;
+        if let Some(netns) = &self.plan.netns {
+            if let Err(e) = NetNs::remove_named(netns) {
+                note(anyhow::Error::new(e).context(format!("removing namespace {netns}")));
+            }
+        }
+        if let Err(e) = marker::remove(&self.plan.name) {
+            note(e);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the lab now (links, namespace, marker), reporting the first error.
+    pub fn down(mut self) -> anyhow::Result<()> {
+        let name = self.plan.name.clone();
+        self.teardown().with_context(|| format!("removing lab `{name}`"))
+    }
+
+    /// Leaves the lab up after this value is gone (`netlab topo up`); `netlab topo down NAME`
+    /// removes it. Returns what its marker records.
+    pub fn detach(mut self) -> LabRecord {
+        if self.ownership == Ownership::Owned {
+            self.ownership = Ownership::Detached;
+        }
+        self.record(LabState::Up)
+    }
+
+    /// The lab's marker record (name, namespace, interfaces, cores, NAPI kthreads).
+    pub fn record(&self, state: LabState) -> LabRecord {
+        LabRecord {
+            name: self.plan.name.clone(),
+            netns: self.plan.netns.clone().unwrap_or_default(),
+            kind: self.plan.kind,
+            state,
+            pid: std::process::id(),
+            napi: self.plan.napi,
+            rx_core: self.plan.rx_core,
+            tx_core: self.plan.tx_core,
+            interfaces: self.interfaces.clone(),
+            napi_pids: self.napi_pids.clone(),
+        }
+    }
+
+    /// Lab name.
+    pub fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// What the lab is made of.
+    pub fn kind(&self) -> Kind {
+        self.plan.kind
+    }
+
+    /// The validated plan it was built from.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Name of its network namespace (`netlab-<name>`, for `--netns` and `ip netns exec`);
+    /// `None` for `interface` labs, which live on the host.
+    pub fn netns_name(&self) -> Option<&str> {
+        self.plan.netns.as_deref()
+    }
+
+    /// Its network namespace, to run code inside ([`NetNs::run`]); `None` for `interface`.
+    pub fn netns(&self) -> Option<&NetNs> {
+        self.netns.as_ref()
+    }
+
+    fn by_role(&self, role: Role) -> &LabInterface {
+        // `build` always records the generator and the receiver before a Lab is handed out.
+        self.interfaces.iter().find(|i| i.role == role).unwrap_or_else(|| unreachable!())
+    }
+
+    /// The interface the generator sends into (`gen0`).
+    pub fn generator(&self) -> &LabInterface {
+        self.by_role(Role::Generator)
+    }
+
+    /// The interface the receivers listen on (`rx0`).
+    pub fn receiver(&self) -> &LabInterface {
+        self.by_role(Role::Receiver)
+    }
+
+    /// The bridge (`bridge` labs): frames forwarded by it carry its MAC as source when routed.
+    pub fn bridge(&self) -> Option<&LabInterface> {
+        self.interfaces.iter().find(|i| i.role == Role::Bridge)
+    }
+
+    /// Every interface: generator, receiver, then bridge and its ports.
+    pub fn interfaces(&self) -> &[LabInterface] {
+        &self.interfaces
+    }
+
+    /// NAPI mode of the receiver.
+    pub fn napi_mode(&self) -> NapiMode {
+        self.plan.napi
+    }
+
+    /// Core the receivers (and the NAPI kthreads) run on.
+    pub fn rx_core(&self) -> usize {
+        self.plan.rx_core
+    }
+
+    /// Core the generator runs on.
+    pub fn tx_core(&self) -> usize {
+        self.plan.tx_core
+    }
+
+    /// Pids of the receiver's `napi/<rx>-<id>` kthreads (threaded NAPI), pinned to the
+    /// receive core; empty for `inline`. Their CPU time: `/proc/<pid>/stat` or
+    /// [`fastnet::cpu::task_cpu_time`].
+    pub fn napi_pids(&self) -> &[u32] {
+        &self.napi_pids
+    }
+
+    /// Kernel counters (`stats64`) of one of the lab's interfaces, read now over netlink.
+    pub fn stats(&self, iface: &str) -> anyhow::Result<LinkStats> {
+        let rtnl = self.rtnl.as_ref().ok_or_else(|| anyhow!("lab `{}` is down", self.plan.name))?;
+        let state = self.runtime.block_on(rtnl.link(iface))?.ok_or_else(|| {
+            bad_input(format!("lab `{}` has no interface named `{iface}`", self.plan.name))
+        })?;
+        state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            tracing::error!("removing lab `{}`: {e:#}", self.plan.name);
+        }
+    }
+}
+
+fn interface(role: Role, name: &str, state: &LinkState) -> LabInterface {
+    LabInterface {
+        role,
+        name: name.to_string(),
+        ifindex: state.ifindex,
+        mac: state.mac.unwrap_or(macaddr::MacAddr6::nil()),
+        mtu: state.mtu,
+    }
+}
+
+/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
+/// (as `ip netns` names it, e.g. `netlab-t1`), or in the caller's namespace with `None`.
+/// A missing namespace or interface is bad input.
+pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("starting the netlink runtime")?;
+    let ns = match netns {
+        Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
+            fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
+            other => anyhow::Error::new(other),
+        })?),
+        None => None,
+    };
+    let rtnl = Rtnl::open(runtime.handle(), ns.as_ref())?;
+    let state = runtime.block_on(rtnl.link(iface))?.ok_or_else(|| {
+        let place = netns.map_or("here".to_string(), |n| format!("in network namespace {n}"));
+        bad_input(format!("no interface named `{iface}` {place}"))
+    })?;
+    state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
+}
+
+/// What `netlab topo down` did for one lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Its namespace, links and marker were removed.
+    Removed,
+    /// Only a marker was left (its namespace was already gone); the marker was removed.
+    StaleMarker,
+    /// No such lab: nothing to do.
+    NotFound,
+    /// A `netlab-<name>` namespace without netlab's marker: not netlab's, left alone.
+    NotNetlabs,
+}
+
+/// The lab name for `NAME` or `netlab-NAME` as a user may type either.
+fn lab_name(name: &str) -> &str {
+    match name.strip_prefix(NETNS_PREFIX) {
+        Some(short) if !marker::exists(name) => short,
+        _ => name,
+    }
+}
+
+/// Removes lab `name` (or `netlab-<name>`) if netlab made it: its links, namespace and marker.
+/// Idempotent.
+pub fn down(name: &str) -> anyhow::Result<Removal> {
+    let name = lab_name(name);
+    check_lab_name(name)?;
+    require_privileges("removing a lab")?;
+    let netns = format!("{NETNS_PREFIX}{name}");
+    match (marker::exists(name), NetNs::exists(&netns)) {
+        (false, false) => Ok(Removal::NotFound),
+        (false, true) => Ok(Removal::NotNetlabs),
+        (true, false) => {
+            marker::remove(name)?;
+            Ok(Removal::StaleMarker)
+        }
+        (true, true) => {
+            if let Err(e) = delete_links(&netns) {
+                tracing::warn!("deleting the links of {netns}: {e:#}");
+            }
+            NetNs::remove_named(&netns).with_context(|| format!("removing namespace {netns}"))?;
+            marker::remove(name)?;
+            Ok(Removal::Removed)
+        }
+    }
+}
+
+/// Removes every lab netlab made (all markers); `netlab-*` namespaces without a marker are
+/// reported as [`Removal::NotNetlabs`] and left alone.
+pub fn down_all() -> anyhow::Result<Vec<(String, Removal)>> {
+    require_privileges("removing labs")?;
+    let mut done = Vec::new();
+    for name in marker::names()? {
+        let removal = down(&name)?;
+        done.push((name, removal));
+    }
+    for netns in NetNs::list_named()? {
+        if let Some(name) = netns.strip_prefix(NETNS_PREFIX) {
+            if !done.iter().any(|(n, _)| n == name) && !marker::exists(name) {
+                done.push((name.to_string(), Removal::NotNetlabs));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Deletes every link but `lo` in namespace `netns`.
+fn delete_links(netns: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("starting the netlink runtime")?;
+    let ns = NetNs::open_named(netns)?;
+    let rtnl = Rtnl::open(runtime.handle(), Some(&ns))?;
+    runtime.block_on(async {
+        for name in rtnl.names().await? {
+            if name != "lo" {
+                rtnl.delete(&name).await?;
+            }
+        }
+        Ok(())
+    })
+}

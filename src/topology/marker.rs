@@ -1,0 +1,116 @@
+//! Netlab's marker: `/run/netlab/<name>.json`, a record of a lab written before its namespace
+//! is made and removed after it is gone. `netlab topo down --all` removes exactly the
+//! `netlab-<name>` namespaces that have a marker — never another namespace — and `topo show`
+//! lists labs from the markers.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::spec::{Kind, NapiMode};
+use super::LabInterface;
+
+/// Where the markers live (tmpfs: a reboot removes them together with the namespaces).
+pub const MARKER_DIR: &str = "/run/netlab";
+
+/// How far a lab got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabState {
+    /// `up` is (or was, if its process died) building it.
+    Building,
+    /// Built and running.
+    Up,
+}
+
+/// What netlab made for one lab: the marker's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabRecord {
+    /// Lab name.
+    pub name: String,
+    /// The network namespace (`netlab-<name>`).
+    pub netns: String,
+    /// What the lab is made of.
+    pub kind: Kind,
+    /// How far it got.
+    pub state: LabState,
+    /// The process that built it.
+    pub pid: u32,
+    /// NAPI mode on the receiver.
+    pub napi: NapiMode,
+    /// Receive core.
+    pub rx_core: usize,
+    /// Send core.
+    pub tx_core: usize,
+    /// Its interfaces (empty while building).
+    pub interfaces: Vec<LabInterface>,
+    /// Pids of the receiver's NAPI kthreads.
+    pub napi_pids: Vec<u32>,
+}
+
+/// The marker file of lab `name`.
+pub fn path(name: &str) -> PathBuf {
+    PathBuf::from(MARKER_DIR).join(format!("{name}.json"))
+}
+
+/// Writes (or replaces) the marker of `record.name`, atomically.
+pub fn write(record: &LabRecord) -> anyhow::Result<()> {
+    std::fs::create_dir_all(MARKER_DIR).with_context(|| format!("creating {MARKER_DIR}"))?;
+    let target = path(&record.name);
+    let temp =
+        PathBuf::from(MARKER_DIR).join(format!(".{}.json.{}", record.name, std::process::id()));
+    let json = serde_json::to_vec_pretty(record)?;
+    let result = std::fs::File::create(&temp)
+        .and_then(|mut f| f.write_all(&json).and_then(|()| f.write_all(b"\n")))
+        .and_then(|()| std::fs::rename(&temp, &target));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("writing {}", target.display()))
+}
+
+/// The marker of lab `name`, `None` when there is none.
+pub fn read(name: &str) -> anyhow::Result<Option<LabRecord>> {
+    let file = path(name);
+    match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("{} is not a netlab marker", file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+}
+
+/// Whether lab `name` has a marker.
+pub fn exists(name: &str) -> bool {
+    path(name).exists()
+}
+
+/// Removes the marker of lab `name`; missing is fine.
+pub fn remove(name: &str) -> anyhow::Result<()> {
+    match std::fs::remove_file(path(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path(name).display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Names of all labs with a marker, sorted.
+pub fn names() -> anyhow::Result<Vec<String>> {
+    let dir = match std::fs::read_dir(MARKER_DIR) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {MARKER_DIR}")),
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}

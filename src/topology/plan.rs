@@ -1,0 +1,368 @@
+//! Validation: a [`TopologySpec`] as written → a [`Plan`] that names every interface, MAC,
+//! core and setting the lab will have. Everything a user can get wrong is found here, before
+//! anything is built, and reported as bad input naming the `[topology]` key.
+
+use macaddr::MacAddr6;
+
+use super::spec::{Kind, NapiMode, TopologySpec};
+use crate::exit::bad_input;
+use crate::packet::mac::{parse_mac, Mac};
+
+/// Prefix of every namespace netlab makes: lab `t1` lives in `netlab-t1`.
+pub const NETNS_PREFIX: &str = "netlab-";
+/// Default generator-side interface name.
+pub const DEFAULT_GENERATOR: &str = "gen0";
+/// Default receiver-side interface name.
+pub const DEFAULT_RECEIVER: &str = "rx0";
+/// Default bridge name.
+pub const DEFAULT_BRIDGE: &str = "br0";
+/// Default MTU of created interfaces.
+pub const DEFAULT_MTU: u32 = 1500;
+/// Smallest MTU accepted (IPv4's minimum, as the kernel's `ETH_MIN_MTU`).
+pub const MIN_MTU: u32 = 68;
+/// Largest MTU accepted (`ETH_MAX_MTU`).
+pub const MAX_MTU: u32 = 65535;
+/// Most RX/TX queues a created veth may have (the kernel's limit for one device).
+pub const MAX_QUEUES: u32 = 4096;
+/// Longest lab name: the namespace name and the marker file stay short.
+pub const MAX_NAME_LEN: usize = 48;
+
+/// One interface the lab will have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedInterface {
+    /// Interface name.
+    pub name: String,
+    /// MAC to set (`None` for an existing interface, which keeps its own).
+    pub mac: Option<MacAddr6>,
+}
+
+/// The bridge of a `bridge` lab: the bridge and the two veth ends enslaved to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedBridge {
+    /// The bridge itself.
+    pub bridge: PlannedInterface,
+    /// Peer of the generator veth, a port of the bridge (`<bridge>-gen`).
+    pub generator_port: PlannedInterface,
+    /// Peer of the receiver veth, a port of the bridge (`<bridge>-rx`).
+    pub receiver_port: PlannedInterface,
+}
+
+/// A validated topology: what [`super::Lab::up`] builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Lab name.
+    pub name: String,
+    /// What the lab is made of.
+    pub kind: Kind,
+    /// Namespace (`netlab-<name>`), `None` for `interface`.
+    pub netns: Option<String>,
+    /// Generator side.
+    pub generator: PlannedInterface,
+    /// Receiver side.
+    pub receiver: PlannedInterface,
+    /// The bridge (`bridge` only).
+    pub bridge: Option<PlannedBridge>,
+    /// MTU of created interfaces.
+    pub mtu: u32,
+    /// RX and TX queues of created veths.
+    pub queues: u32,
+    /// NAPI mode on the receiver.
+    pub napi: NapiMode,
+    /// Receive core.
+    pub rx_core: usize,
+    /// Send core.
+    pub tx_core: usize,
+}
+
+/// Checks a lab name: 1 to [`MAX_NAME_LEN`] characters of `A-Z a-z 0-9 _ . -`, starting with a
+/// letter or digit (it becomes a namespace and a file name).
+pub fn check_lab_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "lab name `{name}`: use 1 to {MAX_NAME_LEN} characters of A-Z a-z 0-9 _ . -, \
+             starting with a letter or digit"
+        )))
+    }
+}
+
+/// Checks an interface name the way the kernel does (`dev_valid_name`): 1 to 15 bytes, no `/`,
+/// `:`, `%`, whitespace, not `.` or `..`.
+fn check_interface_name(name: &str, key: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() < 16
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == ':' || c == '%' || c.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "[topology] {key}: `{name}` is not an interface name (1 to 15 characters, no `/`, \
+             `:`, `%` or spaces)"
+        )))
+    }
+}
+
+/// The default MAC of one interface of lab `name`: locally administered, unicast
+/// (`02:…`), stable for a given lab name and role, different between labs.
+pub fn default_mac(lab: &str, role: u8) -> MacAddr6 {
+    // FNV-1a: a fixed, documented hash, so the MACs do not change between Rust versions.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in lab.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let h = hash.to_be_bytes();
+    MacAddr6::new(0x02, h[0] ^ h[4], h[1] ^ h[5], h[2] ^ h[6], h[3] ^ h[7], role)
+}
+
+/// Role bytes of the default MACs (the last octet).
+mod role {
+    pub const GENERATOR: u8 = 0x01;
+    pub const RECEIVER: u8 = 0x02;
+    pub const BRIDGE: u8 = 0x03;
+    pub const GENERATOR_PORT: u8 = 0x11;
+    pub const RECEIVER_PORT: u8 = 0x12;
+}
+
+fn mac_of(text: Option<&str>, key: &str, lab: &str, role: u8) -> anyhow::Result<MacAddr6> {
+    let Some(text) = text else { return Ok(default_mac(lab, role)) };
+    let mac = parse_mac(text, &format!("[topology] {key}"))?;
+    if mac.is_multicast() || mac.is_nil() {
+        return Err(bad_input(format!(
+            "[topology] {key}: `{text}` is not a unicast address (an interface MAC must have the \
+             lowest bit of the first octet clear and must not be 00:00:00:00:00:00)"
+        )));
+    }
+    Ok(mac)
+}
+
+fn reject_for_interface(given: bool, key: &str) -> anyhow::Result<()> {
+    if given {
+        return Err(bad_input(format!(
+            "[topology] {key}: not used with kind = \"interface\" (netlab never changes a real \
+             interface; set it with ip/ethtool yourself)"
+        )));
+    }
+    Ok(())
+}
+
+impl Plan {
+    /// Validates `spec` for a lab named `name`, with `cpus` online CPUs.
+    pub fn new(spec: &TopologySpec, name: &str, cpus: usize) -> anyhow::Result<Plan> {
+        check_lab_name(name)?;
+        let cpus = cpus.max(1);
+        let core = |value: Option<usize>, key: &str, default: usize| -> anyhow::Result<usize> {
+            match value {
+                None => Ok(default),
+                Some(c) if c < cpus => Ok(c),
+                Some(c) => Err(bad_input(format!(
+                    "[topology] {key}: core {c} does not exist (this machine has {cpus} CPUs: \
+                     0..={})",
+                    cpus - 1
+                ))),
+            }
+        };
+        let rx_core = core(spec.rx_core, "rx_core", cpus - 1)?;
+        let tx_core = core(spec.tx_core, "tx_core", 0)?;
+
+        let mtu = spec.mtu.unwrap_or(DEFAULT_MTU);
+        if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
+            return Err(bad_input(format!(
+                "[topology] mtu: {mtu} is outside {MIN_MTU}..={MAX_MTU}"
+            )));
+        }
+        let queues = spec.queues.unwrap_or(1);
+        if !(1..=MAX_QUEUES).contains(&queues) {
+            return Err(bad_input(format!(
+                "[topology] queues: {queues} is outside 1..={MAX_QUEUES}"
+            )));
+        }
+        if spec.kind != Kind::Bridge && (spec.bridge.is_some() || spec.bridge_mac.is_some()) {
+            let key = if spec.bridge.is_some() { "bridge" } else { "bridge_mac" };
+            return Err(bad_input(format!(
+                "[topology] {key}: only used with kind = \"bridge\" (this lab is kind = \"{}\")",
+                kind_name(spec.kind)
+            )));
+        }
+
+        let plan = match spec.kind {
+            Kind::Interface => {
+                reject_for_interface(spec.generator_mac.is_some(), "generator_mac")?;
+                reject_for_interface(spec.receiver_mac.is_some(), "receiver_mac")?;
+                reject_for_interface(spec.mtu.is_some(), "mtu")?;
+                reject_for_interface(spec.queues.is_some(), "queues")?;
+                if spec.napi == Some(NapiMode::Threaded) {
+                    return Err(bad_input(
+                        "[topology] napi: \"threaded\" would change a real interface's settings; \
+                         with kind = \"interface\" netlab keeps the stock behaviour (\"inline\")",
+                    ));
+                }
+                let existing = |value: &Option<String>, key: &str| -> anyhow::Result<_> {
+                    let name = value.clone().ok_or_else(|| {
+                        bad_input(format!(
+                            "[topology] {key}: required with kind = \"interface\" (the name of \
+                             an existing interface)"
+                        ))
+                    })?;
+                    check_interface_name(&name, key)?;
+                    Ok(PlannedInterface { name, mac: None })
+                };
+                Plan {
+                    name: name.to_string(),
+                    kind: Kind::Interface,
+                    netns: None,
+                    generator: existing(&spec.generator, "generator")?,
+                    receiver: existing(&spec.receiver, "receiver")?,
+                    bridge: None,
+                    mtu,
+                    queues,
+                    napi: NapiMode::Inline,
+                    rx_core,
+                    tx_core,
+                }
+            }
+            Kind::Veth | Kind::Bridge => {
+                let created = |value: &Option<String>, default: &str, key: &str| {
+                    let name = value.clone().unwrap_or_else(|| default.to_string());
+                    check_interface_name(&name, key).map(|()| name)
+                };
+                let generator = PlannedInterface {
+                    name: created(&spec.generator, DEFAULT_GENERATOR, "generator")?,
+                    mac: Some(mac_of(
+                        spec.generator_mac.as_deref(),
+                        "generator_mac",
+                        name,
+                        role::GENERATOR,
+                    )?),
+                };
+                let receiver = PlannedInterface {
+                    name: created(&spec.receiver, DEFAULT_RECEIVER, "receiver")?,
+                    mac: Some(mac_of(
+                        spec.receiver_mac.as_deref(),
+                        "receiver_mac",
+                        name,
+                        role::RECEIVER,
+                    )?),
+                };
+                let bridge = if spec.kind == Kind::Bridge {
+                    let bridge_name = created(&spec.bridge, DEFAULT_BRIDGE, "bridge")?;
+                    let port = |suffix: &str, role: u8| -> anyhow::Result<PlannedInterface> {
+                        let port_name = format!("{bridge_name}-{suffix}");
+                        if port_name.len() > 15 {
+                            return Err(bad_input(format!(
+                                "[topology] bridge: `{bridge_name}` is too long: its ports are \
+                                 named `<bridge>-gen` and `<bridge>-rx`, at most 15 characters"
+                            )));
+                        }
+                        Ok(PlannedInterface { name: port_name, mac: Some(default_mac(name, role)) })
+                    };
+                    Some(PlannedBridge {
+                        generator_port: port("gen", role::GENERATOR_PORT)?,
+                        receiver_port: port("rx", role::RECEIVER_PORT)?,
+                        bridge: PlannedInterface {
+                            mac: Some(mac_of(
+                                spec.bridge_mac.as_deref(),
+                                "bridge_mac",
+                                name,
+                                role::BRIDGE,
+                            )?),
+                            name: bridge_name,
+                        },
+                    })
+                } else {
+                    None
+                };
+                Plan {
+                    name: name.to_string(),
+                    kind: spec.kind,
+                    netns: Some(format!("{NETNS_PREFIX}{name}")),
+                    generator,
+                    receiver,
+                    bridge,
+                    mtu,
+                    queues,
+                    napi: spec.napi.unwrap_or(NapiMode::Threaded),
+                    rx_core,
+                    tx_core,
+                }
+            }
+        };
+        plan.check_unique()?;
+        Ok(plan)
+    }
+}
+
+/// The name a kind is written with in TOML.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Veth => "veth",
+        Kind::Bridge => "bridge",
+        Kind::Interface => "interface",
+    }
+}
+
+impl Plan {
+    /// The interfaces with the `[topology]` key that names each.
+    fn keyed(&self) -> Vec<(&'static str, &PlannedInterface)> {
+        let mut all = vec![("generator", &self.generator), ("receiver", &self.receiver)];
+        if let Some(b) = &self.bridge {
+            all.extend([
+                ("bridge", &b.bridge),
+                ("bridge (its generator-side port)", &b.generator_port),
+                ("bridge (its receiver-side port)", &b.receiver_port),
+            ]);
+        }
+        all
+    }
+
+    /// Every interface needs its own name, and every created one its own MAC.
+    fn check_unique(&self) -> anyhow::Result<()> {
+        let all = self.keyed();
+        for (i, (key, iface)) in all.iter().enumerate() {
+            for (other_key, other) in &all[..i] {
+                if iface.name == other.name {
+                    return Err(bad_input(format!(
+                        "[topology] {key}: `{}` is already the {other_key}'s name; every \
+                         interface needs its own name",
+                        iface.name
+                    )));
+                }
+                if iface.mac.is_some() && iface.mac == other.mac {
+                    let mac_key = |k: &str| format!("{}_mac", k.split(' ').next().unwrap_or(k));
+                    return Err(bad_input(format!(
+                        "[topology] {}: {} is already the {other_key}'s MAC; every interface \
+                         needs its own MAC",
+                        mac_key(key),
+                        Plan::mac_text(iface)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every interface name the lab creates or uses, generator and receiver first.
+    pub fn interface_names(&self) -> Vec<&str> {
+        let mut names = vec![self.generator.name.as_str(), self.receiver.name.as_str()];
+        if let Some(b) = &self.bridge {
+            names.extend([
+                b.bridge.name.as_str(),
+                b.generator_port.name.as_str(),
+                b.receiver_port.name.as_str(),
+            ]);
+        }
+        names
+    }
+
+    /// The MAC of a planned interface, for messages.
+    pub fn mac_text(iface: &PlannedInterface) -> String {
+        iface.mac.map_or_else(|| "(its own)".to_string(), |m| Mac(m).to_string())
+    }
+}
