@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod doctor;
 pub mod exit;
+pub mod generator;
 pub mod packet;
 pub mod report;
 pub mod scenario;

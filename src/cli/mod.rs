@@ -11,6 +11,7 @@ mod compare;
 mod completions;
 mod doctor;
 mod packet;
+mod replay;
 mod topo;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
@@ -62,6 +63,8 @@ pub enum Command {
     Compare(compare::Args),
     /// Build, list and remove labs (network namespace, veth pair or bridge): `up`, `show`, `down`.
     Topo(topo::Args),
+    /// Replay a capture on an interface at a rate (tcpreplay's flags), with exact counts.
+    Replay(replay::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Topo(args) => topo::run(&args),
+        Command::Replay(args) => replay::run(&args, cli.global.quiet),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

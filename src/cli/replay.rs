@@ -1,0 +1,433 @@
+//! `netlab replay`: tcpreplay's command line over netlab's generator — exact counts, bounded
+//! catch-up, four engines, and a report that says what the peer received.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::exit::{self, bad_input, Code};
+use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
+use crate::outln;
+use crate::packet::{self, Rewrite};
+use crate::scenario::{self, Engine, Rate};
+
+/// Arguments of `netlab replay` (tcpreplay's flags where tcpreplay has them).
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("rate").args(["pps", "mbps", "multiplier", "topspeed"]))]
+pub struct Args {
+    /// Interface to send on (tcpreplay's -i/--intf1).
+    #[arg(short = 'i', long = "intf1", visible_alias = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// Network namespace of the interface, as `ip netns` names it (a lab: `netlab-NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// The pcap or pcapng file to replay (preloaded into memory).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Frames per second (`100000`, `0.5`, or with a unit: `100kpps`).
+    #[arg(short = 'p', long, value_name = "RATE", allow_negative_numbers = true)]
+    pub pps: Option<String>,
+    /// L2 megabits per second: frame bytes without FCS × 8, as tcpreplay counts (`100`, `1.5`).
+    #[arg(short = 'M', long, value_name = "MBPS", allow_negative_numbers = true)]
+    pub mbps: Option<String>,
+    /// Replay at the file's own timing, sped up by this factor (`2` = twice as fast).
+    #[arg(short = 'x', long, value_name = "FACTOR", allow_negative_numbers = true)]
+    pub multiplier: Option<String>,
+    /// As fast as the engine goes (the default when no rate is given).
+    #[arg(short = 't', long)]
+    pub topspeed: bool,
+    /// Passes over the file; 0 = forever (until --limit, --duration or Ctrl-C).
+    #[arg(short = 'l', long = "loop", value_name = "N", default_value_t = 1)]
+    pub loops: u64,
+    /// Pause between passes, in milliseconds (not counted against the rate).
+    #[arg(long = "loopdelay-ms", value_name = "MS", default_value_t = 0)]
+    pub loopdelay_ms: u64,
+    /// Send exactly this many frames (fewer only if the file and loops hold fewer).
+    #[arg(short = 'L', long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Paced: send the frames scheduled within this time (rate × duration, exactly); top speed:
+    /// stop after this wall time. Seconds (`10`, as tcpreplay) or with a unit (`10s`, `500ms`).
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Accepted for tcpreplay compatibility: the file is always preloaded.
+    #[arg(short = 'K', long = "preload-pcap")]
+    pub preload_pcap: bool,
+    /// Print progress every N seconds while sending.
+    #[arg(long, value_name = "N")]
+    pub stats: Option<u64>,
+    /// Send engine: `auto` picks the fastest that works on the interface and says why.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+    /// Most frames per send call [default: 64; xdp at top speed: 16384].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// Most overdue frames sent back to back after a stall [default: one batch].
+    #[arg(long, value_name = "N")]
+    pub burst: Option<usize>,
+    /// Pin the sender to this core [default: the lab's send core, else 0].
+    #[arg(long, value_name = "CORE")]
+    pub core: Option<usize>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Send even if the interface is down or has no carrier, or xdp's peer runs no NAPI.
+    #[arg(long)]
+    pub force: bool,
+    /// Rewrite the source MAC of every frame.
+    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_of")]
+    pub src_mac: Option<String>,
+    /// Use the MAC of this interface (in --netns) as the source MAC.
+    #[arg(long, value_name = "IFACE")]
+    pub src_mac_of: Option<String>,
+    /// Rewrite the destination MAC of every frame.
+    #[arg(long, value_name = "MAC", conflicts_with = "dst_mac_of")]
+    pub dst_mac: Option<String>,
+    /// Use the MAC of this interface (in --netns) as the destination MAC.
+    #[arg(long, value_name = "IFACE")]
+    pub dst_mac_of: Option<String>,
+}
+
+/// `--engine` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// The fastest engine that works on the interface.
+    Auto,
+    /// One `send` per frame (tcpreplay's path).
+    Socket,
+    /// `sendmmsg` batches.
+    Mmsg,
+    /// PACKET_TX_RING + PACKET_QDISC_BYPASS (trafgen's path).
+    Ring,
+    /// BPF_PROG_RUN live frames redirected to the interface.
+    Xdp,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Auto => Engine::Auto,
+            EngineArg::Socket => Engine::Socket,
+            EngineArg::Mmsg => Engine::Mmsg,
+            EngineArg::Ring => Engine::Ring,
+            EngineArg::Xdp => Engine::Xdp,
+        }
+    }
+}
+
+/// A positive decimal number from a flag (`100000`, `0.5`); zero, negative, or not a number is
+/// bad input naming the flag.
+fn positive(text: &str, flag: &str) -> anyhow::Result<f64> {
+    let value: f64 =
+        text.trim().parse().map_err(|_| bad_input(format!("{flag} {text}: not a number")))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(bad_input(format!("{flag} {text}: must be greater than zero")));
+    }
+    Ok(value)
+}
+
+/// The pace the flags ask for.
+fn pace(args: &Args) -> anyhow::Result<Pace> {
+    if let Some(text) = &args.pps {
+        if text.chars().any(|c| c.is_ascii_alphabetic()) {
+            // A unit: `100kpps` (scenario units). Bit rates belong to --mbps.
+            return match scenario::parse_rate(text) {
+                Ok(Rate::Pps(pps)) => Ok(Pace::MilliPps(pps.saturating_mul(1000))),
+                Ok(_) => Err(bad_input(format!("--pps {text}: give frames per second"))),
+                Err(e) => Err(bad_input(format!("--pps: {e}"))),
+            };
+        }
+        let pps = positive(text, "--pps")?;
+        let milli = (pps * 1000.0).round();
+        if milli < 1.0 || milli > u64::MAX as f64 {
+            return Err(bad_input(format!("--pps {text}: out of range (0.001 to 10^16)")));
+        }
+        return Ok(Pace::MilliPps(milli as u64));
+    }
+    if let Some(text) = &args.mbps {
+        let mbps = positive(text, "--mbps")?;
+        let bps = (mbps * 1e6).round();
+        if bps < 1.0 || bps > u64::MAX as f64 {
+            return Err(bad_input(format!("--mbps {text}: out of range")));
+        }
+        return Ok(Pace::L2BitsPerSec(bps as u64));
+    }
+    if let Some(text) = &args.multiplier {
+        let x = positive(text, "--multiplier")?;
+        let micros = (x * 1e6).round();
+        if micros < 1.0 || micros > u64::MAX as f64 {
+            return Err(bad_input(format!("--multiplier {text}: out of range")));
+        }
+        return Ok(Pace::MultiplierMicros(micros as u64));
+    }
+    Ok(Pace::TopSpeed)
+}
+
+/// `--duration`: seconds as tcpreplay takes them, or a duration with a unit.
+fn duration(text: &str) -> anyhow::Result<Duration> {
+    let d = if text.trim().bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| bad_input(format!("--duration {text}: not a number of seconds")))?;
+        Duration::try_from_secs_f64(secs)
+            .map_err(|_| bad_input(format!("--duration {text}: out of range")))?
+    } else {
+        scenario::parse_duration(text).map_err(|e| bad_input(format!("--duration: {e}")))?
+    };
+    if d.is_zero() {
+        return Err(bad_input(format!("--duration {text}: must be longer than zero")));
+    }
+    Ok(d)
+}
+
+fn mac(
+    given: Option<&str>,
+    flag: &str,
+    of: Option<&str>,
+    of_flag: &str,
+    netns: Option<&str>,
+) -> anyhow::Result<Option<macaddr::MacAddr6>> {
+    match (given, of) {
+        (Some(text), _) => packet::parse_mac(text, flag).map(Some),
+        (None, Some(iface)) => {
+            packet::interface_mac(iface, netns).map(Some).with_context(|| format!("{of_flag}"))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The lab whose namespace is `netns`, if netlab made it.
+fn lab_of(netns: Option<&str>) -> Option<crate::topology::LabRecord> {
+    let ns = netns?;
+    let names = crate::topology::marker::names().ok()?;
+    names
+        .iter()
+        .filter_map(|n| crate::topology::marker::read(n).ok().flatten())
+        .find(|r| r.netns == ns)
+}
+
+pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
+    let pace = pace(args)?;
+    let duration = args.duration.as_deref().map(duration).transpose()?;
+    if args.loops == 0 && args.limit.is_none() && duration.is_none() {
+        tracing::info!("--loop 0 without --limit or --duration: sending until Ctrl-C");
+    }
+    let netns = args.netns.as_deref();
+    let rewrite = Rewrite {
+        src_mac: mac(
+            args.src_mac.as_deref(),
+            "--src-mac",
+            args.src_mac_of.as_deref(),
+            "--src-mac-of",
+            netns,
+        )?,
+        dst_mac: mac(
+            args.dst_mac.as_deref(),
+            "--dst-mac",
+            args.dst_mac_of.as_deref(),
+            "--dst-mac-of",
+            netns,
+        )?,
+        ..Rewrite::default()
+    };
+    let mut frames = packet::read_frames(&args.file)?;
+    for (index, frame) in frames.iter_mut().enumerate() {
+        rewrite
+            .apply(&mut frame.data, index)
+            .with_context(|| format!("{}", args.file.display()))?;
+    }
+    let lab = lab_of(netns);
+    let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
+    config.netns = args.netns.clone();
+    config.source = args.file.display().to_string();
+    config.loops = args.loops;
+    config.limit = args.limit;
+    config.duration = duration;
+    config.loop_delay = Duration::from_millis(args.loopdelay_ms);
+    config.engine = args.engine.into();
+    config.batch = args.batch;
+    config.burst = args.burst;
+    config.core = Some(args.core.or(lab.as_ref().map(|l| l.tx_core)).unwrap_or(0));
+    config.force = args.force;
+    if let Some(lab) = &lab {
+        // In a lab, count where the receivers listen (through the bridge on a bridge lab).
+        config.peer_interface = lab
+            .interfaces
+            .iter()
+            .find(|i| i.role == crate::topology::Role::Receiver)
+            .map(|i| i.name.clone());
+    }
+    config.validate()?;
+    if !rustix::process::geteuid().is_root() {
+        return Err(exit::privilege(
+            "netlab replay needs root (CAP_NET_RAW to send, CAP_NET_ADMIN and CAP_BPF for the \
+             xdp engine, CAP_SYS_ADMIN for --netns): run it with sudo",
+        ));
+    }
+
+    let generator = Generator::prepare(config)?;
+    if !quiet && !args.json {
+        eprintln!(
+            "netlab: replaying {} on {} with engine {} ({}) — Ctrl-C stops",
+            args.file.display(),
+            args.interface,
+            generator.engine(),
+            generator.engine_reason()
+        );
+    }
+    let interrupted = signal_flag()?;
+    let running = generator.start();
+    let progress = running.progress();
+    let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
+    let mut next_stats = every.map(|d| Instant::now() + d);
+    let started = Instant::now();
+    let mut stopped = false;
+    while !running.is_finished() {
+        std::thread::sleep(Duration::from_millis(10));
+        if !stopped && interrupted.load(Ordering::Relaxed) {
+            running.stop();
+            stopped = true;
+        }
+        if let (Some(at), Some(d)) = (next_stats, every) {
+            if Instant::now() >= at && !quiet {
+                let secs = started.elapsed().as_secs_f64();
+                let n = progress.frames();
+                outln!(
+                    "Sent {n} packets ({} bytes) in {secs:.1} s, {:.0} pps",
+                    progress.bytes(),
+                    n as f64 / secs
+                )?;
+                next_stats = Some(at + d);
+            }
+        }
+    }
+    let report = running.wait()?;
+    print_report(&report, args.json)?;
+    Ok(exit_code(&report, stopped))
+}
+
+fn exit_code(report: &SendReport, interrupted: bool) -> Code {
+    if report.frames_sent == 0 {
+        return Code::Failed;
+    }
+    match report.ended {
+        Ended::InterfaceFailed(_) => Code::Failed,
+        _ if interrupted => Code::Interrupted,
+        _ => Code::Ok,
+    }
+}
+
+fn print_report(report: &SendReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        outln!("{report}")?;
+    }
+    Ok(())
+}
+
+/// A flag set on SIGINT or SIGTERM, so the replay stops and still prints its report.
+fn signal_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal watcher")?;
+    // Registered before returning, so an early Ctrl-C is seen rather than killing the process.
+    let (mut int, mut term) = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            set.store(true, Ordering::Relaxed);
+        })
+        .context("cannot start the signal watcher")?;
+    Ok(flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(extra: &[&str]) -> Result<Args, clap::Error> {
+        let mut argv = vec!["replay", "-i", "gen0", "f.pcap"];
+        argv.extend_from_slice(extra);
+        Wrapper::try_parse_from(argv).map(|w| w.args)
+    }
+
+    #[test]
+    fn rates_in_tcpreplay_spelling() {
+        assert_eq!(
+            pace(&parse(&["--pps", "100000"]).unwrap()).unwrap(),
+            Pace::MilliPps(100_000_000)
+        );
+        assert_eq!(pace(&parse(&["-p", "0.5"]).unwrap()).unwrap(), Pace::MilliPps(500));
+        assert_eq!(pace(&parse(&["-p", "100kpps"]).unwrap()).unwrap(), Pace::MilliPps(100_000_000));
+        assert_eq!(
+            pace(&parse(&["--mbps=100.0"]).unwrap()).unwrap(),
+            Pace::L2BitsPerSec(100_000_000)
+        );
+        assert_eq!(
+            pace(&parse(&["-x", "2.5"]).unwrap()).unwrap(),
+            Pace::MultiplierMicros(2_500_000)
+        );
+        assert_eq!(pace(&parse(&["-t"]).unwrap()).unwrap(), Pace::TopSpeed);
+        assert_eq!(pace(&parse(&[]).unwrap()).unwrap(), Pace::TopSpeed);
+    }
+
+    #[test]
+    fn zero_negative_and_garbage_rates_are_bad_input() {
+        for argv in [
+            ["--pps", "0"],
+            ["--pps", "-5"],
+            ["--mbps", "0.0"],
+            ["--multiplier", "-1"],
+            ["--pps", "fast"],
+        ] {
+            let err = pace(&parse(&argv).unwrap()).unwrap_err();
+            assert_eq!(exit::code_for(&err), Code::BadInput, "{argv:?}: {err:#}");
+            assert!(format!("{err:#}").contains(argv[0]), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn two_rate_flags_are_refused() {
+        let err = parse(&["--pps", "10", "--mbps", "5"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let err = parse(&["-t", "-x", "2"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn durations_in_seconds_or_with_a_unit() {
+        assert_eq!(duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(duration("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(duration("500ms").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "0s", "-3", "soon"] {
+            let err = duration(bad).unwrap_err();
+            assert_eq!(exit::code_for(&err), Code::BadInput, "{bad}: {err:#}");
+        }
+    }
+}

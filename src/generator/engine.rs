@@ -1,0 +1,347 @@
+//! The send engines over `fastnet`'s senders, which one `auto` picks, and why.
+//!
+//! | engine | fastnet sender | path |
+//! |---|---|---|
+//! | `socket` | [`fastnet::afpacket::SendTx`] | one `send` per frame (tcpreplay's path) |
+//! | `mmsg` | [`fastnet::afpacket::MmsgTx`] | `sendmmsg` batches |
+//! | `ring` | [`fastnet::afpacket::RingTx`] | `PACKET_TX_RING` + `PACKET_QDISC_BYPASS` (trafgen's) |
+//! | `xdp` | [`fastnet::bpf::LiveFrames`] | `BPF_PROG_RUN` live frames, redirected to the interface |
+//!
+//! `auto` takes `xdp` when the interface can take redirected frames — a veth whose peer runs
+//! NAPI (GRO on, or an XDP program attached), as a netlab lab sets it up — else `ring`, else
+//! `mmsg`. Redirect failures are silent (the kernel drops the frame and counts nothing at the
+//! sender), so `xdp` is never guessed for an interface whose peer cannot be inspected.
+
+use std::fmt;
+
+use anyhow::Context as _;
+use fastnet::afpacket::{MmsgTx, RingTx, SendTx, TxConfig};
+use fastnet::bpf::LiveFrames;
+use fastnet::tx::Transmit;
+use serde::Serialize;
+
+use super::link::LinkFacts;
+use crate::exit;
+use crate::scenario::Engine;
+
+/// An engine that sends (what `auto` resolves to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// One `send` per frame on `AF_PACKET`.
+    Socket,
+    /// `sendmmsg` batches on `AF_PACKET`.
+    Mmsg,
+    /// `PACKET_TX_RING` + `PACKET_QDISC_BYPASS`.
+    Ring,
+    /// `BPF_PROG_RUN` live frames redirected to the interface.
+    Xdp,
+}
+
+impl EngineKind {
+    /// Every engine, fastest first (the order `auto` tries them in).
+    pub const FASTEST_FIRST: [EngineKind; 4] =
+        [EngineKind::Xdp, EngineKind::Ring, EngineKind::Mmsg, EngineKind::Socket];
+
+    /// The name as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Socket => "socket",
+            EngineKind::Mmsg => "mmsg",
+            EngineKind::Ring => "ring",
+            EngineKind::Xdp => "xdp",
+        }
+    }
+
+    /// The kernel path, for the report.
+    pub fn path(self) -> &'static str {
+        match self {
+            EngineKind::Socket => "AF_PACKET send per frame",
+            EngineKind::Mmsg => "AF_PACKET sendmmsg",
+            EngineKind::Ring => "AF_PACKET PACKET_TX_RING + QDISC_BYPASS",
+            EngineKind::Xdp => "BPF_PROG_RUN live frames → ndo_xdp_xmit",
+        }
+    }
+
+    /// The engine a scenario or `--engine` names; `None` for `auto`.
+    pub fn from_choice(choice: Engine) -> Option<EngineKind> {
+        match choice {
+            Engine::Auto => None,
+            Engine::Socket => Some(EngineKind::Socket),
+            Engine::Mmsg => Some(EngineKind::Mmsg),
+            Engine::Ring => Some(EngineKind::Ring),
+            Engine::Xdp => Some(EngineKind::Xdp),
+        }
+    }
+
+    /// Frames per send call when `--batch` is not given: at top speed the `xdp` engine makes big
+    /// calls (the per-call cost is paid once per call); at a paced rate every engine sends what
+    /// is due, up to this many.
+    pub fn default_batch(self, paced: bool) -> usize {
+        match (self, paced) {
+            (EngineKind::Xdp, false) => XDP_TOP_SPEED_BATCH,
+            (EngineKind::Xdp, true) => 256,
+            _ => 64,
+        }
+    }
+
+    /// The largest `--batch` the engine takes.
+    pub fn max_batch(self) -> usize {
+        match self {
+            EngineKind::Mmsg => fastnet::afpacket::MAX_BATCH,
+            EngineKind::Xdp => 1 << 24,
+            EngineKind::Socket | EngineKind::Ring => 4096,
+        }
+    }
+}
+
+/// Frames per `BPF_PROG_RUN` call at top speed: ~2.5 ms of sending at 6 Mpps, so a stop request
+/// or the end of `--duration` is seen within that, while the per-call cost is amortised over
+/// thousands of frames.
+pub const XDP_TOP_SPEED_BATCH: usize = 16_384;
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the interface and its peer look like, for the engine choice.
+#[derive(Debug, Clone)]
+pub struct Surroundings {
+    /// The interface the generator sends on.
+    pub link: LinkFacts,
+    /// The other end of the veth pair, when it is in the same namespace.
+    pub peer: Option<LinkFacts>,
+    /// Whether GRO is on at the peer (`None`: not known).
+    pub peer_gro: Option<bool>,
+    /// Distinct frame contents in the replay.
+    pub distinct_frames: usize,
+}
+
+impl Surroundings {
+    /// Why `xdp` cannot send on this interface, or `None` when it can. `strict` (for `auto`)
+    /// also refuses interfaces where it cannot tell.
+    pub fn xdp_blocker(&self, strict: bool) -> Option<String> {
+        if self.distinct_frames > 1 {
+            return Some(format!(
+                "the xdp engine repeats one frame per call and the file holds {} different \
+                 frames",
+                self.distinct_frames
+            ));
+        }
+        let name = &self.link.name;
+        if !self.link.is_veth() {
+            return strict.then(|| {
+                format!(
+                    "cannot tell whether `{name}`'s driver takes redirected frames \
+                     (ndo_xdp_xmit); ask for --engine xdp to try, and count at the receiver"
+                )
+            });
+        }
+        let Some(peer) = &self.peer else {
+            return strict.then(|| {
+                format!(
+                    "the peer of veth `{name}` is in another namespace, so whether it runs NAPI \
+                     (needed to take redirected frames) cannot be checked"
+                )
+            });
+        };
+        let napi = peer.xdp_attached || self.peer_gro == Some(true);
+        (!napi).then(|| {
+            format!(
+                "the peer `{}` of veth `{name}` runs no NAPI (GRO off, no XDP program), so veth \
+                 would drop redirected frames silently; turn GRO on at the peer \
+                 (`ethtool -K {} gro on`, as a netlab lab does)",
+                peer.name, peer.name
+            )
+        })
+    }
+}
+
+/// An open engine, ready to send.
+pub(crate) enum Sender {
+    /// One of the `AF_PACKET` senders.
+    Packet(Box<dyn Transmit>),
+    /// Live frames; `count` repetitions of the one frame per call.
+    Xdp(LiveFrames),
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sender::Packet(_) => f.write_str("Sender::Packet"),
+            Sender::Xdp(l) => f.debug_tuple("Sender::Xdp").field(l).finish(),
+        }
+    }
+}
+
+impl Sender {
+    /// Opens `kind` on interface `iface` (in the calling thread's namespace) to send `frame`s
+    /// (the xdp engine sends exactly `frames[0]`).
+    pub(crate) fn open(
+        kind: EngineKind,
+        iface: &str,
+        frames: &[Vec<u8>],
+        batch: usize,
+    ) -> fastnet::Result<Sender> {
+        let config =
+            TxConfig { batch: batch.min(fastnet::afpacket::MAX_BATCH), ..TxConfig::default() };
+        Ok(match kind {
+            EngineKind::Socket => Sender::Packet(Box::new(SendTx::open(iface, &config)?)),
+            EngineKind::Mmsg => Sender::Packet(Box::new(MmsgTx::open(iface, &config)?)),
+            EngineKind::Ring => {
+                let longest = frames.iter().map(Vec::len).max().unwrap_or(0);
+                // Slots of a power of two holding the longest frame plus the 32-byte header.
+                let frame_size = (longest + 32).next_power_of_two().max(2048);
+                let config = TxConfig { frame_size, ..config };
+                Sender::Packet(Box::new(RingTx::open(iface, &config)?))
+            }
+            EngineKind::Xdp => {
+                let frame = frames.first().map(Vec::as_slice).unwrap_or_default();
+                Sender::Xdp(LiveFrames::new(iface, frame)?)
+            }
+        })
+    }
+
+    /// Whether the xdp program stays attached between calls (cheap calls); always true for the
+    /// other engines.
+    pub(crate) fn is_cheap_per_call(&self) -> bool {
+        match self {
+            Sender::Packet(_) => true,
+            Sender::Xdp(l) => l.is_resident(),
+        }
+    }
+
+    /// Hands `frames` to the kernel: `Ok(n)` took the first `n`, `Err` refused `frames[0]`.
+    #[inline]
+    pub(crate) fn transmit(&mut self, frames: &[&[u8]]) -> fastnet::Result<usize> {
+        match self {
+            Sender::Packet(tx) => tx.transmit(frames),
+            Sender::Xdp(live) => {
+                let count = u32::try_from(frames.len()).unwrap_or(u32::MAX);
+                live.send(count).map(|n| n as usize)
+            }
+        }
+    }
+
+    /// Waits until everything taken has gone to the device (the ring); no-op otherwise.
+    pub(crate) fn flush(&mut self) -> fastnet::Result<()> {
+        match self {
+            Sender::Packet(tx) => tx.flush(),
+            Sender::Xdp(_) => Ok(()),
+        }
+    }
+}
+
+/// Resolves the requested engine for this interface and opens it. Returns the sender, the
+/// engine and a one-line reason (for `auto`: why this one, and why not the faster ones).
+pub(crate) fn choose_and_open(
+    requested: Engine,
+    around: &Surroundings,
+    frames: &[Vec<u8>],
+    batch: Option<usize>,
+    paced: bool,
+    force: bool,
+) -> anyhow::Result<(Sender, EngineKind, String)> {
+    let iface = around.link.name.as_str();
+    let batch_for = |k: EngineKind| batch.unwrap_or_else(|| k.default_batch(paced));
+    if let Some(kind) = EngineKind::from_choice(requested) {
+        if kind == EngineKind::Xdp {
+            if let Some(why) = around.xdp_blocker(false) {
+                if !force || around.distinct_frames > 1 {
+                    return Err(exit::unsupported(format!(
+                        "--engine xdp cannot send on `{iface}`: {why}; engines that can: {}{}",
+                        usable_without_xdp(),
+                        if around.distinct_frames > 1 { "" } else { " (or --force)" }
+                    )));
+                }
+            }
+        }
+        let sender = Sender::open(kind, iface, frames, batch_for(kind))
+            .map_err(|e| open_error(kind, iface, e))?;
+        let mut reason = "asked for".to_string();
+        if let Sender::Xdp(l) = &sender {
+            if !l.is_resident() {
+                reason.push_str(NOT_RESIDENT);
+            }
+        }
+        return Ok((sender, kind, reason));
+    }
+    let mut skipped = Vec::new();
+    for kind in EngineKind::FASTEST_FIRST {
+        if kind == EngineKind::Xdp {
+            if let Some(why) = around.xdp_blocker(true) {
+                skipped.push(format!("not xdp: {why}"));
+                continue;
+            }
+        }
+        match Sender::open(kind, iface, frames, batch_for(kind)) {
+            Ok(sender) => {
+                let mut reason = format!("auto: the fastest engine that works on `{iface}`");
+                if kind == EngineKind::Xdp {
+                    reason = format!("auto: `{iface}`'s peer runs NAPI, so live frames reach it");
+                    if !sender.is_cheap_per_call() {
+                        reason.push_str(NOT_RESIDENT);
+                    }
+                }
+                for s in &skipped {
+                    reason.push_str("; ");
+                    reason.push_str(s);
+                }
+                return Ok((sender, kind, reason));
+            }
+            Err(e) => {
+                tracing::info!("engine {kind} cannot open on {iface}: {e}");
+                skipped.push(format!("not {kind}: {e}"));
+            }
+        }
+    }
+    Err(exit::unsupported(format!("no engine can send on `{iface}`: {}", skipped.join("; "))))
+}
+
+const NOT_RESIDENT: &str = " (its program could not stay attached to the interface, which \
+                            already has a generic XDP program: every call pays the dispatcher \
+                            update)";
+
+fn usable_without_xdp() -> String {
+    [EngineKind::Ring, EngineKind::Mmsg, EngineKind::Socket]
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn open_error(kind: EngineKind, iface: &str, e: fastnet::Error) -> anyhow::Error {
+    let unsupported = matches!(e, fastnet::Error::Unsupported { .. });
+    let err = anyhow::Error::new(e);
+    if unsupported {
+        let msg = format!("engine {kind} is not supported on `{iface}`: {err}");
+        return exit::unsupported(msg);
+    }
+    err.context(format!("cannot open engine {kind} on `{iface}`"))
+}
+
+/// Reads what the engine choice needs about `iface` and its peer, in the calling thread's
+/// namespace.
+pub(crate) fn surroundings(
+    link: LinkFacts,
+    distinct_frames: usize,
+) -> anyhow::Result<Surroundings> {
+    let peer = match link.peer_ifindex {
+        Some(i) => LinkFacts::by_index(i)?,
+        None => None,
+    };
+    let peer_gro = match &peer {
+        Some(p) => fastnet::ethtool::Ethtool::open()
+            .and_then(|e| e.gro(&p.name))
+            .map(Some)
+            .with_context(|| format!("cannot read GRO of `{}`", p.name))
+            .unwrap_or_else(|e| {
+                tracing::info!("{e:#}");
+                None
+            }),
+        None => None,
+    };
+    Ok(Surroundings { link, peer, peer_gro, distinct_frames })
+}

@@ -1,0 +1,305 @@
+//! The generator: replays frames on an interface at a rate, from a dedicated OS thread pinned to
+//! one core inside the interface's network namespace, and reports what was sent, how late, and
+//! what the peer received.
+//!
+//! - [`pacing`]: the absolute schedule (exact counts, no drift, bounded catch-up).
+//! - [`engine`]: the send engines over `fastnet` (`socket`, `mmsg`, `ring`, `xdp`) and `auto`.
+//! - [`link`]: interface facts (MTU, carrier, veth peer, counters) over rtnetlink.
+//! - [`report`]: [`SendReport`], printed like tcpreplay or as JSON.
+//!
+//! # Use
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! use std::time::Duration;
+//! use netlab::generator::{Generator, GeneratorConfig, Pace};
+//!
+//! let frames = netlab::packet::file::read_frames("packets/udp64.pcap")?;
+//! let mut config = GeneratorConfig::new("gen0", frames, Pace::MilliPps(100_000 * 1000));
+//! config.netns = Some("netlab-t1".into());
+//! config.loops = 0; // repeat the file…
+//! config.duration = Some(Duration::from_secs(3)); // …for exactly 300 000 frames
+//! config.core = Some(0);
+//! let generator = Generator::prepare(config)?; // checks, engine opened, thread pinned, waiting
+//! let running = generator.start();
+//! let report = running.wait()?;
+//! println!("{report}");
+//! # Ok(()) }
+//! ```
+
+pub mod engine;
+pub mod jitter;
+pub mod link;
+pub mod pacing;
+pub mod report;
+mod sender;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+pub use engine::EngineKind;
+pub use pacing::Pace;
+pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
+
+use crate::exit::bad_input;
+use crate::packet::file::Frame;
+use crate::scenario::Engine;
+
+/// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
+#[derive(Debug, Clone)]
+pub struct GeneratorConfig {
+    /// The interface to send on.
+    pub interface: String,
+    /// Its network namespace (`/run/netns/NAME`); `None`: the caller's.
+    pub netns: Option<String>,
+    /// The frames of one pass, in send order, MACs already rewritten.
+    pub frames: Vec<Frame>,
+    /// Where the frames came from, for messages (`packets/udp64.pcap`).
+    pub source: String,
+    /// How frames are spaced.
+    pub pace: Pace,
+    /// Passes over the frames; 0 = until the limit, the duration or a stop.
+    pub loops: u64,
+    /// At most this many frames.
+    pub limit: Option<u64>,
+    /// Paced: the frames whose scheduled time falls within it (R × D). Top speed: wall time.
+    pub duration: Option<Duration>,
+    /// Pause before every pass but the first; not counted against the rate.
+    pub loop_delay: Duration,
+    /// The engine, or `auto`.
+    pub engine: Engine,
+    /// Most frames per send call (`None`: the engine's default).
+    pub batch: Option<usize>,
+    /// Most overdue frames sent back to back (`None`: one batch).
+    pub burst: Option<usize>,
+    /// Pin the sender thread to this core.
+    pub core: Option<usize>,
+    /// Send even when the interface is down or has no carrier, or the xdp engine's peer runs
+    /// no NAPI.
+    pub force: bool,
+    /// Read the peer's receive counter before and after (waiting for it to settle).
+    pub count_peer: bool,
+    /// The interface (in the same namespace) whose receive counter is the peer's; `None`: the
+    /// other end of the veth pair, if it is in this namespace. A bridge lab names its receiver.
+    pub peer_interface: Option<String>,
+}
+
+impl GeneratorConfig {
+    /// One pass over `frames` on `interface` at `pace`, engine `auto`, no pinning, peer counted.
+    pub fn new(interface: impl Into<String>, frames: Vec<Frame>, pace: Pace) -> Self {
+        Self {
+            interface: interface.into(),
+            netns: None,
+            frames,
+            source: "the packet file".into(),
+            pace,
+            loops: 1,
+            limit: None,
+            duration: None,
+            loop_delay: Duration::ZERO,
+            engine: Engine::Auto,
+            batch: None,
+            burst: None,
+            core: None,
+            force: false,
+            count_peer: true,
+            peer_interface: None,
+        }
+    }
+
+    /// Checks what can be checked without the interface: frames present, rates and sizes
+    /// sensible, a multiplier only on a file with timing.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.frames.is_empty() {
+            return Err(bad_input(format!("{}: no frames to send", self.source)));
+        }
+        match self.pace {
+            Pace::MilliPps(0) | Pace::L2BitsPerSec(0) | Pace::MultiplierMicros(0) => {
+                return Err(bad_input("the rate must be greater than zero"));
+            }
+            Pace::MultiplierMicros(_) => {
+                if self.frames.len() < 2 {
+                    return Err(bad_input(format!(
+                        "--multiplier: {} holds a single packet, so it has no timing to scale; \
+                         use --pps or --mbps",
+                        self.source
+                    )));
+                }
+                let first = self.frames[0].ts_ns;
+                if self.frames.iter().all(|f| f.ts_ns == first) {
+                    return Err(bad_input(format!(
+                        "--multiplier: every packet in {} has the same timestamp, so there is no \
+                         timing to scale; use --pps or --mbps",
+                        self.source
+                    )));
+                }
+            }
+            _ => {}
+        }
+        if self.batch == Some(0) {
+            return Err(bad_input("--batch must be at least 1"));
+        }
+        if self.burst == Some(0) {
+            return Err(bad_input("--burst must be at least 1"));
+        }
+        if let (Some(b), Some(kind)) = (self.batch, EngineKind::from_choice(self.engine)) {
+            if b > kind.max_batch() {
+                return Err(bad_input(format!(
+                    "--batch {b}: the {kind} engine takes at most {} frames per call",
+                    kind.max_batch()
+                )));
+            }
+        }
+        if self.duration == Some(Duration::ZERO) {
+            return Err(bad_input("--duration must be longer than zero"));
+        }
+        if self.limit == Some(0) {
+            return Err(bad_input("--limit must be at least 1"));
+        }
+        for (i, f) in self.frames.iter().enumerate() {
+            if f.data.len() < 14 {
+                return Err(bad_input(format!(
+                    "{} packet #{}: {} bytes is shorter than an Ethernet header (14)",
+                    self.source,
+                    i + 1,
+                    f.data.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Live counters of a running replay, readable from any thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    sent: AtomicU64,
+    bytes: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl Progress {
+    /// Frames the kernel accepted so far.
+    pub fn frames(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// L2 bytes of those frames.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Asks the sender to stop after the current send call.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// A replay prepared on its own thread — namespace entered, core pinned, interface checked,
+/// engine open — waiting for [`Generator::start`]. Dropping it cancels the replay.
+#[derive(Debug)]
+pub struct Generator {
+    go: mpsc::Sender<()>,
+    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    progress: Arc<Progress>,
+    engine: EngineKind,
+    engine_reason: String,
+}
+
+impl Generator {
+    /// Validates `config`, starts the sender thread and waits until it is ready to send. Every
+    /// problem found here (bad input, interface down, MTU, engine) leaves nothing behind.
+    pub fn prepare(config: GeneratorConfig) -> anyhow::Result<Generator> {
+        config.validate()?;
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel();
+        let progress = Arc::new(Progress::default());
+        let shared = Arc::clone(&progress);
+        let thread = std::thread::Builder::new()
+            .name("netlab-tx".into())
+            .spawn(move || sender::run(config, shared, ready_tx, go_rx))
+            .context("cannot start the sender thread")?;
+        match ready_rx.recv() {
+            Ok(Ok(ready)) => Ok(Generator {
+                go: go_tx,
+                thread,
+                progress,
+                engine: ready.engine,
+                engine_reason: ready.reason,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => match thread.join() {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(_)) => Err(anyhow::anyhow!("the sender thread ended before it was ready")),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+        }
+    }
+
+    /// The engine that will send.
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// Why that engine.
+    pub fn engine_reason(&self) -> &str {
+        &self.engine_reason
+    }
+
+    /// Starts sending now.
+    pub fn start(self) -> Running {
+        // The thread waits on this channel; it cannot have gone away while `self` exists
+        // (it only returns early when `prepare` failed).
+        let _ = self.go.send(());
+        Running { thread: self.thread, progress: self.progress }
+    }
+}
+
+/// A replay in progress.
+#[derive(Debug)]
+pub struct Running {
+    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    progress: Arc<Progress>,
+}
+
+impl Running {
+    /// Live counters (and the stop switch), shareable with a progress display.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
+    }
+
+    /// Asks the sender to stop; [`Running::wait`] then returns the report so far.
+    pub fn stop(&self) {
+        self.progress.stop();
+    }
+
+    /// Whether the sender is done (the report is ready).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits for the end of the replay and returns its report.
+    pub fn wait(self) -> anyhow::Result<SendReport> {
+        match self.thread.join() {
+            Ok(Ok(Some(report))) => Ok(report),
+            Ok(Ok(None)) => Err(anyhow::anyhow!("the replay was cancelled before it started")),
+            Ok(Err(e)) => Err(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// Prepares, starts and waits for one replay.
+pub fn run(config: GeneratorConfig) -> anyhow::Result<SendReport> {
+    Generator::prepare(config)?.start().wait()
+}

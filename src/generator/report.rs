@@ -1,0 +1,293 @@
+//! What a replay did: frames and bytes handed to the kernel, rates, failures per `errno`,
+//! lateness against the schedule, and what the peer received. Printed like tcpreplay's
+//! `Actual:`/`Rated:` lines, or as one JSON object.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::engine::EngineKind;
+
+/// Bytes an Ethernet frame takes on the wire beyond its L2 bytes: FCS (4), preamble and start
+/// delimiter (8), inter-frame gap (12).
+pub const WIRE_OVERHEAD_BYTES: u64 = 24;
+
+/// The report of one replay. Every count says where it was taken: `frames_sent` is what the
+/// kernel accepted from the generator (for `xdp`: program runs, each a redirect); `peer` is what
+/// the other end of the link received, the only count that proves frames arrived.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendReport {
+    /// The interface sent on.
+    pub interface: String,
+    /// Its network namespace (`None`: the caller's).
+    pub netns: Option<String>,
+    /// The engine that sent.
+    pub engine: EngineKind,
+    /// Why that engine (for `auto`: why not the faster ones).
+    pub engine_reason: String,
+    /// The core the sender thread was pinned to.
+    pub core: Option<usize>,
+    /// What was asked: `100000 pps`, `100 Mbps (L2)`, `file timing ×2`, `top speed`.
+    pub asked: String,
+    /// Frames the schedule held, when fixed in advance (limit, loops, paced duration).
+    pub planned_frames: Option<u64>,
+    /// Frames the kernel accepted.
+    pub frames_sent: u64,
+    /// L2 bytes of those frames (without FCS).
+    pub bytes_sent: u64,
+    /// From the first frame's scheduled time to the end of sending (or of `--duration`), ns.
+    pub elapsed_ns: u64,
+    /// Time spent in `--loopdelay-ms` pauses, ns (inside `elapsed_ns`, outside the rates).
+    pub loop_delay_ns: u64,
+    /// Rates over `elapsed_ns − loop_delay_ns`.
+    pub rated: Rated,
+    /// Frames given up, by `errno` name (`EMSGSIZE`, `ENETDOWN`…).
+    pub failed: BTreeMap<String, u64>,
+    /// Refusals that were retried until the frame went (`ENOBUFS`: device queue full), by name.
+    pub retried: BTreeMap<String, u64>,
+    /// Lateness against the schedule (zeros at top speed).
+    pub lateness: Lateness,
+    /// What the peer received, when the interface is one end of a veth pair in this namespace.
+    pub peer: Option<PeerCount>,
+    /// How the replay ended.
+    pub ended: Ended,
+}
+
+/// Rates, all over the sending time.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Rated {
+    /// Frames per second.
+    pub pps: f64,
+    /// L2 bytes per second (tcpreplay's `Bps`).
+    pub bytes_per_sec: f64,
+    /// L2 megabits per second (frame bytes without FCS × 8, as tcpreplay's `Mbps`).
+    pub l2_mbps: f64,
+    /// Wire megabits per second (+24 bytes per frame: FCS, preamble, inter-frame gap).
+    pub wire_mbps: f64,
+}
+
+impl Rated {
+    /// Rates of `frames` frames of `bytes` L2 bytes over `ns` nanoseconds.
+    pub fn over(frames: u64, bytes: u64, ns: u64) -> Rated {
+        if ns == 0 {
+            return Rated::default();
+        }
+        let secs = ns as f64 / 1e9;
+        let wire = bytes + frames * WIRE_OVERHEAD_BYTES;
+        Rated {
+            pps: frames as f64 / secs,
+            bytes_per_sec: bytes as f64 / secs,
+            l2_mbps: bytes as f64 * 8.0 / secs / 1e6,
+            wire_mbps: wire as f64 * 8.0 / secs / 1e6,
+        }
+    }
+}
+
+/// How late batches left against the schedule: for each send call, the time from the first
+/// frame's scheduled time to the call.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Lateness {
+    /// Send calls measured.
+    pub batches: u64,
+    /// Median lateness of a batch, ns.
+    pub p50_ns: u64,
+    /// 99th percentile, ns.
+    pub p99_ns: u64,
+    /// Largest, ns.
+    pub max_ns: u64,
+    /// Frames that left more than [`super::pacing::LATE_AFTER_NS`] after their time.
+    pub late_frames: u64,
+    /// Times the schedule slipped because more than a burst was overdue.
+    pub slips: u64,
+    /// Total slip, ns: how much later than planned the replay ended.
+    pub slipped_ns: u64,
+}
+
+/// Frames counted at the other end of the link.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerCount {
+    /// The peer interface.
+    pub interface: String,
+    /// `rx_packets` (netlink `IFLA_STATS64`) gained during the replay.
+    pub rx_packets: u64,
+    /// `rx_dropped` gained during the replay.
+    pub rx_dropped: u64,
+}
+
+/// How the replay ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
+pub enum Ended {
+    /// Every frame of the schedule was handed over (or refused and counted).
+    Completed,
+    /// Stopped early on request (Ctrl-C, the runner).
+    Stopped,
+    /// The interface went away or down while sending (`ENETDOWN`, `ENXIO`, `ENODEV`).
+    InterfaceFailed(String),
+}
+
+impl SendReport {
+    /// Frames given up in total.
+    pub fn frames_failed(&self) -> u64 {
+        self.failed.values().sum()
+    }
+}
+
+fn seconds(ns: u64) -> String {
+    format!("{:.6}", ns as f64 / 1e9)
+}
+
+/// A duration in the most readable unit: `850 ns`, `12.3 µs`, `4.56 ms`, `1.234 s`.
+pub fn human_ns(ns: u64) -> String {
+    match ns {
+        0..=999 => format!("{ns} ns"),
+        1_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.2} ms", ns as f64 / 1e6),
+        _ => format!("{:.3} s", ns as f64 / 1e9),
+    }
+}
+
+fn by_errno(map: &BTreeMap<String, u64>) -> String {
+    map.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for SendReport {
+    /// The tcpreplay-style text report (several lines, no trailing newline).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.rated;
+        writeln!(
+            f,
+            "Actual: {} packets ({} bytes) sent in {} seconds",
+            self.frames_sent,
+            self.bytes_sent,
+            seconds(self.elapsed_ns)
+        )?;
+        writeln!(
+            f,
+            "Rated: {:.1} Bps, {:.2} Mbps (L2), {:.2} Mbps (wire, +{WIRE_OVERHEAD_BYTES} B/frame), \
+             {:.2} pps",
+            r.bytes_per_sec, r.l2_mbps, r.wire_mbps, r.pps
+        )?;
+        let place = self.netns.as_deref().map(|n| format!(" in {n}")).unwrap_or_default();
+        let core = self.core.map(|c| format!(", core {c}")).unwrap_or_default();
+        writeln!(
+            f,
+            "Engine: {} ({}) on {}{place}{core} — {}",
+            self.engine,
+            self.engine.path(),
+            self.interface,
+            self.engine_reason
+        )?;
+        writeln!(
+            f,
+            "Asked: {}{}",
+            self.asked,
+            match self.planned_frames {
+                Some(n) => format!(", {n} frames planned"),
+                None => String::new(),
+            }
+        )?;
+        let failed = self.frames_failed();
+        if failed == 0 {
+            write!(f, "Failed: 0 frames")?;
+        } else {
+            write!(f, "Failed: {failed} frames ({})", by_errno(&self.failed))?;
+        }
+        if !self.retried.is_empty() {
+            write!(f, "; retried: {}", by_errno(&self.retried))?;
+        }
+        writeln!(f)?;
+        let l = &self.lateness;
+        if l.batches > 0 {
+            writeln!(
+                f,
+                "Lateness (scheduled → sent, per send call, {} calls): p50 {}, p99 {}, max {}; \
+                 late (> {}): {} frames; schedule slipped {} times, {} in all",
+                l.batches,
+                human_ns(l.p50_ns),
+                human_ns(l.p99_ns),
+                human_ns(l.max_ns),
+                human_ns(super::pacing::LATE_AFTER_NS),
+                l.late_frames,
+                l.slips,
+                human_ns(l.slipped_ns)
+            )?;
+        } else {
+            writeln!(f, "Lateness: none measured (top speed: no schedule)")?;
+        }
+        match &self.peer {
+            Some(p) => {
+                write!(f, "Peer: {} received {} packets", p.interface, p.rx_packets)?;
+                if p.rx_dropped > 0 {
+                    write!(f, ", dropped {}", p.rx_dropped)?;
+                }
+                write!(f, " (netlink rx_packets delta)")?;
+                if p.rx_packets != self.frames_sent {
+                    let lost = self.frames_sent as i128 - p.rx_packets as i128;
+                    write!(f, " — {lost:+} against frames sent")?;
+                }
+            }
+            None => write!(f, "Peer: not counted (no veth peer in this namespace)")?,
+        }
+        match &self.ended {
+            Ended::Completed => Ok(()),
+            Ended::Stopped => write!(f, "\nEnded: stopped early"),
+            Ended::InterfaceFailed(why) => write!(f, "\nEnded: the interface failed: {why}"),
+        }
+    }
+}
+
+/// The conventional name of an `errno` value (`ENOBUFS`), or `errno N` for rare ones.
+pub fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::ENOBUFS => "ENOBUFS",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENXIO => "ENXIO",
+        libc::ENODEV => "ENODEV",
+        libc::EINVAL => "EINVAL",
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::ENOMEM => "ENOMEM",
+        libc::EFAULT => "EFAULT",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::EBUSY => "EBUSY",
+        _ => return format!("errno {errno}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_count_l2_and_wire_bytes() {
+        // 208 333 frames of 60 bytes in one second: 100 Mbps L2, 140 Mbps on the wire.
+        let r = Rated::over(208_333, 208_333 * 60, 1_000_000_000);
+        assert!((r.l2_mbps - 99.99984).abs() < 1e-3, "{r:?}");
+        assert!((r.wire_mbps - 139.99977).abs() < 1e-3, "{r:?}");
+        assert!((r.pps - 208_333.0).abs() < 1e-6);
+        assert_eq!(Rated::over(5, 300, 0).pps, 0.0);
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(libc::ENOBUFS), "ENOBUFS");
+        assert_eq!(errno_name(libc::EMSGSIZE), "EMSGSIZE");
+        assert_eq!(errno_name(4095), "errno 4095");
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_ns(850), "850 ns");
+        assert_eq!(human_ns(12_345), "12.3 µs");
+        assert_eq!(human_ns(4_560_000), "4.56 ms");
+        assert_eq!(human_ns(1_234_000_000), "1.234 s");
+    }
+}

@@ -1,0 +1,422 @@
+//! The sender thread: enter the namespace, pin, check the interface, open the engine, wait for
+//! the go, walk the schedule, count, read the peer.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use super::engine::{self, EngineKind, Sender};
+use super::jitter::LatenessHistogram;
+use super::link::LinkFacts;
+use super::pacing::{Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
+use super::report::{errno_name, Ended, Lateness, PeerCount, Rated, SendReport};
+use super::{GeneratorConfig, Progress};
+use crate::exit::bad_input;
+
+/// What the thread tells [`super::Generator::prepare`] once it can send.
+pub(super) struct Ready {
+    pub(super) engine: EngineKind,
+    pub(super) reason: String,
+}
+
+/// Retries of one frame refused with a transient error (`ENOBUFS`: device queue full; `EAGAIN`)
+/// before it is counted as failed. At ~1 µs per try: about a tenth of a second.
+const MAX_RETRIES: u32 = 100_000;
+
+/// How long to wait for the peer's counter to settle after the last frame.
+const PEER_SETTLE_MAX: Duration = Duration::from_secs(1);
+const PEER_SETTLE_STEP: Duration = Duration::from_millis(20);
+
+pub(super) fn run(
+    config: GeneratorConfig,
+    progress: Arc<Progress>,
+    ready: mpsc::Sender<anyhow::Result<Ready>>,
+    go: mpsc::Receiver<()>,
+) -> anyhow::Result<Option<SendReport>> {
+    let (mut sender, kind, reason, peer) = match set_up(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return Ok(None);
+        }
+    };
+    let _ = ready.send(Ok(Ready { engine: kind, reason: reason.clone() }));
+    if go.recv().is_err() {
+        return Ok(None); // cancelled
+    }
+    let peer_before = match (&peer, &config.peer_interface) {
+        _ if !config.count_peer => None,
+        (_, Some(name)) => LinkFacts::by_name(name)?,
+        (Some(p), None) => LinkFacts::by_index(p.ifindex)?,
+        (None, None) => None,
+    };
+    let sent = send_all(&config, kind, &mut sender, &progress)?;
+    drop(sender); // rings flushed; sockets and the xdp link closed before the peer is read
+    let peer = match peer_before {
+        Some(before) => Some(settled_peer(&before)?),
+        None => None,
+    };
+    Ok(Some(SendReport {
+        interface: config.interface.clone(),
+        netns: config.netns.clone(),
+        engine: kind,
+        engine_reason: reason,
+        core: config.core,
+        asked: describe_pace(config.pace),
+        planned_frames: sent.planned,
+        frames_sent: sent.frames,
+        bytes_sent: sent.bytes,
+        elapsed_ns: sent.elapsed_ns,
+        loop_delay_ns: sent.loop_delay_ns,
+        rated: Rated::over(sent.frames, sent.bytes, sent.elapsed_ns - sent.loop_delay_ns),
+        failed: named(&sent.failed),
+        retried: named(&sent.retried),
+        lateness: sent.lateness,
+        peer,
+        ended: sent.ended,
+    }))
+}
+
+fn named(map: &BTreeMap<i32, u64>) -> BTreeMap<String, u64> {
+    map.iter().map(|(&e, &n)| (errno_name(e), n)).collect()
+}
+
+/// `100000 pps`, `100 Mbps (L2)`, `file timing ×2`, `top speed`.
+pub(crate) fn describe_pace(pace: Pace) -> String {
+    let trim = |v: f64| {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    match pace {
+        Pace::TopSpeed => "top speed".into(),
+        Pace::MilliPps(m) => format!("{} pps", trim(m as f64 / 1000.0)),
+        Pace::L2BitsPerSec(b) => format!("{} Mbps (L2)", trim(b as f64 / 1e6)),
+        Pace::MultiplierMicros(u) => format!("file timing ×{}", trim(u as f64 / 1e6)),
+    }
+}
+
+type SetUp = (Sender, EngineKind, String, Option<LinkFacts>);
+
+fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
+    if let Some(ns) = &config.netns {
+        let handle = fastnet::netns::NetNs::open_named(ns).map_err(|e| match e {
+            fastnet::Error::InvalidConfig { why, .. } => bad_input(format!("--netns: {why}")),
+            other => anyhow::Error::new(other).context(format!("cannot open namespace `{ns}`")),
+        })?;
+        handle
+            .enter()
+            .map_err(|e| anyhow::Error::new(e).context(format!("cannot enter `{ns}`")))?;
+    }
+    if let Some(core) = config.core {
+        fastnet::cpu::pin_current_thread(core).map_err(|e| match e {
+            fastnet::Error::InvalidConfig { why, .. } => bad_input(format!("--core: {why}")),
+            other => anyhow::Error::new(other).context(format!("cannot pin to core {core}")),
+        })?;
+    }
+    let place = match &config.netns {
+        Some(ns) => format!("in namespace `{ns}`"),
+        None => "in this namespace".to_string(),
+    };
+    let iface = &config.interface;
+    let link = LinkFacts::by_name(iface)?
+        .ok_or_else(|| bad_input(format!("-i: no interface named `{iface}` {place}")))?;
+    check_link(config, &link, &place)?;
+    let frames: Vec<Vec<u8>> = config.frames.iter().map(|f| f.data.clone()).collect();
+    let distinct = count_distinct(&frames);
+    let around = engine::surroundings(link, distinct)?;
+    let peer = around.peer.clone();
+    let paced = config.pace.is_paced();
+    let (sender, kind, reason) = engine::choose_and_open(
+        config.engine,
+        &around,
+        &frames,
+        config.batch,
+        paced,
+        config.force,
+    )?;
+    if let Some(b) = config.batch {
+        if b > kind.max_batch() {
+            return Err(bad_input(format!(
+                "--batch {b}: the {kind} engine takes at most {} frames per call",
+                kind.max_batch()
+            )));
+        }
+    }
+    Ok((sender, kind, reason, peer))
+}
+
+fn count_distinct(frames: &[Vec<u8>]) -> usize {
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for f in frames {
+        if !seen.contains(&f.as_slice()) {
+            seen.push(f);
+        }
+    }
+    seen.len()
+}
+
+/// Up, carrier, and every frame within the MTU — all before the first frame goes.
+fn check_link(config: &GeneratorConfig, link: &LinkFacts, place: &str) -> anyhow::Result<()> {
+    let iface = &link.name;
+    if !config.force {
+        if !link.up {
+            return Err(bad_input(format!(
+                "-i: interface `{iface}` {place} is down (`ip link set {iface} up`), or pass \
+                 --force"
+            )));
+        }
+        if !link.carrier {
+            return Err(bad_input(format!(
+                "-i: interface `{iface}` {place} has no carrier (operstate {}; for a veth the \
+                 peer must be up), or pass --force",
+                link.operstate
+            )));
+        }
+    }
+    let limit = link.mtu as usize + 14;
+    for (i, f) in config.frames.iter().enumerate() {
+        let tagged = matches!(f.data.get(12..14), Some([0x81, 0x00] | [0x88, 0xa8]));
+        let allowed = limit + if tagged { 4 } else { 0 };
+        if f.data.len() > allowed {
+            return Err(bad_input(format!(
+                "{} packet #{}: {} bytes is larger than `{iface}` takes (MTU {} + {}-byte \
+                 header = {allowed} bytes); nothing was sent",
+                config.source,
+                i + 1,
+                f.data.len(),
+                link.mtu,
+                allowed - link.mtu as usize
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The peer's counters once they stop moving (the receive side may still be draining).
+fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
+    let deadline = Instant::now() + PEER_SETTLE_MAX;
+    let mut last = LinkFacts::by_index(before.ifindex)?;
+    loop {
+        std::thread::sleep(PEER_SETTLE_STEP);
+        let now = LinkFacts::by_index(before.ifindex)?;
+        let settled = match (&last, &now) {
+            (Some(a), Some(b)) => a.rx_packets == b.rx_packets && a.rx_dropped == b.rx_dropped,
+            _ => true,
+        };
+        last = now;
+        if settled || Instant::now() >= deadline {
+            break;
+        }
+    }
+    let after = last.unwrap_or_else(|| before.clone());
+    Ok(PeerCount {
+        interface: before.name.clone(),
+        rx_packets: after.rx_packets.wrapping_sub(before.rx_packets),
+        rx_dropped: after.rx_dropped.wrapping_sub(before.rx_dropped),
+    })
+}
+
+/// What the send loop did.
+struct Sent {
+    planned: Option<u64>,
+    frames: u64,
+    bytes: u64,
+    elapsed_ns: u64,
+    loop_delay_ns: u64,
+    failed: BTreeMap<i32, u64>,
+    retried: BTreeMap<i32, u64>,
+    lateness: Lateness,
+    ended: Ended,
+}
+
+/// Frames of one call that could not all be handed over.
+enum Outcome {
+    /// All taken or counted as failed.
+    Done,
+    /// The interface is gone or down: stop.
+    InterfaceFailed(i32),
+}
+
+fn send_all(
+    config: &GeneratorConfig,
+    kind: EngineKind,
+    sender: &mut Sender,
+    progress: &Progress,
+) -> anyhow::Result<Sent> {
+    let paced = config.pace.is_paced();
+    let batch = config.batch.unwrap_or_else(|| kind.default_batch(paced)).max(1);
+    let burst = config.burst.unwrap_or(batch).max(1);
+    let timeline = Timeline::new(config.frames.iter().map(|f| (f.data.len(), f.ts_ns)));
+    let schedule = Schedule::new(
+        config.pace,
+        timeline,
+        config.loops,
+        config.limit,
+        config.duration,
+        config.loop_delay,
+    );
+    // The frames laid out cyclically so that any batch is one contiguous slice.
+    let per_loop = config.frames.len();
+    let cyclic: Vec<&[u8]> =
+        (0..per_loop + batch).map(|i| config.frames[i % per_loop].data.as_slice()).collect();
+
+    let clock = MonotonicClock::new();
+    let start = clock.now_ns();
+    let mut pacer = Pacer::new(&schedule, start, batch, burst);
+    let mut stats = Counters::default();
+    let mut ended = Ended::Completed;
+    let stop = || progress.stopping();
+    while let Some(b) = pacer.next_batch(&clock, stop) {
+        if paced {
+            stats.lateness.record(b.late_ns);
+            stats.late_frames += b.late_frames;
+        }
+        let at = (b.first % per_loop as u64) as usize;
+        let frames = &cyclic[at..at + b.count];
+        let outcome = stats.hand_over(sender, frames);
+        progress.sent.store(stats.frames, Ordering::Relaxed);
+        progress.bytes.store(stats.bytes, Ordering::Relaxed);
+        if let Outcome::InterfaceFailed(errno) = outcome {
+            ended = Ended::InterfaceFailed(errno_name(errno));
+            break;
+        }
+    }
+    if ended == Ended::Completed && progress.stopping() {
+        ended = Ended::Stopped;
+    }
+    if let Err(e) = sender.flush() {
+        // Frames still queued in a ring when this fails may not have gone out.
+        tracing::warn!("flushing the {kind} engine: {e}");
+    }
+    // A paced replay with a duration lasts that duration (plus any slip), so its rate is the
+    // asked one; the wait ends early on a stop request.
+    if ended == Ended::Completed && paced {
+        if let Some(d) = config.duration {
+            let (slipped, _) = pacer.slipped();
+            let end = start
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+                .saturating_add(slipped);
+            while clock.now_ns() < end && !progress.stopping() {
+                clock.wait_toward(end);
+            }
+        }
+    }
+    let elapsed_ns = clock.now_ns() - start;
+    let (slipped_ns, slips) = pacer.slipped();
+    let loop_delay_ns = schedule.loop_delay_before(pacer.handed_out().saturating_sub(1));
+    let h = &stats.lateness;
+    Ok(Sent {
+        planned: schedule.planned_frames(),
+        frames: stats.frames,
+        bytes: stats.bytes,
+        elapsed_ns,
+        loop_delay_ns: loop_delay_ns.min(elapsed_ns),
+        lateness: Lateness {
+            batches: h.count(),
+            p50_ns: h.percentile(50.0),
+            p99_ns: h.percentile(99.0),
+            max_ns: h.max(),
+            late_frames: stats.late_frames,
+            slips,
+            slipped_ns,
+        },
+        failed: stats.failed,
+        retried: stats.retried,
+        ended,
+    })
+}
+
+fn syscall_errno(e: &fastnet::Error) -> Option<i32> {
+    match e {
+        fastnet::Error::Syscall(s) => s.raw_os_error(),
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    frames: u64,
+    bytes: u64,
+    failed: BTreeMap<i32, u64>,
+    retried: BTreeMap<i32, u64>,
+    lateness: LatenessHistogram,
+    late_frames: u64,
+}
+
+impl Counters {
+    /// Hands `frames` to the engine until every one is taken or counted as failed: transient
+    /// refusals (`ENOBUFS`, `EAGAIN`, `EINTR`) are retried, others fail that frame only, and a
+    /// vanished or downed interface ends the replay.
+    #[inline]
+    fn hand_over(&mut self, sender: &mut Sender, mut frames: &[&[u8]]) -> Outcome {
+        let mut retries = 0u32;
+        while !frames.is_empty() {
+            match sender.transmit(frames) {
+                Ok(n) => {
+                    let n = n.min(frames.len());
+                    self.frames += n as u64;
+                    self.bytes += frames[..n].iter().map(|f| f.len() as u64).sum::<u64>();
+                    frames = &frames[n..];
+                    if n == 0 {
+                        retries += 1; // a ring that stayed full
+                        std::thread::yield_now();
+                    } else {
+                        retries = 0;
+                    }
+                }
+                Err(e) => {
+                    let errno = syscall_errno(&e).unwrap_or(0);
+                    match errno {
+                        libc::ENOBUFS | libc::EAGAIN | libc::EINTR if retries < MAX_RETRIES => {
+                            *self.retried.entry(errno).or_default() += 1;
+                            retries += 1;
+                            std::hint::spin_loop();
+                        }
+                        libc::ENETDOWN | libc::ENXIO | libc::ENODEV => {
+                            *self.failed.entry(errno).or_default() += frames.len() as u64;
+                            return Outcome::InterfaceFailed(errno);
+                        }
+                        _ => {
+                            if errno == 0 {
+                                tracing::warn!("send failed: {e}");
+                            }
+                            *self.failed.entry(errno).or_default() += 1;
+                            frames = &frames[1..];
+                            retries = 0;
+                        }
+                    }
+                }
+            }
+            if retries >= MAX_RETRIES {
+                // Still refused after many tries: give this frame up.
+                *self.failed.entry(libc::ENOBUFS).or_default() += 1;
+                frames = &frames[1..];
+                retries = 0;
+            }
+        }
+        Outcome::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_descriptions() {
+        assert_eq!(describe_pace(Pace::MilliPps(100_000_000)), "100000 pps");
+        assert_eq!(describe_pace(Pace::MilliPps(500)), "0.5 pps");
+        assert_eq!(describe_pace(Pace::L2BitsPerSec(100_000_000)), "100 Mbps (L2)");
+        assert_eq!(describe_pace(Pace::MultiplierMicros(2_500_000)), "file timing ×2.5");
+        assert_eq!(describe_pace(Pace::TopSpeed), "top speed");
+    }
+
+    #[test]
+    fn distinct_frames_counted_by_content() {
+        let a = vec![1u8; 60];
+        let b = vec![2u8; 60];
+        assert_eq!(count_distinct(&[a.clone(), a.clone()]), 1);
+        assert_eq!(count_distinct(&[a.clone(), b, a]), 2);
+    }
+}
