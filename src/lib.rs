@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod exit;
 pub mod generator;
 pub mod packet;
+pub mod receiver;
 pub mod report;
 pub mod scenario;
 pub mod topology;

@@ -11,6 +11,7 @@ mod compare;
 mod completions;
 mod doctor;
 mod packet;
+mod recv;
 mod replay;
 mod topo;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Check(check::Args),
     /// Compare a run's results.json against a baseline's; exit 1 on a regression.
     Compare(compare::Args),
+    /// Receive on an interface with one method; live rate, then frames, IPv4, drops, CPU/frame.
+    Recv(recv::Args),
     /// Build, list and remove labs (network namespace, veth pair or bridge): `up`, `show`, `down`.
     Topo(topo::Args),
     /// Replay a capture on an interface at a rate (tcpreplay's flags), with exact counts.
@@ -92,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Packet(args) => packet::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Recv(args) => recv::run(&args, cli.global.quiet),
         Command::Topo(args) => topo::run(&args),
         Command::Replay(args) => replay::run(&args, cli.global.quiet),
         Command::Completions(args) => completions::run(&args),

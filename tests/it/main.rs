@@ -4,3 +4,4 @@ mod cli;
 mod packet;
 mod report;
 mod scenario;
+mod recv;
