@@ -13,13 +13,16 @@ use crate::sys;
 /// thread spawns afterwards inherit the affinity.
 pub fn pin_current_thread(core: usize) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(usize::MAX, |n| n.get());
-    if core >= libc::CPU_SETSIZE as usize {
+    if core >= sys::sched::CPU_SETSIZE {
         return Err(Error::InvalidConfig {
             what: "core",
-            why: format!("core {core} is beyond the kernel's CPU set ({})", libc::CPU_SETSIZE),
+            why: format!(
+                "core {core} is beyond the kernel's CPU set ({})",
+                sys::sched::CPU_SETSIZE
+            ),
         });
     }
-    sys::cpu::pin_current_thread(core).map_err(|e| {
+    sys::sched::set_affinity(0, &[core]).map_err(|e| {
         if e.raw_os_error() == Some(libc::EINVAL) {
             Error::InvalidConfig {
                 what: "core",

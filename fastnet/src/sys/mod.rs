@@ -13,7 +13,6 @@ use std::ptr::NonNull;
 use crate::error::SyscallError;
 
 pub(crate) mod bpf;
-pub(crate) mod cpu;
 pub(crate) mod ethtool;
 pub(crate) mod netns;
 pub(crate) mod packet;
