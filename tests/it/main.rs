@@ -5,3 +5,4 @@ mod packet;
 mod report;
 mod scenario;
 mod recv;
+mod topology;
