@@ -523,8 +523,12 @@ pub fn down(name: &str) -> anyhow::Result<Removal> {
             Ok(Removal::StaleMarker)
         }
         (true, true) => {
-            if let Err(e) = delete_links(&netns) {
-                tracing::warn!("deleting the links of {netns}: {e:#}");
+            match delete_links(&netns) {
+                // setns EINVAL: /run/netns/<netns> is an empty file, not yet a namespace (the
+                // `up` that made it died before mounting it): there are no links to delete.
+                Err(e) if is_not_a_namespace(&e) => {}
+                Err(e) => tracing::warn!("deleting the links of {netns}: {e:#}"),
+                Ok(()) => {}
             }
             NetNs::remove_named(&netns).with_context(|| format!("removing namespace {netns}"))?;
             marker::remove(name)?;
@@ -550,6 +554,13 @@ pub fn down_all() -> anyhow::Result<Vec<(String, Removal)>> {
         }
     }
     Ok(done)
+}
+
+fn is_not_a_namespace(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        matches!(c.downcast_ref::<fastnet::Error>(), Some(fastnet::Error::Syscall(e))
+            if e.call == "setns" && e.raw_os_error() == Some(libc::EINVAL))
+    })
 }
 
 /// Deletes every link but `lo` in namespace `netns`.
