@@ -2,7 +2,33 @@
 //! frame `count` times; every run transmits the frame on the target interface through its
 //! `ndo_xdp_xmit` — no skb, no qdisc, no socket.
 //!
-//! PLACEHOLDER_MEASUREMENTS
+//! # Cost per call (measured; pace with these)
+//! A run with `repeat > 1` adds its program to the kernel's XDP dispatcher and removes it
+//! afterwards; each update waits for an RCU grace period. [`LiveFrames::new`] therefore keeps
+//! the program resident (attached in generic mode to the target, where it passes every frame
+//! the target really receives), so calls skip both updates. Measured on a 2-vCPU VM, kernel
+//! 6.18, a 60-byte frame, veth `va` → `vb` with [`XdpDropCounter`](super::XdpDropCounter) on
+//! `vb` and NAPI not threaded (the peer's receive work ran on the sending core: one core in
+//! all), every frame counted at the peer:
+//!
+//! | frames per call | resident: µs/call | Mpps | not resident: µs/call |
+//! |---:|---:|---:|---:|
+//! | 1 | 13.4 | 0.07 | 13.5 (`repeat = 1` skips the dispatcher) |
+//! | 2 | 11.6 | 0.17 | 25 170 |
+//! | 64 | 23.6 | 2.7 | 27 069 |
+//! | 1 024 | 153 | 6.7 | 30 525 |
+//! | 65 536 | 9 066 | 7.2 | 42 395 |
+//! | 1 048 576 | 146 500 | 7.2 | 317 466 |
+//!
+//! So: about 12 µs fixed per call when resident (about 25 ms when not), plus about 0.14 µs
+//! per frame. Calls of 1 024 frames and more reach 90 % of the top speed; at a paced rate
+//! R, a call of n frames every n / R seconds costs 12 µs + n × 0.14 µs of CPU. With other
+//! work on the same core (compilers running) every figure roughly doubled (30 µs/call,
+//! 3 Mpps).
+//!
+//! Batch size: the kernel builds `batch_size` frames before it flushes them to the target;
+//! veth's peer ring has 256 slots, so a batch of 256 loses a frame per call (visible as
+//! `xdp_xmit_errors` in `ethtool -S` of the target). Keep it at 128 or below on veth.
 
 use std::os::fd::AsFd;
 
