@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use crate::receiver::{self, Method, RecvConfig};
+use crate::topology::{Kind, Lab, NapiMode, TopologySpec};
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -98,21 +101,132 @@ pub fn run_checks() -> Vec<Check> {
     checks
 }
 
-/// Checks that run inside a throwaway network namespace.
+/// Checks that build things: a throwaway namespace, then throwaway labs (a bridge lab with stock
+/// NAPI, a veth lab with threaded NAPI) in namespaces of their own, and inside the veth lab the
+/// kernel mechanisms every receive method and the live-frames engine need.
 fn namespace_checks() -> Vec<Check> {
-    let made = std::thread::spawn(|| -> Result<Vec<Check>, String> {
-        let _ns = fastnet::netns::NetNsGuard::new().map_err(|e| e.to_string())?;
-        Ok(Vec::new())
-    })
-    .join()
-    .unwrap_or_else(|_| Err("the check thread panicked".into()));
+    let netns = std::thread::spawn(|| fastnet::netns::NetNsGuard::new().map(drop))
+        .join()
+        .map_err(|_| "the check thread panicked".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
     let mut checks = vec![Check::new(
         "network namespaces",
         "run as root on a kernel with CONFIG_NET_NS",
-        made.as_ref().map(|_| String::new()).map_err(Clone::clone),
+        netns.map(|()| String::new()),
     )];
-    checks.extend(made.unwrap_or_default());
+    let lab_name = |kind: &str| format!("doctor-{kind}-{}", std::process::id());
+    let spec = |kind, napi| TopologySpec { napi: Some(napi), ..TopologySpec::new(kind) };
+    let bridge = Lab::up(&spec(Kind::Bridge, NapiMode::Inline), &lab_name("br"));
+    checks.push(Check::new(
+        "veth and bridge creation",
+        "run as root on a kernel with veth and bridge support (CONFIG_VETH, CONFIG_BRIDGE)",
+        bridge
+            .map(|lab| format!("{} interfaces over rtnetlink", lab.interfaces().len()))
+            .map_err(|e| format!("{e:#}")),
+    ));
+    let veth = Lab::up(&spec(Kind::Veth, NapiMode::Threaded), &lab_name("veth"));
+    let lab = match veth {
+        Ok(lab) => lab,
+        Err(e) => {
+            checks.push(Check::new(
+                "threaded NAPI",
+                "needs Linux ≥ 6.8 (netdev netlink NAPI_GET); or use `napi = \"inline\"`",
+                Err(format!("{e:#}")),
+            ));
+            return checks;
+        }
+    };
+    checks.push(Check::new(
+        "threaded NAPI",
+        "needs Linux ≥ 6.8 (netdev netlink NAPI_GET); or use `napi = \"inline\"`",
+        threaded_napi(&lab),
+    ));
+    let receiver = lab.receiver().name.clone();
+    let inside = lab.netns().map(|ns| {
+        ns.run(|| {
+            let mut checks = vec![
+                Check::new(
+                    "AF_PACKET + TPACKET_V3",
+                    "kernel with CONFIG_PACKET; run as root (CAP_NET_RAW)",
+                    fastnet::afpacket::RingRx::open(&receiver, &Default::default())
+                        .map(|ring| format!("{} KiB ring", ring.ring_bytes() / 1024))
+                        .map_err(|e| e.to_string()),
+                ),
+                Check::new(
+                    "AF_XDP socket",
+                    "kernel with CONFIG_XDP_SOCKETS; run as root (CAP_NET_RAW)",
+                    fastnet::xdp::probe_socket().map(|()| String::new()).map_err(|e| e.to_string()),
+                ),
+                Check::new(
+                    "BPF program load (XDP)",
+                    "kernel with CONFIG_BPF_SYSCALL; run as root (CAP_BPF or CAP_SYS_ADMIN)",
+                    fastnet::bpf::probe_load().map(|()| String::new()).map_err(|e| e.to_string()),
+                ),
+                Check::new(
+                    "BPF_PROG_RUN live frames",
+                    "needs Linux ≥ 5.18 (BPF_F_TEST_XDP_LIVE_FRAMES); else use engine ring",
+                    fastnet::bpf::probe_live_frames()
+                        .map(|()| String::new())
+                        .map_err(|e| e.to_string()),
+                ),
+            ];
+            checks.push(receive_methods(&receiver));
+            checks
+        })
+    });
+    match inside {
+        Some(Ok(inner)) => checks.extend(inner),
+        Some(Err(e)) => checks.push(Check::new(
+            "entering the lab namespace",
+            "run as root (CAP_SYS_ADMIN)",
+            Err(e.to_string()),
+        )),
+        None => {}
+    }
+    if let Err(e) = lab.down() {
+        checks.push(Check::new(
+            "lab teardown",
+            "run `netlab topo down --all`",
+            Err(format!("{e:#}")),
+        ));
+    }
     checks
+}
+
+/// The receiver's NAPI runs in a kthread pinned to the receive core.
+fn threaded_napi(lab: &Lab) -> Result<String, String> {
+    let pids = lab.napi_pids();
+    if pids.is_empty() {
+        return Err("no NAPI kthread for the receiver".into());
+    }
+    for &pid in pids {
+        let cpus = fastnet::sched::task_affinity(pid).map_err(|e| e.to_string())?;
+        if cpus != [lab.rx_core()] {
+            return Err(format!(
+                "napi kthread {pid} runs on cores {cpus:?}, not {}",
+                lab.rx_core()
+            ));
+        }
+    }
+    Ok(format!("kthread {pids:?} pinned to core {}", lab.rx_core()))
+}
+
+/// Opens every receive method (except `exec`, a user's program) on `iface`, in the calling
+/// thread's namespace.
+fn receive_methods(iface: &str) -> Check {
+    let mut opened = Vec::new();
+    let mut failed = Vec::new();
+    for &method in Method::all().iter().filter(|&&m| m != Method::Exec) {
+        match receiver::open(method, iface, &RecvConfig::default()) {
+            Ok(_) => opened.push(method.name()),
+            Err(e) => failed.push(format!("{method}: {e:#}")),
+        }
+    }
+    Check::new(
+        "receive methods",
+        "see the failing method's message; `netlab recv -m METHOD -v` shows more",
+        if failed.is_empty() { Ok(opened.join(", ")) } else { Err(failed.join("; ")) },
+    )
 }
 
 /// The libpcap this binary loaded, from the mapped library's file name (`libpcap.so.1.10.3`).

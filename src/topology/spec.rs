@@ -69,3 +69,23 @@ pub struct TopologySpec {
     /// Core the generator runs on (default: the first core).
     pub tx_core: Option<usize>,
 }
+
+impl TopologySpec {
+    /// A table with only `kind` set: every other setting takes its default.
+    pub fn new(kind: Kind) -> Self {
+        Self {
+            kind,
+            generator: None,
+            receiver: None,
+            bridge: None,
+            generator_mac: None,
+            receiver_mac: None,
+            bridge_mac: None,
+            mtu: None,
+            queues: None,
+            napi: None,
+            rx_core: None,
+            tx_core: None,
+        }
+    }
+}
