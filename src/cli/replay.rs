@@ -192,9 +192,9 @@ fn mac(
 ) -> anyhow::Result<Option<macaddr::MacAddr6>> {
     match (given, of) {
         (Some(text), _) => packet::parse_mac(text, flag).map(Some),
-        (None, Some(iface)) => {
-            packet::interface_mac(iface, netns).map(Some).with_context(|| format!("{of_flag}"))
-        }
+        (None, Some(iface)) => packet::interface_mac(iface, netns)
+            .map(Some)
+            .with_context(|| format!("{of_flag} {iface}")),
         (None, None) => Ok(None),
     }
 }

@@ -16,7 +16,7 @@ use std::fmt;
 
 use anyhow::Context as _;
 use fastnet::afpacket::{MmsgTx, RingTx, SendTx, TxConfig};
-use fastnet::bpf::LiveFrames;
+use fastnet::bpf::{LiveFrames, LIVE_FRAMES_MAX_FRAME};
 use fastnet::tx::Transmit;
 use serde::Serialize;
 
@@ -123,10 +123,10 @@ impl Surroundings {
     /// Why `xdp` cannot send on this interface, or `None` when it can. `strict` (for `auto`)
     /// also refuses interfaces where it cannot tell.
     pub fn xdp_blocker(&self, strict: bool) -> Option<String> {
-        if self.distinct_frames > 1 {
+        if strict && self.distinct_frames > 1 {
             return Some(format!(
-                "the xdp engine repeats one frame per call and the file holds {} different \
-                 frames",
+                "the file holds {} different frames and live frames send one frame content \
+                 per call, so calls would be short; ask for --engine xdp to use it anyway",
                 self.distinct_frames
             ));
         }
@@ -159,26 +159,22 @@ impl Surroundings {
     }
 }
 
-/// An open engine, ready to send.
-pub(crate) enum Sender {
-    /// One of the `AF_PACKET` senders.
-    Packet(Box<dyn Transmit>),
-    /// Live frames; `count` repetitions of the one frame per call.
-    Xdp(LiveFrames),
+/// An open engine, ready to send: every engine is a [`Transmit`] (the xdp engine sends each run
+/// of equal frames with one `BPF_PROG_RUN` call).
+pub(crate) struct Sender {
+    tx: Box<dyn Transmit>,
+    /// For xdp: whether the program stays attached between calls (cheap calls).
+    resident: bool,
 }
 
 impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Sender::Packet(_) => f.write_str("Sender::Packet"),
-            Sender::Xdp(l) => f.debug_tuple("Sender::Xdp").field(l).finish(),
-        }
+        f.debug_struct("Sender").field("resident", &self.resident).finish_non_exhaustive()
     }
 }
 
 impl Sender {
-    /// Opens `kind` on interface `iface` (in the calling thread's namespace) to send `frame`s
-    /// (the xdp engine sends exactly `frames[0]`).
+    /// Opens `kind` on interface `iface` (in the calling thread's namespace) to send `frames`.
     pub(crate) fn open(
         kind: EngineKind,
         iface: &str,
@@ -187,50 +183,49 @@ impl Sender {
     ) -> fastnet::Result<Sender> {
         let config =
             TxConfig { batch: batch.min(fastnet::afpacket::MAX_BATCH), ..TxConfig::default() };
-        Ok(match kind {
-            EngineKind::Socket => Sender::Packet(Box::new(SendTx::open(iface, &config)?)),
-            EngineKind::Mmsg => Sender::Packet(Box::new(MmsgTx::open(iface, &config)?)),
+        let tx: Box<dyn Transmit> = match kind {
+            EngineKind::Socket => Box::new(SendTx::open(iface, &config)?),
+            EngineKind::Mmsg => Box::new(MmsgTx::open(iface, &config)?),
             EngineKind::Ring => {
                 let longest = frames.iter().map(Vec::len).max().unwrap_or(0);
                 // Slots of a power of two holding the longest frame plus the 32-byte header.
                 let frame_size = (longest + 32).next_power_of_two().max(2048);
-                let config = TxConfig { frame_size, ..config };
-                Sender::Packet(Box::new(RingTx::open(iface, &config)?))
+                Box::new(RingTx::open(iface, &TxConfig { frame_size, ..config })?)
             }
             EngineKind::Xdp => {
+                if let Some(long) = frames.iter().find(|f| f.len() > LIVE_FRAMES_MAX_FRAME) {
+                    return Err(fastnet::Error::InvalidConfig {
+                        what: "live frame",
+                        why: format!(
+                            "{} bytes: live frames take at most {LIVE_FRAMES_MAX_FRAME}",
+                            long.len()
+                        ),
+                    });
+                }
                 let frame = frames.first().map(Vec::as_slice).unwrap_or_default();
-                Sender::Xdp(LiveFrames::new(iface, frame)?)
+                let live = LiveFrames::new(iface, frame)?;
+                let resident = live.is_resident();
+                return Ok(Sender { tx: Box::new(live), resident });
             }
-        })
+        };
+        Ok(Sender { tx, resident: true })
     }
 
-    /// Whether the xdp program stays attached between calls (cheap calls); always true for the
-    /// other engines.
+    /// Whether a call costs little beyond its frames (false: an xdp program that could not stay
+    /// attached, so every call pays the dispatcher update).
     pub(crate) fn is_cheap_per_call(&self) -> bool {
-        match self {
-            Sender::Packet(_) => true,
-            Sender::Xdp(l) => l.is_resident(),
-        }
+        self.resident
     }
 
     /// Hands `frames` to the kernel: `Ok(n)` took the first `n`, `Err` refused `frames[0]`.
     #[inline]
     pub(crate) fn transmit(&mut self, frames: &[&[u8]]) -> fastnet::Result<usize> {
-        match self {
-            Sender::Packet(tx) => tx.transmit(frames),
-            Sender::Xdp(live) => {
-                let count = u32::try_from(frames.len()).unwrap_or(u32::MAX);
-                live.send(count).map(|n| n as usize)
-            }
-        }
+        self.tx.transmit(frames)
     }
 
     /// Waits until everything taken has gone to the device (the ring); no-op otherwise.
     pub(crate) fn flush(&mut self) -> fastnet::Result<()> {
-        match self {
-            Sender::Packet(tx) => tx.flush(),
-            Sender::Xdp(_) => Ok(()),
-        }
+        self.tx.flush()
     }
 }
 
@@ -249,11 +244,11 @@ pub(crate) fn choose_and_open(
     if let Some(kind) = EngineKind::from_choice(requested) {
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(false) {
-                if !force || around.distinct_frames > 1 {
+                if !force {
                     return Err(exit::unsupported(format!(
-                        "--engine xdp cannot send on `{iface}`: {why}; engines that can: {}{}",
-                        usable_without_xdp(),
-                        if around.distinct_frames > 1 { "" } else { " (or --force)" }
+                        "--engine xdp cannot send on `{iface}`: {why}; engines that can: {} \
+                         (or --force)",
+                        usable_without_xdp()
                     )));
                 }
             }
@@ -261,10 +256,8 @@ pub(crate) fn choose_and_open(
         let sender = Sender::open(kind, iface, frames, batch_for(kind))
             .map_err(|e| open_error(kind, iface, e))?;
         let mut reason = "asked for".to_string();
-        if let Sender::Xdp(l) = &sender {
-            if !l.is_resident() {
-                reason.push_str(NOT_RESIDENT);
-            }
+        if !sender.is_cheap_per_call() {
+            reason.push_str(NOT_RESIDENT);
         }
         return Ok((sender, kind, reason));
     }

@@ -258,7 +258,7 @@ fn count_while(from: u64, max: u64, pred: impl Fn(u64) -> bool) -> u64 {
 pub trait Clock {
     /// Nanoseconds since an arbitrary fixed point.
     fn now_ns(&self) -> u64;
-    /// Waits toward `deadline_ns`; may return early (at most every [`MAX_SLEEP_NS`]) so the
+    /// Waits toward `deadline_ns`; may return early (sleeps last at most 20 ms) so the
     /// caller can check for a stop request.
     fn wait_toward(&self, deadline_ns: u64);
 }

@@ -5,4 +5,5 @@ mod packet;
 mod report;
 mod scenario;
 mod recv;
+mod replay;
 mod topology;
