@@ -200,7 +200,7 @@ fn threaded_napi(lab: &Lab) -> Result<String, String> {
         return Err("no NAPI kthread for the receiver".into());
     }
     for &pid in pids {
-        let cpus = fastnet::sched::task_affinity(pid).map_err(|e| e.to_string())?;
+        let cpus = fastnet::cpu::task_affinity(pid).map_err(|e| e.to_string())?;
         if cpus != [lab.rx_core()] {
             return Err(format!(
                 "napi kthread {pid} runs on cores {cpus:?}, not {}",

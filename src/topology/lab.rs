@@ -128,7 +128,7 @@ impl Lab {
     /// registers tokio's handlers for both signals in the process for good: a caller that keeps
     /// running afterwards must watch them itself.)
     pub fn up(spec: &TopologySpec, name: &str) -> anyhow::Result<Lab> {
-        let cpus = fastnet::sched::online_cpus().context("counting the online CPUs")?;
+        let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
         Lab::up_plan(Plan::new(spec, name, cpus)?)
     }
 

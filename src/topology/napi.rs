@@ -225,9 +225,9 @@ pub fn make_threaded(
         );
     }
     for &pid in &pids {
-        fastnet::sched::set_task_affinity(pid, &[core])
+        fastnet::cpu::set_task_affinity(pid, &[core])
             .with_context(|| format!("pinning NAPI kthread {pid} of {iface} to core {core}"))?;
-        let now = fastnet::sched::task_affinity(pid)?;
+        let now = fastnet::cpu::task_affinity(pid)?;
         if now != [core] {
             bail!("NAPI kthread {pid} of {iface} runs on cores {now:?} after pinning to {core}");
         }

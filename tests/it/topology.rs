@@ -90,7 +90,7 @@ fn veth_lab_is_up_with_its_macs_gro_threaded_napi_and_pinned_kthread_then_gone()
 
     let pids = lab.napi_pids().to_vec();
     assert!(!pids.is_empty());
-    let cores = fastnet::sched::online_cpus().unwrap();
+    let cores = fastnet::cpu::online_cpus().unwrap();
     assert_eq!(lab.rx_core(), cores - 1);
     assert_eq!(lab.tx_core(), 0);
     for &pid in &pids {
