@@ -16,5 +16,6 @@ pub mod generator;
 pub mod packet;
 pub mod receiver;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod topology;

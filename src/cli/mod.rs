@@ -13,6 +13,7 @@ mod doctor;
 mod packet;
 mod recv;
 mod replay;
+mod run;
 mod topo;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
@@ -68,6 +69,9 @@ pub enum Command {
     Topo(topo::Args),
     /// Replay a capture on an interface at a rate (tcpreplay's flags), with exact counts.
     Replay(replay::Args),
+    /// Run a scenario: build its lab, measure every rate × receiver, print the table, write
+    /// results/<name>-<UTC>/, take the lab down.
+    Run(run::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -98,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Recv(args) => recv::run(&args, cli.global.quiet),
         Command::Topo(args) => topo::run(&args),
         Command::Replay(args) => replay::run(&args, cli.global.quiet),
+        Command::Run(args) => run::run(&args, cli.global.quiet),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

@@ -1,0 +1,84 @@
+//! SIGINT / SIGTERM during a run: noted, not fatal, so the runner can stop the point in progress,
+//! write what it has, take the lab down and exit with [`crate::exit::Code::Interrupted`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// How often an interruptible wait looks at the flag.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Watches SIGINT and SIGTERM for the life of the value. Once created, these signals no longer
+/// end the process; [`Interrupt::signal`] says whether one came.
+#[derive(Debug)]
+pub struct Interrupt {
+    flag: Arc<AtomicBool>,
+    which: Arc<Mutex<Option<&'static str>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Interrupt {
+    /// Starts watching (a one-thread tokio runtime waits for the signals).
+    pub fn watch() -> anyhow::Result<Interrupt> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("netlab-signals")
+            .enable_io()
+            .build()
+            .context("starting the signal watcher")?;
+        let (mut interrupt, mut terminate) = {
+            let _entered = runtime.enter();
+            (
+                signal(SignalKind::interrupt()).context("watching SIGINT")?,
+                signal(SignalKind::terminate()).context("watching SIGTERM")?,
+            )
+        };
+        let flag = Arc::new(AtomicBool::new(false));
+        let which = Arc::new(Mutex::new(None));
+        let (task_flag, task_which) = (flag.clone(), which.clone());
+        runtime.spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    _ = interrupt.recv() => "SIGINT",
+                    _ = terminate.recv() => "SIGTERM",
+                };
+                if let Ok(mut slot) = task_which.lock() {
+                    slot.get_or_insert(name);
+                }
+                task_flag.store(true, Ordering::SeqCst);
+            }
+        });
+        Ok(Interrupt { flag, which, _runtime: runtime })
+    }
+
+    /// The first signal received (`"SIGINT"` or `"SIGTERM"`), if any.
+    pub fn signal(&self) -> Option<&'static str> {
+        if !self.flag.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.which.lock().ok().and_then(|slot| *slot).or(Some("a signal"))
+    }
+
+    /// Whether a signal came.
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration`, or less when a signal comes; returns false if it did.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        loop {
+            if self.is_set() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return true;
+            }
+            std::thread::sleep(POLL.min(end - now));
+        }
+    }
+}

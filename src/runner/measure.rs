@@ -1,0 +1,235 @@
+//! Measuring one point: rate × receiver × repetition.
+//!
+//! 1. **Warm-up** (when `generator.warmup` > 0): the receiver (same method, same knobs) is
+//!    started on the receive core and the generator sends at the point's rate for `warmup`;
+//!    then both stop and everything they counted is thrown away. This brings the lab's
+//!    kernel paths (NAPI kthread, page pools, caches, the generator's engine) to their steady
+//!    state at this rate.
+//! 2. **Measured window**: a fresh receiver session starts and reports ready; the receiver
+//!    interface's counters are read (netlink `stats64`); the generator sends at the rate for
+//!    `duration` on the send core; after it stops, `run.drain` passes so the frames in flight
+//!    arrive; the interface counters are read again; the receiver is stopped (it drains what is
+//!    still queued) and reports. Every count of the point — generator sent, interface rx and
+//!    rx_dropped, the receiver's kernel drops, app frames and IPv4, receiver and NAPI kthread
+//!    CPU — therefore covers exactly this window and nothing of the warm-up: each comes from a
+//!    session or a difference of counters that starts after the warm-up is over.
+//!
+//! CPU time is counted from the receiver being ready to the end of its drain, so a receiver
+//! with `wait = "busy"` is charged for spinning while idle too.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use super::interrupt::Interrupt;
+use super::order::PointPlan;
+use super::progress::Progress;
+use super::template::Template;
+use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
+use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
+use crate::report::{Counters, Drops};
+use crate::scenario::{Method, Rate, Scenario};
+use crate::topology::{Lab, LinkStats};
+
+/// How often the live figures are refreshed.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The generator's pacing for a scenario rate (`max` is top speed).
+pub fn pace(rate: Rate) -> Pace {
+    match rate {
+        Rate::Pps(pps) => Pace::MilliPps(pps.saturating_mul(1000)),
+        Rate::L2BitsPerSec(bps) => Pace::L2BitsPerSec(bps),
+        Rate::Max => Pace::TopSpeed,
+    }
+}
+
+/// Everything the points of a run share.
+#[derive(Debug)]
+pub struct Bench<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The lab, up.
+    pub lab: &'a Lab,
+    /// The frames to send.
+    pub template: &'a Template,
+    /// One receiver configuration per `scenario.receivers`.
+    pub configs: &'a [RecvConfig],
+    /// Signals.
+    pub interrupt: &'a Interrupt,
+}
+
+/// What one measured window produced.
+#[derive(Debug)]
+pub struct Measured {
+    /// The counters the report derives the point from.
+    pub counters: Counters,
+    /// The generator's report of the window.
+    pub send: SendReport,
+    /// The receiver's report of the window.
+    pub recv: RecvReport,
+}
+
+/// A session (warm-up or measured) that ran to its end.
+struct Window {
+    send: SendReport,
+    recv: RecvReport,
+    before: LinkStats,
+    after: LinkStats,
+}
+
+impl Bench<'_> {
+    /// The generator configuration for `rate` over `length`.
+    pub fn generator_config(&self, rate: Rate, length: Duration) -> GeneratorConfig {
+        let g = &self.scenario.generator;
+        let mut config = GeneratorConfig::new(
+            &self.lab.generator().name,
+            self.template.frames.clone(),
+            pace(rate),
+        );
+        config.netns = self.lab.netns_name().map(str::to_string);
+        config.source = self.scenario.packet.file.display().to_string();
+        config.loops = 0;
+        config.duration = Some(length);
+        config.engine = g.engine;
+        config.batch = g.batch.map(|b| b as usize);
+        config.burst = g.burst.map(|b| b as usize);
+        config.core = Some(self.lab.tx_core());
+        // The runner reads the receiver's counters itself, around the whole window.
+        config.count_peer = false;
+        config
+    }
+
+    /// The engine `auto` (or the scenario) resolves to in this lab, found by preparing a
+    /// generator for the first rate and cancelling it; with why.
+    pub fn probe_engine(&self) -> anyhow::Result<(EngineKind, String)> {
+        let rate = self.scenario.generator.rates[0];
+        let generator = Generator::prepare(self.generator_config(rate, Duration::from_secs(1)))?;
+        Ok((generator.engine(), generator.engine_reason().to_string()))
+    }
+
+    /// Measures one point (warm-up, then the window); `None` when a signal came.
+    pub fn measure(
+        &self,
+        plan: PointPlan,
+        progress: &mut Progress,
+    ) -> anyhow::Result<Option<Measured>> {
+        let receiver = &self.scenario.receivers[plan.receiver];
+        let rate = self.scenario.generator.rates[plan.rate];
+        let title = format!("{} @ {rate} #{}", receiver.label, plan.repetition);
+        let warmup = self.scenario.generator.warmup;
+        let duration = self.scenario.generator.duration;
+        if !warmup.is_zero() {
+            progress.begin(&title, "warm-up", warmup);
+            if self.window(plan, warmup, &title, "warm-up", progress)?.is_none() {
+                return Ok(None);
+            }
+            progress.phase(&title, "measuring", duration);
+        } else {
+            progress.begin(&title, "measuring", duration);
+        }
+        let Some(w) = self.window(plan, duration, &title, "measuring", progress)? else {
+            return Ok(None);
+        };
+        let counters = Counters {
+            duration_ns: w.send.elapsed_ns,
+            sent_frames: w.send.frames_sent,
+            iface_rx_frames: w.after.rx_packets.saturating_sub(w.before.rx_packets),
+            drops: drops(receiver.method, &w),
+            app_rx_frames: w.recv.frames,
+            ipv4_frames: w.recv.ipv4,
+            rx_cpu_ns: w.recv.cpu_ns,
+            napi_cpu_ns: w.recv.napi_cpu_ns,
+        };
+        Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
+    }
+
+    fn rx_stats(&self) -> anyhow::Result<LinkStats> {
+        let rx = &self.lab.receiver().name;
+        self.lab.stats(rx).with_context(|| format!("reading the counters of {rx}"))
+    }
+
+    /// One receiver session with the generator sending for `length`; `None` when a signal came.
+    fn window(
+        &self,
+        plan: PointPlan,
+        length: Duration,
+        title: &str,
+        phase: &str,
+        progress: &mut Progress,
+    ) -> anyhow::Result<Option<Window>> {
+        let receiver = &self.scenario.receivers[plan.receiver];
+        let rate = self.scenario.generator.rates[plan.rate];
+        let mut session = receiver::start(RecvSpec {
+            method: receiver.method,
+            iface: self.lab.receiver().name.clone(),
+            netns: self.lab.netns_name().map(str::to_string),
+            core: Some(self.lab.rx_core()),
+            config: self.configs[plan.receiver].clone(),
+        })?;
+        session
+            .wait_ready(READY_TIMEOUT)
+            .with_context(|| format!("starting receiver `{}`", receiver.label))?;
+        let generator = Generator::prepare(self.generator_config(rate, length))?;
+        let before = self.rx_stats()?;
+        let running = generator.start();
+        let sent = running.progress();
+        let start = Instant::now();
+        let (mut last_at, mut last_sent, mut last_received) = (start, 0u64, 0u64);
+        while !running.is_finished() {
+            if self.interrupt.is_set() || session.is_finished() {
+                running.stop();
+                // The send report of an abandoned window is of no use; its error neither.
+                let _ = running.wait();
+                if self.interrupt.is_set() {
+                    return Ok(None);
+                }
+                // The receiver ended on its own: its error says why.
+                session.stop().with_context(|| format!("receiver `{}`", receiver.label))?;
+                anyhow::bail!("receiver `{}` ended before it was stopped", receiver.label);
+            }
+            std::thread::sleep(TICK);
+            let now = Instant::now();
+            let secs = now.duration_since(last_at).as_secs_f64().max(1e-9);
+            let (s, r) =
+                (sent.frames(), session.live().frames.load(std::sync::atomic::Ordering::Relaxed));
+            progress.tick(
+                now.duration_since(start),
+                s.saturating_sub(last_sent) as f64 / secs,
+                r.saturating_sub(last_received) as f64 / secs,
+            );
+            (last_at, last_sent, last_received) = (now, s, r);
+        }
+        let send = running.wait().with_context(|| format!("generator ({phase})"))?;
+        progress.phase(title, "draining", self.scenario.run.drain);
+        if !self.interrupt.sleep(self.scenario.run.drain) {
+            return Ok(None);
+        }
+        let after = self.rx_stats()?;
+        let recv = session.stop().with_context(|| format!("receiver `{}`", receiver.label))?;
+        Ok(Some(Window { send, recv, before, after }))
+    }
+}
+
+/// The kernel's drop counters of the window, by the stage that counts them.
+fn drops(method: Method, w: &Window) -> Drops {
+    let mut drops = Drops {
+        iface_rx_dropped_frames: Some(w.after.rx_dropped.saturating_sub(w.before.rx_dropped)),
+        ..Drops::default()
+    };
+    if let Some(kernel) = w.recv.kernel {
+        match method {
+            Method::Socket
+            | Method::Pcap
+            | Method::FastnetRead
+            | Method::FastnetBatch
+            | Method::FastnetMmap => drops.socket_frames = Some(kernel.drops),
+            Method::FastnetXdp => {
+                // fastnet reports XDP_STATISTICS rx_dropped + rx_ring_full as one figure.
+                drops.xdp_rx_dropped_frames = Some(kernel.drops);
+                drops.xdp_fill_ring_empty_frames = Some(kernel.freeze_q);
+            }
+            Method::XdpDrop | Method::Exec => {}
+        }
+    }
+    drops
+}

@@ -1,0 +1,304 @@
+//! `netlab run`: the whole class experiment from one scenario file.
+//!
+//! 1. The scenario is loaded and validated ([`Scenario::load`]), the packet file read, every
+//!    receiver's knobs and `exec` program checked, the lab planned — all before anything is
+//!    built; any problem is bad input (exit 2). Then the privileges (exit 3).
+//! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
+//! 3. The frames get the lab's MACs ([`template`]); the generator engine is resolved once.
+//! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
+//!    ([`measure`]) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and
+//!    the results files rewritten after each one, so the directory is always complete.
+//! 5. The lab is taken down — also on error, on SIGINT/SIGTERM and on panic (its `Drop`).
+//!
+//! # Validity of a point
+//! A point is a measurement of what the receiver kept of what the generator offered. It is
+//! marked **invalid** — shown as such in the table and plots, never averaged in — when the
+//! measurement itself is wrong, not when the receiver loses frames (loss is what is measured):
+//! - the generator sent nothing, or offered less than 98 % of the asked rate
+//!   ([`crate::report::MIN_OFFERED_FRACTION`]; `max` asks for nothing, so it cannot fall short);
+//! - the receiver counted more frames than were sent (traffic that is not ours);
+//! - the IPv4 count disagrees with the frames received: for a packet file of IPv4 frames every
+//!   frame received must count, for one without IPv4 none; for a file mixing both, the exact
+//!   IPv4 count of the frames sent when the receiver got them all, else a count within what
+//!   the frames received can hold.
+//!
+//! # Interrupts
+//! SIGINT/SIGTERM stop the point in progress (it is dropped: its window is incomplete), the
+//! points measured so far are written with `"partial": true`, the lab is taken down, and
+//! `netlab run` exits with 130.
+
+pub mod interrupt;
+pub mod measure;
+pub mod order;
+pub mod progress;
+pub mod receivers;
+pub mod template;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::exit::privilege;
+use crate::packet::read_frames;
+use crate::report::{Manifest, Point, Results, ResultsDir};
+use crate::scenario::{Order, Scenario};
+use crate::topology::{Kind, Lab, LabState, Plan};
+
+use interrupt::Interrupt;
+use measure::{Bench, Measured};
+use progress::Progress;
+use template::Template;
+
+/// What `netlab run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The lab's name (namespace `netlab-<name>`); default: the scenario's `name`.
+    pub lab_name: Option<String>,
+    /// Where results directories are created.
+    pub results_base: PathBuf,
+    /// No progress display.
+    pub quiet: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Every point measured (`partial` when interrupted).
+    pub results: Results,
+    /// The results directory.
+    pub dir: PathBuf,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted: Option<&'static str>,
+    /// The generator engine used.
+    pub engine: String,
+}
+
+/// Capability numbers (`include/uapi/linux/capability.h`).
+const CAPABILITIES: [(u32, &str); 3] =
+    [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")];
+
+/// Runs the scenario of `options` (see the module docs).
+pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
+    let scenario = Scenario::load(&options.file)?;
+    let frames = read_frames(&scenario.packet.file)?;
+    let configs = receivers::configs(&scenario)?;
+    let lab_name = options.lab_name.clone().unwrap_or_else(|| scenario.name.clone());
+    let cpus = fastnet::sched::online_cpus().context("counting the online CPUs")?;
+    let plan = Plan::new(&scenario.topology, &lab_name, cpus)?;
+    for rate in &scenario.generator.rates {
+        let mut config =
+            crate::generator::GeneratorConfig::new("", frames.clone(), measure::pace(*rate));
+        config.batch = scenario.generator.batch.map(|b| b as usize);
+        config.burst = scenario.generator.burst.map(|b| b as usize);
+        config.engine = scenario.generator.engine;
+        config.duration = Some(scenario.generator.duration);
+        config.validate().with_context(|| format!("{}: [generator]", scenario.path.display()))?;
+    }
+    require_privileges(plan.kind)?;
+
+    // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
+    let interrupt = Interrupt::watch()?;
+    let lab = Lab::up_plan(plan)?;
+    let result = run_in_lab(options, &scenario, &lab, frames, &configs, &interrupt);
+    let down = lab.down();
+    let outcome = result?;
+    down?;
+    Ok(outcome)
+}
+
+fn require_privileges(kind: Kind) -> anyhow::Result<()> {
+    let caps = crate::doctor::effective_caps().map_err(|e| anyhow::anyhow!(e))?;
+    let missing: Vec<&str> = CAPABILITIES
+        .iter()
+        // An `interface` lab makes no namespace.
+        .filter(|(_, name)| kind != Kind::Interface || *name != "CAP_SYS_ADMIN")
+        .filter(|(bit, _)| !crate::doctor::has_cap(caps, *bit))
+        .map(|(_, name)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(privilege(format!(
+        "netlab run needs root to build the lab and open raw sockets ({} missing): run with sudo",
+        missing.join(", ")
+    )))
+}
+
+fn run_in_lab(
+    options: &RunOptions,
+    scenario: &Scenario,
+    lab: &Lab,
+    frames: Vec<crate::packet::Frame>,
+    configs: &[crate::receiver::RecvConfig],
+    interrupt: &Interrupt,
+) -> anyhow::Result<RunOutcome> {
+    let template = Template::for_lab(scenario, lab, frames)?;
+    let bench = Bench { scenario, lab, template: &template, configs, interrupt };
+    let (engine, engine_reason) = bench.probe_engine()?;
+    let seed = scenario.run.seed.unwrap_or_else(order::fresh_seed);
+    let points = order::points(scenario, seed);
+
+    let frame_len = template.frame_len();
+    let mut results = Results::new(scenario, frame_len);
+    let lab_facts = serde_json::json!({
+        "lab": lab.record(LabState::Up),
+        "packet": template.facts(&scenario.packet.file),
+        "engine_reason": engine_reason,
+        "warmup_s": scenario.generator.warmup.as_secs_f64(),
+        "duration_s": scenario.generator.duration.as_secs_f64(),
+        "drain_s": scenario.run.drain.as_secs_f64(),
+        "order": scenario.run.order,
+    });
+    let manifest = Manifest::collect(
+        scenario,
+        engine.name(),
+        (scenario.run.order == Order::Shuffled).then_some(seed),
+        lab_facts,
+    );
+    let dir = ResultsDir::create(&options.results_base, scenario, results.started, &manifest)?;
+    let mut progress = Progress::new(points.len(), options.quiet);
+    progress.say(&format!(
+        "lab `{}` up ({} {}), engine {engine}, {} points; results in {}",
+        lab.name(),
+        crate::topology::plan::kind_name(lab.kind()),
+        lab.netns_name().unwrap_or("host"),
+        points.len(),
+        dir.path().display()
+    ));
+
+    let measured = measure_all(&bench, &points, &mut results, &dir, &mut progress);
+    progress.finish();
+    results.finish();
+    match measured {
+        Ok(()) => {}
+        Err(e) if results.points.is_empty() => {
+            // Nothing was measured: leave nothing behind.
+            if let Err(cleanup) = std::fs::remove_dir_all(dir.path()) {
+                tracing::warn!("removing {}: {cleanup}", dir.path().display());
+            }
+            return Err(e);
+        }
+        Err(e) => {
+            dir.write_results(&results)?;
+            return Err(e.context(format!(
+                "after {} of {} points (written, marked partial, to {})",
+                results.points.len(),
+                results.planned_points,
+                dir.path().display()
+            )));
+        }
+    }
+    dir.write_results(&results)?;
+    let interrupted = if results.partial { interrupt.signal() } else { None };
+    Ok(RunOutcome {
+        results,
+        dir: dir.path().to_path_buf(),
+        interrupted,
+        engine: engine.name().to_string(),
+    })
+}
+
+fn measure_all(
+    bench: &Bench<'_>,
+    points: &[order::PointPlan],
+    results: &mut Results,
+    dir: &ResultsDir,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    for plan in points {
+        if bench.interrupt.is_set() {
+            break;
+        }
+        let measured = match bench.measure(*plan, progress) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                progress.abandon();
+                break;
+            }
+            Err(e) => {
+                progress.abandon();
+                return Err(e);
+            }
+        };
+        let point = judge(bench, *plan, measured);
+        progress.end(&summary(&point));
+        results.points.push(point);
+        dir.write_results(results)?;
+    }
+    Ok(())
+}
+
+/// The point of a measured window, judged (see the module docs on validity).
+fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
+    let receiver = &bench.scenario.receivers[plan.receiver];
+    let rate = bench.scenario.generator.rates[plan.rate];
+    let template = bench.template;
+    let frame_len = template.frame_len();
+    let ipv4_per_pass = template.ipv4_per_pass();
+    let mixed = ipv4_per_pass != 0 && ipv4_per_pass != template.frames.len();
+    let Measured { counters, send, recv } = m;
+    let mut point = if mixed {
+        // The report judges uniform files; a mixed file's IPv4 count is judged below.
+        let mut c = counters.clone();
+        c.ipv4_frames = c.app_rx_frames;
+        let mut p = Point::new(receiver, rate, plan.repetition, frame_len, true, c);
+        p.ipv4_frames = counters.ipv4_frames;
+        p
+    } else {
+        Point::new(receiver, rate, plan.repetition, frame_len, ipv4_per_pass > 0, counters.clone())
+    };
+    if mixed {
+        let sent_ipv4 = template.ipv4_in_first(counters.sent_frames);
+        let sent_other = counters.sent_frames - sent_ipv4;
+        let (rx, ipv4) = (counters.app_rx_frames, counters.ipv4_frames);
+        if rx == counters.sent_frames && ipv4 != sent_ipv4 {
+            point.invalidate(format!(
+                "IPv4 count {ipv4} disagrees with the {sent_ipv4} IPv4 frames sent (all {rx} \
+                 frames received)"
+            ));
+        } else if ipv4 > sent_ipv4.min(rx) || rx - ipv4.min(rx) > sent_other {
+            point.invalidate(format!(
+                "IPv4 count {ipv4} impossible: {rx} frames received of {sent_ipv4} IPv4 and \
+                 {sent_other} other frames sent"
+            ));
+        }
+    }
+    let failed = send.frames_failed();
+    if failed > 0 {
+        tracing::info!(
+            "{} @ {rate} #{}: the generator gave up {failed} frames ({:?})",
+            receiver.label,
+            plan.repetition,
+            send.failed
+        );
+    }
+    tracing::debug!("{} @ {rate}: send {send:?}; recv {recv:?}", receiver.label);
+    point
+}
+
+/// One line for a finished point.
+fn summary(p: &Point) -> String {
+    let ns = p.ns_per_frame.map_or("-".to_string(), |ns| format!("{ns:.0} ns/frame"));
+    let verdict = match &p.invalid_reason {
+        Some(why) => format!("  INVALID: {why}"),
+        None => String::new(),
+    };
+    format!(
+        "{:>14} @ {:<8} #{}: sent {:.3} Mpps, iface rx {}, app {:.3} Mpps ({:.1} % lost), \
+         {ns}{verdict}",
+        p.label,
+        p.rate.to_string(),
+        p.repetition,
+        p.offered_pps / 1e6,
+        p.iface_rx_frames,
+        p.achieved_pps / 1e6,
+        p.loss_pct,
+    )
+}
+
+/// The default base directory of results: `results` under the working directory.
+pub fn default_results_base() -> &'static Path {
+    Path::new("results")
+}
