@@ -3,6 +3,7 @@
 
 use std::os::fd::BorrowedFd;
 
+use crate::afpacket::{self, SocketBuffer};
 use crate::error::Result;
 use crate::rx::RxStats;
 use crate::sys;
@@ -24,26 +25,5 @@ pub fn accumulate_statistics(fd: BorrowedFd<'_>, total: &mut RxStats) -> Result<
 /// other half is bookkeeping).
 #[doc(alias = "SO_RCVBUFFORCE")]
 pub fn set_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> Result<usize> {
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let force = sys::packet::set_int(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_RCVBUFFORCE,
-        value,
-        "setsockopt(SO_RCVBUFFORCE)",
-    );
-    if let Err(e) = force {
-        if e.raw_os_error() != Some(libc::EPERM) {
-            return Err(e.into());
-        }
-        sys::packet::set_int(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            value,
-            "setsockopt(SO_RCVBUF)",
-        )?;
-    }
-    let got = sys::packet::get_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, "getsockopt(SO_RCVBUF)")?;
-    Ok(usize::try_from(got).unwrap_or(0))
+    afpacket::set_socket_buffer(fd, SocketBuffer::Receive, bytes)
 }

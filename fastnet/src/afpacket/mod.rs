@@ -97,6 +97,37 @@ fn check_batch(batch: usize) -> Result<()> {
     Ok(())
 }
 
+/// The largest socket buffer `SO_RCVBUF`/`SO_SNDBUF` take: the kernel doubles the value into
+/// an `int`.
+const MAX_SOCKET_BUFFER: usize = (i32::MAX / 2) as usize;
+
+/// Checks a socket buffer of `bytes` that must hold at least one frame of `frame` bytes.
+fn check_socket_buffer(bytes: usize, frame: usize) -> Result<()> {
+    let why = if bytes < frame {
+        format!("{bytes} bytes cannot hold one frame of {frame} bytes")
+    } else if bytes > MAX_SOCKET_BUFFER {
+        format!("{bytes} bytes is more than a socket buffer can be ({MAX_SOCKET_BUFFER} bytes)")
+    } else {
+        return check_fits_memory("buffer", bytes);
+    };
+    Err(Error::InvalidConfig { what: "buffer", why })
+}
+
+/// How many whole blocks of `block_size` a ring of `total` bytes holds, checked against the
+/// kernel's 4 GiB ring limit and the machine's memory.
+fn whole_blocks(total: usize, block_size: usize) -> Result<usize> {
+    let block_nr = total / block_size;
+    let bytes = block_nr * block_size;
+    if bytes > u32::MAX as usize {
+        return Err(Error::InvalidConfig {
+            what: "buffer",
+            why: format!("a ring of {bytes} bytes is over the kernel's 4 GiB limit"),
+        });
+    }
+    check_fits_memory("buffer", bytes)?;
+    Ok(block_nr)
+}
+
 fn check_frame_size(frame_size: usize) -> Result<()> {
     if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&frame_size) {
         return Err(Error::InvalidConfig {
@@ -178,28 +209,10 @@ impl RxConfig {
     fn validate_socket(&self) -> Result<()> {
         check_batch(self.batch)?;
         check_frame_size(self.frame_size)?;
-        if let Some(bytes) = self.buffer {
-            if bytes < self.frame_size {
-                return Err(Error::InvalidConfig {
-                    what: "buffer",
-                    why: format!(
-                        "{bytes} bytes cannot hold one frame of {} bytes",
-                        self.frame_size
-                    ),
-                });
-            }
-            if bytes > (i32::MAX / 2) as usize {
-                return Err(Error::InvalidConfig {
-                    what: "buffer",
-                    why: format!(
-                        "{bytes} bytes is more than a socket buffer can be ({} bytes)",
-                        i32::MAX / 2
-                    ),
-                });
-            }
-            check_fits_memory("buffer", bytes)?;
+        match self.buffer {
+            Some(bytes) => check_socket_buffer(bytes, self.frame_size),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Checks the settings [`RingRx`] uses and lays the ring out.
@@ -267,15 +280,7 @@ impl RxConfig {
                 why: format!("a ring of {total} bytes is smaller than one block ({block_size})"),
             });
         }
-        let block_nr = total / block_size;
-        let bytes = block_nr * block_size;
-        if bytes > u32::MAX as usize {
-            return Err(Error::InvalidConfig {
-                what: "buffer",
-                why: format!("a ring of {bytes} bytes is over the kernel's 4 GiB limit"),
-            });
-        }
-        check_fits_memory("buffer", bytes)?;
+        let block_nr = whole_blocks(total, block_size)?;
         let retire_ms = u32::try_from(self.block_timeout.as_millis()).unwrap_or(u32::MAX).max(1);
         Ok(RxRingLayout { block_size, block_nr, frame_size: self.frame_size, retire_ms })
     }
@@ -331,19 +336,10 @@ impl TxConfig {
     /// Checks the settings [`SendTx`] and [`MmsgTx`] use.
     fn validate_socket(&self) -> Result<()> {
         check_batch(self.batch)?;
-        if let Some(bytes) = self.buffer {
-            if bytes < MIN_FRAME_SIZE || bytes > (i32::MAX / 2) as usize {
-                return Err(Error::InvalidConfig {
-                    what: "buffer",
-                    why: format!(
-                        "{bytes} bytes; a socket send buffer takes {MIN_FRAME_SIZE} to {} bytes",
-                        i32::MAX / 2
-                    ),
-                });
-            }
-            check_fits_memory("buffer", bytes)?;
+        match self.buffer {
+            Some(bytes) => check_socket_buffer(bytes, MIN_FRAME_SIZE),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Checks the settings [`RingTx`] uses and lays the ring out.
@@ -372,17 +368,62 @@ impl TxConfig {
                 ),
             });
         }
-        let block_nr = total / block_size;
-        let bytes = block_nr * block_size;
-        if bytes > u32::MAX as usize {
-            return Err(Error::InvalidConfig {
-                what: "buffer",
-                why: format!("a ring of {bytes} bytes is over the kernel's 4 GiB limit"),
-            });
-        }
-        check_fits_memory("buffer", bytes)?;
+        let block_nr = whole_blocks(total, block_size)?;
         Ok(TxRingLayout { block_size, block_nr, frame_size: self.frame_size })
     }
+}
+
+/// One of a socket's two buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SocketBuffer {
+    /// `SO_RCVBUF`: frames queued for the reader.
+    Receive,
+    /// `SO_SNDBUF`: frames handed to the kernel and not yet sent.
+    Send,
+}
+
+impl SocketBuffer {
+    /// `(option, call)` of the privileged `…FORCE` setter, the plain setter and the getter.
+    fn options(self) -> [(libc::c_int, &'static str); 3] {
+        match self {
+            SocketBuffer::Receive => [
+                (libc::SO_RCVBUFFORCE, "setsockopt(SO_RCVBUFFORCE)"),
+                (libc::SO_RCVBUF, "setsockopt(SO_RCVBUF)"),
+                (libc::SO_RCVBUF, "getsockopt(SO_RCVBUF)"),
+            ],
+            SocketBuffer::Send => [
+                (libc::SO_SNDBUFFORCE, "setsockopt(SO_SNDBUFFORCE)"),
+                (libc::SO_SNDBUF, "setsockopt(SO_SNDBUF)"),
+                (libc::SO_SNDBUF, "getsockopt(SO_SNDBUF)"),
+            ],
+        }
+    }
+}
+
+/// Sets buffer `which` of socket `fd` to `bytes`, first with the `…FORCE` option (root may
+/// exceed `net.core.{r,w}mem_max`), then, without the privilege (`EPERM`), with the plain one.
+/// Returns what the kernel reports back (twice the usable size: the other half is bookkeeping).
+pub(crate) fn set_socket_buffer(
+    fd: BorrowedFd<'_>,
+    which: SocketBuffer,
+    bytes: usize,
+) -> Result<usize> {
+    let [force, plain, _] = which.options();
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    if let Err(e) = sys::set_int(fd, libc::SOL_SOCKET, force.0, value, force.1) {
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(e.into());
+        }
+        sys::set_int(fd, libc::SOL_SOCKET, plain.0, value, plain.1)?;
+    }
+    socket_buffer(fd, which)
+}
+
+/// The size of buffer `which` of socket `fd`, as the kernel reports it.
+pub(crate) fn socket_buffer(fd: BorrowedFd<'_>, which: SocketBuffer) -> Result<usize> {
+    let [_, _, get] = which.options();
+    let got = sys::get_int(fd, libc::SOL_SOCKET, get.0, get.1)?;
+    Ok(usize::try_from(got).unwrap_or(0))
 }
 
 /// An `AF_PACKET` socket, bound last (after its options and ring), so it sees nothing before it
@@ -407,53 +448,6 @@ impl PacketSocket {
 
     fn set_int(&self, name: libc::c_int, value: libc::c_int, call: &'static str) -> Result<()> {
         Ok(sys::set_int(self.fd(), libc::SOL_PACKET, name, value, call)?)
-    }
-
-    /// Sets a socket buffer, first with the `…FORCE` option (root may exceed
-    /// `net.core.{r,w}mem_max`), then without; returns what the kernel reports back.
-    fn set_buffer(
-        &self,
-        force: (libc::c_int, &'static str),
-        plain: (libc::c_int, &'static str),
-        bytes: usize,
-    ) -> Result<usize> {
-        let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-        if let Err(e) = sys::set_int(self.fd(), libc::SOL_SOCKET, force.0, value, force.1) {
-            if e.raw_os_error() != Some(libc::EPERM) {
-                return Err(e.into());
-            }
-            sys::set_int(self.fd(), libc::SOL_SOCKET, plain.0, value, plain.1)?;
-        }
-        let got = sys::get_int(self.fd(), libc::SOL_SOCKET, plain.0, plain.1)?;
-        Ok(usize::try_from(got).unwrap_or(0))
-    }
-
-    fn set_rcvbuf(&self, bytes: usize) -> Result<usize> {
-        self.set_buffer(
-            (libc::SO_RCVBUFFORCE, "setsockopt(SO_RCVBUFFORCE)"),
-            (libc::SO_RCVBUF, "setsockopt(SO_RCVBUF)"),
-            bytes,
-        )
-    }
-
-    fn set_sndbuf(&self, bytes: usize) -> Result<usize> {
-        self.set_buffer(
-            (libc::SO_SNDBUFFORCE, "setsockopt(SO_SNDBUFFORCE)"),
-            (libc::SO_SNDBUF, "setsockopt(SO_SNDBUF)"),
-            bytes,
-        )
-    }
-
-    fn rcvbuf(&self) -> Result<usize> {
-        let got =
-            sys::get_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, "getsockopt(SO_RCVBUF)")?;
-        Ok(usize::try_from(got).unwrap_or(0))
-    }
-
-    fn sndbuf(&self) -> Result<usize> {
-        let got =
-            sys::get_int(self.fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, "getsockopt(SO_SNDBUF)")?;
-        Ok(usize::try_from(got).unwrap_or(0))
     }
 
     /// Receive-side options every receiver shares.
@@ -486,11 +480,7 @@ struct KernelCounters {
 
 impl KernelCounters {
     fn read(&mut self, fd: BorrowedFd<'_>) -> Result<RxStats> {
-        let now = sys::statistics(fd)?;
-        self.total.packets += u64::from(now.tp_packets);
-        self.total.drops += u64::from(now.tp_drops);
-        self.total.freeze_q += u64::from(now.tp_freeze_q_cnt);
-        Ok(self.total)
+        crate::packet_socket::accumulate_statistics(fd, &mut self.total)
     }
 }
 
@@ -555,6 +545,19 @@ mod tests {
         assert_eq!(invalid_what(huge.validate_socket()), "buffer");
         let batch = TxConfig { batch: 0, ..base };
         assert_eq!(invalid_what(batch.validate_socket()), "batch");
+    }
+
+    #[test]
+    fn socket_buffers_are_set_and_read_back_per_direction() {
+        // Below the default `net.core.{r,w}mem_max`, so the answer is the same with or without
+        // the privilege the `…FORCE` options need: twice what was asked.
+        let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        let got = set_socket_buffer(a.as_fd(), SocketBuffer::Receive, 48 << 10).unwrap();
+        assert_eq!(got, 96 << 10);
+        let got = set_socket_buffer(a.as_fd(), SocketBuffer::Send, 40 << 10).unwrap();
+        assert_eq!(got, 80 << 10);
+        assert_eq!(socket_buffer(a.as_fd(), SocketBuffer::Receive).unwrap(), 96 << 10);
+        assert_eq!(socket_buffer(a.as_fd(), SocketBuffer::Send).unwrap(), 80 << 10);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{KernelCounters, PacketSocket, RxConfig, RxRingLayout};
+use super::{socket_buffer, KernelCounters, PacketSocket, RxConfig, RxRingLayout, SocketBuffer};
 use crate::error::Result;
 use crate::rx::{Receive, RxStats, Wait};
 use crate::sys::packet as sys;
@@ -24,6 +24,36 @@ fn wait_readable(socket: &PacketSocket, wait: Wait, deadline: Instant) -> Result
     Ok(true)
 }
 
+/// Calls `drain` until it handles frames or, waiting per `wait` in between, `timeout` passes:
+/// the receive loop of the socket receivers ([`ReadRx`], [`MmsgRx`]).
+#[inline]
+fn receive_until(
+    socket: &PacketSocket,
+    wait: Wait,
+    timeout: Duration,
+    mut drain: impl FnMut() -> Result<usize>,
+) -> Result<usize> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let n = drain()?;
+        if n > 0 || !wait_readable(socket, wait, deadline)? {
+            return Ok(n);
+        }
+    }
+}
+
+/// The socket of [`ReadRx`] and [`MmsgRx`]: checked settings, receive buffer, options, bound.
+fn open_socket(ifname: &str, config: &RxConfig) -> Result<PacketSocket> {
+    config.validate_socket()?;
+    let socket = PacketSocket::new(ifname, true)?;
+    if let Some(bytes) = config.buffer {
+        super::set_socket_buffer(socket.fd(), SocketBuffer::Receive, bytes)?;
+    }
+    socket.setup_rx(config)?;
+    socket.bind_rx()?;
+    Ok(socket)
+}
+
 /// `fastnet:1`: one `recv` per frame into one buffer (one syscall and one copy per frame).
 #[derive(Debug)]
 #[doc(alias = "recv")]
@@ -38,15 +68,8 @@ pub struct ReadRx {
 impl ReadRx {
     /// Opens a receiver on interface `ifname` of the calling thread's network namespace.
     pub fn open(ifname: &str, config: &RxConfig) -> Result<Self> {
-        config.validate_socket()?;
-        let socket = PacketSocket::new(ifname, true)?;
-        if let Some(bytes) = config.buffer {
-            socket.set_rcvbuf(bytes)?;
-        }
-        socket.setup_rx(config)?;
-        socket.bind_rx()?;
         Ok(Self {
-            socket,
+            socket: open_socket(ifname, config)?,
             buf: vec![0; config.frame_size].into_boxed_slice(),
             batch: config.batch,
             wait: config.wait,
@@ -56,17 +79,22 @@ impl ReadRx {
 
     /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
     pub fn buffer_bytes(&self) -> Result<usize> {
-        self.socket.rcvbuf()
+        socket_buffer(self.socket.fd(), SocketBuffer::Receive)
     }
 
     /// Receives what is queued, up to `batch` frames, without waiting.
     #[inline]
-    fn drain(&mut self, tally: &mut Tally) -> Result<usize> {
+    fn drain(
+        socket: &PacketSocket,
+        buf: &mut [u8],
+        batch: usize,
+        tally: &mut Tally,
+    ) -> Result<usize> {
         let mut n = 0;
-        while n < self.batch {
-            match sys::recv(self.socket.fd(), &mut self.buf, libc::MSG_DONTWAIT) {
+        while n < batch {
+            match sys::recv(socket.fd(), buf, libc::MSG_DONTWAIT) {
                 Ok(len) => {
-                    tally.do_something(&self.buf[..len.min(self.buf.len())]);
+                    tally.do_something(&buf[..len.min(buf.len())]);
                     n += 1;
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => break,
@@ -81,13 +109,8 @@ impl ReadRx {
 impl Receive for ReadRx {
     #[inline]
     fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let n = self.drain(tally)?;
-            if n > 0 || !wait_readable(&self.socket, self.wait, deadline)? {
-                return Ok(n);
-            }
-        }
+        let Self { socket, buf, batch, wait, .. } = self;
+        receive_until(socket, *wait, timeout, || Self::drain(socket, buf, *batch, tally))
     }
 
     fn kernel_stats(&mut self) -> Result<RxStats> {
@@ -108,15 +131,8 @@ pub struct MmsgRx {
 impl MmsgRx {
     /// Opens a receiver on interface `ifname` of the calling thread's network namespace.
     pub fn open(ifname: &str, config: &RxConfig) -> Result<Self> {
-        config.validate_socket()?;
-        let socket = PacketSocket::new(ifname, true)?;
-        if let Some(bytes) = config.buffer {
-            socket.set_rcvbuf(bytes)?;
-        }
-        socket.setup_rx(config)?;
-        socket.bind_rx()?;
         Ok(Self {
-            socket,
+            socket: open_socket(ifname, config)?,
             msgs: sys::MmsgRecv::new(config.batch, config.frame_size),
             wait: config.wait,
             counters: KernelCounters::default(),
@@ -125,17 +141,17 @@ impl MmsgRx {
 
     /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
     pub fn buffer_bytes(&self) -> Result<usize> {
-        self.socket.rcvbuf()
+        socket_buffer(self.socket.fd(), SocketBuffer::Receive)
     }
 
     /// One `recvmmsg` without waiting.
     #[inline]
-    fn drain(&mut self, tally: &mut Tally) -> Result<usize> {
+    fn drain(socket: &PacketSocket, msgs: &mut sys::MmsgRecv, tally: &mut Tally) -> Result<usize> {
         loop {
-            match self.msgs.recv(self.socket.fd(), libc::MSG_DONTWAIT) {
+            match msgs.recv(socket.fd(), libc::MSG_DONTWAIT) {
                 Ok(n) => {
                     for i in 0..n {
-                        tally.do_something(self.msgs.frame(i));
+                        tally.do_something(msgs.frame(i));
                     }
                     return Ok(n);
                 }
@@ -150,13 +166,8 @@ impl MmsgRx {
 impl Receive for MmsgRx {
     #[inline]
     fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let n = self.drain(tally)?;
-            if n > 0 || !wait_readable(&self.socket, self.wait, deadline)? {
-                return Ok(n);
-            }
-        }
+        let Self { socket, msgs, wait, .. } = self;
+        receive_until(socket, *wait, timeout, || Self::drain(socket, msgs, tally))
     }
 
     fn kernel_stats(&mut self) -> Result<RxStats> {

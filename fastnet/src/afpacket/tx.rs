@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PacketSocket, TxConfig, TxRingLayout};
+use super::{set_socket_buffer, socket_buffer, PacketSocket, SocketBuffer, TxConfig, TxRingLayout};
 use crate::error::{Error, Result, SyscallError};
 use crate::sys::packet as sys;
 use crate::tx::Transmit;
@@ -12,15 +12,24 @@ const ETH_HLEN: usize = 14;
 /// Bytes of an 802.1Q tag, which the kernel allows beyond the MTU on tagged frames.
 const VLAN_HLEN: usize = 4;
 
-/// Opens a send socket on `ifname`: blocking (a full send buffer makes `send` wait), bound with
-/// protocol 0 so it never queues received frames, qdisc bypassed if asked. Returns it with the
+/// Opens a send socket on `ifname`, blocking (a full send buffer makes `send` wait), its send
+/// buffer sized if asked; not bound yet ([`PacketSocket::bind_tx`]). Returns it with the
 /// interface MTU.
 fn open_tx(ifname: &str, sndbuf: Option<usize>) -> Result<(PacketSocket, u32)> {
     let socket = PacketSocket::new(ifname, false)?;
     let mtu = sys::mtu(socket.fd(), ifname.as_bytes())?;
     if let Some(bytes) = sndbuf {
-        socket.set_sndbuf(bytes)?;
+        set_socket_buffer(socket.fd(), SocketBuffer::Send, bytes)?;
     }
+    Ok((socket, mtu))
+}
+
+/// The socket of [`SendTx`] and [`MmsgTx`]: checked settings, bound for sending, with the
+/// interface MTU.
+fn open_bound(ifname: &str, config: &TxConfig) -> Result<(PacketSocket, u32)> {
+    config.validate_socket()?;
+    let (socket, mtu) = open_tx(ifname, config.buffer)?;
+    socket.bind_tx(config.qdisc_bypass)?;
     Ok((socket, mtu))
 }
 
@@ -40,9 +49,7 @@ pub struct SendTx {
 impl SendTx {
     /// Opens a sender on interface `ifname` of the calling thread's network namespace.
     pub fn open(ifname: &str, config: &TxConfig) -> Result<Self> {
-        config.validate_socket()?;
-        let (socket, mtu) = open_tx(ifname, config.buffer)?;
-        socket.bind_tx(config.qdisc_bypass)?;
+        let (socket, mtu) = open_bound(ifname, config)?;
         Ok(Self { socket, mtu })
     }
 
@@ -54,7 +61,7 @@ impl SendTx {
 
     /// The send buffer the kernel granted (`SO_SNDBUF` as read back).
     pub fn buffer_bytes(&self) -> Result<usize> {
-        self.socket.sndbuf()
+        socket_buffer(self.socket.fd(), SocketBuffer::Send)
     }
 }
 
@@ -90,9 +97,7 @@ pub struct MmsgTx {
 impl MmsgTx {
     /// Opens a sender on interface `ifname` of the calling thread's network namespace.
     pub fn open(ifname: &str, config: &TxConfig) -> Result<Self> {
-        config.validate_socket()?;
-        let (socket, mtu) = open_tx(ifname, config.buffer)?;
-        socket.bind_tx(config.qdisc_bypass)?;
+        let (socket, mtu) = open_bound(ifname, config)?;
         Ok(Self { socket, msgs: sys::MmsgSend::new(config.batch), mtu })
     }
 
@@ -104,7 +109,7 @@ impl MmsgTx {
 
     /// The send buffer the kernel granted (`SO_SNDBUF` as read back).
     pub fn buffer_bytes(&self) -> Result<usize> {
-        self.socket.sndbuf()
+        socket_buffer(self.socket.fd(), SocketBuffer::Send)
     }
 }
 
