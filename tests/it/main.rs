@@ -7,3 +7,4 @@ mod scenario;
 mod recv;
 mod replay;
 mod topology;
+mod run;

@@ -1,0 +1,379 @@
+//! `netlab run`: a whole scenario end to end — lab up, points measured, results directory
+//! complete and consistent, lab down — plus SIGINT half-way, bad inputs and an `exec` receiver.
+//!
+//! Every test names its lab after itself and the test process (`netlab-rt-…-<pid>`), so runs
+//! in parallel never collide, and checks that the namespace is gone afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fastnet::netns::NetNs;
+use fastnet::testing::privileged;
+
+fn netlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netlab"))
+}
+
+fn packet() -> String {
+    format!("{}/packets/udp64.pcap", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A lab name unique to this test and process.
+fn lab_name(test: &str) -> String {
+    format!("rt-{test}-{}", std::process::id())
+}
+
+/// A scenario with the shipped packet, `body` appended (generator, receivers, run).
+fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let text = format!(
+        "name = \"{name}\"\n[topology]\nkind = \"veth\"\n[packet]\nfile = \"{}\"\n{body}",
+        packet()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(file: &Path, lab: &str, results: &Path) -> Output {
+    netlab().args(["run", "--name", lab, "--results"]).arg(results).arg(file).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The one results directory under `base`.
+fn results_dir(base: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one results directory expected: {dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+fn results_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+fn assert_lab_gone(lab: &str) {
+    let netns = format!("netlab-{lab}");
+    assert!(!NetNs::exists(&netns), "{netns} left behind");
+    assert!(!Path::new(&format!("/run/netlab/{lab}.json")).exists(), "marker of {lab} left");
+}
+
+/// Every point's counts are consistent stage by stage; the frame sent is IPv4/UDP.
+fn assert_points_consistent(json: &serde_json::Value) {
+    for p in json["points"].as_array().unwrap() {
+        let n = |key: &str| p[key].as_u64().unwrap_or_else(|| panic!("{key} in {p}"));
+        let (sent, iface, app, ipv4) =
+            (n("sent_frames"), n("iface_rx_frames"), n("app_rx_frames"), n("ipv4_frames"));
+        assert!(sent > 0, "{p}");
+        assert!(app <= iface, "app {app} > iface rx {iface}: {p}");
+        assert!(iface <= sent, "iface rx {iface} > sent {sent}: {p}");
+        assert_eq!(ipv4, app, "every frame received is the IPv4 frame sent: {p}");
+        if p["valid"] == false {
+            assert!(p["invalid_reason"].is_string(), "{p}");
+        }
+    }
+}
+
+#[test]
+fn run_writes_complete_consistent_results_and_removes_the_lab() {
+    let Some(_ns) = privileged("run_writes_complete_consistent_results_and_removes_the_lab") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab_name("tiny");
+    let file = scenario(
+        dir.path(),
+        "tiny",
+        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"200ms\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n[[receiver]]\nmethod = \"fastnet:2\"\n\
+         [run]\nrepeat = 1\ndrain = \"100ms\"\nseed = 3\n",
+    );
+    let results = dir.path().join("results");
+    let out = run(&file, &lab, &results);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("pcap") && stdout.contains("fastnet:2"), "table: {stdout}");
+    assert_lab_gone(&lab);
+
+    let rdir = results_dir(&results);
+    for file in
+        ["results.json", "results.csv", "manifest.json", "tiny.toml", "received.svg", "loss.svg"]
+    {
+        assert!(rdir.join(file).is_file(), "{file} missing in {}", rdir.display());
+    }
+    let json = results_json(&rdir);
+    assert_eq!(json["partial"], false);
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    let mut labels: Vec<&str> = points.iter().map(|p| p["label"].as_str().unwrap()).collect();
+    labels.sort_unstable();
+    assert_eq!(labels, ["fastnet:2", "pcap"]);
+    assert_points_consistent(&json);
+    // One CSV row per point under a header.
+    let csv = std::fs::read_to_string(rdir.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rdir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["seed"], 3);
+    assert_eq!(manifest["lab"]["lab"]["name"], lab.as_str());
+    assert!(manifest["engine"].is_string());
+    // The MACs were rewritten for the lab: source gen0's, destination rx0's.
+    let interfaces = manifest["lab"]["lab"]["interfaces"].as_array().unwrap();
+    let mac_of = |role: &str| {
+        interfaces.iter().find(|i| i["role"] == role).unwrap()["mac"].as_str().unwrap().to_string()
+    };
+    assert_eq!(manifest["lab"]["packet"]["src_mac"], mac_of("generator").as_str());
+    assert_eq!(manifest["lab"]["packet"]["dst_mac"], mac_of("receiver").as_str());
+    let copy = std::fs::read_to_string(rdir.join("tiny.toml")).unwrap();
+    assert_eq!(copy, std::fs::read_to_string(&file).unwrap());
+}
+
+#[test]
+fn sigint_half_way_writes_partial_results_and_exits_130() {
+    let Some(_ns) = privileged("sigint_half_way_writes_partial_results_and_exits_130") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab_name("sigint");
+    let file = scenario(
+        dir.path(),
+        "sigint",
+        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+         [[receiver]]\nmethod = \"fastnet:1\"\n[run]\nrepeat = 20\ndrain = \"100ms\"\n",
+    );
+    let results = dir.path().join("results");
+    let mut child = netlab()
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first point to be written, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no point written in 30 s");
+        assert!(child.try_wait().unwrap().is_none(), "netlab run ended early");
+        let done = std::fs::read_dir(&results)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path().join("results.json"))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|j| !j["points"].as_array().unwrap().is_empty());
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(NetNs::exists(&format!("netlab-{lab}")), "the lab is up while running");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted by SIGINT"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("PARTIAL"), "{}", text(&out.stdout));
+    assert_lab_gone(&lab);
+    let json = results_json(&results_dir(&results));
+    assert_eq!(json["partial"], true);
+    let measured = json["points"].as_array().unwrap().len();
+    assert!((1..20).contains(&measured), "{measured} points");
+    assert!(json["finished"].is_string());
+    assert_points_consistent(&json);
+}
+
+#[test]
+fn exec_receiver_reports_result_lines() {
+    let Some(_ns) = privileged("exec_receiver_reports_result_lines") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // A student's receiver in shell: counts what its interface received (/proc/net/dev is the
+    // namespace's own), and reports it on SIGINT.
+    let script = dir.path().join("rx.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n\
+         rx() { sed -n \"s/^ *$1: *//p\" /proc/net/dev | awk '{print $2}'; }\n\
+         start=$(rx \"$1\")\n\
+         trap 'n=$(( $(rx \"$1\") - start )); echo \"RESULT-RX $n\"; echo \"RESULT-IP $n\"; exit 0' INT\n\
+         echo READY\n\
+         while :; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let lab = lab_name("exec");
+    let file = scenario(
+        dir.path(),
+        "exec",
+        "[generator]\nrates = [\"10kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+         [[receiver]]\nmethod = \"exec\"\nname = \"student\"\ncommand = \"./rx.sh {iface}\"\n",
+    );
+    let results = dir.path().join("results");
+    // Run from elsewhere: `./rx.sh` is found beside the scenario.
+    let out = netlab()
+        .current_dir("/")
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_lab_gone(&lab);
+    let json = results_json(&results_dir(&results));
+    let p = &json["points"][0];
+    assert_eq!(p["label"], "student");
+    assert_eq!(p["method"], "exec");
+    // The program's session spans the window: it saw exactly what the interface counted.
+    assert_eq!(p["app_rx_frames"], p["iface_rx_frames"], "{p}");
+    assert!(p["app_rx_frames"].as_u64().unwrap() > 0, "{p}");
+    assert_points_consistent(&json);
+}
+
+/// Runs `netlab run` on a bad scenario: exit 2, one line naming file:line:column, nothing built.
+fn bad_scenario(dir: &Path, name: &str, scenario_text: &str) -> String {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, scenario_text).unwrap();
+    let lab = lab_name(name);
+    let results = dir.join(format!("results-{name}"));
+    let out = run(&file, &lab, &results);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line expected: {err}");
+    assert!(
+        err.contains(&format!("{}:", file.display())),
+        "{name}: the error names the file: {err}"
+    );
+    let location = err.split(&format!("{}:", file.display())).nth(1).unwrap_or_default();
+    let mut parts = location.splitn(3, ':');
+    let (line, column) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    assert!(
+        line.parse::<usize>().is_ok() && column.parse::<usize>().is_ok(),
+        "{name}: line:column expected: {err}"
+    );
+    assert!(!results.exists(), "{name}: results written for a bad scenario");
+    assert_lab_gone(&lab);
+    err
+}
+
+#[test]
+fn bad_scenarios_are_one_located_line_and_build_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = |rates: &str| {
+        format!(
+            "name = \"bad\"\n[topology]\nkind = \"veth\"\n[packet]\nfile = \"{}\"\n\
+             [generator]\nrates = {rates}\nduration = \"1s\"\n",
+            packet()
+        )
+    };
+    let socket = "[[receiver]]\nmethod = \"socket\"\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("malformed", format!("{}[[receiver]\n", head("[\"1Mpps\"]")), ""),
+        ("unknown-key", format!("{}{socket}bufer = \"1MiB\"\n", head("[\"1Mpps\"]")), "buffer"),
+        ("wrong-type", format!("{}{socket}", head("[1000]")), ""),
+        ("spaced-unit", format!("{}{socket}", head("[\"10 Mpps\"]")), "10Mpps"),
+        ("milli-unit", format!("{}{socket}", head("[\"10mpps\"]")), "10mpps"),
+        ("empty-rates", format!("{}{socket}", head("[]")), "no rates"),
+        ("duplicate-method", format!("{}{socket}{socket}", head("[\"1Mpps\"]")), "twice"),
+        (
+            "exec-missing",
+            format!(
+                "{}[[receiver]]\nmethod = \"exec\"\nname = \"s\"\ncommand = \"./nope {{iface}}\"\n",
+                head("[\"1Mpps\"]")
+            ),
+            "not found",
+        ),
+        (
+            "knob-for-other-method",
+            format!(
+                "{}[[receiver]]\nmethod = \"xdp-drop\"\nbuffer = \"1MiB\"\n",
+                head("[\"max\"]")
+            ),
+            "xdp-drop",
+        ),
+        (
+            "packet-missing",
+            format!("{}{socket}", head("[\"1Mpps\"]")).replace("udp64.pcap", "nope.pcap"),
+            "not found",
+        ),
+    ];
+    for (name, text, expect) in cases {
+        let err = bad_scenario(dir.path(), name, &text);
+        assert!(err.contains(expect), "{name}: `{expect}` expected in: {err}");
+    }
+}
+
+#[test]
+fn exec_receiver_without_result_lines_is_bad_input_and_leaves_nothing() {
+    let Some(_ns) = privileged("exec_receiver_without_result_lines_is_bad_input") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = "sh -c 'echo READY; trap \\\"exit 0\\\" INT; while :; do sleep 0.05; done'";
+    let early = "sh -c 'exit 3'";
+    for (name, command, expect) in [
+        ("exec-silent", quiet, "printed no RESULT-RX line"),
+        ("exec-early", early, "exited before it was stopped"),
+    ] {
+        let file = scenario(
+            dir.path(),
+            name,
+            &format!(
+                "[generator]\nrates = [\"10kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+                 [[receiver]]\nmethod = \"exec\"\nname = \"s\"\ncommand = \"{command}\"\n"
+            ),
+        );
+        let lab = lab_name(name);
+        let results = dir.path().join(format!("results-{name}"));
+        let out = run(&file, &lab, &results);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert_lab_gone(&lab);
+        let left: Vec<_> =
+            std::fs::read_dir(&results).map(|d| d.collect::<Vec<_>>()).unwrap_or_default();
+        assert!(left.is_empty(), "{name}: results left for a run that measured nothing");
+    }
+}
+
+#[test]
+fn without_root_check_passes_and_run_says_privileges_before_building() {
+    // Runs as `nobody` through setpriv; needs root to switch user, like every privileged test.
+    let Some(_ns) = privileged("without_root_check_passes_and_run_says_privileges") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let file = scenario(
+        dir.path(),
+        "noroot",
+        "[generator]\nrates = [\"1Mpps\"]\nduration = \"1s\"\n[[receiver]]\nmethod = \"pcap\"\n",
+    );
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_netlab"))
+            .args(args)
+            .arg(&file)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let check = as_nobody(&["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let lab = lab_name("noroot");
+    let out = as_nobody(&["run", "--name", &lab, "--results", "/nonexistent-netlab-results"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("sudo"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_lab_gone(&lab);
+}
