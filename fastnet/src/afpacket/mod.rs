@@ -33,6 +33,7 @@ pub use tx::{MmsgTx, RingTx, SendTx};
 use crate::error::{Error, Result};
 use crate::rx::{RxStats, Wait};
 use crate::sys::packet as sys;
+use crate::sys::sockopt;
 
 /// `ETH_P_ALL`: every EtherType.
 const ETH_P_ALL: u16 = libc::ETH_P_ALL as u16;
@@ -410,11 +411,11 @@ pub(crate) fn set_socket_buffer(
 ) -> Result<usize> {
     let [force, plain, _] = which.options();
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    if let Err(e) = sys::set_int(fd, libc::SOL_SOCKET, force.0, value, force.1) {
+    if let Err(e) = sockopt::set(fd, libc::SOL_SOCKET, force.0, &value, force.1) {
         if e.raw_os_error() != Some(libc::EPERM) {
             return Err(e.into());
         }
-        sys::set_int(fd, libc::SOL_SOCKET, plain.0, value, plain.1)?;
+        sockopt::set(fd, libc::SOL_SOCKET, plain.0, &value, plain.1)?;
     }
     socket_buffer(fd, which)
 }
@@ -422,7 +423,7 @@ pub(crate) fn set_socket_buffer(
 /// The size of buffer `which` of socket `fd`, as the kernel reports it.
 pub(crate) fn socket_buffer(fd: BorrowedFd<'_>, which: SocketBuffer) -> Result<usize> {
     let [_, _, get] = which.options();
-    let got = sys::get_int(fd, libc::SOL_SOCKET, get.0, get.1)?;
+    let got: libc::c_int = sockopt::get(fd, libc::SOL_SOCKET, get.0, get.1)?;
     Ok(usize::try_from(got).unwrap_or(0))
 }
 
@@ -447,7 +448,7 @@ impl PacketSocket {
     }
 
     fn set_int(&self, name: libc::c_int, value: libc::c_int, call: &'static str) -> Result<()> {
-        Ok(sys::set_int(self.fd(), libc::SOL_PACKET, name, value, call)?)
+        Ok(sockopt::set(self.fd(), libc::SOL_PACKET, name, &value, call)?)
     }
 
     /// Receive-side options every receiver shares.

@@ -18,6 +18,7 @@ pub(crate) mod netns;
 pub(crate) mod packet;
 pub(crate) mod poll;
 pub(crate) mod sched;
+pub(crate) mod sockopt;
 pub(crate) mod xdp;
 
 /// `syscall!(name(args…))` calls `libc::name(args…)` and maps a `-1` return to a

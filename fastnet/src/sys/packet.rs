@@ -10,7 +10,7 @@ use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{owned_fd, syscall, Mmap};
+use super::{owned_fd, sockopt, syscall, Mmap};
 use crate::error::SyscallError;
 
 /// `TPACKET_V2`, the slot layout of the transmit ring.
@@ -61,95 +61,25 @@ pub(crate) fn bind(fd: BorrowedFd<'_>, ifindex: u32, ethertype: u16) -> Result<(
     .map(drop)
 }
 
-/// `setsockopt(fd, level, name, &value, sizeof value)` for any plain-data value.
-fn setsockopt<T: Copy>(
-    fd: BorrowedFd<'_>,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-    call: &'static str,
-) -> Result<(), SyscallError> {
-    // SAFETY: `value` points to a `T` (plain data: integers or a kernel request struct) that
-    // outlives the call; the kernel reads at most `size_of::<T>()` bytes.
-    unsafe {
-        syscall!(
-            setsockopt(
-                fd.as_raw_fd(),
-                level,
-                name,
-                (value as *const T).cast::<libc::c_void>(),
-                size_of::<T>() as libc::socklen_t,
-            ),
-            call
-        )
-    }
-    .map(drop)
-}
-
-/// `setsockopt` with an `int` value.
-pub(crate) fn set_int(
-    fd: BorrowedFd<'_>,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-    call: &'static str,
-) -> Result<(), SyscallError> {
-    setsockopt(fd, level, name, &value, call)
-}
-
-/// `getsockopt` of an `int` value.
-pub(crate) fn get_int(
-    fd: BorrowedFd<'_>,
-    level: libc::c_int,
-    name: libc::c_int,
-    call: &'static str,
-) -> Result<libc::c_int, SyscallError> {
-    let mut value: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for writes and outlive the call; `len` says how many
-    // bytes the kernel may write.
-    unsafe {
-        syscall!(
-            getsockopt(fd.as_raw_fd(), level, name, (&raw mut value).cast(), &raw mut len),
-            call
-        )
-    }?;
-    Ok(value)
-}
-
 /// `setsockopt(PACKET_RX_RING)` with a TPACKET_V3 request.
 pub(crate) fn set_rx_ring(
     fd: BorrowedFd<'_>,
     req: &libc::tpacket_req3,
 ) -> Result<(), SyscallError> {
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)")
+    sockopt::set(fd, libc::SOL_PACKET, libc::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)")
 }
 
 /// `setsockopt(PACKET_TX_RING)` with a TPACKET_V1/V2 request.
 pub(crate) fn set_tx_ring(fd: BorrowedFd<'_>, req: &libc::tpacket_req) -> Result<(), SyscallError> {
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_TX_RING, req, "setsockopt(PACKET_TX_RING)")
+    sockopt::set(fd, libc::SOL_PACKET, libc::PACKET_TX_RING, req, "setsockopt(PACKET_TX_RING)")
 }
 
 /// `getsockopt(PACKET_STATISTICS)`: frames seen (delivered + dropped), dropped, and (TPACKET_V3
 /// only) how often the ring froze. The kernel resets its counters on every read.
+/// The kernel writes 8 bytes for a socket without a V3 ring (`tp_freeze_q_cnt` stays 0), 12
+/// with one.
 pub(crate) fn statistics(fd: BorrowedFd<'_>) -> Result<libc::tpacket_stats_v3, SyscallError> {
-    let mut stats = libc::tpacket_stats_v3 { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
-    let mut len = size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
-    // SAFETY: `stats` and `len` are valid for writes and outlive the call; the kernel writes at
-    // most `len` bytes (8 for a socket without a V3 ring, 12 with one).
-    unsafe {
-        syscall!(
-            getsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&raw mut stats).cast(),
-                &raw mut len,
-            ),
-            "getsockopt(PACKET_STATISTICS)"
-        )
-    }?;
-    Ok(stats)
+    sockopt::get(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS, "getsockopt(PACKET_STATISTICS)")
 }
 
 /// `recv(fd, buf, len, flags | MSG_TRUNC)`: the frame's full length, which may exceed
@@ -227,6 +157,21 @@ pub(crate) fn page_size() -> usize {
     usize::try_from(size).unwrap_or(4096)
 }
 
+/// One `mmsghdr` per iovec of `iovs`, pointing at it (NULL name: the bound interface; no
+/// control data). The headers stay valid while `iovs` is neither dropped nor reallocated.
+fn headers_for(iovs: &mut [libc::iovec]) -> Box<[libc::mmsghdr]> {
+    iovs.iter_mut()
+        .map(|iov| {
+            // SAFETY: msghdr/mmsghdr are plain old data; all-zero (NULL name, no control) is
+            // valid.
+            let mut hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            hdr.msg_hdr.msg_iov = iov;
+            hdr.msg_hdr.msg_iovlen = 1;
+            hdr
+        })
+        .collect()
+}
+
 /// `recvmmsg` state: `batch` frame buffers of `frame_size` bytes in one allocation, with their
 /// `iovec`s and `mmsghdr`s built once, so a receive allocates nothing.
 #[derive(Debug)]
@@ -254,18 +199,7 @@ impl MmsgRecv {
                 iov_len: frame_size,
             })
             .collect();
-        let iov_base = iovs.as_mut_ptr();
-        let hdrs = (0..batch)
-            .map(|i| {
-                // SAFETY: msghdr/mmsghdr are plain old data; all-zero (NULL name, no control)
-                // is valid.
-                let mut hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                // SAFETY: i < batch, inside `iovs`.
-                hdr.msg_hdr.msg_iov = unsafe { iov_base.add(i) };
-                hdr.msg_hdr.msg_iovlen = 1;
-                hdr
-            })
-            .collect();
+        let hdrs = headers_for(&mut iovs);
         Self { buffers, iovs, hdrs, frame_size }
     }
 
@@ -322,18 +256,7 @@ impl MmsgSend {
         let mut iovs: Box<[libc::iovec]> = (0..batch)
             .map(|_| libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 })
             .collect();
-        let iov_base = iovs.as_mut_ptr();
-        let hdrs = (0..batch)
-            .map(|i| {
-                // SAFETY: msghdr/mmsghdr are plain old data; all-zero (NULL name: the bound
-                // interface) is valid.
-                let mut hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                // SAFETY: i < batch, inside `iovs`.
-                hdr.msg_hdr.msg_iov = unsafe { iov_base.add(i) };
-                hdr.msg_hdr.msg_iovlen = 1;
-                hdr
-            })
-            .collect();
+        let hdrs = headers_for(&mut iovs);
         Self { iovs, hdrs }
     }
 

@@ -1,4 +1,4 @@
-//! `AF_XDP` sockets: socket, UMEM registration, ring set-up and mmaps, statistics, poll, and
+//! `AF_XDP` sockets: socket, UMEM registration, ring set-up and mmaps, statistics, and
 //! the two single-producer/single-consumer rings a receiver walks (fill and rx).
 //!
 //! The rings are shared with the kernel: their producer and consumer indices are `u32`s in the
@@ -7,7 +7,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{owned_fd, syscall, Mmap};
+use super::{owned_fd, sockopt, syscall, Mmap};
 use crate::error::SyscallError;
 
 /// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`.
@@ -18,29 +18,6 @@ pub(crate) fn socket() -> Result<OwnedFd, SyscallError> {
     }?;
     // SAFETY: socket(2) returned a fresh fd we own.
     Ok(unsafe { owned_fd(fd) })
-}
-
-fn setsockopt<T>(
-    fd: BorrowedFd<'_>,
-    name: libc::c_int,
-    value: &T,
-    call: &'static str,
-) -> Result<(), SyscallError> {
-    let ptr: *const T = value;
-    // SAFETY: `value` is a live, initialised `T` of the size we pass; the kernel only reads it.
-    unsafe {
-        syscall!(
-            setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_XDP,
-                name,
-                ptr.cast(),
-                std::mem::size_of::<T>() as libc::socklen_t
-            ),
-            call
-        )
-    }
-    .map(drop)
 }
 
 /// Registers `umem` (frames of `chunk_size` bytes) with the socket (`XDP_UMEM_REG`).
@@ -61,7 +38,7 @@ pub(crate) fn register_umem(
         flags: 0,
         tx_metadata_len: 0,
     };
-    setsockopt(fd, libc::XDP_UMEM_REG, &reg, "setsockopt(XDP_UMEM_REG)")
+    sockopt::set(fd, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg, "setsockopt(XDP_UMEM_REG)")
 }
 
 /// Which ring a size or a mapping is for.
@@ -88,43 +65,17 @@ pub(crate) fn set_ring_size(
         }
         RingKind::Rx => (libc::XDP_RX_RING, "setsockopt(XDP_RX_RING)"),
     };
-    setsockopt(fd, name, &entries, call)
-}
-
-fn getsockopt<T: Copy>(
-    fd: BorrowedFd<'_>,
-    name: libc::c_int,
-    mut value: T,
-    call: &'static str,
-) -> Result<T, SyscallError> {
-    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
-    let ptr: *mut T = &mut value;
-    // SAFETY: `value` is a live `T` of `len` bytes; the kernel writes at most `len` bytes of
-    // plain integers into it (`T` is one of the `xdp_*` structs made of integers only).
-    unsafe {
-        syscall!(getsockopt(fd.as_raw_fd(), libc::SOL_XDP, name, ptr.cast(), &mut len), call)
-    }?;
-    Ok(value)
+    sockopt::set(fd, libc::SOL_XDP, name, &entries, call)
 }
 
 /// `XDP_MMAP_OFFSETS`: where producer, consumer, flags and descriptors sit in each ring.
 pub(crate) fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<libc::xdp_mmap_offsets, SyscallError> {
-    let zero = libc::xdp_ring_offset { producer: 0, consumer: 0, desc: 0, flags: 0 };
-    let offsets = libc::xdp_mmap_offsets { rx: zero, tx: zero, fr: zero, cr: zero };
-    getsockopt(fd, libc::XDP_MMAP_OFFSETS, offsets, "getsockopt(XDP_MMAP_OFFSETS)")
+    sockopt::get(fd, libc::SOL_XDP, libc::XDP_MMAP_OFFSETS, "getsockopt(XDP_MMAP_OFFSETS)")
 }
 
 /// `XDP_STATISTICS`: the socket's drop counters since it was created.
 pub(crate) fn statistics(fd: BorrowedFd<'_>) -> Result<libc::xdp_statistics, SyscallError> {
-    let zero = libc::xdp_statistics {
-        rx_dropped: 0,
-        rx_invalid_descs: 0,
-        tx_invalid_descs: 0,
-        rx_ring_full: 0,
-        rx_fill_ring_empty_descs: 0,
-        tx_ring_empty_descs: 0,
-    };
-    getsockopt(fd, libc::XDP_STATISTICS, zero, "getsockopt(XDP_STATISTICS)")
+    sockopt::get(fd, libc::SOL_XDP, libc::XDP_STATISTICS, "getsockopt(XDP_STATISTICS)")
 }
 
 /// Binds the socket to queue `queue` of interface `ifindex` with `flags` (`XDP_COPY`…).
@@ -193,20 +144,46 @@ struct RingMap {
 }
 
 impl RingMap {
+    /// Maps ring `kind` of `entries` entries (a power of two) at the offsets the kernel gave.
     fn new(
         fd: BorrowedFd<'_>,
-        off: &libc::xdp_ring_offset,
+        offsets: &libc::xdp_mmap_offsets,
+        kind: RingKind,
         entries: u32,
-        desc_size: usize,
-        pgoff: u64,
-        call: &'static str,
     ) -> Result<Self, SyscallError> {
+        let (off, desc_size, pgoff, call) = match kind {
+            RingKind::Fill => (
+                &offsets.fr,
+                std::mem::size_of::<u64>(),
+                libc::XDP_UMEM_PGOFF_FILL_RING,
+                "mmap(XDP_UMEM_PGOFF_FILL_RING)",
+            ),
+            RingKind::Completion => (
+                &offsets.cr,
+                std::mem::size_of::<u64>(),
+                libc::XDP_UMEM_PGOFF_COMPLETION_RING,
+                "mmap(XDP_UMEM_PGOFF_COMPLETION_RING)",
+            ),
+            RingKind::Rx => (
+                &offsets.rx,
+                std::mem::size_of::<libc::xdp_desc>(),
+                libc::XDP_PGOFF_RX_RING as u64,
+                "mmap(XDP_PGOFF_RX_RING)",
+            ),
+        };
         let len = off.desc as usize + entries as usize * desc_size;
         let map = Mmap::shared(fd, len, pgoff as libc::off_t, true, call)?;
         let base = map.as_ptr();
-        let in_map =
-            |o: u64, size: usize| (o as usize).checked_add(size).is_some_and(|end| end <= len);
-        if !in_map(off.producer, 4) || !in_map(off.consumer, 4) || !entries.is_power_of_two() {
+        // The mapping starts on a page; an offset with the right alignment inside it is a valid
+        // place for an index (`u32`) or the descriptors (`u64`s, `xdp_desc`s: 8-byte aligned).
+        let fits = |o: u64, size: usize| {
+            o as usize % size == 0 && (o as usize).checked_add(size).is_some_and(|end| end <= len)
+        };
+        if !fits(off.producer, 4)
+            || !fits(off.consumer, 4)
+            || off.desc % 8 != 0
+            || !entries.is_power_of_two()
+        {
             return Err(SyscallError {
                 call,
                 source: std::io::Error::from_raw_os_error(libc::EINVAL),
@@ -223,8 +200,8 @@ impl RingMap {
 
     #[inline]
     fn producer(&self) -> &AtomicU32 {
-        // SAFETY: points into `self.map` (checked in `new`), 4-byte aligned as the kernel lays
-        // it out, and lives as long as `self`; the kernel accesses it atomically too.
+        // SAFETY: points into `self.map`, 4-byte aligned (both checked in `new`), and lives as
+        // long as `self`; the kernel accesses it atomically too.
         unsafe { &*self.producer }
     }
 
@@ -253,14 +230,8 @@ impl FillRing {
         offsets: &libc::xdp_mmap_offsets,
         entries: u32,
     ) -> Result<Self, SyscallError> {
-        let ring = RingMap::new(
-            fd,
-            &offsets.fr,
-            entries,
-            std::mem::size_of::<u64>(),
-            libc::XDP_UMEM_PGOFF_FILL_RING,
-            "mmap(XDP_UMEM_PGOFF_FILL_RING)",
-        )?;
+        let ring = RingMap::new(fd, offsets, RingKind::Fill, entries)?;
+        // We produce: our own index is authoritative, the kernel's is read with Acquire.
         let cached_prod = ring.producer().load(Ordering::Relaxed);
         let cached_cons = ring.consumer().load(Ordering::Acquire);
         Ok(Self { ring, cached_prod, cached_cons })
@@ -328,14 +299,8 @@ impl RxRing {
         offsets: &libc::xdp_mmap_offsets,
         entries: u32,
     ) -> Result<Self, SyscallError> {
-        let ring = RingMap::new(
-            fd,
-            &offsets.rx,
-            entries,
-            std::mem::size_of::<libc::xdp_desc>(),
-            libc::XDP_PGOFF_RX_RING as u64,
-            "mmap(XDP_PGOFF_RX_RING)",
-        )?;
+        let ring = RingMap::new(fd, offsets, RingKind::Rx, entries)?;
+        // The kernel produces: its index is read with Acquire, ours is authoritative.
         let cached_prod = ring.producer().load(Ordering::Acquire);
         let cached_cons = ring.consumer().load(Ordering::Relaxed);
         Ok(Self { ring, cached_prod, cached_cons })
