@@ -13,15 +13,9 @@ use fastnet::afpacket::{MmsgRx, ReadRx, RingRx, RxConfig};
 use fastnet::rx::{Receive, Wait};
 use fastnet::Tally;
 
-/// User + system CPU seconds of the calling thread, from `/proc/thread-self/stat` (in clock
-/// ticks of 1/100 s, the usual `USER_HZ`).
+/// User + system CPU seconds of the calling thread so far (0 if the kernel does not say).
 fn thread_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else { return 0.0 };
-    // Fields after the command name (which ends with ')'): state is field 3, utime 14, stime 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    fastnet::cpu::current_thread_cpu_time().map_or(0.0, |t| t.as_secs_f64())
 }
 
 fn main() -> ExitCode {

@@ -1,19 +1,26 @@
 //! `fastnet`: the fast packet I/O a netlab lab measures, behind a safe API.
 //!
-//! The crate is organised by kernel mechanism, in the order the lesson walks through them:
+//! The modules, in the order the lesson walks through them:
 //!
-//! - [`afpacket`]: `AF_PACKET` sockets — one `recv` per frame, `recvmmsg` batches, the
-//!   `PACKET_RX_RING` (TPACKET_V3) walked in place, and the send side (`send`, `sendmmsg`,
-//!   `PACKET_TX_RING`).
-//! - [`bpf`]: the handful of tiny BPF programs the lab needs, emitted as raw instructions,
-//!   loaded, attached with `BPF_LINK_CREATE` and run with `BPF_PROG_RUN` live frames.
-//! - [`xdp`]: `AF_XDP` sockets — UMEM, fill/completion/rx/tx rings.
-//! - [`netns`]: network namespaces (create, enter on a dedicated thread, remove).
-//! - [`tally`]: `do_something`, the per-frame work every receiver does.
+//! - [`tally`]: `do_something`, the per-frame work every receiver does ([`Tally`]).
+//! - [`rx`], [`tx`]: the [`Receive`](rx::Receive) and [`Transmit`](tx::Transmit) traits every
+//!   method implements, and the kernel's receive counters ([`RxStats`](rx::RxStats)).
+//! - [`afpacket`]: `AF_PACKET` sockets — `recv` per frame, `recvmmsg`, the TPACKET_V3
+//!   `PACKET_RX_RING`; `send`, `sendmmsg`, the `PACKET_TX_RING`.
+//! - [`bpf`]: tiny BPF programs as raw instructions, maps, XDP links, `BPF_PROG_RUN` live frames.
+//! - [`xdp`]: `AF_XDP` receive (`fastnet:3`): UMEM, fill and rx rings, the XSKMAP redirect.
+//! - [`packet_socket`]: drop counters and buffer sizing for `AF_PACKET` sockets others opened.
+//! - [`netns`]: network namespaces — create, enter on a dedicated thread, remove.
+//! - [`ethtool`]: generic receive offload, which on a veth decides whether it runs NAPI.
+//! - [`cpu`]: online CPUs, pinning threads and kthreads, on-CPU time (`sched` is its old name).
+//! - [`poll`]: waiting for a descriptor to become readable.
+//! - [`error`]: [`Error`], with every failed kernel call named in a [`SyscallError`].
+//! - [`testing`]: privileged tests in a throwaway network namespace.
 //!
-//! Every `unsafe` block lives under `sys/`, one choke point per mechanism, each with a
-//! `// SAFETY:` comment. File descriptors are [`std::os::fd::OwnedFd`] from birth and memory
-//! maps unmap on drop, so every error path releases what the kernel handed out.
+//! All code that talks to the kernel directly lives under `sys/`, one choke point per
+//! mechanism, each block with a `// SAFETY:` comment. File descriptors are
+//! [`std::os::fd::OwnedFd`] from birth and memory maps unmap on drop, so every error path
+//! releases what the kernel handed out.
 #![deny(unsafe_code)]
 
 pub mod afpacket;
