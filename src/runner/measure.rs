@@ -28,7 +28,7 @@ use super::template::Template;
 use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
 use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
-use crate::scenario::{Method, Rate, Scenario};
+use crate::scenario::{Engine, Method, Rate, Scenario};
 use crate::topology::{Lab, LinkStats};
 
 /// How often the live figures are refreshed.
@@ -56,6 +56,10 @@ pub struct Bench<'a> {
     pub configs: &'a [RecvConfig],
     /// Signals.
     pub interrupt: &'a Interrupt,
+    /// The engine every point uses: the scenario's, until [`Bench::resolve_engine`] pins what
+    /// `auto` chose, so all points send the same way (a receiver that attaches XDP could
+    /// otherwise let `auto` pick another engine for its points only).
+    pub engine: Engine,
 }
 
 /// What one measured window produced.
@@ -90,7 +94,7 @@ impl Bench<'_> {
         config.source = self.scenario.packet.file.display().to_string();
         config.loops = 0;
         config.duration = Some(length);
-        config.engine = g.engine;
+        config.engine = self.engine;
         config.batch = g.batch.map(|b| b as usize);
         config.burst = g.burst.map(|b| b as usize);
         config.core = Some(self.lab.tx_core());
@@ -99,12 +103,19 @@ impl Bench<'_> {
         config
     }
 
-    /// The engine `auto` (or the scenario) resolves to in this lab, found by preparing a
-    /// generator for the first rate and cancelling it; with why.
-    pub fn probe_engine(&self) -> anyhow::Result<(EngineKind, String)> {
+    /// Resolves the engine once, with no receiver running — by preparing a generator for the
+    /// first rate and cancelling it — and pins it for every point. Returns it, with why.
+    pub fn resolve_engine(&mut self) -> anyhow::Result<(EngineKind, String)> {
         let rate = self.scenario.generator.rates[0];
         let generator = Generator::prepare(self.generator_config(rate, Duration::from_secs(1)))?;
-        Ok((generator.engine(), generator.engine_reason().to_string()))
+        let kind = generator.engine();
+        self.engine = match kind {
+            EngineKind::Socket => Engine::Socket,
+            EngineKind::Mmsg => Engine::Mmsg,
+            EngineKind::Ring => Engine::Ring,
+            EngineKind::Xdp => Engine::Xdp,
+        };
+        Ok((kind, generator.engine_reason().to_string()))
     }
 
     /// Measures one point (warm-up, then the window); `None` when a signal came.

@@ -4,7 +4,8 @@
 //!    receiver's knobs and `exec` program checked, the lab planned — all before anything is
 //!    built; any problem is bad input (exit 2). Then the privileges (exit 3).
 //! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
-//! 3. The frames get the lab's MACs ([`template`]); the generator engine is resolved once.
+//! 3. The frames get the lab's MACs ([`template`]); the generator engine is resolved once,
+//!    with no receiver running, and used for every point.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
 //!    ([`measure`]) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and
 //!    the results files rewritten after each one, so the directory is always complete.
@@ -135,8 +136,15 @@ fn run_in_lab(
     interrupt: &Interrupt,
 ) -> anyhow::Result<RunOutcome> {
     let template = Template::for_lab(scenario, lab, frames)?;
-    let bench = Bench { scenario, lab, template: &template, configs, interrupt };
-    let (engine, engine_reason) = bench.probe_engine()?;
+    let mut bench = Bench {
+        scenario,
+        lab,
+        template: &template,
+        configs,
+        interrupt,
+        engine: scenario.generator.engine,
+    };
+    let (engine, engine_reason) = bench.resolve_engine()?;
     let seed = scenario.run.seed.unwrap_or_else(order::fresh_seed);
     let points = order::points(scenario, seed);
 
