@@ -16,6 +16,12 @@ pub fn online_cpus() -> Result<usize> {
     Ok(sys::sched::online_cpus()?)
 }
 
+/// The number of possible CPUs, online or not (`/sys/devices/system/cpu/possible`): how many
+/// values a per-CPU BPF map keeps.
+pub fn possible_cpus() -> Result<usize> {
+    Ok(sys::sched::possible_cpus()?)
+}
+
 /// Pins the calling thread to `core` (`sched_setaffinity` with a one-core set). Children the
 /// thread spawns afterwards inherit the affinity.
 pub fn pin_current_thread(core: usize) -> Result<()> {
@@ -162,5 +168,13 @@ mod tests {
         assert!(matches!(set_task_affinity(0, &[]), Err(Error::InvalidConfig { .. })));
         assert!(matches!(set_task_affinity(0, &[1 << 20]), Err(Error::InvalidConfig { .. })));
         assert!(online_cpus().unwrap() >= 1);
+    }
+
+    #[test]
+    fn possible_cpus_cover_the_online_ones() {
+        let possible = possible_cpus().unwrap();
+        assert!(possible >= online_cpus().unwrap(), "{possible}");
+        let allowed = task_affinity(0).unwrap();
+        assert!(allowed.iter().all(|&cpu| cpu < possible), "{allowed:?} vs {possible}");
     }
 }

@@ -13,7 +13,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use crate::error::{Error, Result, SyscallError};
+use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
 mod drop_counter;
@@ -131,7 +131,7 @@ impl MapType {
 /// A BPF map with `u32` keys; freed when dropped and no program uses it any more.
 #[derive(Debug)]
 pub struct Map {
-    fd: OwnedFd,
+    fd: sys::MapFd,
     map_type: MapType,
     value_size: u32,
     max_entries: u32,
@@ -140,7 +140,7 @@ pub struct Map {
 impl Map {
     /// Creates a map with 4-byte keys.
     pub fn create(map_type: MapType, value_size: u32, max_entries: u32, name: &str) -> Result<Map> {
-        let fd = sys::map_create(map_type.raw(), 4, value_size, max_entries, name)?;
+        let fd = sys::map_create(map_type.raw(), value_size, max_entries, name)?;
         Ok(Map { fd, map_type, value_size, max_entries })
     }
 
@@ -156,7 +156,7 @@ impl Map {
 
     /// The two instruction slots that load this map into `dst` (`BPF_PSEUDO_MAP_FD`).
     pub fn load_into(&self, dst: Reg) -> [Insn; 2] {
-        Insn::load_map_fd(dst, self.fd.as_raw_fd())
+        Insn::load_map_fd(dst, self.fd.as_fd().as_raw_fd())
     }
 
     fn check_index(&self, index: u32) -> Result<()> {
@@ -169,7 +169,17 @@ impl Map {
         Ok(())
     }
 
-    /// Stores `value` (exactly the value size) at `index`.
+    /// Bytes between two CPUs' copies of a value in a per-CPU map's buffer (the value size
+    /// rounded up to 8); the value size for other maps, which have one copy.
+    fn stride(&self) -> usize {
+        match self.map_type {
+            MapType::PercpuArray => (self.value_size as usize).next_multiple_of(8),
+            _ => self.value_size as usize,
+        }
+    }
+
+    /// Stores `value` (exactly the value size) at `index` — in every CPU's copy for a per-CPU
+    /// map.
     pub fn set(&self, index: u32, value: &[u8]) -> Result<()> {
         self.check_index(index)?;
         if value.len() != self.value_size as usize {
@@ -178,7 +188,11 @@ impl Map {
                 why: format!("{} bytes given, the map holds {}", value.len(), self.value_size),
             });
         }
-        Ok(sys::map_update(self.fd.as_fd(), &index.to_ne_bytes(), value)?)
+        let mut buf = vec![0u8; self.fd.value_bytes()];
+        for copy in buf.chunks_mut(self.stride()) {
+            copy[..value.len()].copy_from_slice(value);
+        }
+        Ok(sys::map_update(&self.fd, index, &buf)?)
     }
 
     /// Puts an fd (an AF_XDP socket into an XSKMAP) or an ifindex (into a DEVMAP) at `index`.
@@ -186,19 +200,12 @@ impl Map {
         self.set(index, &value.to_ne_bytes())
     }
 
-    /// The value at `index`; for a per-CPU map one value per possible CPU, each padded to a
-    /// multiple of 8 bytes.
+    /// The value at `index` (value size bytes); for a per-CPU map one value per possible CPU.
     pub fn get(&self, index: u32) -> Result<Vec<Vec<u8>>> {
         self.check_index(index)?;
-        let (copies, stride) = match self.map_type {
-            MapType::PercpuArray => {
-                (possible_cpus()?, (self.value_size as usize).next_multiple_of(8))
-            }
-            _ => (1, self.value_size as usize),
-        };
-        let mut buf = vec![0u8; copies * stride];
-        sys::map_lookup(self.fd.as_fd(), &index.to_ne_bytes(), &mut buf)?;
-        Ok(buf.chunks(stride).map(|c| c[..self.value_size as usize].to_vec()).collect())
+        let mut buf = vec![0u8; self.fd.value_bytes()];
+        sys::map_lookup(&self.fd, index, &mut buf)?;
+        Ok(buf.chunks(self.stride()).map(|c| c[..self.value_size as usize].to_vec()).collect())
     }
 }
 
@@ -206,27 +213,6 @@ impl AsFd for Map {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-/// Number of possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-1`), the number of
-/// values a per-CPU map holds.
-fn possible_cpus() -> Result<usize> {
-    const PATH: &str = "/sys/devices/system/cpu/possible";
-    let text = std::fs::read_to_string(PATH).map_err(|source| SyscallError {
-        call: "read(/sys/devices/system/cpu/possible)",
-        source,
-    })?;
-    let bad = || Error::Unsupported {
-        feature: "per-CPU BPF maps",
-        why: format!("cannot parse {PATH}: {text:?}"),
-    };
-    let mut max = None;
-    for part in text.trim().split(',') {
-        let last = part.rsplit('-').next().ok_or_else(bad)?;
-        let last: usize = last.parse().map_err(|_| bad())?;
-        max = max.max(Some(last));
-    }
-    max.map(|m| m + 1).ok_or_else(bad)
 }
 
 /// Where an XDP program runs on an interface.

@@ -63,8 +63,21 @@ pub(crate) fn settled(counter: &XdpDropCounter, frames: u64) -> Tally {
 }
 
 #[test]
-fn possible_cpus_is_at_least_one() {
-    assert!(possible_cpus().unwrap() >= 1);
+fn per_cpu_map_values_are_set_and_read_on_every_cpu() {
+    let Some(_ns) = privileged("per_cpu_map_values_are_set_and_read_on_every_cpu") else { return };
+    let map = Map::create(MapType::PercpuArray, 12, 2, "test_percpu").unwrap();
+    let value: Vec<u8> = (1..=12).collect();
+    map.set(1, &value).unwrap();
+    let copies = map.get(1).unwrap();
+    assert_eq!(copies.len(), crate::cpu::possible_cpus().unwrap());
+    assert!(copies.iter().all(|c| *c == value), "{copies:?}");
+    assert!(map.get(0).unwrap().iter().all(|c| *c == [0; 12]));
+    // The kernel copies a whole per-CPU value set: a buffer of one value is refused before
+    // the call, never handed to the kernel.
+    let err = crate::sys::bpf::map_update(&map.fd, 0, &value).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    let err = map.set(0, &value[..8]).unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { what: "BPF map value", .. }), "{err}");
 }
 
 #[test]

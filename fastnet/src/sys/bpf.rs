@@ -7,7 +7,7 @@
 //! request can only point at memory that is alive while [`bpf`] runs.
 
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::{owned_fd, syscall};
 use crate::error::SyscallError;
@@ -90,23 +90,56 @@ unsafe impl Request for MapCreate {
     const CALL: &'static str = "bpf(BPF_MAP_CREATE)";
 }
 
-/// Creates a map; returns its fd.
+/// A map with `u32` keys, and how many value bytes one element lookup or update copies: the
+/// value size, or for a per-CPU map the value size rounded up to 8 once per possible CPU.
+/// [`map_lookup`] and [`map_update`] check the caller's buffer against it, so the kernel never
+/// reads or writes past the buffer.
+#[derive(Debug)]
+pub(crate) struct MapFd {
+    fd: OwnedFd,
+    value_bytes: usize,
+}
+
+impl MapFd {
+    /// Bytes of the buffer [`map_lookup`] and [`map_update`] take.
+    pub(crate) fn value_bytes(&self) -> usize {
+        self.value_bytes
+    }
+}
+
+impl AsFd for MapFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Whether maps of `map_type` keep one value per possible CPU (`BPF_MAP_TYPE_PERCPU_HASH`,
+/// `…_PERCPU_ARRAY`, `…_LRU_PERCPU_HASH`, `…_PERCPU_CGROUP_STORAGE`).
+fn per_cpu(map_type: u32) -> bool {
+    matches!(map_type, 5 | 6 | 10 | 21)
+}
+
+/// Creates a map with `u32` keys.
 pub(crate) fn map_create(
     map_type: u32,
-    key_size: u32,
     value_size: u32,
     max_entries: u32,
     name: &str,
-) -> Result<OwnedFd, SyscallError> {
+) -> Result<MapFd, SyscallError> {
+    let value_bytes = if per_cpu(map_type) {
+        (value_size as usize).next_multiple_of(8) * super::sched::possible_cpus()?
+    } else {
+        value_size as usize
+    };
     let mut attr = MapCreate {
         map_type,
-        key_size,
+        key_size: std::mem::size_of::<u32>() as u32,
         value_size,
         max_entries,
         map_name: object_name(name),
         ..Default::default()
     };
-    bpf_fd(&mut attr)
+    Ok(MapFd { fd: bpf_fd(&mut attr)?, value_bytes })
 }
 
 /// `BPF_MAP_LOOKUP_ELEM` / `BPF_MAP_UPDATE_ELEM`.
@@ -121,8 +154,29 @@ pub(crate) struct MapElem<'a, const CMD: i32> {
     _borrow: PhantomData<&'a mut [u8]>,
 }
 
-// SAFETY: `repr(C)` layout of `bpf_attr`'s element struct; `key`/`value` point at slices
-// borrowed for `'a` (see `map_lookup`/`map_update`).
+impl<'a, const CMD: i32> MapElem<'a, CMD> {
+    /// The request for `key` of `map`; `value` is the address of a buffer of
+    /// `map.value_bytes()` bytes that stays borrowed while the request is used.
+    fn new(map: &MapFd, key: &'a u32, value: u64) -> Self {
+        Self {
+            map_fd: map.fd.as_raw_fd() as u32,
+            _pad: 0,
+            key: addr(key),
+            value,
+            flags: 0,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+/// The error of a lookup or update whose buffer is not the size the kernel copies.
+fn wrong_value_size(call: &'static str) -> SyscallError {
+    SyscallError { call, source: std::io::Error::from_raw_os_error(libc::EINVAL) }
+}
+
+// SAFETY: `repr(C)` layout of `bpf_attr`'s element struct; `key` points at a `u32` borrowed
+// for `'a` (the map's key size), `value` at a buffer of the map's `value_bytes` that
+// `map_lookup`/`map_update` checked and keep borrowed across the call.
 unsafe impl Request for MapElem<'_, { Cmd::MapLookupElem as i32 }> {
     const CMD: Cmd = Cmd::MapLookupElem;
     const CALL: &'static str = "bpf(BPF_MAP_LOOKUP_ELEM)";
@@ -134,39 +188,22 @@ unsafe impl Request for MapElem<'_, { Cmd::MapUpdateElem as i32 }> {
     const CALL: &'static str = "bpf(BPF_MAP_UPDATE_ELEM)";
 }
 
-/// Reads the value under `key` into `value` (which must be the map's value size; for per-CPU
-/// maps, the value size rounded up to 8 times the number of possible CPUs).
-pub(crate) fn map_lookup(
-    map: BorrowedFd<'_>,
-    key: &[u8],
-    value: &mut [u8],
-) -> Result<(), SyscallError> {
-    let mut attr = MapElem::<'_, { Cmd::MapLookupElem as i32 }> {
-        map_fd: map.as_raw_fd() as u32,
-        _pad: 0,
-        key: addr(key.as_ptr()),
-        value: addr(value.as_mut_ptr()),
-        flags: 0,
-        _borrow: PhantomData,
-    };
-    bpf(&mut attr).map(drop)
+/// Reads the value under `key` into `value`, which must be [`MapFd::value_bytes`] long.
+pub(crate) fn map_lookup(map: &MapFd, key: u32, value: &mut [u8]) -> Result<(), SyscallError> {
+    type Lookup<'a> = MapElem<'a, { Cmd::MapLookupElem as i32 }>;
+    if value.len() != map.value_bytes {
+        return Err(wrong_value_size(Lookup::CALL));
+    }
+    bpf(&mut Lookup::new(map, &key, addr(value.as_mut_ptr()))).map(drop)
 }
 
-/// Writes `value` under `key` (`BPF_ANY`).
-pub(crate) fn map_update(
-    map: BorrowedFd<'_>,
-    key: &[u8],
-    value: &[u8],
-) -> Result<(), SyscallError> {
-    let mut attr = MapElem::<'_, { Cmd::MapUpdateElem as i32 }> {
-        map_fd: map.as_raw_fd() as u32,
-        _pad: 0,
-        key: addr(key.as_ptr()),
-        value: addr(value.as_ptr()),
-        flags: 0,
-        _borrow: PhantomData,
-    };
-    bpf(&mut attr).map(drop)
+/// Writes `value` ([`MapFd::value_bytes`] long) under `key` (`BPF_ANY`).
+pub(crate) fn map_update(map: &MapFd, key: u32, value: &[u8]) -> Result<(), SyscallError> {
+    type Update<'a> = MapElem<'a, { Cmd::MapUpdateElem as i32 }>;
+    if value.len() != map.value_bytes {
+        return Err(wrong_value_size(Update::CALL));
+    }
+    bpf(&mut Update::new(map, &key, addr(value.as_ptr()))).map(drop)
 }
 
 /// `BPF_PROG_LOAD`.

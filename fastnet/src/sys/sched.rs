@@ -1,4 +1,5 @@
-//! CPU affinity: `sched_setaffinity(2)`, `sched_getaffinity(2)`, and the online CPU count.
+//! CPU affinity: `sched_setaffinity(2)`, `sched_getaffinity(2)`; the online and possible CPU
+//! counts.
 
 use super::syscall;
 use crate::error::SyscallError;
@@ -12,6 +13,26 @@ pub(crate) fn online_cpus() -> Result<usize, SyscallError> {
     let n =
         unsafe { syscall!(sysconf(libc::_SC_NPROCESSORS_ONLN), "sysconf(_SC_NPROCESSORS_ONLN)") }?;
     Ok(usize::try_from(n).unwrap_or(1).max(1))
+}
+
+/// The number of possible CPUs: the highest CPU number the kernel may ever bring online, plus
+/// one (`/sys/devices/system/cpu/possible`, e.g. `0-1`). Per-CPU BPF maps keep this many values.
+pub(crate) fn possible_cpus() -> Result<usize, SyscallError> {
+    const PATH: &str = "/sys/devices/system/cpu/possible";
+    const CALL: &str = "read(/sys/devices/system/cpu/possible)";
+    let text =
+        std::fs::read_to_string(PATH).map_err(|source| SyscallError { call: CALL, source })?;
+    let bad = || SyscallError {
+        call: CALL,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{text:?}")),
+    };
+    let mut max = None;
+    for part in text.trim().split(',') {
+        let last = part.rsplit('-').next().ok_or_else(bad)?;
+        let last: usize = last.parse().map_err(|_| bad())?;
+        max = max.max(Some(last));
+    }
+    max.map(|m| m + 1).ok_or_else(bad)
 }
 
 /// Restricts thread `tid` (0: the calling thread) to the CPUs in `cpus` (each < [`CPU_SETSIZE`]).
