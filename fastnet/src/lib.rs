@@ -12,7 +12,7 @@
 //! - [`packet_socket`]: drop counters and buffer sizing for `AF_PACKET` sockets others opened.
 //! - [`netns`]: network namespaces — create, enter on a dedicated thread, remove.
 //! - [`ethtool`]: generic receive offload, which on a veth decides whether it runs NAPI.
-//! - [`cpu`]: online CPUs, pinning threads and kthreads, on-CPU time (`sched` is its old name).
+//! - [`cpu`]: online and possible CPUs, pinning threads and kthreads, on-CPU time.
 //! - [`poll`]: waiting for a descriptor to become readable.
 //! - [`error`]: [`Error`], with every failed kernel call named in a [`SyscallError`].
 //! - [`testing`]: privileged tests in a throwaway network namespace.
