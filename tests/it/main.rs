@@ -2,9 +2,9 @@
 
 mod cli;
 mod packet;
-mod report;
-mod scenario;
 mod recv;
 mod replay;
-mod topology;
+mod report;
 mod run;
+mod scenario;
+mod topology;
