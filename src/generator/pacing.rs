@@ -218,6 +218,16 @@ impl Schedule {
         count_while(from, max, |k| self.contains(k))
     }
 
+    /// How many frames the pure schedule holds in its first `ns` nanoseconds (ignoring limits):
+    /// the frames per second for `ns` = 10⁹, the frames per batch window for a minimum gap.
+    /// Unbounded (`u64::MAX`) at top speed.
+    pub fn frames_due_within(&self, ns: u64) -> u64 {
+        if !self.pace.is_paced() {
+            return u64::MAX;
+        }
+        count_while(0, u64::MAX / 2, |k| self.due_ns(k) < ns)
+    }
+
     /// Wall-clock limit of a top-speed replay, ns.
     fn wall_limit_ns(&self) -> Option<u64> {
         self.duration_ns.filter(|_| !self.pace.is_paced())
@@ -329,6 +339,10 @@ pub struct Pacer<'s> {
     burst: u64,
     slipped_ns: u64,
     slips: u64,
+    /// Least time between two batches (0: none), see [`Pacer::set_min_gap`].
+    min_gap_ns: u64,
+    /// When the previous batch was handed out.
+    last_batch_ns: Option<u64>,
 }
 
 impl<'s> Pacer<'s> {
@@ -344,7 +358,17 @@ impl<'s> Pacer<'s> {
             burst: burst.max(1) as u64,
             slipped_ns: 0,
             slips: 0,
+            min_gap_ns: 0,
+            last_batch_ns: None,
         }
+    }
+
+    /// Makes batches at least `ns` apart: frames that fall due in between wait for the next
+    /// batch (and are late by up to `ns`). For engines whose every call has a cost beyond its
+    /// frames (the xdp engine). The burst must hold what falls due in `ns`, or the schedule
+    /// slips on every batch.
+    pub fn set_min_gap(&mut self, ns: u64) {
+        self.min_gap_ns = ns;
     }
 
     /// Frames handed out so far.
@@ -365,12 +389,16 @@ impl<'s> Pacer<'s> {
             return None;
         }
         let due = self.origin_ns.saturating_add(s.due_ns(self.next));
+        let not_before = match self.last_batch_ns {
+            Some(t) if self.min_gap_ns > 0 => due.max(t.saturating_add(self.min_gap_ns)),
+            _ => due,
+        };
         let mut now = clock.now_ns();
-        while now < due {
+        while now < not_before {
             if stop() {
                 return None;
             }
-            clock.wait_toward(due);
+            clock.wait_toward(not_before);
             now = clock.now_ns();
         }
         if stop() || s.wall_limit_ns().is_some_and(|d| now.saturating_sub(self.start_ns) >= d) {
@@ -402,6 +430,7 @@ impl<'s> Pacer<'s> {
         }
         let count = due_now.min(self.burst).min(self.batch as u64).max(1);
         self.next += count;
+        self.last_batch_ns = Some(now);
         Some(Batch { first, count: count as usize, late_ns, late_frames: late_frames.min(count) })
     }
 }
@@ -689,6 +718,40 @@ mod tests {
         let b = drain(&s, 64, 64, 1_000);
         assert_eq!(b.len(), 1000);
         assert!(b.iter().all(|b| b.count == 64 && b.late_ns == 0));
+    }
+
+    #[test]
+    fn a_minimum_gap_groups_due_frames_without_losing_or_slipping() {
+        // 1 Mpps, batches at least 1 ms apart: about 1000 frames per batch, none lost.
+        let s = Schedule::new(
+            Pace::MilliPps(1_000_000_000),
+            one_frame(60),
+            0,
+            None,
+            Some(Duration::from_millis(100)),
+            Duration::ZERO,
+        );
+        assert_eq!(s.frames_due_within(1_000_000), 1000);
+        assert_eq!(s.frames_due_within(1_000_000_000), 1_000_000);
+        let clock = FakeClock::at(0);
+        let mut pacer = Pacer::new(&s, 0, 4096, 4096);
+        pacer.set_min_gap(1_000_000);
+        let mut batches = Vec::new();
+        while let Some(b) = pacer.next_batch(&clock, never) {
+            batches.push((clock.now_ns(), b));
+            clock.advance(20_000);
+        }
+        assert_eq!(batches.iter().map(|(_, b)| b.count as u64).sum::<u64>(), 100_000);
+        assert!(batches.len() <= 101, "{} batches", batches.len());
+        for w in batches.windows(2) {
+            assert!(w[1].0 - w[0].0 >= 1_000_000, "batches {} ns apart", w[1].0 - w[0].0);
+        }
+        assert_eq!(pacer.slipped(), (0, 0));
+        assert_eq!(
+            Schedule::new(Pace::TopSpeed, one_frame(60), 0, None, None, Duration::ZERO)
+                .frames_due_within(1),
+            u64::MAX
+        );
     }
 
     #[test]

@@ -96,6 +96,18 @@ pub(crate) fn describe_pace(pace: Pace) -> String {
     }
 }
 
+fn schedule_of(config: &GeneratorConfig) -> Schedule {
+    let timeline = Timeline::new(config.frames.iter().map(|f| (f.data.len(), f.ts_ns)));
+    Schedule::new(
+        config.pace,
+        timeline,
+        config.loops,
+        config.limit,
+        config.duration,
+        config.loop_delay,
+    )
+}
+
 type SetUp = (Sender, EngineKind, String, Option<LinkFacts>);
 
 fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
@@ -126,13 +138,14 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
     let peer = around.peer.clone();
-    let paced = config.pace.is_paced();
+    let paced_fps =
+        config.pace.is_paced().then(|| schedule_of(config).frames_due_within(1_000_000_000));
     let (sender, kind, reason) = engine::choose_and_open(
         config.engine,
         &around,
         &frames,
         config.batch,
-        paced,
+        paced_fps,
         config.force,
     )?;
     if let Some(b) = config.batch {
@@ -245,17 +258,16 @@ fn send_all(
     progress: &Progress,
 ) -> anyhow::Result<Sent> {
     let paced = config.pace.is_paced();
-    let batch = config.batch.unwrap_or_else(|| kind.default_batch(paced)).max(1);
+    let schedule = schedule_of(config);
+    let min_gap = if paced { kind.min_call_gap_ns() } else { 0 };
+    // With a minimum gap between calls, a batch (and a burst) must hold what falls due in it.
+    let per_gap = if min_gap > 0 { schedule.frames_due_within(min_gap) } else { 0 };
+    let batch = config.batch.unwrap_or_else(|| {
+        let by_gap = usize::try_from(per_gap.saturating_mul(2)).unwrap_or(usize::MAX);
+        kind.default_batch(paced).max(by_gap).min(kind.max_batch())
+    });
+    let batch = batch.max(1);
     let burst = config.burst.unwrap_or(batch).max(1);
-    let timeline = Timeline::new(config.frames.iter().map(|f| (f.data.len(), f.ts_ns)));
-    let schedule = Schedule::new(
-        config.pace,
-        timeline,
-        config.loops,
-        config.limit,
-        config.duration,
-        config.loop_delay,
-    );
     // The frames laid out cyclically so that any batch is one contiguous slice.
     let per_loop = config.frames.len();
     let cyclic: Vec<&[u8]> =
@@ -264,6 +276,7 @@ fn send_all(
     let clock = MonotonicClock::new();
     let start = clock.now_ns();
     let mut pacer = Pacer::new(&schedule, start, batch, burst);
+    pacer.set_min_gap(min_gap);
     let mut stats = Counters::default();
     let mut ended = Ended::Completed;
     let stop = || progress.stopping();

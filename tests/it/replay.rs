@@ -97,8 +97,9 @@ fn rate_times_duration_is_exact_with_every_engine() {
         assert_eq!(report["planned_frames"], 200, "{engine}");
         let elapsed = report["elapsed_ns"].as_u64().unwrap();
         assert!(elapsed >= 2_000_000_000, "{engine}: a 2 s replay ended after {elapsed} ns");
-        let lateness = &report["lateness"];
-        assert_eq!(lateness["batches"].as_u64().unwrap(), 200, "{engine}: one frame per call");
+        // Paced: every send call's lateness was measured (a call may carry several frames).
+        let calls = report["lateness"]["batches"].as_u64().unwrap();
+        assert!((1..=200).contains(&calls), "{engine}: {calls} send calls measured");
     }
 }
 
