@@ -56,10 +56,11 @@ pub struct Bench<'a> {
     pub configs: &'a [RecvConfig],
     /// Signals.
     pub interrupt: &'a Interrupt,
-    /// The engine every point uses: the scenario's, until [`Bench::resolve_engine`] pins what
-    /// `auto` chose, so all points send the same way (a receiver that attaches XDP could
-    /// otherwise let `auto` pick another engine for its points only).
-    pub engine: Engine,
+    /// The engine of each rate (index as `scenario.generator.rates`): empty until
+    /// [`Bench::resolve_engines`] pins what `auto` chose for each rate, so every receiver at a
+    /// rate is fed the same way (a receiver that attaches XDP could otherwise let `auto` pick
+    /// another engine for its points only).
+    pub engines: Vec<Engine>,
 }
 
 /// What one measured window produced.
@@ -82,8 +83,10 @@ struct Window {
 }
 
 impl Bench<'_> {
-    /// The generator configuration for `rate` over `length`.
-    pub fn generator_config(&self, rate: Rate, length: Duration) -> GeneratorConfig {
+    /// The generator configuration for the `rate`-th rate of the scenario over `length`.
+    pub fn generator_config(&self, rate: usize, length: Duration) -> GeneratorConfig {
+        let engine = self.engines.get(rate).copied().unwrap_or(self.scenario.generator.engine);
+        let rate = self.scenario.generator.rates[rate];
         let g = &self.scenario.generator;
         let mut config = GeneratorConfig::new(
             &self.lab.generator().name,
@@ -94,7 +97,7 @@ impl Bench<'_> {
         config.source = self.scenario.packet.file.display().to_string();
         config.loops = 0;
         config.duration = Some(length);
-        config.engine = self.engine;
+        config.engine = engine;
         config.batch = g.batch.map(|b| b as usize);
         config.burst = g.burst.map(|b| b as usize);
         config.core = Some(self.lab.tx_core());
@@ -103,19 +106,27 @@ impl Bench<'_> {
         config
     }
 
-    /// Resolves the engine once, with no receiver running — by preparing a generator for the
-    /// first rate and cancelling it — and pins it for every point. Returns it, with why.
-    pub fn resolve_engine(&mut self) -> anyhow::Result<(EngineKind, String)> {
-        let rate = self.scenario.generator.rates[0];
-        let generator = Generator::prepare(self.generator_config(rate, Duration::from_secs(1)))?;
-        let kind = generator.engine();
-        self.engine = match kind {
-            EngineKind::Socket => Engine::Socket,
-            EngineKind::Mmsg => Engine::Mmsg,
-            EngineKind::Ring => Engine::Ring,
-            EngineKind::Xdp => Engine::Xdp,
-        };
-        Ok((kind, generator.engine_reason().to_string()))
+    /// Resolves the engine of every rate once, with no receiver running — by preparing a
+    /// generator and cancelling it — and pins it for the run (`auto` chooses by rate: the ring
+    /// at low paced rates, xdp at high ones). Returns, per rate, the engine and why.
+    pub fn resolve_engines(&mut self) -> anyhow::Result<Vec<(EngineKind, String)>> {
+        let mut chosen = Vec::new();
+        self.engines.clear();
+        for rate in 0..self.scenario.generator.rates.len() {
+            let config = self.generator_config(rate, Duration::from_secs(1));
+            let generator = Generator::prepare(config)?;
+            chosen.push((generator.engine(), generator.engine_reason().to_string()));
+        }
+        self.engines = chosen
+            .iter()
+            .map(|(kind, _)| match kind {
+                EngineKind::Socket => Engine::Socket,
+                EngineKind::Mmsg => Engine::Mmsg,
+                EngineKind::Ring => Engine::Ring,
+                EngineKind::Xdp => Engine::Xdp,
+            })
+            .collect();
+        Ok(chosen)
     }
 
     /// Measures one point (warm-up, then the window); `None` when a signal came.
@@ -169,7 +180,6 @@ impl Bench<'_> {
         progress: &mut Progress,
     ) -> anyhow::Result<Option<Window>> {
         let receiver = &self.scenario.receivers[plan.receiver];
-        let rate = self.scenario.generator.rates[plan.rate];
         let mut session = receiver::start(RecvSpec {
             method: receiver.method,
             iface: self.lab.receiver().name.clone(),
@@ -180,7 +190,7 @@ impl Bench<'_> {
         session
             .wait_ready(READY_TIMEOUT)
             .with_context(|| format!("starting receiver `{}`", receiver.label))?;
-        let generator = Generator::prepare(self.generator_config(rate, length))?;
+        let generator = Generator::prepare(self.generator_config(plan.rate, length))?;
         let before = self.rx_stats()?;
         let running = generator.start();
         let sent = running.progress();

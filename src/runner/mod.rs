@@ -4,8 +4,8 @@
 //!    receiver's knobs and `exec` program checked, the lab planned — all before anything is
 //!    built; any problem is bad input (exit 2). Then the privileges (exit 3).
 //! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
-//! 3. The frames get the lab's MACs ([`template`]); the generator engine is resolved once,
-//!    with no receiver running, and used for every point.
+//! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
+//!    resolved once, with no receiver running, and used for every point at that rate.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
 //!    ([`measure`]) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and
 //!    the results files rewritten after each one, so the directory is always complete.
@@ -136,15 +136,17 @@ fn run_in_lab(
     interrupt: &Interrupt,
 ) -> anyhow::Result<RunOutcome> {
     let template = Template::for_lab(scenario, lab, frames)?;
-    let mut bench = Bench {
-        scenario,
-        lab,
-        template: &template,
-        configs,
-        interrupt,
-        engine: scenario.generator.engine,
-    };
-    let (engine, engine_reason) = bench.resolve_engine()?;
+    let mut bench =
+        Bench { scenario, lab, template: &template, configs, interrupt, engines: Vec::new() };
+    let chosen = bench.resolve_engines()?;
+    let engine = engines_text(scenario, &chosen);
+    let engine_reasons: Vec<serde_json::Value> = scenario
+        .generator
+        .rates
+        .iter()
+        .zip(&chosen)
+        .map(|(rate, (kind, why))| serde_json::json!({"rate": rate, "engine": kind, "why": why}))
+        .collect();
     let seed = scenario.run.seed.unwrap_or_else(order::fresh_seed);
     let points = order::points(scenario, seed);
 
@@ -153,7 +155,7 @@ fn run_in_lab(
     let lab_facts = serde_json::json!({
         "lab": lab.record(LabState::Up),
         "packet": template.facts(&scenario.packet.file),
-        "engine_reason": engine_reason,
+        "engines": engine_reasons,
         "warmup_s": scenario.generator.warmup.as_secs_f64(),
         "duration_s": scenario.generator.duration.as_secs_f64(),
         "drain_s": scenario.run.drain.as_secs_f64(),
@@ -161,7 +163,7 @@ fn run_in_lab(
     });
     let manifest = Manifest::collect(
         scenario,
-        engine.name(),
+        engine.clone(),
         (scenario.run.order == Order::Shuffled).then_some(seed),
         lab_facts,
     );
@@ -200,12 +202,23 @@ fn run_in_lab(
     }
     dir.write_results(&results)?;
     let interrupted = if results.partial { interrupt.signal() } else { None };
-    Ok(RunOutcome {
-        results,
-        dir: dir.path().to_path_buf(),
-        interrupted,
-        engine: engine.name().to_string(),
-    })
+    Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine })
+}
+
+/// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines.
+fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, String)]) -> String {
+    let first = chosen.first().map(|(kind, _)| *kind);
+    if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
+        return first.map_or_else(String::new, |k| k.name().to_string());
+    }
+    let per_rate: Vec<String> = scenario
+        .generator
+        .rates
+        .iter()
+        .zip(chosen)
+        .map(|(rate, (kind, _))| format!("{kind} ({rate})"))
+        .collect();
+    per_rate.join(", ")
 }
 
 fn measure_all(
