@@ -70,7 +70,7 @@ pub enum Command {
     /// Replay a capture on an interface at a rate (tcpreplay's flags), with exact counts.
     Replay(replay::Args),
     /// Run a scenario: build its lab, measure every rate × receiver, print the table, write
-    /// results/<name>-<UTC>/, take the lab down.
+    /// `results/<name>-<UTC>/`, take the lab down.
     Run(run::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
