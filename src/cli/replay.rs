@@ -39,9 +39,10 @@ pub struct Args {
     /// As fast as the engine goes (the default when no rate is given).
     #[arg(short = 't', long)]
     pub topspeed: bool,
-    /// Passes over the file; 0 = forever (until --limit, --duration or Ctrl-C).
-    #[arg(short = 'l', long = "loop", value_name = "N", default_value_t = 1)]
-    pub loops: u64,
+    /// Passes over the file; 0 = forever (until --limit, --duration or Ctrl-C) [default: 0 with
+    /// --limit or --duration, else 1].
+    #[arg(short = 'l', long = "loop", value_name = "N")]
+    pub loops: Option<u64>,
     /// Pause between passes, in milliseconds (not counted against the rate).
     #[arg(long = "loopdelay-ms", value_name = "MS", default_value_t = 0)]
     pub loopdelay_ms: u64,
@@ -212,7 +213,10 @@ fn lab_of(netns: Option<&str>) -> Option<crate::topology::LabRecord> {
 pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let pace = pace(args)?;
     let duration = args.duration.as_deref().map(duration).transpose()?;
-    if args.loops == 0 && args.limit.is_none() && duration.is_none() {
+    // `--limit N` and `--duration D` say how much to send: the file repeats until then.
+    let loops =
+        args.loops.unwrap_or(if args.limit.is_some() || duration.is_some() { 0 } else { 1 });
+    if loops == 0 && args.limit.is_none() && duration.is_none() {
         tracing::info!("--loop 0 without --limit or --duration: sending until Ctrl-C");
     }
     let netns = args.netns.as_deref();
@@ -243,7 +247,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
     config.netns = args.netns.clone();
     config.source = args.file.display().to_string();
-    config.loops = args.loops;
+    config.loops = loops;
     config.limit = args.limit;
     config.duration = duration;
     config.loop_delay = Duration::from_millis(args.loopdelay_ms);

@@ -9,7 +9,11 @@
 //!
 //! `auto` takes `xdp` when the interface can take redirected frames — a veth whose peer runs
 //! NAPI (GRO on, or an XDP program attached), as a netlab lab sets it up — else `ring`, else
-//! `mmsg`. Redirect failures are silent (the kernel drops the frame and counts nothing at the
+//! `mmsg`. Two exceptions keep xdp for what it is good at (top speed): below
+//! [`XDP_PACED_FROM_FPS`] a paced replay takes the ring (xdp calls must be
+//! [`XDP_MIN_CALL_GAP_NS`] apart, so it sends bursts), and a top-speed replay with `--limit`
+//! takes the ring too (live frames have no backpressure: whatever the peer cannot take is
+//! dropped at the peer, while the ring waits for room, so the peer gets exactly the limit). Redirect failures are silent (the kernel drops the frame and counts nothing at the
 //! sender), so `xdp` is never guessed for an interface whose peer cannot be inspected.
 
 use std::fmt;
@@ -263,6 +267,7 @@ pub(crate) fn choose_and_open(
     frames: &[Vec<u8>],
     batch: Option<usize>,
     paced_fps: Option<u64>,
+    exact_count: bool,
     force: bool,
 ) -> anyhow::Result<(Sender, EngineKind, String)> {
     let iface = around.link.name.as_str();
@@ -293,6 +298,15 @@ pub(crate) fn choose_and_open(
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(true) {
                 skipped.push(format!("not xdp: {why}"));
+                continue;
+            }
+            if exact_count && paced_fps.is_none() {
+                skipped.push(
+                    "not xdp: --limit asks for an exact count at top speed, and live frames have \
+                     no backpressure (what the peer cannot take is dropped there), while the \
+                     ring waits for room"
+                        .to_string(),
+                );
                 continue;
             }
             if let Some(fps) = paced_fps.filter(|&f| f < XDP_PACED_FROM_FPS) {

@@ -146,6 +146,7 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
         &frames,
         config.batch,
         paced_fps,
+        config.limit.is_some(),
         config.force,
     )?;
     if let Some(b) = config.batch {
