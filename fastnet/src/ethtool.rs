@@ -1,6 +1,7 @@
 //! The ethtool settings a lab changes on its own interfaces: generic receive offload, which
 //! on a veth also decides whether the device runs NAPI (and so whether its receive work can be
-//! moved to a kthread of its own).
+//! moved to a kthread of its own), and TCP segmentation offload, which on the veth that sends
+//! into it decides whether socket-path frames go through that NAPI at all.
 //!
 //! Calls act on the network namespace of the thread that called [`Ethtool::open`]: open it on a
 //! thread inside the lab's namespace ([`crate::netns::NetNs::run`]).
@@ -66,6 +67,25 @@ impl Ethtool {
             sys::ethtool::ETHTOOL_SGRO,
             u32::from(on),
             "ioctl(SIOCETHTOOL, ETHTOOL_SGRO)",
+        )
+        .map(drop)
+    }
+
+    /// Whether TCP segmentation offload is on (`ethtool -k IFACE`, `tcp-segmentation-offload`).
+    #[doc(alias = "ETHTOOL_GTSO")]
+    pub fn tso(&self, iface: &str) -> Result<bool> {
+        self.value(iface, sys::ethtool::ETHTOOL_GTSO, 0, "ioctl(SIOCETHTOOL, ETHTOOL_GTSO)")
+            .map(|v| v != 0)
+    }
+
+    /// Turns every TCP segmentation offload feature on or off (`ethtool -K IFACE tso on|off`).
+    #[doc(alias = "ETHTOOL_STSO")]
+    pub fn set_tso(&self, iface: &str, on: bool) -> Result<()> {
+        self.value(
+            iface,
+            sys::ethtool::ETHTOOL_STSO,
+            u32::from(on),
+            "ioctl(SIOCETHTOOL, ETHTOOL_STSO)",
         )
         .map(drop)
     }

@@ -260,6 +260,8 @@ impl Lab {
                 .with_context(|| {
                     format!("making {}'s NAPI threaded on core {}", receiver.name, plan.rx_core)
                 })?;
+            let feeder = plan.bridge.as_ref().map_or(generator, |b| &b.receiver_port);
+            napi::feed_through_napi(ns, &feeder.name)?;
             if let Some(b) = &plan.bridge {
                 // The generator's veth peer runs NAPI too, so an XDP sender can redirect into
                 // the generator side (veth's ndo_xdp_xmit needs NAPI on the peer).

@@ -251,6 +251,28 @@ pub fn set_gro(ns: &NetNs, iface: &str) -> anyhow::Result<()> {
     .with_context(|| format!("turning GRO on for {iface}"))
 }
 
+/// Turns TSO off on `feeder`, the veth whose peer runs threaded NAPI, so that frames sent
+/// through the socket path (AF_PACKET senders, bridge forwarding) reach that NAPI too.
+///
+/// veth hands an skb to its peer's NAPI only when the sending device has no TSO feature (or the
+/// skb qualifies for UDP GRO forwarding): with TSO on, `veth_xmit` delivers inline, so the
+/// receive work runs on the sending CPU and the receiver's NAPI kthread sees nothing. Frames
+/// from XDP (`ndo_xdp_xmit`) always go through NAPI and are not affected.
+pub fn feed_through_napi(ns: &NetNs, feeder: &str) -> anyhow::Result<()> {
+    ns.run(|| -> fastnet::Result<()> {
+        let ethtool = fastnet::ethtool::Ethtool::open()?;
+        ethtool.set_tso(feeder, false)?;
+        if ethtool.tso(feeder)? {
+            return Err(fastnet::Error::Unsupported {
+                feature: "TSO off",
+                why: format!("{feeder} still has TSO on after turning it off"),
+            });
+        }
+        Ok(())
+    })?
+    .with_context(|| format!("turning TSO off on {feeder}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

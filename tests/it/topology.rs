@@ -403,3 +403,34 @@ fn sigint_during_up_removes_what_was_built() {
     eprintln!("{interrupted} interrupted builds");
     assert!(interrupted > 0, "no build was interrupted in 20 attempts");
 }
+
+/// Regression: with TSO on the sending veth, veth delivers socket-path frames inline on the
+/// sending CPU and the receiver's threaded NAPI never runs — so a method's NAPI cost was
+/// counted as zero. Frames sent with tcpreplay (AF_PACKET) must be processed by rx0's kthread.
+#[test]
+fn socket_path_frames_go_through_the_receivers_threaded_napi() {
+    for kind in ["veth", "bridge"] {
+        let Some(_ns) = privileged("socket_path_frames_go_through_the_receivers_threaded_napi")
+        else {
+            return;
+        };
+        let name = lab_name(&format!("napi-{kind}"));
+        let lab = Lab::up(&spec(&format!("kind = \"{kind}\"")), &name).unwrap();
+        let netns = lab.netns_name().unwrap().to_string();
+        let napi_cpu = || -> Duration {
+            lab.napi_pids().iter().map(|&p| fastnet::cpu::task_cpu_time(p).unwrap()).sum()
+        };
+        let (cpu_before, rx_before) = (napi_cpu(), ip_rx_packets(&netns, "rx0"));
+        let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap");
+        // Paced, so the threaded NAPI keeps up and the count is exact.
+        sh(&format!(
+            "ip netns exec {netns} tcpreplay -q --pps 50000 -i gen0 -l 20000 {}",
+            pcap.display()
+        ));
+        wait_until("20000 frames at rx0", || ip_rx_packets(&netns, "rx0") - rx_before == 20_000);
+        let spent = napi_cpu() - cpu_before;
+        // Each frame costs the kthread a few hundred ns at least; inline delivery costs it 0.
+        assert!(spent > Duration::from_millis(1), "{kind}: rx0's NAPI kthread ran {spent:?}");
+        lab.down().unwrap();
+    }
+}

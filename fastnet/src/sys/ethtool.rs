@@ -1,4 +1,4 @@
-//! `SIOCETHTOOL`: the legacy one-value ethtool commands (`ETHTOOL_GGRO`, `ETHTOOL_SGRO`) on a
+//! `SIOCETHTOOL`: the legacy one-value ethtool commands (`ETHTOOL_[GS]GRO`, `ETHTOOL_[GS]TSO`) on a
 //! datagram socket of the calling thread's network namespace.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -10,6 +10,10 @@ use crate::error::SyscallError;
 pub(crate) const ETHTOOL_GGRO: u32 = 0x2b;
 /// `ETHTOOL_SGRO`: set generic receive offload.
 pub(crate) const ETHTOOL_SGRO: u32 = 0x2c;
+/// `ETHTOOL_GTSO`: get TCP segmentation offload (all TSO features).
+pub(crate) const ETHTOOL_GTSO: u32 = 0x1e;
+/// `ETHTOOL_STSO`: set TCP segmentation offload (all TSO features).
+pub(crate) const ETHTOOL_STSO: u32 = 0x1f;
 
 /// `struct ethtool_value`.
 #[repr(C)]
