@@ -169,26 +169,34 @@ fn check_frame(frame: &[u8]) -> Result<()> {
 
 impl crate::tx::Transmit for LiveFrames {
     /// Sends each run of consecutive equal frames with one [`LiveFrames::send`]-style call
-    /// (the frame as the run's data); every frame is taken (`Ok(frames.len())`). Redirect
-    /// failures are silent: count at the peer, or read the target's `xdp_xmit_errors`
-    /// (`ethtool -S` on veth).
+    /// (the frame as the run's data); normally every frame is taken (`Ok(frames.len())`). When
+    /// a later run is refused (a frame of a size live frames cannot take, a failed call), the
+    /// runs before it were sent: `Ok(frames taken so far)`, and the refusal shows on the next
+    /// call, which starts with that frame. Redirect failures are silent: count at the peer, or
+    /// read the target's `xdp_xmit_errors` (`ethtool -S` on veth).
     fn transmit(&mut self, frames: &[&[u8]]) -> Result<usize> {
         let mut i = 0;
         while i < frames.len() {
             let frame = frames[i];
-            check_frame(frame)?;
             let run = frames[i..].iter().take_while(|f| **f == frame).count();
             let count = u32::try_from(run).unwrap_or(u32::MAX);
-            sys::prog_test_run(
-                self.program.as_fd(),
-                frame,
-                None,
-                count,
-                TEST_XDP_LIVE_FRAMES,
-                self.batch_size,
-            )
-            .map_err(|e| live_frames_error(e, frame))?;
-            i += count as usize;
+            let sent = check_frame(frame).and_then(|()| {
+                sys::prog_test_run(
+                    self.program.as_fd(),
+                    frame,
+                    None,
+                    count,
+                    TEST_XDP_LIVE_FRAMES,
+                    self.batch_size,
+                )
+                .map_err(|e| live_frames_error(e, frame))
+            });
+            match sent {
+                Ok(_) => i += count as usize,
+                // Earlier runs went out: report them; the caller retries from `frames[i]`.
+                Err(_) if i > 0 => return Ok(i),
+                Err(e) => return Err(e),
+            }
         }
         Ok(frames.len())
     }

@@ -170,6 +170,28 @@ fn live_frames_arrive_at_the_peer_exactly() {
     assert!(live_frames_bad_input());
 }
 
+/// Regression: `Transmit::transmit` returned `Err` when a later run was refused although the
+/// runs before it had gone out; the trait says `Ok(n)` = `frames[..n]` taken, `Err` only when
+/// nothing was.
+#[test]
+fn live_frames_transmit_keeps_sent_runs_on_refusal() {
+    let Some(_ns) = privileged("live_frames_transmit_keeps_sent_runs_on_refusal") else { return };
+    veth_pair();
+    let counter = XdpDropCounter::attach("vb").unwrap();
+    let mut live = LiveFrames::new("va", &frame(0x0800)).unwrap();
+    let (ip, arp) = (frame(0x0800), frame(0x0806));
+    let mut too_big = frame(0x0800);
+    too_big.resize(LIVE_FRAMES_MAX_FRAME + 1, 0);
+
+    // Two runs go out (3 frames), the third run's frame is over the limit.
+    let frames: Vec<&[u8]> = vec![&ip, &ip, &arp, &too_big, &ip];
+    assert_eq!(crate::tx::Transmit::transmit(&mut live, &frames).unwrap(), 3);
+    // The retry starts with the refused frame: nothing taken, the error says why.
+    let err = crate::tx::Transmit::transmit(&mut live, &frames[3..]).unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { what: "live frame", .. }), "{err}");
+    assert_eq!(settled(&counter, 3), Tally { frames: 3, ipv4: 2 });
+}
+
 const MAX_FRAME_FOR_TEST: usize = LIVE_FRAMES_MAX_FRAME;
 
 fn live_frames_bad_input() -> bool {
