@@ -13,6 +13,7 @@ pub mod cli;
 pub mod doctor;
 pub mod exit;
 pub mod generator;
+pub mod interrupt;
 pub mod packet;
 pub mod receiver;
 pub mod report;

@@ -141,7 +141,10 @@ fn new(args: &NewArgs) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-fn mac_of(
+/// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for (`netlab packet rewrite`,
+/// `netlab replay`): the address given, else the address of the interface (looked up in
+/// `netns`), else none. Errors name the flag.
+pub(crate) fn mac_from_flags(
     given: Option<&str>,
     flag: &str,
     of: Option<&str>,
@@ -160,14 +163,14 @@ fn mac_of(
 fn rewrite(args: &RewriteArgs) -> anyhow::Result<Code> {
     let netns = args.netns.as_deref();
     let rewrite = Rewrite {
-        src_mac: mac_of(
+        src_mac: mac_from_flags(
             args.src_mac.as_deref(),
             "--src-mac",
             args.src_mac_of.as_deref(),
             "--src-mac-of",
             netns,
         )?,
-        dst_mac: mac_of(
+        dst_mac: mac_from_flags(
             args.dst_mac.as_deref(),
             "--dst-mac",
             args.dst_mac_of.as_deref(),

@@ -2,14 +2,13 @@
 //! counted.
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use fastnet::rx::Wait;
 
 use crate::exit::{bad_input, Code};
+use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
 use crate::scenario::units::{parse_duration, parse_size};
@@ -133,7 +132,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     if !quiet {
         eprintln!("netlab: receiving on {} with {} — Ctrl-C stops", args.iface, args.method);
     }
-    let interrupted = ctrl_c_flag()?;
+    let interrupt = Interrupt::watch()?;
     let started = Instant::now();
     let live = session.live().clone();
     let progress = !quiet && args.duration.is_none_or(|d| d >= Duration::from_secs(1));
@@ -142,7 +141,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     loop {
         std::thread::sleep(Duration::from_millis(10));
         let frames = live.frames.load(Ordering::Relaxed);
-        if interrupted.load(Ordering::Relaxed)
+        if interrupt.is_set()
             || args.duration.is_some_and(|d| started.elapsed() >= d)
             || args.count.is_some_and(|n| frames >= n)
             || session.is_finished()
@@ -171,43 +170,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     };
     print_summary(args, &report, iface_rx)?;
     // Without --duration or --count, Ctrl-C is how a run ends; with them, it cut the run short.
-    let cut_short =
-        interrupted.load(Ordering::Relaxed) && (args.duration.is_some() || args.count.is_some());
+    let cut_short = interrupt.is_set() && (args.duration.is_some() || args.count.is_some());
     Ok(if cut_short { Code::Interrupted } else { Code::Ok })
-}
-
-/// A flag set by the first Ctrl-C (SIGINT) or SIGTERM, watched from a small tokio runtime.
-fn ctrl_c_flag() -> anyhow::Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = flag.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the signal watcher")?;
-    // Registered before returning, so a Ctrl-C right after cannot kill the process unreported.
-    let mut term = runtime
-        .block_on(async {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        })
-        .context("cannot watch SIGTERM")?;
-    let mut int = runtime
-        .block_on(async {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        })
-        .context("cannot watch SIGINT")?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            runtime.block_on(async {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            });
-            set.store(true, Ordering::Relaxed);
-        })
-        .context("cannot spawn the signal watcher")?;
-    Ok(flag)
 }
 
 fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> anyhow::Result<()> {

@@ -2,14 +2,14 @@
 //! catch-up, four engines, and a report that says what the peer received.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use super::packet::mac_from_flags;
 use crate::exit::{self, bad_input, Code};
 use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
+use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::packet::{self, Rewrite};
 use crate::scenario::{self, Engine, Rate};
@@ -184,22 +184,6 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     Ok(d)
 }
 
-fn mac(
-    given: Option<&str>,
-    flag: &str,
-    of: Option<&str>,
-    of_flag: &str,
-    netns: Option<&str>,
-) -> anyhow::Result<Option<macaddr::MacAddr6>> {
-    match (given, of) {
-        (Some(text), _) => packet::parse_mac(text, flag).map(Some),
-        (None, Some(iface)) => packet::interface_mac(iface, netns)
-            .map(Some)
-            .with_context(|| format!("{of_flag} {iface}")),
-        (None, None) => Ok(None),
-    }
-}
-
 /// The lab whose namespace is `netns`, if netlab made it.
 fn lab_of(netns: Option<&str>) -> Option<crate::topology::LabRecord> {
     let ns = netns?;
@@ -221,14 +205,14 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
     let netns = args.netns.as_deref();
     let rewrite = Rewrite {
-        src_mac: mac(
+        src_mac: mac_from_flags(
             args.src_mac.as_deref(),
             "--src-mac",
             args.src_mac_of.as_deref(),
             "--src-mac-of",
             netns,
         )?,
-        dst_mac: mac(
+        dst_mac: mac_from_flags(
             args.dst_mac.as_deref(),
             "--dst-mac",
             args.dst_mac_of.as_deref(),
@@ -282,7 +266,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             generator.engine_reason()
         );
     }
-    let interrupted = signal_flag()?;
+    let interrupt = Interrupt::watch()?;
     let running = generator.start();
     let progress = running.progress();
     let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
@@ -291,7 +275,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let mut stopped = false;
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(10));
-        if !stopped && interrupted.load(Ordering::Relaxed) {
+        if !stopped && interrupt.is_set() {
             running.stop();
             stopped = true;
         }
@@ -331,37 +315,6 @@ fn print_report(report: &SendReport, json: bool) -> anyhow::Result<()> {
         outln!("{report}")?;
     }
     Ok(())
-}
-
-/// A flag set on SIGINT or SIGTERM, so the replay stops and still prints its report.
-fn signal_flag() -> anyhow::Result<Arc<AtomicBool>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = Arc::clone(&flag);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the signal watcher")?;
-    // Registered before returning, so an early Ctrl-C is seen rather than killing the process.
-    let (mut int, mut term) = runtime.block_on(async {
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-        ))
-    })?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            runtime.block_on(async {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            });
-            set.store(true, Ordering::Relaxed);
-        })
-        .context("cannot start the signal watcher")?;
-    Ok(flag)
 }
 
 #[cfg(test)]

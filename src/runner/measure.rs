@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::interrupt::Interrupt;
 use super::order::PointPlan;
 use super::progress::Progress;
 use super::template::Template;
 use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
+use crate::interrupt::Interrupt;
 use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
 use crate::scenario::{Engine, Method, Rate, Scenario};

@@ -28,7 +28,6 @@
 //! points measured so far are written with `"partial": true`, the lab is taken down, and
 //! `netlab run` exits with 130.
 
-pub mod interrupt;
 pub mod measure;
 pub mod order;
 pub mod progress;
@@ -40,12 +39,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::exit::privilege;
+use crate::interrupt::Interrupt;
 use crate::packet::read_frames;
 use crate::report::{Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{Kind, Lab, LabState, Plan};
 
-use interrupt::Interrupt;
 use measure::{Bench, Measured};
 use progress::Progress;
 use template::Template;

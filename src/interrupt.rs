@@ -1,5 +1,7 @@
-//! SIGINT / SIGTERM during a run: noted, not fatal, so the runner can stop the point in progress,
-//! write what it has, take the lab down and exit with [`crate::exit::Code::Interrupted`].
+//! SIGINT / SIGTERM (Ctrl-C) during a command: noted, not fatal, so the command can stop what it
+//! is doing and still report. `netlab run` stops the point in progress, writes what it has,
+//! takes the lab down and exits with [`crate::exit::Code::Interrupted`]; `netlab recv` and
+//! `netlab replay` stop receiving or sending and print their report.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
