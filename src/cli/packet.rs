@@ -78,18 +78,8 @@ pub struct RewriteArgs {
     /// The pcap file to write (may be IN itself; replaced atomically).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// New source MAC address.
-    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_of")]
-    pub src_mac: Option<String>,
-    /// Use the MAC address of this interface as the source MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub src_mac_of: Option<String>,
-    /// New destination MAC address.
-    #[arg(long, value_name = "MAC", conflicts_with = "dst_mac_of")]
-    pub dst_mac: Option<String>,
-    /// Use the MAC address of this interface as the destination MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub dst_mac_of: Option<String>,
+    #[command(flatten)]
+    pub macs: MacFlags,
     /// Look the --*-mac-of interfaces up in this network namespace (as `ip netns` names it).
     #[arg(long, value_name = "NAME", requires = "mac_of")]
     pub netns: Option<String>,
@@ -99,6 +89,49 @@ pub struct RewriteArgs {
     /// New IPv4 destination address.
     #[arg(long, value_name = "ADDR")]
     pub dst_ip: Option<Ipv4Addr>,
+}
+
+/// `--src-mac`/`--src-mac-of` and `--dst-mac`/`--dst-mac-of`: the MACs to write into every
+/// frame (`netlab packet rewrite`, `netlab replay`), given or taken from an interface.
+#[derive(Debug, clap::Args)]
+pub struct MacFlags {
+    /// New source MAC address.
+    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_of")]
+    pub src_mac: Option<String>,
+    /// Use the MAC address of this interface (in --netns) as the source MAC.
+    #[arg(long, value_name = "IFACE")]
+    pub src_mac_of: Option<String>,
+    /// New destination MAC address.
+    #[arg(long, value_name = "MAC", conflicts_with = "dst_mac_of")]
+    pub dst_mac: Option<String>,
+    /// Use the MAC address of this interface (in --netns) as the destination MAC.
+    #[arg(long, value_name = "IFACE")]
+    pub dst_mac_of: Option<String>,
+}
+
+impl MacFlags {
+    /// The source and destination MACs asked for, interfaces looked up in `netns`; each
+    /// `None` when neither of its flags was given. Errors name the flag.
+    pub(crate) fn resolve(
+        &self,
+        netns: Option<&str>,
+    ) -> anyhow::Result<(Option<macaddr::MacAddr6>, Option<macaddr::MacAddr6>)> {
+        let src = mac_from_flags(
+            self.src_mac.as_deref(),
+            "--src-mac",
+            self.src_mac_of.as_deref(),
+            "--src-mac-of",
+            netns,
+        )?;
+        let dst = mac_from_flags(
+            self.dst_mac.as_deref(),
+            "--dst-mac",
+            self.dst_mac_of.as_deref(),
+            "--dst-mac-of",
+            netns,
+        )?;
+        Ok((src, dst))
+    }
 }
 
 /// Arguments of `netlab packet show`.
@@ -141,10 +174,9 @@ fn new(args: &NewArgs) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-/// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for (`netlab packet rewrite`,
-/// `netlab replay`): the address given, else the address of the interface (looked up in
-/// `netns`), else none. Errors name the flag.
-pub(crate) fn mac_from_flags(
+/// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for: the address given, else
+/// the address of the interface (looked up in `netns`), else none. Errors name the flag.
+fn mac_from_flags(
     given: Option<&str>,
     flag: &str,
     of: Option<&str>,
@@ -161,25 +193,8 @@ pub(crate) fn mac_from_flags(
 }
 
 fn rewrite(args: &RewriteArgs) -> anyhow::Result<Code> {
-    let netns = args.netns.as_deref();
-    let rewrite = Rewrite {
-        src_mac: mac_from_flags(
-            args.src_mac.as_deref(),
-            "--src-mac",
-            args.src_mac_of.as_deref(),
-            "--src-mac-of",
-            netns,
-        )?,
-        dst_mac: mac_from_flags(
-            args.dst_mac.as_deref(),
-            "--dst-mac",
-            args.dst_mac_of.as_deref(),
-            "--dst-mac-of",
-            netns,
-        )?,
-        src_ip: args.src_ip,
-        dst_ip: args.dst_ip,
-    };
+    let (src_mac, dst_mac) = args.macs.resolve(args.netns.as_deref())?;
+    let rewrite = Rewrite { src_mac, dst_mac, src_ip: args.src_ip, dst_ip: args.dst_ip };
     let mut frames = packet::read_frames(&args.input)?;
     for (index, frame) in frames.iter_mut().enumerate() {
         rewrite

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::packet::mac_from_flags;
+use super::packet::MacFlags;
 use crate::exit::{self, bad_input, Code};
 use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
@@ -77,18 +77,8 @@ pub struct Args {
     /// Send even if the interface is down or has no carrier, or xdp's peer runs no NAPI.
     #[arg(long)]
     pub force: bool,
-    /// Rewrite the source MAC of every frame.
-    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_of")]
-    pub src_mac: Option<String>,
-    /// Use the MAC of this interface (in --netns) as the source MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub src_mac_of: Option<String>,
-    /// Rewrite the destination MAC of every frame.
-    #[arg(long, value_name = "MAC", conflicts_with = "dst_mac_of")]
-    pub dst_mac: Option<String>,
-    /// Use the MAC of this interface (in --netns) as the destination MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub dst_mac_of: Option<String>,
+    #[command(flatten)]
+    pub macs: MacFlags,
 }
 
 /// `--engine` values.
@@ -204,23 +194,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         tracing::info!("--loop 0 without --limit or --duration: sending until Ctrl-C");
     }
     let netns = args.netns.as_deref();
-    let rewrite = Rewrite {
-        src_mac: mac_from_flags(
-            args.src_mac.as_deref(),
-            "--src-mac",
-            args.src_mac_of.as_deref(),
-            "--src-mac-of",
-            netns,
-        )?,
-        dst_mac: mac_from_flags(
-            args.dst_mac.as_deref(),
-            "--dst-mac",
-            args.dst_mac_of.as_deref(),
-            "--dst-mac-of",
-            netns,
-        )?,
-        ..Rewrite::default()
-    };
+    let (src_mac, dst_mac) = args.macs.resolve(netns)?;
+    let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
     let mut frames = packet::read_frames(&args.file)?;
     for (index, frame) in frames.iter_mut().enumerate() {
         rewrite
