@@ -32,9 +32,6 @@ pub mod netns;
 pub mod packet_socket;
 pub mod poll;
 pub mod rx;
-/// The earlier name of [`cpu`], which now holds the CPU count and task affinity too; callers
-/// should name [`cpu`].
-pub use cpu as sched;
 pub mod tally;
 pub mod testing;
 pub mod tx;

@@ -85,7 +85,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let frames = read_frames(&scenario.packet.file)?;
     let configs = receivers::configs(&scenario)?;
     let lab_name = options.lab_name.clone().unwrap_or_else(|| scenario.name.clone());
-    let cpus = fastnet::sched::online_cpus().context("counting the online CPUs")?;
+    let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
     let plan = Plan::new(&scenario.topology, &lab_name, cpus)?;
     for rate in &scenario.generator.rates {
         let mut config =
