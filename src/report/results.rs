@@ -59,6 +59,12 @@ pub struct Receiver {
 /// stage or it was not read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drops {
+    /// Generator interface `tx_dropped` (netlink), delta over the point: on a veth, frames the
+    /// peer's ring could not take. Skb path (socket, mmsg, ring engines): once per refusal —
+    /// the sender saw `ENOBUFS` and retried, so a frame can count more than once and is not
+    /// lost unless the send report says it failed. XDP path (xdp engine): each frame lost,
+    /// counted in the receiver's `rx_dropped` too.
+    pub generator_tx_dropped_frames: Option<u64>,
     /// Receiver interface `rx_dropped` (netlink), delta over the point.
     pub iface_rx_dropped_frames: Option<u64>,
     /// AF_PACKET socket/ring drops (`PACKET_STATISTICS` `tp_drops`; libpcap `ps_drop`).

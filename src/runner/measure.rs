@@ -78,8 +78,12 @@ pub struct Measured {
 struct Window {
     send: SendReport,
     recv: RecvReport,
+    /// The receiver interface's counters.
     before: LinkStats,
     after: LinkStats,
+    /// The generator interface's counters.
+    gen_before: LinkStats,
+    gen_after: LinkStats,
 }
 
 impl Bench<'_> {
@@ -165,9 +169,8 @@ impl Bench<'_> {
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }
 
-    fn rx_stats(&self) -> anyhow::Result<LinkStats> {
-        let rx = &self.lab.receiver().name;
-        self.lab.stats(rx).with_context(|| format!("reading the counters of {rx}"))
+    fn stats(&self, iface: &str) -> anyhow::Result<LinkStats> {
+        self.lab.stats(iface).with_context(|| format!("reading the counters of {iface}"))
     }
 
     /// One receiver session with the generator sending for `length`; `None` when a signal came.
@@ -191,7 +194,8 @@ impl Bench<'_> {
             .wait_ready(READY_TIMEOUT)
             .with_context(|| format!("starting receiver `{}`", receiver.label))?;
         let generator = Generator::prepare(self.generator_config(plan.rate, length))?;
-        let before = self.rx_stats()?;
+        let (rx, gen) = (&self.lab.receiver().name, &self.lab.generator().name);
+        let (before, gen_before) = (self.stats(rx)?, self.stats(gen)?);
         let running = generator.start();
         let sent = running.progress();
         let start = Instant::now();
@@ -225,9 +229,9 @@ impl Bench<'_> {
         if !self.interrupt.sleep(self.scenario.run.drain) {
             return Ok(None);
         }
-        let after = self.rx_stats()?;
+        let (after, gen_after) = (self.stats(rx)?, self.stats(gen)?);
         let recv = session.stop().with_context(|| format!("receiver `{}`", receiver.label))?;
-        Ok(Some(Window { send, recv, before, after }))
+        Ok(Some(Window { send, recv, before, after, gen_before, gen_after }))
     }
 }
 
@@ -235,6 +239,9 @@ impl Bench<'_> {
 fn drops(method: Method, w: &Window) -> Drops {
     let mut drops = Drops {
         iface_rx_dropped_frames: Some(w.after.rx_dropped.saturating_sub(w.before.rx_dropped)),
+        generator_tx_dropped_frames: Some(
+            w.gen_after.tx_dropped.saturating_sub(w.gen_before.tx_dropped),
+        ),
         ..Drops::default()
     };
     if let Some(kernel) = w.recv.kernel {

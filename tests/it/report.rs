@@ -48,6 +48,8 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     sent_frames: sent,
                     iface_rx_frames: sent,
                     drops: Drops {
+                        // The xdp engine's frames the peer's ring could not take.
+                        generator_tx_dropped_frames: Some(sent / 10),
                         iface_rx_dropped_frames: Some(0),
                         socket_frames: (!xdp).then_some(sent - app),
                         xdp_rx_ring_full_frames: xdp.then_some(sent - app),
@@ -122,6 +124,12 @@ fn results_directory_is_complete_and_reads_back() {
     );
     let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), results.points.len());
+    let tx_dropped = header.iter().position(|h| h == "drops_generator_tx_dropped_frames").unwrap();
+    for (row, point) in rows.iter().zip(&results.points) {
+        let expected = point.drops.generator_tx_dropped_frames.unwrap();
+        assert!(expected > 0);
+        assert_eq!(row[tx_dropped], expected.to_string());
+    }
     let method = header.iter().position(|h| h == "method").unwrap();
     assert_eq!(rows.iter().filter(|r| &r[method] == "socket").count(), 12);
 

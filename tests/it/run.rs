@@ -74,6 +74,10 @@ fn assert_points_consistent(json: &serde_json::Value) {
         assert!(app <= iface, "app {app} > iface rx {iface}: {p}");
         assert!(iface <= sent, "iface rx {iface} > sent {sent}: {p}");
         assert_eq!(ipv4, app, "every frame received is the IPv4 frame sent: {p}");
+        // Both ends' netlink drop counters are read for every point.
+        for key in ["generator_tx_dropped_frames", "iface_rx_dropped_frames"] {
+            assert!(p["drops"][key].is_u64(), "drops.{key} in {p}");
+        }
         if p["valid"] == false {
             assert!(p["invalid_reason"].is_string(), "{p}");
         }
@@ -118,6 +122,8 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
     // One CSV row per point under a header.
     let csv = std::fs::read_to_string(rdir.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"drops_generator_tx_dropped_frames"), "{csv}");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(rdir.join("manifest.json")).unwrap())
             .unwrap();
