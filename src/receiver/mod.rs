@@ -57,6 +57,56 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// UMEM frame size used for `fastnet:3`: `buffer` is divided by it.
 pub const XDP_FRAME_SIZE: u32 = 2048;
 
+/// A receiver knob that only some methods use: the one table both `netlab recv`
+/// ([`RecvConfig::validate`]) and scenario files (`Scenario::parse`) check against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// `buffer` / `--buffer`.
+    Buffer,
+    /// `batch` / `--batch`.
+    Batch,
+    /// `frames` / `--frames`.
+    Frames,
+    /// `wait = "busy"` / `--wait busy` (every method can be told to poll).
+    BusyWait,
+}
+
+impl Knob {
+    /// Whether `method` uses this knob (see the table in the module docs).
+    pub fn used_by(self, method: Method) -> bool {
+        match self {
+            Knob::Buffer | Knob::BusyWait => !matches!(method, Method::XdpDrop | Method::Exec),
+            Knob::Batch => matches!(method, Method::FastnetBatch | Method::FastnetXdp),
+            Knob::Frames => method == Method::FastnetXdp,
+        }
+    }
+
+    /// How `netlab recv` spells it (`--buffer`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Knob::Buffer => "--buffer",
+            Knob::Batch => "--batch",
+            Knob::Frames => "--frames",
+            Knob::BusyWait => "--wait busy",
+        }
+    }
+
+    /// How a scenario's `[[receiver]]` table spells it (`buffer`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Knob::Buffer => "buffer",
+            Knob::Batch => "batch",
+            Knob::Frames => "frames",
+            Knob::BusyWait => "wait = \"busy\"",
+        }
+    }
+
+    /// The methods that use it, by canonical name, in the lesson's order.
+    pub fn users(self) -> Vec<&'static str> {
+        Method::all().iter().filter(|m| self.used_by(**m)).map(|m| m.name()).collect()
+    }
+}
+
 /// The knobs every method takes (see the module docs for what each maps to).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecvConfig {
@@ -82,23 +132,17 @@ impl RecvConfig {
                 "{knob} does not apply to method `{method}` (see `netlab recv --help`)"
             )))
         };
-        let uses_buffer = !matches!(method, Method::XdpDrop | Method::Exec);
-        let uses_batch = matches!(method, Method::FastnetBatch | Method::FastnetXdp);
-        let uses_frames = matches!(method, Method::FastnetXdp);
-        if self.buffer.is_some() && !uses_buffer {
-            return unused("--buffer");
-        }
-        if self.batch.is_some() && !uses_batch {
-            return unused("--batch");
-        }
-        if self.frames.is_some() && !uses_frames {
-            return unused("--frames");
+        let set = [
+            (Knob::Buffer, self.buffer.is_some()),
+            (Knob::Batch, self.batch.is_some()),
+            (Knob::Frames, self.frames.is_some()),
+            (Knob::BusyWait, self.wait == Wait::Busy),
+        ];
+        if let Some((knob, _)) = set.iter().find(|(knob, set)| *set && !knob.used_by(method)) {
+            return unused(knob.flag());
         }
         if self.batch == Some(0) {
             return Err(bad_input("--batch 0: a batch holds at least one frame"));
-        }
-        if self.wait == Wait::Busy && matches!(method, Method::XdpDrop | Method::Exec) {
-            return unused("--wait busy");
         }
         match (method, &self.command) {
             (Method::Exec, None) => {

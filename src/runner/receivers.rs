@@ -1,5 +1,6 @@
 //! The scenario's `[[receiver]]` tables as receiver configurations, checked before anything is
-//! built: knobs a method does not use, buffer sizes, and `exec` programs that cannot be started.
+//! built: buffer sizes and `exec` programs that cannot be started (knobs a method does not use
+//! were refused when the scenario was parsed, by the same table).
 //!
 //! An `exec` command's program is looked up like a shell would (`PATH` for a bare name); a
 //! relative path (`./rx`, `bin/rx`) is read from the scenario file's directory, as

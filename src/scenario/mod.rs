@@ -41,6 +41,8 @@
 //!   An absolute path is taken as is. The file must exist.
 //! - Receivers are told apart by their label: `name` if given, else the method's canonical name.
 //!   Two receivers with the same label are an error.
+//! - A receiver knob its method does not use (`batch` on `socket`, `buffer` on `xdp-drop`) is an
+//!   error; [`crate::receiver::Knob`] says which method uses what, for `netlab recv` too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::exit::bad_input;
+use crate::receiver::Knob;
 use crate::topology::TopologySpec;
 
 mod locate;
@@ -441,6 +444,28 @@ fn validate(
             }
             (None, _) => None,
         };
+        // Knobs the method does not use: the receiver's own table says which.
+        let knobs = [
+            (Knob::Buffer, r.buffer.as_ref().map(|b| b.span())),
+            (Knob::Batch, r.batch.as_ref().map(|b| b.span())),
+            (Knob::Frames, r.frames.as_ref().map(|f| f.span())),
+            (
+                Knob::BusyWait,
+                r.wait.as_ref().filter(|w| *w.get_ref() == Wait::Busy).map(|w| w.span()),
+            ),
+        ];
+        for (knob, span) in knobs {
+            if let Some(span) = span.filter(|_| !knob.used_by(method)) {
+                return Err(err(
+                    span,
+                    format!(
+                        "`{}` does not apply to method `{method}` (used by: {})",
+                        knob.key(),
+                        knob.users().join(", ")
+                    ),
+                ));
+            }
+        }
         let buffer = match &r.buffer {
             None => None,
             Some(b) => Some(parse_size(b.get_ref()).map_err(|e| err(b.span(), e.to_string()))?),
@@ -451,7 +476,7 @@ fn validate(
             buffer,
             batch: positive(source, r.batch, "batch")?,
             frames: positive(source, r.frames, "frames")?,
-            wait: r.wait,
+            wait: r.wait.map(toml::Spanned::into_inner),
             command,
         });
     }

@@ -86,7 +86,7 @@ pub(super) struct RawReceiver {
     pub buffer: Option<Spanned<String>>,
     pub batch: Option<Spanned<u32>>,
     pub frames: Option<Spanned<u32>>,
-    pub wait: Option<Wait>,
+    pub wait: Option<Spanned<Wait>>,
     pub command: Option<Spanned<String>>,
 }
 

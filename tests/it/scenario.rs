@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use netlab::receiver::RecvConfig;
 use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError, Wait};
 use netlab::topology::Kind;
 
@@ -261,6 +262,15 @@ fn every_bad_input_names_file_line_column_and_key() {
         ("bad name", "name = \"t\"|name = \"my lab\"", 1, 8, "name", "is not a scenario name"),
         ("unknown order", "method = \"pcap\"\n|method = \"pcap\"\n[run]\norder = \"random\"\n", 12, 9,
          "run.order", "unknown value `random`"),
+        ("batch on a method without batches", "method = \"pcap\"\n|method = \"pcap\"\nbatch = 32\n", 11, 9,
+         "receiver[0].batch", "`batch` does not apply to method `pcap` (used by: fastnet:2, fastnet:3)"),
+        ("buffer on xdp-drop", "method = \"pcap\"\n|method = \"xdp-drop\"\nbuffer = \"4MiB\"\n", 11, 10,
+         "receiver[0].buffer", "`buffer` does not apply to method `xdp-drop`"),
+        ("frames on fastnet:2", "method = \"pcap\"\n|method = \"fastnet:2\"\nframes = 4096\n", 11, 10,
+         "receiver[0].frames", "`frames` does not apply to method `fastnet:2` (used by: fastnet:3)"),
+        ("busy wait on exec",
+         "method = \"pcap\"\n|method = \"exec\"\nname = \"s\"\ncommand = \"./rx\"\nwait = \"busy\"\n", 13, 8,
+         "receiver[0].wait", "`wait = \"busy\"` does not apply to method `exec`"),
     ];
     for (what, change, line, column, path, message) in cases {
         let (from, to) = change.split_once('|').unwrap();
@@ -282,6 +292,43 @@ fn every_bad_input_names_file_line_column_and_key() {
         };
         assert!(shown.contains(&prefix), "{what}: {shown}");
     }
+}
+
+/// Scenario files and `netlab recv` accept the same knobs for each method: the receiver's own
+/// check (`RecvConfig::validate`) decides both.
+#[test]
+fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
+    let lab = Lab::new();
+    let knobs: [(&str, RecvConfig); 5] = [
+        ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
+        ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
+        ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
+        ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
+        ("wait = \"poll\"", RecvConfig::default()),
+    ];
+    let mut accepted = 0;
+    for &method in Method::all() {
+        for (line, config) in &knobs {
+            let (exec, command) = if method == Method::Exec {
+                ("name = \"s\"\ncommand = \"./rx\"\n", Some("./rx".to_string()))
+            } else {
+                ("", None)
+            };
+            let text =
+                edit("method = \"pcap\"\n", &format!("method = \"{method}\"\n{exec}{line}\n"));
+            let config = RecvConfig { command, ..config.clone() };
+            let by_recv = config.validate(method);
+            let by_scenario = lab.parse(&text);
+            assert_eq!(
+                by_scenario.is_ok(),
+                by_recv.is_ok(),
+                "{method} with {line}: scenario {by_scenario:?}, recv {by_recv:?}"
+            );
+            accepted += usize::from(by_scenario.is_ok());
+        }
+    }
+    // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8.
+    assert_eq!(accepted, 23);
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {
