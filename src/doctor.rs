@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::generator::engine::Sender;
+use crate::generator::EngineKind;
 use crate::receiver::{self, Method, RecvConfig};
 use crate::topology::{Kind, Lab, NapiMode, TopologySpec};
 
@@ -142,6 +144,7 @@ fn namespace_checks() -> Vec<Check> {
         threaded_napi(&lab),
     ));
     let receiver = lab.receiver().name.clone();
+    let generator = lab.generator().name.clone();
     let inside = lab.netns().map(|ns| {
         ns.run(|| {
             let mut checks = vec![
@@ -171,6 +174,7 @@ fn namespace_checks() -> Vec<Check> {
                 ),
             ];
             checks.push(receive_methods(&receiver));
+            checks.push(send_engines(&generator));
             checks
         })
     });
@@ -209,6 +213,29 @@ fn threaded_napi(lab: &Lab) -> Result<String, String> {
         }
     }
     Ok(format!("kthread {pids:?} pinned to core {}", lab.rx_core()))
+}
+
+/// Opens every send engine on `iface` with the shipped packet, in the calling thread's
+/// namespace (nothing is sent).
+fn send_engines(iface: &str) -> Check {
+    let frame = match crate::packet::UdpSpec::default().build() {
+        Ok(frame) => frame,
+        Err(e) => return Check::new("send engines", "a bug: report it", Err(format!("{e:#}"))),
+    };
+    let mut opened = Vec::new();
+    let mut failed = Vec::new();
+    for kind in EngineKind::FASTEST_FIRST {
+        let frames = [frame.clone()];
+        match Sender::open(kind, iface, &frames, kind.default_batch(false)) {
+            Ok(_) => opened.push(kind.name()),
+            Err(e) => failed.push(format!("{kind}: {e}")),
+        }
+    }
+    Check::new(
+        "send engines",
+        "see the failing engine's message; `netlab replay --engine ENGINE -v` shows more",
+        if failed.is_empty() { Ok(opened.join(", ")) } else { Err(failed.join("; ")) },
+    )
 }
 
 /// Opens every receive method (except `exec`, a user's program) on `iface`, in the calling

@@ -42,7 +42,13 @@ fn doctor_passes_every_check_and_leaves_nothing_behind() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(!stdout.contains('✘'), "{stdout}");
-    for check in ["threaded NAPI", "AF_XDP socket", "BPF_PROG_RUN live frames", "receive methods"] {
+    for check in [
+        "threaded NAPI",
+        "AF_XDP socket",
+        "BPF_PROG_RUN live frames",
+        "receive methods",
+        "send engines",
+    ] {
         assert!(stdout.contains(&format!("✔ {check}")), "{check} missing:\n{stdout}");
     }
     let left: Vec<String> = fastnet::netns::NetNs::list_named()
