@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::generator::engine::Sender;
 use crate::generator::EngineKind;
+use crate::privilege::{Capability, Effective};
 use crate::receiver::{self, Method, RecvConfig};
 use crate::topology::{Kind, Lab, NapiMode, TopologySpec};
 
@@ -47,46 +48,24 @@ impl fmt::Display for Check {
     }
 }
 
-/// Linux capability numbers (`include/uapi/linux/capability.h`).
-mod cap {
-    pub const NET_ADMIN: u32 = 12;
-    pub const NET_RAW: u32 = 13;
-    pub const SYS_ADMIN: u32 = 21;
-    pub const BPF: u32 = 39;
-}
-
-/// The effective capability set of this process, from `/proc/self/status`.
-pub(crate) fn effective_caps() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let hex = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .ok_or("no CapEff line in /proc/self/status")?;
-    u64::from_str_radix(hex.trim(), 16).map_err(|e| format!("CapEff `{}`: {e}", hex.trim()))
-}
-
-pub(crate) fn has_cap(caps: u64, bit: u32) -> bool {
-    caps & (1u64 << bit) != 0
-}
-
 /// Runs every check, in the order they are printed.
 pub fn run_checks() -> Vec<Check> {
     const SUDO: &str = "run netlab as root (sudo)";
-    let caps = effective_caps();
-    let cap_check = |bit: u32| -> Result<String, String> {
+    let caps = Effective::read();
+    let cap_check = |cap: Capability| -> Result<String, String> {
         match &caps {
-            Ok(c) if has_cap(*c, bit) => Ok(String::new()),
+            Ok(c) if c.has(cap) => Ok(String::new()),
             Ok(_) => Err("missing from the effective set".into()),
             Err(e) => Err(e.clone()),
         }
     };
     let mut checks = vec![
-        Check::new("CAP_NET_ADMIN", SUDO, cap_check(cap::NET_ADMIN)),
-        Check::new("CAP_NET_RAW", SUDO, cap_check(cap::NET_RAW)),
+        Check::new("CAP_NET_ADMIN", SUDO, cap_check(Capability::NetAdmin)),
+        Check::new("CAP_NET_RAW", SUDO, cap_check(Capability::NetRaw)),
         Check::new(
             "CAP_BPF (or CAP_SYS_ADMIN)",
             SUDO,
-            cap_check(cap::BPF).or_else(|_| cap_check(cap::SYS_ADMIN)),
+            cap_check(Capability::Bpf).or_else(|_| cap_check(Capability::SysAdmin)),
         ),
     ];
     checks.extend(namespace_checks());

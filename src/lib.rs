@@ -15,6 +15,7 @@ pub mod exit;
 pub mod generator;
 pub mod interrupt;
 pub mod packet;
+pub mod privilege;
 pub mod receiver;
 pub mod report;
 pub mod runner;

@@ -38,9 +38,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::exit::privilege;
 use crate::interrupt::Interrupt;
 use crate::packet::read_frames;
+use crate::privilege::{self, Capability};
 use crate::report::{Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{Kind, Lab, LabState, Plan};
@@ -75,10 +75,6 @@ pub struct RunOutcome {
     pub engine: String,
 }
 
-/// Capability numbers (`include/uapi/linux/capability.h`).
-const CAPABILITIES: [(u32, &str); 3] =
-    [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")];
-
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let scenario = Scenario::load(&options.file)?;
@@ -109,21 +105,11 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
 }
 
 fn require_privileges(kind: Kind) -> anyhow::Result<()> {
-    let caps = crate::doctor::effective_caps().map_err(|e| anyhow::anyhow!(e))?;
-    let missing: Vec<&str> = CAPABILITIES
-        .iter()
-        // An `interface` lab makes no namespace.
-        .filter(|(_, name)| kind != Kind::Interface || *name != "CAP_SYS_ADMIN")
-        .filter(|(bit, _)| !crate::doctor::has_cap(caps, *bit))
-        .map(|(_, name)| *name)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(privilege(format!(
-        "netlab run needs root to build the lab and open raw sockets ({} missing): run with sudo",
-        missing.join(", ")
-    )))
+    use Capability::{NetAdmin, NetRaw, SysAdmin};
+    // An `interface` lab makes no namespace.
+    let needed: &[Capability] =
+        if kind == Kind::Interface { &[NetAdmin, NetRaw] } else { &[NetAdmin, NetRaw, SysAdmin] };
+    privilege::require("netlab run (building the lab, raw sockets)", needed)
 }
 
 fn run_in_lab(

@@ -8,7 +8,8 @@ use super::marker::{self, LabRecord, LabState};
 use super::plan::{check_lab_name, Plan, PlannedInterface, NETNS_PREFIX};
 use super::spec::{Kind, NapiMode, TopologySpec};
 use super::{napi, LabInterface, LinkStats, Role};
-use crate::exit::{self, bad_input, Classified, Code};
+use crate::exit::{bad_input, Classified, Code};
+use crate::privilege::{self, Capability};
 
 /// Who removes the lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,26 +38,9 @@ pub struct Lab {
     runtime: tokio::runtime::Runtime,
 }
 
-/// Capability numbers (`include/uapi/linux/capability.h`).
-const CAP_NET_ADMIN: u32 = 12;
-const CAP_SYS_ADMIN: u32 = 21;
-
 /// Fails with a privilege error (exit code 3) unless this process may make namespaces and links.
 pub(crate) fn require_privileges(what: &str) -> anyhow::Result<()> {
-    let caps = crate::doctor::effective_caps().map_err(|e| anyhow!(e))?;
-    let missing: Vec<&str> = [(CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_SYS_ADMIN, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|&(bit, _)| !crate::doctor::has_cap(caps, bit))
-        .map(|(_, name)| name)
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(exit::privilege(format!(
-            "{what} needs root ({} missing): run with sudo",
-            missing.join(", ")
-        )))
-    }
+    privilege::require(what, &[Capability::NetAdmin, Capability::SysAdmin])
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
