@@ -13,12 +13,18 @@
 //! | `fastnet:1` | `SO_RCVBUF` | — | — | `poll` / spin on `MSG_DONTWAIT` |
 //! | `fastnet:2` | `SO_RCVBUF` | — | frames per `recvmmsg` | as above |
 //! | `fastnet:mmap` | ring bytes (`tp_block_size × tp_block_nr`) | — | — | `poll` / spin on the block status |
-//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 8 MiB) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass | `poll` / spin |
+//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 32 MiB = 16 384 frames) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass (default 256) | poll: `poll(2)` as a `SCHED_BATCH` thread; busy: spin |
 //! | `xdp-drop` | — | — | — | — (the kernel counts) |
 //! | `exec` | — | — | — | — (the program decides) |
 //!
 //! A knob a method does not use is rejected with a message naming the method, so a scenario
 //! never believes it tuned something it did not.
+//!
+//! `fastnet:3` without knobs is its fastest configuration on a core shared with threaded NAPI
+//! (measured with `labs/bench-receivers.toml`; the reasons are in [`fastnet::xdp`]): a UMEM
+//! large enough for the receiver to be off the core for a scheduler slice, and a receiver
+//! thread that, woken by arriving frames, does not preempt the NAPI kthread copying them
+//! (`SCHED_BATCH`). `--wait busy` spins instead, as an ordinary thread, and keeps less there.
 //!
 //! # Running a receiver
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
@@ -202,7 +208,7 @@ pub fn open(method: Method, iface: &str, cfg: &RecvConfig) -> anyhow::Result<Box
             open_afpacket(method, iface, cfg)
         }
         Method::FastnetXdp => {
-            let umem_frames = cfg.buffer.map_or(4096, |bytes| {
+            let umem_frames = cfg.buffer.map_or(fastnet::xdp::DEFAULT_FRAMES, |bytes| {
                 u32::try_from(bytes / u64::from(XDP_FRAME_SIZE)).unwrap_or(u32::MAX)
             });
             let mut xsk = fastnet::xdp::XskConfig::for_frames(umem_frames);

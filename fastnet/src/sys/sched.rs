@@ -1,5 +1,5 @@
 //! CPU affinity: `sched_setaffinity(2)`, `sched_getaffinity(2)`; the online and possible CPU
-//! counts.
+//! counts; the calling thread's scheduling policy (`sched_setscheduler(2)`).
 
 use super::syscall;
 use crate::error::SyscallError;
@@ -67,4 +67,19 @@ pub(crate) fn affinity(tid: libc::pid_t) -> Result<Vec<usize>, SyscallError> {
     }?;
     // SAFETY: every index tested is below CPU_SETSIZE, inside `set`.
     Ok((0..CPU_SETSIZE).filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) }).collect())
+}
+
+/// Puts the calling thread under `SCHED_BATCH` (`sched_setscheduler(0, SCHED_BATCH, 0)`): the
+/// same share of the CPU as `SCHED_OTHER`, but a wake-up never preempts the running task. Any
+/// thread may switch itself between `SCHED_OTHER` and `SCHED_BATCH` without privileges.
+pub(crate) fn set_batch_policy() -> Result<(), SyscallError> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a live sched_param; the kernel only reads it.
+    unsafe {
+        syscall!(
+            sched_setscheduler(0, libc::SCHED_BATCH, &param),
+            "sched_setscheduler(SCHED_BATCH)"
+        )
+    }
+    .map(drop)
 }

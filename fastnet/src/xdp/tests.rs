@@ -139,3 +139,34 @@ fn sigkill_leaves_no_xdp_program() {
     }
     assert!(gone, "{}", sh("ip link show vb"));
 }
+
+/// The calling thread's scheduling policy, from `/proc/thread-self/stat` (field 41).
+fn thread_policy() -> u32 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split_whitespace().nth(41 - 3).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_polling_receiver_thread_becomes_sched_batch() {
+    let Some(_ns) = privileged("a_polling_receiver_thread_becomes_sched_batch") else { return };
+    veth_pair();
+    let cases = [
+        (XskConfig::default(), libc::SCHED_BATCH),
+        (XskConfig { sched_batch: false, ..XskConfig::default() }, libc::SCHED_OTHER),
+        (XskConfig { wait: Wait::Busy, ..XskConfig::default() }, libc::SCHED_OTHER),
+    ];
+    for (config, want) in cases {
+        // A fresh thread each time (it inherits this thread's namespace), as the policy stays.
+        let policy = std::thread::spawn(move || {
+            assert_eq!(thread_policy(), libc::SCHED_OTHER as u32);
+            let rx = XskRx::open("vb", 0, &config).unwrap();
+            let policy = thread_policy();
+            drop(rx);
+            policy
+        })
+        .join()
+        .unwrap();
+        assert_eq!(policy, want as u32, "{config:?}");
+    }
+}
