@@ -22,28 +22,35 @@
 //!
 //! # Sharing a core with NAPI
 //! In copy mode the kernel's NAPI poll — on a veth with threaded NAPI, the `napi/<dev>-<id>`
-//! kthread — copies every frame into the UMEM; that copy, not the receiver's ring walk, is
-//! what limits the rate. When the receiver runs on the same core as that kthread, two things
-//! decide how much it keeps (measured on a 2-vCPU VM, veth flooded at 8–10 Mpps, against a
-//! plain libxdp receiver with 4096 frames that polls when idle):
-//! - **Who preempts whom.** NAPI flushes the socket after every poll (64 frames) and wakes
-//!   the receiver sleeping in `poll(2)`; an ordinary (`SCHED_OTHER`) receiver preempts the
-//!   kthread right away, drains those 64 frames and sleeps again: two context switches per 64
-//!   frames (~30 000 a second), paid for on the core that does the copying. With
-//!   [`XskConfig::sched_batch`] the receiving thread is `SCHED_BATCH`: woken, it waits until
-//!   NAPI sleeps or its time slice ends (~500 switches a second), then drains thousands of
-//!   frames in one go at a few ns each. NAPI's cost per frame fell from ~330 to ~170 ns.
+//! kthread — copies every frame into the UMEM; that kernel work, not the receiver's ring walk,
+//! limits the rate. When the receiver runs on the same core as that kthread, two things decide
+//! how much it keeps (measured on a 2-vCPU VM with `labs/bench-receivers.toml`, veth flooded
+//! by the xdp engine, against a plain libxdp receiver — 4096 frames, polls when idle):
+//! - **Who preempts whom.** NAPI flushes the socket after every poll (64 frames) and wakes a
+//!   receiver sleeping in `poll(2)`; an ordinary (`SCHED_OTHER`) receiver preempts the kthread
+//!   right away, takes those 64 frames and sleeps again: two context switches per 64 frames
+//!   (30–60 k a second) on the core that does the copying. With [`XskConfig::sched_batch`]
+//!   the receiving thread is `SCHED_BATCH`: woken, it waits until NAPI sleeps or its time
+//!   slice ends (~500 switches a second), then drains thousands of frames in one go. The
+//!   receiver's CPU fell from ~38 to ~5 ns per frame, NAPI's by ~15 %.
 //! - **How long the receiver may be away.** Not preempting NAPI means not running for up to a
 //!   scheduler slice (a few ms): at 5 Mpps that is 10–20 k frames, which must all find a free
 //!   UMEM frame on the fill ring, or the kernel drops them (`rx_fill_ring_empty_descs`). Hence
-//!   16 384 frames (32 MiB) by default; 4096 lost a third of the frames that way, and 32 768
-//!   kept no more than 16 384 (the UMEM outgrows the caches the kernel copies through).
+//!   16 384 frames (32 MiB) by default: with 4096 the batch-scheduled receiver lost up to half
+//!   the frames that way and kept 0.6 × the plain receiver; 8192 and 32 768 kept a little less
+//!   than 16 384.
 //!
-//! Together they kept ~1.3 × what the plain libxdp receiver kept in the same runs (and the
-//! same two changes gave that receiver the same gain). Spinning ([`Wait::Busy`]) on the
-//! shared core kept ~0.85 × of it: the spinner takes half the core from NAPI. Sleeping a
-//! fixed 300 µs after each drain instead of polling (fewer wake-ups, no policy change) kept
-//! no more than polling.
+//! Together: ~1.3–1.4 × what the plain libxdp receiver kept in the same runs — and the plain
+//! receiver given the same two changes keeps most of that gain, so it is the configuration,
+//! not the language. Measured and dropped: spinning ([`Wait::Busy`], ~0.85 ×: the spinner
+//! takes half the core from NAPI, with or without `SCHED_BATCH`); sleeping a fixed 300 µs
+//! after each drain instead of polling (no better than polling); batches of 64 or 1024
+//! (the same as 256); frames laid out 2112 bytes apart (unaligned chunks) so the lines the
+//! kernel writes spread over every cache set (no gain).
+//!
+//! What is left is in the kernel: on that VM, in the slower runs, half of the NAPI thread's
+//! time went to returning each frame's page to the sender's page pool, behind a spinlock the
+//! sending core also takes for the frames the full veth ring refused (`perf record -C <core>`).
 //!
 //! Everything is RAII: dropping an [`XskRx`] detaches the program (closing the link fd), closes
 //! the socket and unmaps the rings and the UMEM — and so does the process dying, even by
