@@ -74,6 +74,21 @@ impl Results {
         cells
     }
 
+    /// The method's lossless rate: the highest asked rate at which `label` kept every frame sent
+    /// in every repetition (all points of that rate valid, none with loss), with the mean pps
+    /// offered there; `None` when it lost frames at every rate asked.
+    pub fn lossless_rate(&self, label: &str) -> Option<(Rate, f64)> {
+        self.rates
+            .iter()
+            .filter_map(|&rate| {
+                let cell = self.cell(label, rate);
+                let kept_all = !cell.points.is_empty()
+                    && cell.points.iter().all(|p| p.valid && p.loss_pct <= 0.0);
+                Some((rate, cell.offered_pps?.mean)).filter(|_| kept_all)
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
     /// The cell of `label` × `rate`.
     pub fn cell(&self, label: &str, rate: Rate) -> Cell<'_> {
         let points: Vec<&Point> =

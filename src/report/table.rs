@@ -1,6 +1,7 @@
 //! The terminal table: receivers as rows, rates as columns; each cell received Mpps (mean ± sd
-//! of the valid repetitions), loss % and ns/frame. Invalid points are counted in the cell and
-//! listed with their reason below the table, never averaged in.
+//! of the valid repetitions), loss % and ns/frame; a last column gives each method's lossless
+//! rate (the highest rate asked at which it kept every frame). Invalid points are counted in the
+//! cell and listed with their reason below the table, never averaged in.
 
 use std::fmt::Write as _;
 
@@ -37,6 +38,7 @@ pub fn table(results: &Results) -> String {
         .set_content_arrangement(ContentArrangement::Disabled);
     let mut header = vec!["method".to_string()];
     header.extend(results.rates.iter().map(|r| format!("{r}")));
+    header.push("lossless up to".to_string());
     grid.set_header(header);
     let cells = results.cells();
     for receiver in &results.receivers {
@@ -46,6 +48,10 @@ pub fn table(results: &Results) -> String {
             format!("{}\n({})", receiver.label, receiver.method)
         }];
         row.extend(cells.iter().filter(|c| c.label == receiver.label).map(cell_text));
+        row.push(match results.lossless_rate(&receiver.label) {
+            Some((rate, offered)) => format!("{rate}\n({})", mpps(Stat { mean: offered, sd: 0.0 })),
+            None => "none asked".to_string(),
+        });
         grid.add_row(row);
     }
     for column in grid.column_iter_mut().skip(1) {

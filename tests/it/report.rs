@@ -159,6 +159,33 @@ fn results_directory_is_complete_and_reads_back() {
 }
 
 #[test]
+fn lossless_rate_is_the_highest_rate_kept_whole_in_every_repetition() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let mut results = fabricate(&s, 0.0, usize::MAX);
+    // socket keeps 0.35 Mpps: whole at 100 kpps only; pcap (1.4) and fastnet:3 (4.2) up to 1 Mpps.
+    assert_eq!(results.lossless_rate("socket").map(|r| r.0), Some(Rate::Pps(100_000)));
+    assert_eq!(results.lossless_rate("pcap").map(|r| r.0), Some(Rate::Pps(1_000_000)));
+    assert_eq!(results.lossless_rate("fastnet:3").map(|r| r.0), Some(Rate::Pps(1_000_000)));
+    let text = report::table(&results);
+    assert!(text.contains("lossless up to"), "{text}");
+    // One lost frame in one repetition of pcap at 1 Mpps: its lossless rate drops to 500 kpps.
+    let i = results
+        .points
+        .iter()
+        .position(|p| p.label == "pcap" && p.rate == Rate::Pps(1_000_000))
+        .unwrap();
+    results.points[i].loss_pct = 0.0001;
+    assert_eq!(results.lossless_rate("pcap").map(|r| r.0), Some(Rate::Pps(500_000)));
+    // Loss at every rate: none.
+    for p in results.points.iter_mut().filter(|p| p.label == "socket") {
+        p.loss_pct = 1.0;
+    }
+    assert_eq!(results.lossless_rate("socket"), None);
+    assert!(report::table(&results).contains("none asked"));
+}
+
+#[test]
 fn table_shows_means_and_keeps_invalid_points_out() {
     let lab = Lab::new();
     let s = scenario(&lab);
