@@ -49,7 +49,9 @@ pub fn table(results: &Results) -> String {
         }];
         row.extend(cells.iter().filter(|c| c.label == receiver.label).map(cell_text));
         row.push(match results.lossless_rate(&receiver.label) {
-            Some((rate, offered)) => format!("{rate}\n({})", mpps(Stat { mean: offered, sd: 0.0 })),
+            Some((rate, offered)) => {
+                format!("{rate}\n({} Mpps)", mpps(Stat { mean: offered, sd: 0.0 }))
+            }
             None => "none asked".to_string(),
         });
         grid.add_row(row);
