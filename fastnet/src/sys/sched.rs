@@ -9,9 +9,9 @@ pub(crate) const CPU_SETSIZE: usize = libc::CPU_SETSIZE as usize;
 
 /// `sysconf(_SC_NPROCESSORS_ONLN)`.
 pub(crate) fn online_cpus() -> Result<usize, SyscallError> {
+    const CALL: &str = "sysconf(_SC_NPROCESSORS_ONLN)";
     // SAFETY: sysconf takes no pointers.
-    let n =
-        unsafe { syscall!(sysconf(libc::_SC_NPROCESSORS_ONLN), "sysconf(_SC_NPROCESSORS_ONLN)") }?;
+    let n = unsafe { syscall!(sysconf(libc::_SC_NPROCESSORS_ONLN), CALL) }?;
     Ok(usize::try_from(n).unwrap_or(1).max(1))
 }
 
