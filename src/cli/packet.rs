@@ -196,11 +196,7 @@ fn rewrite(args: &RewriteArgs) -> anyhow::Result<Code> {
     let (src_mac, dst_mac) = args.macs.resolve(args.netns.as_deref())?;
     let rewrite = Rewrite { src_mac, dst_mac, src_ip: args.src_ip, dst_ip: args.dst_ip };
     let mut frames = packet::read_frames(&args.input)?;
-    for (index, frame) in frames.iter_mut().enumerate() {
-        rewrite
-            .apply(&mut frame.data, index)
-            .with_context(|| format!("{}", args.input.display()))?;
-    }
+    rewrite.apply_all(&mut frames).with_context(|| format!("{}", args.input.display()))?;
     packet::write_pcap(&args.output, &frames)?;
     let changes: Vec<String> = [
         rewrite.src_mac.map(|m| format!("source MAC {}", Mac(m))),

@@ -197,11 +197,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let (src_mac, dst_mac) = args.macs.resolve(netns)?;
     let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
     let mut frames = packet::read_frames(&args.file)?;
-    for (index, frame) in frames.iter_mut().enumerate() {
-        rewrite
-            .apply(&mut frame.data, index)
-            .with_context(|| format!("{}", args.file.display()))?;
-    }
+    rewrite.apply_all(&mut frames).with_context(|| format!("{}", args.file.display()))?;
     let lab = lab_of(netns);
     let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
     config.netns = args.netns.clone();

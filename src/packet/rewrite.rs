@@ -8,6 +8,7 @@ use macaddr::MacAddr6;
 
 use super::checksum;
 use super::ethernet::{locate_ipv4, Ipv4Problem, ETHERNET_HEADER_LEN};
+use super::file::Frame;
 use crate::exit::bad_input;
 
 /// Offsets inside an IPv4 header.
@@ -108,6 +109,15 @@ impl Rewrite {
 }
 
 impl Rewrite {
+    /// Applies the rewrite to every frame of a file, in file order: [`Rewrite::apply`] with each
+    /// frame's index, stopping at the first error.
+    pub fn apply_all(&self, frames: &mut [Frame]) -> anyhow::Result<()> {
+        frames
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(index, frame)| self.apply(&mut frame.data, index))
+    }
+
     fn apply_macs(&self, frame: &mut [u8]) {
         if let Some(mac) = self.dst_mac {
             frame[0..6].copy_from_slice(mac.as_bytes());

@@ -62,9 +62,7 @@ impl Template {
             }
         };
         let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
-        for (i, frame) in frames.iter_mut().enumerate() {
-            rewrite.apply(&mut frame.data, i)?;
-        }
+        rewrite.apply_all(&mut frames)?;
         Ok(Template { frames, src_mac, dst_mac })
     }
 
