@@ -204,7 +204,7 @@ fn send_engines(iface: &str) -> Check {
     let mut opened = Vec::new();
     let mut failed = Vec::new();
     for kind in EngineKind::FASTEST_FIRST {
-        let frames = [frame.clone()];
+        let frames = [frame.as_slice()];
         match Sender::open(kind, iface, &frames, kind.default_batch(false)) {
             Ok(_) => opened.push(kind.name()),
             Err(e) => failed.push(format!("{kind}: {e}")),

@@ -208,7 +208,7 @@ impl Sender {
     pub(crate) fn open(
         kind: EngineKind,
         iface: &str,
-        frames: &[Vec<u8>],
+        frames: &[&[u8]],
         batch: usize,
     ) -> fastnet::Result<Sender> {
         let config =
@@ -217,7 +217,7 @@ impl Sender {
             EngineKind::Socket => Box::new(SendTx::open(iface, &config)?),
             EngineKind::Mmsg => Box::new(MmsgTx::open(iface, &config)?),
             EngineKind::Ring => {
-                let longest = frames.iter().map(Vec::len).max().unwrap_or(0);
+                let longest = frames.iter().map(|f| f.len()).max().unwrap_or(0);
                 // Slots of a power of two holding the longest frame plus the 32-byte header.
                 let frame_size = (longest + 32).next_power_of_two().max(2048);
                 Box::new(RingTx::open(iface, &TxConfig { frame_size, ..config })?)
@@ -232,7 +232,7 @@ impl Sender {
                         ),
                     });
                 }
-                let frame = frames.first().map(Vec::as_slice).unwrap_or_default();
+                let frame = frames.first().copied().unwrap_or_default();
                 let live = LiveFrames::new(iface, frame)?;
                 let resident = live.is_resident();
                 return Ok(Sender { tx: Box::new(live), resident });
@@ -264,7 +264,7 @@ impl Sender {
 pub(crate) fn choose_and_open(
     requested: Engine,
     around: &Surroundings,
-    frames: &[Vec<u8>],
+    frames: &[&[u8]],
     batch: Option<usize>,
     paced_fps: Option<u64>,
     exact_count: bool,

@@ -1,7 +1,7 @@
 //! The sender thread: enter the namespace, pin, check the interface, open the engine, wait for
 //! the go, walk the schedule, count, read the peer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -134,7 +134,7 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
     let link = LinkFacts::by_name(iface)?
         .ok_or_else(|| bad_input(format!("-i: no interface named `{iface}` {place}")))?;
     check_link(config, &link, &place)?;
-    let frames: Vec<Vec<u8>> = config.frames.iter().map(|f| f.data.clone()).collect();
+    let frames: Vec<&[u8]> = config.frames.iter().map(|f| f.data.as_slice()).collect();
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
     let peer = around.peer.clone();
@@ -160,14 +160,8 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
     Ok((sender, kind, reason, peer))
 }
 
-fn count_distinct(frames: &[Vec<u8>]) -> usize {
-    let mut seen: Vec<&[u8]> = Vec::new();
-    for f in frames {
-        if !seen.contains(&f.as_slice()) {
-            seen.push(f);
-        }
-    }
-    seen.len()
+fn count_distinct(frames: &[&[u8]]) -> usize {
+    frames.iter().collect::<HashSet<_>>().len()
 }
 
 /// Up, carrier, and every frame within the MTU — all before the first frame goes.
@@ -341,13 +335,6 @@ fn send_all(
     })
 }
 
-fn syscall_errno(e: &fastnet::Error) -> Option<i32> {
-    match e {
-        fastnet::Error::Syscall(s) => s.raw_os_error(),
-        _ => None,
-    }
-}
-
 #[derive(Default)]
 struct Counters {
     frames: u64,
@@ -380,7 +367,7 @@ impl Counters {
                     }
                 }
                 Err(e) => {
-                    let errno = syscall_errno(&e).unwrap_or(0);
+                    let errno = e.raw_os_error().unwrap_or(0);
                     match errno {
                         libc::ENOBUFS | libc::EAGAIN | libc::EINTR if retries < MAX_RETRIES => {
                             *self.retried.entry(errno).or_default() += 1;
@@ -430,7 +417,7 @@ mod tests {
     fn distinct_frames_counted_by_content() {
         let a = vec![1u8; 60];
         let b = vec![2u8; 60];
-        assert_eq!(count_distinct(&[a.clone(), a.clone()]), 1);
-        assert_eq!(count_distinct(&[a.clone(), b, a]), 2);
+        assert_eq!(count_distinct(&[&a, &a]), 1);
+        assert_eq!(count_distinct(&[&a, &b, &a]), 2);
     }
 }
