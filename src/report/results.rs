@@ -77,11 +77,12 @@ pub struct Drops {
     pub xdp_fill_ring_empty_frames: Option<u64>,
 }
 
-/// What the runner measured for one point, before anything is derived.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the runner measured for one point, before anything is derived; a [`Point`] holds it
+/// (its fields appear in the point's JSON and CSV under these names).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counters {
-    /// Time the generator ran (the counting window), nanoseconds.
-    pub duration_ns: u64,
+    /// Time the generator ran (the counting window), seconds.
+    pub duration_s: f64,
     /// Frames the generator sent.
     pub sent_frames: u64,
     /// Receiver interface `rx_packets` (netlink), delta over the point.
@@ -111,24 +112,11 @@ pub struct Point {
     pub asked_pps: Option<f64>,
     /// Repetition, from 1.
     pub repetition: u32,
-    /// Counting window, seconds.
-    pub duration_s: f64,
-    /// Frames the generator sent.
-    pub sent_frames: u64,
+    /// What was measured (flattened: its fields are the point's own in JSON).
+    #[serde(flatten)]
+    pub counters: Counters,
     /// `sent_frames / duration_s`: the rate really offered.
     pub offered_pps: f64,
-    /// Receiver interface `rx_packets` (netlink).
-    pub iface_rx_frames: u64,
-    /// Kernel drops by stage.
-    pub drops: Drops,
-    /// Frames the receiver counted.
-    pub app_rx_frames: u64,
-    /// IPv4 frames the receiver counted.
-    pub ipv4_frames: u64,
-    /// Receiver thread CPU (user + sys), ns.
-    pub rx_cpu_ns: u64,
-    /// NAPI kthread CPU, ns.
-    pub napi_cpu_ns: Option<u64>,
     /// `(rx_cpu_ns + napi_cpu_ns) / app_rx_frames` (`None` when nothing was received).
     pub ns_per_frame: Option<f64>,
     /// `app_rx_frames / duration_s`.
@@ -158,27 +146,47 @@ impl Point {
         expect_ipv4: bool,
         c: Counters,
     ) -> Point {
-        let duration_s = c.duration_ns as f64 / 1e9;
-        let per_s = |frames: u64| if duration_s > 0.0 { frames as f64 / duration_s } else { 0.0 };
+        let per_s = |frames: u64| {
+            if c.duration_s > 0.0 {
+                frames as f64 / c.duration_s
+            } else {
+                0.0
+            }
+        };
         let asked_pps = rate.pps(frame_len_bytes as usize);
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
-        let mut point = Point {
+        let expected_ipv4 = if expect_ipv4 { c.app_rx_frames } else { 0 };
+        let invalid_reason = if c.sent_frames == 0 {
+            Some("the generator sent nothing".to_string())
+        } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
+            Some(format!(
+                "the generator offered {} pps, below {:.0} % of the {} pps asked",
+                round_pps(offered_pps),
+                MIN_OFFERED_FRACTION * 100.0,
+                round_pps(asked)
+            ))
+        } else if c.app_rx_frames > c.sent_frames {
+            Some(format!(
+                "received {} frames but {} were sent (other traffic on the interface?)",
+                c.app_rx_frames, c.sent_frames
+            ))
+        } else if c.ipv4_frames != expected_ipv4 {
+            Some(format!(
+                "IPv4 count {} disagrees with {} expected ({} frames received)",
+                c.ipv4_frames, expected_ipv4, c.app_rx_frames
+            ))
+        } else {
+            None
+        };
+        Point {
             label: receiver.label.clone(),
             method: receiver.method,
             rate,
             asked_pps,
             repetition,
-            duration_s,
-            sent_frames: c.sent_frames,
             offered_pps,
-            iface_rx_frames: c.iface_rx_frames,
-            drops: c.drops,
-            app_rx_frames: c.app_rx_frames,
-            ipv4_frames: c.ipv4_frames,
-            rx_cpu_ns: c.rx_cpu_ns,
-            napi_cpu_ns: c.napi_cpu_ns,
             ns_per_frame: (c.app_rx_frames > 0).then(|| cpu_ns as f64 / c.app_rx_frames as f64),
             achieved_pps,
             achieved_l2_mbps: achieved_pps * (frame_len_bytes * 8) as f64 / 1e6,
@@ -189,31 +197,10 @@ impl Point {
             } else {
                 100.0 * c.sent_frames.saturating_sub(c.app_rx_frames) as f64 / c.sent_frames as f64
             },
-            valid: true,
-            invalid_reason: None,
-        };
-        let expected_ipv4 = if expect_ipv4 { c.app_rx_frames } else { 0 };
-        if c.sent_frames == 0 {
-            point.invalidate("the generator sent nothing");
-        } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
-            point.invalidate(format!(
-                "the generator offered {} pps, below {:.0} % of the {} pps asked",
-                round_pps(offered_pps),
-                MIN_OFFERED_FRACTION * 100.0,
-                round_pps(asked)
-            ));
-        } else if c.app_rx_frames > c.sent_frames {
-            point.invalidate(format!(
-                "received {} frames but {} were sent (other traffic on the interface?)",
-                c.app_rx_frames, c.sent_frames
-            ));
-        } else if c.ipv4_frames != expected_ipv4 {
-            point.invalidate(format!(
-                "IPv4 count {} disagrees with {} expected ({} frames received)",
-                c.ipv4_frames, expected_ipv4, c.app_rx_frames
-            ));
+            valid: invalid_reason.is_none(),
+            invalid_reason,
+            counters: c,
         }
-        point
     }
 
     /// Marks the point invalid (the first reason is kept).
@@ -336,7 +323,7 @@ mod tests {
 
     fn counters(sent: u64, rx: u64, ipv4: u64) -> Counters {
         Counters {
-            duration_ns: 2_000_000_000,
+            duration_s: 2.0,
             sent_frames: sent,
             iface_rx_frames: sent,
             app_rx_frames: rx,

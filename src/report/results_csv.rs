@@ -39,27 +39,28 @@ fn opt<T: ToString>(value: Option<T>) -> String {
 }
 
 fn row(p: &Point) -> Vec<String> {
-    let d = &p.drops;
+    let c = &p.counters;
+    let d = &c.drops;
     vec![
         p.label.clone(),
         p.method.to_string(),
         p.rate.to_string(),
         opt(p.asked_pps),
         p.repetition.to_string(),
-        p.duration_s.to_string(),
-        p.sent_frames.to_string(),
+        c.duration_s.to_string(),
+        c.sent_frames.to_string(),
         p.offered_pps.to_string(),
-        p.iface_rx_frames.to_string(),
+        c.iface_rx_frames.to_string(),
         opt(d.generator_tx_dropped_frames),
         opt(d.iface_rx_dropped_frames),
         opt(d.socket_frames),
         opt(d.xdp_rx_dropped_frames),
         opt(d.xdp_rx_ring_full_frames),
         opt(d.xdp_fill_ring_empty_frames),
-        p.app_rx_frames.to_string(),
-        p.ipv4_frames.to_string(),
-        p.rx_cpu_ns.to_string(),
-        opt(p.napi_cpu_ns),
+        c.app_rx_frames.to_string(),
+        c.ipv4_frames.to_string(),
+        c.rx_cpu_ns.to_string(),
+        opt(c.napi_cpu_ns),
         opt(p.ns_per_frame),
         p.achieved_pps.to_string(),
         p.achieved_l2_mbps.to_string(),

@@ -157,7 +157,7 @@ impl Bench<'_> {
             return Ok(None);
         };
         let counters = Counters {
-            duration_ns: w.send.elapsed_ns,
+            duration_s: w.send.elapsed_ns as f64 / 1e9,
             sent_frames: w.send.frames_sent,
             iface_rx_frames: w.after.rx_packets.saturating_sub(w.before.rx_packets),
             drops: drops(receiver.method, &w),

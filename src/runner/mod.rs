@@ -250,7 +250,7 @@ fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
         let mut c = counters.clone();
         c.ipv4_frames = c.app_rx_frames;
         let mut p = Point::new(receiver, rate, plan.repetition, frame_len, true, c);
-        p.ipv4_frames = counters.ipv4_frames;
+        p.counters.ipv4_frames = counters.ipv4_frames;
         p
     } else {
         Point::new(receiver, rate, plan.repetition, frame_len, ipv4_per_pass > 0, counters.clone())
@@ -298,7 +298,7 @@ fn summary(p: &Point) -> String {
         p.rate.to_string(),
         p.repetition,
         p.offered_pps / 1e6,
-        p.iface_rx_frames,
+        p.counters.iface_rx_frames,
         p.achieved_pps / 1e6,
         p.loss_pct,
     )

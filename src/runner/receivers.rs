@@ -21,14 +21,8 @@ pub fn configs(scenario: &Scenario) -> anyhow::Result<Vec<RecvConfig>> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let located = |message: String| {
-                let (line, column) = receiver_table(scenario.source(), i);
-                bad_input(format!(
-                    "{}:{line}:{column}: receiver[{i}] ({}): {message}",
-                    scenario.path.display(),
-                    r.label
-                ))
-            };
+            let located =
+                |message: String| bad_input(scenario.receiver_error(i, message).to_string());
             let config = config(scenario, r).map_err(|e| located(format!("{e:#}")))?;
             config.validate(r.method).map_err(|e| located(format!("{e:#}")))?;
             Ok(config)
@@ -93,32 +87,9 @@ fn resolve_command(command: &str, dir: &Path) -> anyhow::Result<String> {
         .map_err(|e| bad_input(format!("command `{command}`: {e}")))
 }
 
-/// Line and column (1-based) of the `index`-th `[[receiver]]` header in the scenario text, or
-/// 1:1 when it cannot be found.
-fn receiver_table(source: &str, index: usize) -> (usize, usize) {
-    source
-        .lines()
-        .enumerate()
-        .filter_map(|(n, line)| {
-            let trimmed = line.trim_start();
-            let header = trimmed.strip_prefix("[[")?.trim_start();
-            header.starts_with("receiver").then(|| (n + 1, line.len() - trimmed.len() + 1))
-        })
-        .nth(index)
-        .unwrap_or((1, 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn receiver_tables_are_found_by_index() {
-        let text = "name = \"x\"\n[[receiver]]\nmethod = \"pcap\"\n  [[ receiver ]]\nmethod = \"socket\"\n";
-        assert_eq!(receiver_table(text, 0), (2, 1));
-        assert_eq!(receiver_table(text, 1), (4, 3));
-        assert_eq!(receiver_table(text, 2), (1, 1));
-    }
 
     #[test]
     fn commands_are_resolved_from_the_scenario_directory() {

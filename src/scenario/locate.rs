@@ -79,6 +79,21 @@ impl<'a> Source<'a> {
         error
     }
 
+    /// An error at the header of the `index`-th `[[key]]` table (e.g. the second
+    /// `[[receiver]]`), or at the start of the file when there is no such table.
+    pub(super) fn error_at_table(
+        &self,
+        key: &str,
+        index: usize,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let span = self
+            .doc
+            .as_ref()
+            .and_then(|doc| doc.get(key)?.as_array_of_tables()?.get(index)?.span());
+        self.error(span, message)
+    }
+
     /// Turns a serde/TOML error into a located one, rewriting serde's wording into the file's
     /// terms and adding "did you mean".
     pub(super) fn toml_error(&self, err: &toml::de::Error) -> ScenarioError {
@@ -229,6 +244,19 @@ mod tests {
         assert_eq!(e.path, "packet.macs.src");
         let e = locate(text, "name");
         assert_eq!((e.line, e.column, e.path.as_str()), (1, 1, "name"));
+    }
+
+    #[test]
+    fn array_tables_are_found_by_index() {
+        let text = "name = \"x\"\n[[receiver]]\nmethod = \"pcap\"\n  [[ receiver ]]\nmethod = \"socket\"\n";
+        let source = Source::new(Path::new("x.toml"), text);
+        let at = |i| {
+            let e = source.error_at_table("receiver", i, "m");
+            (e.line, e.column)
+        };
+        assert_eq!(at(0), (2, 1));
+        assert_eq!(at(1), (4, 3));
+        assert_eq!(at(2), (1, 1));
     }
 
     #[test]

@@ -238,6 +238,15 @@ impl Scenario {
         &self.source
     }
 
+    /// A problem with receiver `index` found after loading (its buffer, its `exec` program),
+    /// located at its `[[receiver]]` header: `FILE:LINE:COLUMN: receiver[i] (label): message`.
+    pub fn receiver_error(&self, index: usize, message: impl Into<String>) -> ScenarioError {
+        let source = Source::new(&self.path, &self.source);
+        let mut error = source.error_at_table("receiver", index, message);
+        error.path = format!("receiver[{index}] ({})", self.receivers[index].label);
+        error
+    }
+
     /// The directory relative paths in the scenario are resolved against (`exec` commands are
     /// best run from here too).
     pub fn dir(&self) -> &Path {

@@ -44,7 +44,7 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                 let app = (received * 3.0) as u64;
                 let xdp = receiver.method == Method::FastnetXdp;
                 let counters = Counters {
-                    duration_ns: 3_000_000_000,
+                    duration_s: 3.0,
                     sent_frames: sent,
                     iface_rx_frames: sent,
                     drops: Drops {
@@ -126,7 +126,7 @@ fn results_directory_is_complete_and_reads_back() {
     assert_eq!(rows.len(), results.points.len());
     let tx_dropped = header.iter().position(|h| h == "drops_generator_tx_dropped_frames").unwrap();
     for (row, point) in rows.iter().zip(&results.points) {
-        let expected = point.drops.generator_tx_dropped_frames.unwrap();
+        let expected = point.counters.drops.generator_tx_dropped_frames.unwrap();
         assert!(expected > 0);
         assert_eq!(row[tx_dropped], expected.to_string());
     }
@@ -244,7 +244,7 @@ fn an_interrupted_run_leaves_complete_partial_files() {
 
 fn halve(results: &mut Results, label: &str) {
     for p in results.points.iter_mut().filter(|p| p.label == label) {
-        p.app_rx_frames /= 2;
+        p.counters.app_rx_frames /= 2;
         p.achieved_pps /= 2.0;
     }
 }
