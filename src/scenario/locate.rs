@@ -51,10 +51,7 @@ impl<'a> Source<'a> {
         message: impl Into<String>,
     ) -> ScenarioError {
         let offset = span.as_ref().map_or(0, |s| s.start.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let (line, column) = line_column(self.text, offset);
         let path = match (&self.doc, span) {
             (Some(doc), Some(_)) => path_at(doc, offset),
             _ => String::new(),
@@ -100,6 +97,19 @@ impl<'a> Source<'a> {
         let message = err.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ");
         self.error(err.span(), explain(&message))
     }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text` (clamped to the text, and
+/// back to a character boundary).
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Rewrites serde's messages: `unknown field `x`, expected one of `a`, `b`` → `unknown key `x`;

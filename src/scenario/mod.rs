@@ -60,8 +60,8 @@ mod method;
 mod schema;
 pub mod units;
 
-pub(crate) use locate::closest;
 pub use locate::ScenarioError;
+pub(crate) use locate::{closest, line_column};
 pub use method::{Method, UnknownMethod};
 pub use units::{
     parse_duration, parse_percent, parse_rate, parse_rates, parse_size, Rate, UnitError,

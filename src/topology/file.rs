@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::spec::TopologySpec;
 use crate::exit::bad_input;
+use crate::scenario::line_column;
 
 /// The parts of a scenario file `netlab topo up` reads.
 #[derive(Debug, Deserialize)]
@@ -31,18 +32,6 @@ pub fn read_topology(path: &Path) -> anyhow::Result<(String, TopologySpec)> {
         path.file_stem().map_or_else(|| "lab".to_string(), |s| s.to_string_lossy().into_owned())
     });
     Ok((name, file.topology))
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
