@@ -1,5 +1,5 @@
-//! Internet checksums (RFC 1071) of IPv4 headers and UDP/TCP segments — computed with pnet's
-//! checksum functions — and the incremental update of RFC 1624 for segments we can't see whole.
+//! Internet checksums (RFC 1071) of UDP/TCP segments and ICMP messages — computed with pnet's
+//! checksum functions (the IPv4 header's is `pnet::packet::ipv4::checksum`) — and the incremental update of RFC 1624 for segments we can't see whole.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -12,12 +12,6 @@ pub const ICMP: u8 = 1;
 pub const TCP: u8 = 6;
 /// IP protocol number of UDP.
 pub const UDP: u8 = 17;
-
-/// The IPv4 header checksum for `header` (IHL × 4 bytes); the checksum field itself is
-/// treated as zero.
-pub fn ipv4_header(header: &[u8]) -> u16 {
-    util::checksum(header, 5)
-}
 
 /// Byte offset of the checksum field in a transport header, and the smallest header that holds
 /// it, for the protocols whose checksum covers the IP pseudo-header (UDP, TCP).
@@ -96,7 +90,8 @@ mod tests {
             0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
             0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
         ];
-        assert_eq!(ipv4_header(&header), 0xb861);
+        let header = pnet::packet::ipv4::Ipv4Packet::new(&header).unwrap();
+        assert_eq!(pnet::packet::ipv4::checksum(&header), 0xb861);
     }
 
     #[test]

@@ -5,16 +5,12 @@
 use std::net::Ipv4Addr;
 
 use macaddr::MacAddr6;
+use pnet::packet::ipv4::{self, MutableIpv4Packet};
 
 use super::checksum;
 use super::ethernet::{locate_ipv4, Ipv4Problem, ETHERNET_HEADER_LEN};
 use super::file::Frame;
 use crate::exit::bad_input;
-
-/// Offsets inside an IPv4 header.
-const IPV4_CHECKSUM: usize = 10;
-const IPV4_SOURCE: usize = 12;
-const IPV4_DESTINATION: usize = 16;
 
 /// What to change in each frame; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,18 +62,18 @@ impl Rewrite {
         })?;
 
         self.apply_macs(frame);
-        let addresses = at.start + IPV4_SOURCE..at.start + IPV4_DESTINATION + 4;
-        let old: Vec<u8> = frame[addresses.clone()].to_vec();
-        if let Some(ip) = self.src_ip {
-            frame[at.start + IPV4_SOURCE..][..4].copy_from_slice(&ip.octets());
+        let mut ip = MutableIpv4Packet::new(&mut frame[at.start..at.payload_start()])
+            .expect("locate_ipv4 checked the header length");
+        if let Some(addr) = self.src_ip {
+            ip.set_source(addr);
         }
-        if let Some(ip) = self.dst_ip {
-            frame[at.start + IPV4_DESTINATION..][..4].copy_from_slice(&ip.octets());
+        if let Some(addr) = self.dst_ip {
+            ip.set_destination(addr);
         }
-        let new: Vec<u8> = frame[addresses].to_vec();
-
-        let header_sum = checksum::ipv4_header(&frame[at.start..at.payload_start()]);
-        frame[at.start + IPV4_CHECKSUM..][..2].copy_from_slice(&header_sum.to_be_bytes());
+        ip.set_checksum(ipv4::checksum(&ip.to_immutable()));
+        let (src, dst) = (ip.get_source(), ip.get_destination());
+        let old = [at.source.octets(), at.destination.octets()].concat();
+        let new = [src.octets(), dst.octets()].concat();
 
         // Later fragments carry no transport header; other protocols (ICMP…) have no
         // pseudo-header in their checksum.
@@ -94,10 +90,6 @@ impl Rewrite {
             return Ok(());
         }
         let updated = if at.complete(frame.len()) && !at.is_fragment() {
-            let (src, dst) = (
-                Ipv4Addr::from(<[u8; 4]>::try_from(&new[..4]).expect("4 bytes")),
-                Ipv4Addr::from(<[u8; 4]>::try_from(&new[4..]).expect("4 bytes")),
-            );
             checksum::transport_v4(at.protocol, &frame[segment], src, dst)
                 .expect("segment length checked above")
         } else {

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use macaddr::MacAddr6;
 use pnet::packet::arp::{ArpOperations, ArpPacket};
 use pnet::packet::ethernet::EthernetPacket;
+use pnet::packet::ipv4::{self, Ipv4Packet};
 use pnet::packet::ipv6::Ipv6Packet;
 use pnet::packet::tcp::TcpPacket;
 use pnet::packet::udp::UdpPacket;
@@ -95,9 +96,9 @@ fn ipv4(frame: &[u8]) -> String {
         Err(Ipv4Problem::Malformed(why)) => return format!("IPv4, {why}"),
         Err(_) => return "IPv4, unreadable".into(),
     };
-    let header = &frame[at.start..at.payload_start()];
-    let stored_ip = u16::from_be_bytes([header[10], header[11]]);
-    let ip_status = verdict(stored_ip, Some(checksum::ipv4_header(header)), None);
+    let header = Ipv4Packet::new(&frame[at.start..at.payload_start()])
+        .expect("locate_ipv4 checked the header length");
+    let ip_status = verdict(header.get_checksum(), Some(ipv4::checksum(&header)), None);
     let segment = &frame[at.payload_start()..at.end(frame.len())];
     let (src, dst) = (at.source, at.destination);
     if at.fragment_offset != 0 {

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use macaddr::MacAddr6;
 use pnet::packet::ethernet::{EtherTypes, MutableEthernetPacket};
 use pnet::packet::ip::IpNextHeaderProtocols;
-use pnet::packet::ipv4::MutableIpv4Packet;
+use pnet::packet::ipv4::{self, MutableIpv4Packet};
 use pnet::packet::udp::MutableUdpPacket;
 use pnet::packet::vlan::{ClassesOfService, MutableVlanPacket};
 use pnet::util::MacAddr;
@@ -169,8 +169,7 @@ impl UdpSpec {
         ip.set_next_level_protocol(IpNextHeaderProtocols::Udp);
         ip.set_source(self.src_ip);
         ip.set_destination(self.dst_ip);
-        let ip_checksum = checksum::ipv4_header(&frame[ip_start..ip_start + IPV4_HEADER_LEN]);
-        frame[ip_start + 10..ip_start + 12].copy_from_slice(&ip_checksum.to_be_bytes());
+        ip.set_checksum(ipv4::checksum(&ip.to_immutable()));
 
         let udp_start = ip_start + IPV4_HEADER_LEN;
         let mut udp = MutableUdpPacket::new(&mut frame[udp_start..]).expect("frame >= 60 bytes");
