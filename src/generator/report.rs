@@ -116,10 +116,11 @@ pub struct PeerCount {
 }
 
 /// How the replay ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
 pub enum Ended {
     /// Every frame of the schedule was handed over (or refused and counted).
+    #[default]
     Completed,
     /// Stopped early on request (Ctrl-C, the runner).
     Stopped,

@@ -72,7 +72,7 @@ pub(super) fn run(
         rated: Rated::over(sent.frames, sent.bytes, sent.elapsed_ns - sent.loop_delay_ns),
         failed: named(&sent.failed),
         retried: named(&sent.retried),
-        lateness: sent.lateness,
+        lateness: sent.lateness(),
         peer,
         ended: sent.ended,
     }))
@@ -225,19 +225,6 @@ fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
     })
 }
 
-/// What the send loop did.
-struct Sent {
-    planned: Option<u64>,
-    frames: u64,
-    bytes: u64,
-    elapsed_ns: u64,
-    loop_delay_ns: u64,
-    failed: BTreeMap<i32, u64>,
-    retried: BTreeMap<i32, u64>,
-    lateness: Lateness,
-    ended: Ended,
-}
-
 /// Frames of one call that could not all be handed over.
 enum Outcome {
     /// All taken or counted as failed.
@@ -272,80 +259,82 @@ fn send_all(
     let start = clock.now_ns();
     let mut pacer = Pacer::new(&schedule, start, batch, burst);
     pacer.set_min_gap(min_gap);
-    let mut stats = Counters::default();
-    let mut ended = Ended::Completed;
+    let mut sent = Sent { planned: schedule.planned_frames(), ..Sent::default() };
     let stop = || progress.stopping();
     while let Some(b) = pacer.next_batch(&clock, stop) {
         if paced {
-            stats.lateness.record(b.late_ns);
-            stats.late_frames += b.late_frames;
+            sent.lateness.record(b.late_ns);
+            sent.late_frames += b.late_frames;
         }
         let at = (b.first % per_loop as u64) as usize;
         let frames = &cyclic[at..at + b.count];
-        let outcome = stats.hand_over(sender, frames);
-        progress.sent.store(stats.frames, Ordering::Relaxed);
-        progress.bytes.store(stats.bytes, Ordering::Relaxed);
+        let outcome = sent.hand_over(sender, frames);
+        progress.sent.store(sent.frames, Ordering::Relaxed);
+        progress.bytes.store(sent.bytes, Ordering::Relaxed);
         if let Outcome::InterfaceFailed(errno) = outcome {
-            ended = Ended::InterfaceFailed(errno_name(errno));
+            sent.ended = Ended::InterfaceFailed(errno_name(errno));
             break;
         }
     }
-    if ended == Ended::Completed && progress.stopping() {
-        ended = Ended::Stopped;
+    if sent.ended == Ended::Completed && progress.stopping() {
+        sent.ended = Ended::Stopped;
     }
     if let Err(e) = sender.flush() {
         // Frames still queued in a ring when this fails may not have gone out.
         tracing::warn!("flushing the {kind} engine: {e}");
     }
+    (sent.slipped_ns, sent.slips) = pacer.slipped();
     // A paced replay with a duration lasts that duration (plus any slip), so its rate is the
     // asked one; the wait ends early on a stop request.
-    if ended == Ended::Completed && paced {
+    if sent.ended == Ended::Completed && paced {
         if let Some(d) = config.duration {
-            let (slipped, _) = pacer.slipped();
             let end = start
                 .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-                .saturating_add(slipped);
+                .saturating_add(sent.slipped_ns);
             while clock.now_ns() < end && !progress.stopping() {
                 clock.wait_toward(end);
             }
         }
     }
-    let elapsed_ns = clock.now_ns() - start;
-    let (slipped_ns, slips) = pacer.slipped();
+    sent.elapsed_ns = clock.now_ns() - start;
     let loop_delay_ns = schedule.loop_delay_before(pacer.handed_out().saturating_sub(1));
-    let h = &stats.lateness;
-    Ok(Sent {
-        planned: schedule.planned_frames(),
-        frames: stats.frames,
-        bytes: stats.bytes,
-        elapsed_ns,
-        loop_delay_ns: loop_delay_ns.min(elapsed_ns),
-        lateness: Lateness {
+    sent.loop_delay_ns = loop_delay_ns.min(sent.elapsed_ns);
+    Ok(sent)
+}
+
+/// What the send loop did: counted per call, completed when the loop ends.
+#[derive(Default)]
+struct Sent {
+    planned: Option<u64>,
+    frames: u64,
+    bytes: u64,
+    elapsed_ns: u64,
+    loop_delay_ns: u64,
+    failed: BTreeMap<i32, u64>,
+    retried: BTreeMap<i32, u64>,
+    /// Lateness of each send call (paced only).
+    lateness: LatenessHistogram,
+    late_frames: u64,
+    slips: u64,
+    slipped_ns: u64,
+    ended: Ended,
+}
+
+impl Sent {
+    /// The report's lateness summary.
+    fn lateness(&self) -> Lateness {
+        let h = &self.lateness;
+        Lateness {
             batches: h.count(),
             p50_ns: h.percentile(50.0),
             p99_ns: h.percentile(99.0),
             max_ns: h.max(),
-            late_frames: stats.late_frames,
-            slips,
-            slipped_ns,
-        },
-        failed: stats.failed,
-        retried: stats.retried,
-        ended,
-    })
-}
+            late_frames: self.late_frames,
+            slips: self.slips,
+            slipped_ns: self.slipped_ns,
+        }
+    }
 
-#[derive(Default)]
-struct Counters {
-    frames: u64,
-    bytes: u64,
-    failed: BTreeMap<i32, u64>,
-    retried: BTreeMap<i32, u64>,
-    lateness: LatenessHistogram,
-    late_frames: u64,
-}
-
-impl Counters {
     /// Hands `frames` to the engine until every one is taken or counted as failed: transient
     /// refusals (`ENOBUFS`, `EAGAIN`, `EINTR`) are retried, others fail that frame only, and a
     /// vanished or downed interface ends the replay.
