@@ -34,7 +34,7 @@ pub mod progress;
 pub mod receivers;
 pub mod template;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
@@ -302,9 +302,4 @@ fn summary(p: &Point) -> String {
         p.achieved_pps / 1e6,
         p.loss_pct,
     )
-}
-
-/// The default base directory of results: `results` under the working directory.
-pub fn default_results_base() -> &'static Path {
-    Path::new("results")
 }
