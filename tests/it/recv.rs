@@ -132,8 +132,7 @@ fn socket_counts_exactly() {
 #[test]
 fn pcap_counts_exactly() {
     let Some(_ns) = privileged("pcap_counts_exactly") else { return };
-    let config = RecvConfig { buffer: ROOMY, ..Default::default() };
-    receives_exactly_what_was_sent(Method::Pcap, config);
+    receives_exactly_what_was_sent(Method::Pcap, roomy());
 }
 
 #[test]
@@ -152,8 +151,7 @@ fn fastnet_batch_counts_exactly() {
 #[test]
 fn fastnet_mmap_counts_exactly() {
     let Some(_ns) = privileged("fastnet_mmap_counts_exactly") else { return };
-    let config = RecvConfig { buffer: ROOMY, ..Default::default() };
-    receives_exactly_what_was_sent(Method::FastnetMmap, config);
+    receives_exactly_what_was_sent(Method::FastnetMmap, roomy());
 }
 
 #[test]
