@@ -85,10 +85,7 @@ pub fn code_for(err: &anyhow::Error) -> Code {
         let os = cause
             .downcast_ref::<fastnet::SyscallError>()
             .and_then(fastnet::SyscallError::raw_os_error)
-            .or_else(|| match cause.downcast_ref::<fastnet::Error>() {
-                Some(fastnet::Error::Syscall(e)) => e.raw_os_error(),
-                _ => None,
-            });
+            .or_else(|| cause.downcast_ref::<fastnet::Error>()?.raw_os_error());
         if matches!(os, Some(libc::EPERM) | Some(libc::EACCES)) {
             return Code::Privilege;
         }

@@ -58,5 +58,15 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The error number of a failed kernel call ([`Error::Syscall`]); `None` for the others.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Syscall(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -14,7 +14,7 @@ pub trait Transmit: Send {
     ///   full for the whole of its short wait.
     /// - `Err(e)`: the kernel refused `frames[0]` and took nothing. A refusal is an
     ///   [`Error::Syscall`](crate::Error::Syscall) whose
-    ///   [`raw_os_error`](crate::SyscallError::raw_os_error) classifies it (`ENOBUFS`: the device
+    ///   [`raw_os_error`](crate::Error::raw_os_error) classifies it (`ENOBUFS`: the device
     ///   queue is full, `EMSGSIZE`: larger than the MTU, `ENETDOWN`/`ENXIO`: interface down or
     ///   gone).
     fn transmit(&mut self, frames: &[&[u8]]) -> crate::Result<usize>;

@@ -238,10 +238,7 @@ pub fn open(method: Method, iface: &str, cfg: &RecvConfig) -> anyhow::Result<Box
 /// exit code.
 fn classify(method: Method, iface: &str, err: fastnet::Error) -> anyhow::Error {
     use crate::exit;
-    let errno = match &err {
-        fastnet::Error::Syscall(e) => e.raw_os_error(),
-        _ => None,
-    };
+    let errno = err.raw_os_error();
     match err {
         fastnet::Error::NoSuchInterface(_) => {
             exit::bad_input(format!("{method}: no interface named `{iface}` here"))
