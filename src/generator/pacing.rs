@@ -204,12 +204,19 @@ impl Schedule {
     /// Whether frame `k` belongs to the replay (by count, and by schedule time when paced).
     /// Monotone: true up to some `k`, false from there on.
     pub fn contains(&self, k: u64) -> bool {
+        self.due_if_contained(k).is_some()
+    }
+
+    /// [`Schedule::due_ns`] of frame `k` when it belongs to the replay, `None` when not: one
+    /// `due_ns` for both questions (the pacer asks them together for every frame it probes).
+    fn due_if_contained(&self, k: u64) -> Option<u64> {
         if self.total.is_some_and(|t| k >= t) {
-            return false;
+            return None;
         }
+        let due = self.due_ns(k);
         match self.duration_ns {
-            Some(d) if self.pace.is_paced() => self.due_ns(k) < d,
-            _ => true,
+            Some(d) if self.pace.is_paced() && due >= d => None,
+            _ => Some(due),
         }
     }
 
@@ -385,10 +392,7 @@ impl<'s> Pacer<'s> {
     /// replay is over or `stop()` returned true while waiting.
     pub fn next_batch(&mut self, clock: &impl Clock, stop: impl Fn() -> bool) -> Option<Batch> {
         let s = self.schedule;
-        if !s.contains(self.next) {
-            return None;
-        }
-        let due = self.origin_ns.saturating_add(s.due_ns(self.next));
+        let due = self.origin_ns.saturating_add(s.due_if_contained(self.next)?);
         let not_before = match self.last_batch_ns {
             Some(t) if self.min_gap_ns > 0 => due.max(t.saturating_add(self.min_gap_ns)),
             _ => due,
@@ -406,19 +410,20 @@ impl<'s> Pacer<'s> {
         }
         let first = self.next;
         let origin = self.origin_ns;
-        let is_due = |k: u64| origin.saturating_add(s.due_ns(k)) <= now;
+        // Frame `k` belongs to the replay and is due at `t` or earlier.
+        let due_by =
+            |k: u64, t: u64| s.due_if_contained(k).is_some_and(|d| origin.saturating_add(d) <= t);
         let late_ns = if s.pace().is_paced() { now - due } else { 0 };
         let late_frames = if s.pace().is_paced() && late_ns > LATE_AFTER_NS {
+            // Due before `now - LATE_AFTER_NS` (≥ 1: the first frame is due before it).
             let cutoff = now - LATE_AFTER_NS;
-            count_while(first, self.batch as u64, |k| {
-                s.contains(k) && origin.saturating_add(s.due_ns(k)) < cutoff
-            })
+            count_while(first, self.batch as u64, |k| due_by(k, cutoff - 1))
         } else {
             0
         };
         // Frames due now (one more than the burst is enough to know it was exceeded).
         let window = self.burst.max(self.batch as u64);
-        let due_now = count_while(first, window + 1, |k| s.contains(k) && is_due(k));
+        let due_now = count_while(first, window + 1, |k| due_by(k, now));
         if s.pace().is_paced() && due_now > self.burst {
             // Behind by more than one burst: move the origin so that the burst's last frame is
             // due now; the frame after it keeps its normal gap.
