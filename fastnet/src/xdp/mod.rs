@@ -241,13 +241,7 @@ impl XskRx {
         if config.sched_batch && config.wait == Wait::Poll {
             crate::sys::sched::set_batch_policy()?;
         }
-        let socket = sys::socket().map_err(|e| match e.raw_os_error() {
-            Some(libc::EAFNOSUPPORT) => Error::Unsupported {
-                feature: "AF_XDP",
-                why: format!("{e} (kernel without CONFIG_XDP_SOCKETS)"),
-            },
-            _ => e.into(),
-        })?;
+        let socket = socket()?;
         let fd = socket.as_fd();
         let umem_len = config.frames as usize * config.frame_size as usize;
         let umem = Umem::new(umem_len)?;
@@ -420,14 +414,18 @@ impl Receive for XskRx {
 /// Creates (and closes) an AF_XDP socket: proves the kernel has `CONFIG_XDP_SOCKETS` and this
 /// process may use it. For `netlab doctor`.
 pub fn probe_socket() -> Result<()> {
-    match sys::socket() {
-        Ok(_socket) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Err(Error::Unsupported {
+    socket().map(drop)
+}
+
+/// A new AF_XDP socket; a kernel without them is [`Error::Unsupported`].
+fn socket() -> Result<OwnedFd> {
+    sys::socket().map_err(|e| match e.raw_os_error() {
+        Some(libc::EAFNOSUPPORT) => Error::Unsupported {
             feature: "AF_XDP",
             why: format!("{e} (kernel without CONFIG_XDP_SOCKETS)"),
-        }),
-        Err(e) => Err(e.into()),
-    }
+        },
+        _ => e.into(),
+    })
 }
 
 #[cfg(test)]
