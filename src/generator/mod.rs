@@ -145,13 +145,8 @@ impl GeneratorConfig {
         if self.burst == Some(0) {
             return Err(bad_input("--burst must be at least 1"));
         }
-        if let (Some(b), Some(kind)) = (self.batch, EngineKind::from_choice(self.engine)) {
-            if b > kind.max_batch() {
-                return Err(bad_input(format!(
-                    "--batch {b}: the {kind} engine takes at most {} frames per call",
-                    kind.max_batch()
-                )));
-            }
+        if let Some(kind) = EngineKind::from_choice(self.engine) {
+            self.check_batch(kind)?;
         }
         if self.duration == Some(Duration::ZERO) {
             return Err(bad_input("--duration must be longer than zero"));
@@ -170,6 +165,17 @@ impl GeneratorConfig {
             }
         }
         Ok(())
+    }
+
+    /// `--batch` within what `kind` takes per call (checked again once `auto` has chosen).
+    fn check_batch(&self, kind: EngineKind) -> anyhow::Result<()> {
+        match self.batch {
+            Some(b) if b > kind.max_batch() => Err(bad_input(format!(
+                "--batch {b}: the {kind} engine takes at most {} frames per call",
+                kind.max_batch()
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -149,14 +149,7 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
         config.limit.is_some(),
         config.force,
     )?;
-    if let Some(b) = config.batch {
-        if b > kind.max_batch() {
-            return Err(bad_input(format!(
-                "--batch {b}: the {kind} engine takes at most {} frames per call",
-                kind.max_batch()
-            )));
-        }
-    }
+    config.check_batch(kind)?;
     Ok((sender, kind, reason, peer))
 }
 
