@@ -475,15 +475,16 @@ fn run_thread(
             other => anyhow::Error::new(other).context(format!("cannot pin to core {core}")),
         })?;
     }
-    let napi = NapiClock::find(&spec.iface);
+    let napi_pids = napi_kthreads(&spec.iface);
     if spec.method == Method::Exec {
+        let napi = NapiClock::start(&napi_pids);
         let mut report = exec::run(spec, stop, live, ready)?;
         report.napi_cpu_ns = napi.elapsed_ns();
         return Ok(report);
     }
     let mut rx = open(spec.method, &spec.iface, &spec.config)?;
     let mut tally = Tally::default();
-    let napi = napi.restart();
+    let napi = NapiClock::start(&napi_pids);
     let cpu0 = fastnet::cpu::current_thread_cpu_time()?;
     let t0 = Instant::now();
     // The other side may have given up waiting; the run goes on until stop all the same.
@@ -517,7 +518,20 @@ fn run_thread(
     })
 }
 
-/// On-CPU time of an interface's NAPI kthreads (threaded NAPI), measured from a start point.
+/// The NAPI kthreads (threaded NAPI) of `iface` in the calling thread's namespace; none when
+/// NAPI runs inline or the kernel cannot say.
+fn napi_kthreads(iface: &str) -> Vec<u32> {
+    fastnet::afpacket::ifindex(iface)
+        .map_err(anyhow::Error::from)
+        .and_then(crate::topology::napi::napi_of)
+        .map(|napis| napis.into_iter().filter_map(|n| n.pid).collect())
+        .unwrap_or_else(|e| {
+            tracing::debug!("no NAPI kthread CPU for {iface}: {e:#}");
+            Vec::new()
+        })
+}
+
+/// On-CPU time of NAPI kthreads, measured from a start point.
 #[derive(Debug)]
 struct NapiClock {
     /// `(pid, on-CPU time at start)` per kthread.
@@ -525,28 +539,11 @@ struct NapiClock {
 }
 
 impl NapiClock {
-    /// Finds the kthreads of `iface` in the calling thread's namespace; none when NAPI runs
-    /// inline or the kernel cannot say.
-    fn find(iface: &str) -> Self {
-        let pids = fastnet::afpacket::ifindex(iface)
-            .map_err(anyhow::Error::from)
-            .and_then(crate::topology::napi::napi_of)
-            .map(|napis| napis.into_iter().filter_map(|n| n.pid).collect::<Vec<_>>())
-            .unwrap_or_else(|e| {
-                tracing::debug!("no NAPI kthread CPU for {iface}: {e:#}");
-                Vec::new()
-            });
-        Self { start: Self::sample(&pids) }
-    }
-
-    fn sample(pids: &[u32]) -> Vec<(u32, Duration)> {
-        pids.iter().filter_map(|&p| Some((p, fastnet::cpu::task_cpu_time(p).ok()?))).collect()
-    }
-
-    /// The same kthreads, measured from now.
-    fn restart(self) -> Self {
-        let pids: Vec<u32> = self.start.iter().map(|(p, _)| *p).collect();
-        Self { start: Self::sample(&pids) }
+    /// Starts measuring `pids` (those whose time can be read) from now.
+    fn start(pids: &[u32]) -> Self {
+        let start =
+            pids.iter().filter_map(|&p| Some((p, fastnet::cpu::task_cpu_time(p).ok()?))).collect();
+        Self { start }
     }
 
     /// Their on-CPU time since the start, ns.
