@@ -30,18 +30,12 @@ pub struct LinkFacts {
     pub kind: Option<String>,
     /// The other end of a veth pair, when it lives in the same namespace.
     pub peer_ifindex: Option<u32>,
-    /// The other end is in another namespace (so it cannot be inspected from here).
-    pub peer_elsewhere: bool,
     /// An XDP program is attached (any mode).
     pub xdp_attached: bool,
     /// Frames received so far (`IFLA_STATS64.rx_packets`).
     pub rx_packets: u64,
-    /// Frames sent so far (`IFLA_STATS64.tx_packets`).
-    pub tx_packets: u64,
     /// Frames the device dropped on receive (`rx_dropped`).
     pub rx_dropped: u64,
-    /// Frames the device dropped on send (`tx_dropped`).
-    pub tx_dropped: u64,
 }
 
 impl LinkFacts {
@@ -103,26 +97,23 @@ fn facts(msg: &LinkMessage) -> LinkFacts {
         operstate: "UNKNOWN".into(),
         kind: None,
         peer_ifindex: None,
-        peer_elsewhere: false,
         xdp_attached: false,
         rx_packets: 0,
-        tx_packets: 0,
         rx_dropped: 0,
-        tx_dropped: 0,
     };
     let mut link = None;
+    // The other end is in another namespace (so it cannot be inspected from here).
+    let mut peer_elsewhere = false;
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => f.name = n.clone(),
             LinkAttribute::Mtu(m) => f.mtu = *m,
             LinkAttribute::OperState(s) => f.operstate = operstate_name(s),
             LinkAttribute::Link(i) => link = Some(*i),
-            LinkAttribute::LinkNetNsId(_) => f.peer_elsewhere = true,
+            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
             LinkAttribute::Stats64(s) => {
                 f.rx_packets = s.rx_packets;
-                f.tx_packets = s.tx_packets;
                 f.rx_dropped = s.rx_dropped;
-                f.tx_dropped = s.tx_dropped;
             }
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
@@ -141,7 +132,7 @@ fn facts(msg: &LinkMessage) -> LinkFacts {
             _ => {}
         }
     }
-    if f.is_veth() && !f.peer_elsewhere {
+    if f.is_veth() && !peer_elsewhere {
         f.peer_ifindex = link.filter(|&i| i != 0 && i != f.ifindex);
     }
     f
