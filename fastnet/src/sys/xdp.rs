@@ -237,27 +237,21 @@ impl FillRing {
         Ok(Self { ring, cached_prod, cached_cons })
     }
 
-    /// Free slots we may fill now.
+    /// Free slots as of the last read of the kernel's consumer index.
     #[inline]
-    fn free(&mut self) -> u32 {
-        let size = self.ring.mask + 1;
-        let free = size - self.cached_prod.wrapping_sub(self.cached_cons);
-        if free > 0 {
-            return free;
-        }
-        self.cached_cons = self.ring.consumer().load(Ordering::Acquire);
-        size - self.cached_prod.wrapping_sub(self.cached_cons)
+    fn free(&self) -> usize {
+        (self.ring.mask + 1 - self.cached_prod.wrapping_sub(self.cached_cons)) as usize
     }
 
     /// Hands as many of `addrs` (from the end) to the kernel as there is room for; removes them
     /// from `addrs` and returns how many.
+    #[inline]
     pub(crate) fn give(&mut self, addrs: &mut Vec<u64>) -> u32 {
-        let mut free = self.free() as usize;
-        if free < addrs.len() {
+        // Read the kernel's index only when the cached view has too little room.
+        if self.free() < addrs.len() {
             self.cached_cons = self.ring.consumer().load(Ordering::Acquire);
-            free = self.free() as usize;
         }
-        let n = free.min(addrs.len());
+        let n = self.free().min(addrs.len());
         if n == 0 {
             return 0;
         }

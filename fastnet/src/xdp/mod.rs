@@ -322,6 +322,8 @@ impl XskRx {
         if n == 0 {
             return 0;
         }
+        // frame_size is a power of two (validated): masking finds a frame's chunk.
+        let chunk_mask = !(u64::from(self.config.frame_size) - 1);
         for i in 0..n {
             let desc = self.rx.desc(i);
             // A descriptor outside the UMEM would be a kernel bug; count it, never read it.
@@ -330,7 +332,7 @@ impl XskRx {
                 None => tally.frames += 1,
             }
             // The frame starts at the chunk's start (no headroom): recycle the chunk address.
-            self.free.push(desc.addr - desc.addr % self.config.frame_size as u64);
+            self.free.push(desc.addr & chunk_mask);
         }
         self.rx.release(n);
         self.fill.give(&mut self.free);
