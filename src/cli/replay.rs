@@ -108,15 +108,19 @@ impl From<EngineArg> for Engine {
     }
 }
 
-/// A positive decimal number from a flag (`100000`, `0.5`); zero, negative, or not a number is
-/// bad input naming the flag.
-fn positive(text: &str, flag: &str) -> anyhow::Result<f64> {
+/// A positive decimal number from a flag (`100000`, `0.5`) times `scale`, rounded to a whole
+/// number from 1 up; zero, negative, not a number or out of range is bad input naming the flag.
+fn scaled(text: &str, flag: &str, scale: f64, range: &str) -> anyhow::Result<u64> {
     let value: f64 =
         text.trim().parse().map_err(|_| bad_input(format!("{flag} {text}: not a number")))?;
     if !value.is_finite() || value <= 0.0 {
         return Err(bad_input(format!("{flag} {text}: must be greater than zero")));
     }
-    Ok(value)
+    let scaled = (value * scale).round();
+    if scaled < 1.0 || scaled > u64::MAX as f64 {
+        return Err(bad_input(format!("{flag} {text}: out of range{range}")));
+    }
+    Ok(scaled as u64)
 }
 
 /// The pace the flags ask for.
@@ -130,28 +134,13 @@ fn pace(args: &Args) -> anyhow::Result<Pace> {
                 Err(e) => Err(bad_input(format!("--pps: {e}"))),
             };
         }
-        let pps = positive(text, "--pps")?;
-        let milli = (pps * 1000.0).round();
-        if milli < 1.0 || milli > u64::MAX as f64 {
-            return Err(bad_input(format!("--pps {text}: out of range (0.001 to 10^16)")));
-        }
-        return Ok(Pace::MilliPps(milli as u64));
+        return Ok(Pace::MilliPps(scaled(text, "--pps", 1000.0, " (0.001 to 10^16)")?));
     }
     if let Some(text) = &args.mbps {
-        let mbps = positive(text, "--mbps")?;
-        let bps = (mbps * 1e6).round();
-        if bps < 1.0 || bps > u64::MAX as f64 {
-            return Err(bad_input(format!("--mbps {text}: out of range")));
-        }
-        return Ok(Pace::L2BitsPerSec(bps as u64));
+        return Ok(Pace::L2BitsPerSec(scaled(text, "--mbps", 1e6, "")?));
     }
     if let Some(text) = &args.multiplier {
-        let x = positive(text, "--multiplier")?;
-        let micros = (x * 1e6).round();
-        if micros < 1.0 || micros > u64::MAX as f64 {
-            return Err(bad_input(format!("--multiplier {text}: out of range")));
-        }
-        return Ok(Pace::MultiplierMicros(micros as u64));
+        return Ok(Pace::MultiplierMicros(scaled(text, "--multiplier", 1e6, "")?));
     }
     Ok(Pace::TopSpeed)
 }
