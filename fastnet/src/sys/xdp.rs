@@ -107,31 +107,6 @@ pub(crate) fn bind(
     .map(drop)
 }
 
-/// `recvfrom(fd, NULL, 0, MSG_DONTWAIT)`: the kick that makes the kernel look at the rings
-/// (needed with `need_wakeup` or busy polling; harmless otherwise).
-pub(crate) fn kick_rx(fd: BorrowedFd<'_>) -> Result<(), SyscallError> {
-    // SAFETY: a zero-length receive into NULL with no address: the kernel writes nothing.
-    let ret = unsafe {
-        syscall!(
-            recvfrom(
-                fd.as_raw_fd(),
-                std::ptr::null_mut(),
-                0,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-                std::ptr::null_mut()
-            ),
-            "recvfrom(AF_XDP)"
-        )
-    };
-    match ret {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS)) => {
-            Ok(())
-        }
-        other => other.map(drop),
-    }
-}
-
 /// The shared head of a mapped ring: the mapping and its producer/consumer indices.
 #[derive(Debug)]
 struct RingMap {

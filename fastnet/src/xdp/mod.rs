@@ -389,12 +389,6 @@ impl XskRx {
         let drops = s.rx_dropped + s.rx_ring_full;
         Ok(RxStats { packets: self.delivered + drops, drops, freeze_q: s.rx_fill_ring_empty_descs })
     }
-
-    /// Makes the kernel look at the rings (`recvfrom(MSG_DONTWAIT)`); only needed with busy
-    /// polling or `need_wakeup`, harmless otherwise.
-    pub fn kick(&self) -> Result<()> {
-        Ok(sys::kick_rx(self.socket.as_fd())?)
-    }
 }
 
 impl AsFd for XskRx {
