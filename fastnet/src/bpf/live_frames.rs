@@ -144,16 +144,23 @@ impl LiveFrames {
         if count == 0 {
             return Ok(0);
         }
+        self.run(&self.frame, count)?;
+        Ok(count)
+    }
+
+    /// One `BPF_PROG_RUN` of the program on `frame`, `count` times, live.
+    #[inline]
+    fn run(&self, frame: &[u8], count: u32) -> Result<()> {
         sys::prog_test_run(
             self.program.as_fd(),
-            &self.frame,
+            frame,
             None,
             count,
             TEST_XDP_LIVE_FRAMES,
             self.batch_size,
         )
-        .map_err(|e| live_frames_error(e, &self.frame))?;
-        Ok(count)
+        .map_err(|e| live_frames_error(e, frame))?;
+        Ok(())
     }
 }
 
@@ -178,20 +185,11 @@ impl crate::tx::Transmit for LiveFrames {
         let mut i = 0;
         while i < frames.len() {
             let frame = frames[i];
-            let run = frames[i..].iter().take_while(|f| **f == frame).count();
+            // The same slice again (the usual case) needs no byte comparison.
+            let run =
+                frames[i..].iter().take_while(|f| std::ptr::eq(**f, frame) || **f == frame).count();
             let count = u32::try_from(run).unwrap_or(u32::MAX);
-            let sent = check_frame(frame).and_then(|()| {
-                sys::prog_test_run(
-                    self.program.as_fd(),
-                    frame,
-                    None,
-                    count,
-                    TEST_XDP_LIVE_FRAMES,
-                    self.batch_size,
-                )
-                .map_err(|e| live_frames_error(e, frame))
-            });
-            match sent {
+            match check_frame(frame).and_then(|()| self.run(frame, count)) {
                 Ok(_) => i += count as usize,
                 // Earlier runs went out: report them; the caller retries from `frames[i]`.
                 Err(_) if i > 0 => return Ok(i),
