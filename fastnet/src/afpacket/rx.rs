@@ -251,10 +251,12 @@ impl Receive for RingRx {
                 return Ok(n);
             }
             // An empty retired block was handed back: look again before waiting.
-            if !any && !wait_readable(&self.socket, self.wait, deadline)? {
-                return Ok(0);
-            }
-            if any && Instant::now() >= deadline {
+            let go_on = if any {
+                Instant::now() < deadline
+            } else {
+                wait_readable(&self.socket, self.wait, deadline)?
+            };
+            if !go_on {
                 return Ok(0);
             }
         }
