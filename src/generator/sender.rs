@@ -34,7 +34,8 @@ pub(super) fn run(
     ready: mpsc::Sender<anyhow::Result<Ready>>,
     go: mpsc::Receiver<()>,
 ) -> anyhow::Result<Option<SendReport>> {
-    let (mut sender, kind, reason, peer) = match set_up(&config) {
+    let schedule = schedule_of(&config);
+    let (mut sender, kind, reason, peer) = match set_up(&config, &schedule) {
         Ok(s) => s,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -51,7 +52,7 @@ pub(super) fn run(
         (Some(p), None) => LinkFacts::by_index(p.ifindex)?,
         (None, None) => None,
     };
-    let sent = send_all(&config, kind, &mut sender, &progress)?;
+    let sent = send_all(&config, &schedule, kind, &mut sender, &progress)?;
     drop(sender); // rings flushed; sockets and the xdp link closed before the peer is read
     let peer = match peer_before {
         Some(before) => Some(settled_peer(&before)?),
@@ -110,7 +111,7 @@ fn schedule_of(config: &GeneratorConfig) -> Schedule {
 
 type SetUp = (Sender, EngineKind, String, Option<LinkFacts>);
 
-fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
+fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
     if let Some(ns) = &config.netns {
         let handle = fastnet::netns::NetNs::open_named(ns).map_err(|e| match e {
             fastnet::Error::InvalidConfig { why, .. } => bad_input(format!("--netns: {why}")),
@@ -138,8 +139,7 @@ fn set_up(config: &GeneratorConfig) -> anyhow::Result<SetUp> {
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
     let peer = around.peer.clone();
-    let paced_fps =
-        config.pace.is_paced().then(|| schedule_of(config).frames_due_within(1_000_000_000));
+    let paced_fps = config.pace.is_paced().then(|| schedule.frames_due_within(1_000_000_000));
     let (sender, kind, reason) = engine::choose_and_open(
         config.engine,
         &around,
@@ -228,12 +228,12 @@ enum Outcome {
 
 fn send_all(
     config: &GeneratorConfig,
+    schedule: &Schedule,
     kind: EngineKind,
     sender: &mut Sender,
     progress: &Progress,
 ) -> anyhow::Result<Sent> {
     let paced = config.pace.is_paced();
-    let schedule = schedule_of(config);
     let min_gap = if paced { kind.min_call_gap_ns() } else { 0 };
     // With a minimum gap between calls, a batch (and a burst) must hold what falls due in it.
     let per_gap = if min_gap > 0 { schedule.frames_due_within(min_gap) } else { 0 };
@@ -250,7 +250,7 @@ fn send_all(
 
     let clock = MonotonicClock::new();
     let start = clock.now_ns();
-    let mut pacer = Pacer::new(&schedule, start, batch, burst);
+    let mut pacer = Pacer::new(schedule, start, batch, burst);
     pacer.set_min_gap(min_gap);
     let mut sent = Sent { planned: schedule.planned_frames(), ..Sent::default() };
     let stop = || progress.stopping();
