@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{interface_index, Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size};
+use super::{Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size};
 use super::{XdpAction, XdpMode};
 use crate::error::Result;
 use crate::tally::{Tally, ETHERTYPE_IPV4};
@@ -72,7 +72,7 @@ impl XdpDropCounter {
 
     /// Attaches the counter to `ifname` in `mode`.
     pub fn attach_mode(ifname: &str, mode: XdpMode) -> Result<Self> {
-        let ifindex = interface_index(ifname)?;
+        let ifindex = crate::ifindex(ifname)?;
         let counters = Map::create(MapType::PercpuArray, VALUE_SIZE, 1, "xdp_drop_count")?;
         let program = Program::load_xdp(&program(&counters)?, "xdp_drop_count")?;
         let link = Link::attach_xdp_mode(&program, ifindex, mode)?;

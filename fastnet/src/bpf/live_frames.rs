@@ -32,7 +32,7 @@
 
 use std::os::fd::AsFd;
 
-use super::{interface_index, Asm, Cond, Helper, Insn, Link, Program, Reg, XdpAction, XdpMode};
+use super::{Asm, Cond, Helper, Insn, Link, Program, Reg, XdpAction, XdpMode};
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
@@ -96,7 +96,7 @@ impl LiveFrames {
     /// Like [`LiveFrames::new`] but never attaches anything to the interface.
     pub fn without_resident(ifname: &str, frame: &[u8]) -> Result<Self> {
         check_frame(frame)?;
-        let ifindex = interface_index(ifname)?;
+        let ifindex = crate::ifindex(ifname)?;
         let program = Program::load_xdp(&program(ifindex)?, "live_redirect")?;
         Ok(Self { resident: None, program, frame: frame.to_vec(), batch_size: 64, ifindex })
     }

@@ -281,7 +281,5 @@ impl AsFd for Link {
     }
 }
 
-pub(crate) use crate::afpacket::ifindex as interface_index;
-
 #[cfg(test)]
 pub(crate) mod tests;

@@ -106,7 +106,7 @@ fn link_detaches_on_drop() {
     veth_pair();
     let pass = [Insn::mov64_imm(Reg::R0, XdpAction::Pass as i32), Insn::exit()];
     let prog = Program::load_xdp(&pass, "test_pass").unwrap();
-    let ifindex = interface_index("vb").unwrap();
+    let ifindex = crate::ifindex("vb").unwrap();
     assert!(!has_xdp("vb"));
     let link = Link::attach_xdp(&prog, ifindex).unwrap();
     assert!(has_xdp("vb"), "{}", sh("ip link show vb"));
@@ -114,7 +114,7 @@ fn link_detaches_on_drop() {
     assert!(Link::attach_xdp(&prog, ifindex).is_err());
     drop(link);
     assert!(!has_xdp("vb"), "{}", sh("ip link show vb"));
-    assert!(matches!(interface_index("nope"), Err(Error::NoSuchInterface(_))));
+    assert!(matches!(crate::ifindex("nope"), Err(Error::NoSuchInterface(_))));
 }
 
 #[test]

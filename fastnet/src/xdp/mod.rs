@@ -59,9 +59,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::bpf::{
-    interface_index, Helper, Insn, Link, Map, MapType, Program, Reg, XdpAction, XdpMode,
-};
+use crate::bpf::{Helper, Insn, Link, Map, MapType, Program, Reg, XdpAction, XdpMode};
 use crate::error::{Error, Result};
 use crate::rx::{Receive, RxStats, Wait};
 use crate::sys::xdp::{self as sys, FillRing, RingKind, RxRing, Umem};
@@ -237,7 +235,7 @@ impl XskRx {
     /// with `EBUSY` when the interface already has an XDP program in that mode.
     pub fn open(ifname: &str, queue: u32, config: &XskConfig) -> Result<Self> {
         config.validate()?;
-        let ifindex = interface_index(ifname)?;
+        let ifindex = crate::ifindex(ifname)?;
         if config.sched_batch && config.wait == Wait::Poll {
             crate::sys::sched::set_batch_policy()?;
         }
