@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-
 use super::packet::MacFlags;
 use crate::exit::{self, bad_input, Code};
 use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
@@ -186,7 +184,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let (src_mac, dst_mac) = args.macs.resolve(netns)?;
     let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
     let mut frames = packet::read_frames(&args.file)?;
-    rewrite.apply_all(&mut frames).with_context(|| format!("{}", args.file.display()))?;
+    rewrite.apply_all(&mut frames);
     let lab = lab_of(netns);
     let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
     config.netns = args.netns.clone();

@@ -30,6 +30,8 @@ pub struct VlanTag {
     pub id: u16,
     /// Priority code point (3 bits).
     pub priority: u8,
+    /// Drop eligible indicator (the bit between priority and ID, once CFI).
+    pub dei: bool,
 }
 
 /// An Ethernet frame's link layer: tags and the EtherType of what follows.
@@ -63,6 +65,7 @@ pub fn link_layer(frame: &[u8]) -> Option<LinkLayer> {
             tpid: ethertype.0,
             id: vlan.get_vlan_identifier(),
             priority: vlan.get_priority_code_point().0,
+            dei: vlan.get_drop_eligible_indicator() != 0,
         });
         ethertype = vlan.get_ethertype();
         offset += VLAN_TAG_LEN;
@@ -131,8 +134,13 @@ pub fn locate_ipv4(frame: &[u8]) -> Result<Ipv4Location, Ipv4Problem> {
     if link.ethertype != EtherTypes::Ipv4.0 {
         return Err(Ipv4Problem::NotIpv4(link.ethertype));
     }
-    let start = link.payload_offset;
-    let rest = &frame[start..];
+    ipv4_at(frame, link.payload_offset)
+}
+
+/// Reads the IPv4 header that starts at `start` in `frame` (after Ethernet and tags, or an MPLS
+/// label stack).
+pub fn ipv4_at(frame: &[u8], start: usize) -> Result<Ipv4Location, Ipv4Problem> {
+    let rest = frame.get(start..).unwrap_or_default();
     let ip = Ipv4Packet::new(rest).ok_or_else(|| {
         Ipv4Problem::Malformed(format!(
             "IPv4 header truncated ({} of {IPV4_HEADER_LEN} bytes)",

@@ -2,14 +2,14 @@
 //!
 //! In the order a run uses them:
 //!
-//! - [`file`](mod@file): read pcap / pcapng into [`Frame`]s ([`read_frames`]), write classic pcap
-//!   atomically ([`write_pcap`]).
+//! - [`file`](mod@file): stream pcap / pcapng one record at a time ([`CaptureReader`]), write
+//!   either format atomically ([`CaptureWriter`]), preload a file for replay ([`read_frames`]).
 //! - [`udp`]: build an Ethernet / IPv4 / UDP frame ([`UdpSpec`]); its default is the shipped
 //!   `packets/udp64.pcap`, byte for byte.
 //! - [`mac`]: strict MAC parsing ([`parse_mac`]), lowercase display ([`Mac`]) and the MAC of an
 //!   interface, in a namespace or not ([`interface_mac`]).
-//! - [`rewrite`]: set MACs and IPv4 addresses in captured frames, checksums kept valid
-//!   ([`Rewrite`]).
+//! - [`rewrite`]: set MACs and IPv4 addresses in captured frames, checksums kept valid, other
+//!   frames passed as they are ([`Rewrite`]).
 //! - [`show`]: one tcpdump `-e`-style line per frame, with checksum status ([`describe`]).
 //! - [`ethernet`] and [`checksum`]: header walking and Internet checksums shared by the above.
 //!
@@ -23,8 +23,11 @@ pub mod rewrite;
 pub mod show;
 pub mod udp;
 
-pub use file::{read_frames, write_pcap, Frame};
+pub use file::{
+    read_frames, write_frames, write_pcap, CaptureReader, CaptureWriter, Format, Frame, Item,
+    Packet,
+};
 pub use mac::{interface_mac, parse_mac, Mac};
-pub use rewrite::Rewrite;
+pub use rewrite::{Counts, Outcome, Rewrite};
 pub use show::describe;
 pub use udp::UdpSpec;

@@ -62,7 +62,7 @@ impl Template {
             }
         };
         let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
-        rewrite.apply_all(&mut frames)?;
+        rewrite.apply_all(&mut frames);
         Ok(Template { frames, src_mac, dst_mac })
     }
 

@@ -270,9 +270,11 @@ fn show_lines_in_tcpdump_style() {
     let text = ok(&["packet", "show", shipped().to_str().unwrap()]);
     assert_eq!(
         text,
-        "1  0.000000 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), length 60: \
-         198.18.0.1.1024 > 198.18.0.2.9: UDP, length 18 [ip cksum ok, udp cksum ok]\n"
+        "    1  00:00:00.000000 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), \
+         length 60: 198.18.0.1.1024 > 198.18.0.2.9: UDP, length 18 [ip cksum ok, udp cksum ok]\n"
     );
+    let relative = ok(&["packet", "show", "--relative", shipped().to_str().unwrap()]);
+    assert!(relative.starts_with("    1  0.000000 02:00:00:00:00:01 > "), "{relative}");
 }
 
 #[test]
@@ -304,10 +306,10 @@ fn pcapng_written_by_wireshark_tools_reads_like_the_pcap() {
     assert_eq!(frames[0], packet::read_frames(shipped()).unwrap()[0]);
     assert_eq!(frames[1].data, packet::read_frames(&tagged).unwrap()[0].data);
     assert_eq!(frames[1].ts_ns, 1_250_000_000);
-    let text = ok(&["packet", "show", merged.to_str().unwrap()]);
+    let text = ok(&["packet", "show", "-r", merged.to_str().unwrap()]);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[1].starts_with("2  1.250000 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q (0x8100), length 96: vlan 7, p 0, ethertype IPv4 (0x0800), 198.18.0.1.1024 > 198.18.0.2.9: UDP, length 50 [ip cksum ok, udp cksum ok]"), "{}", lines[1]);
+    assert!(lines[1].starts_with("    2  1.250000 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q (0x8100), length 96: vlan 7, p 0, ethertype IPv4 (0x0800), 198.18.0.1.1024 > 198.18.0.2.9: UDP, length 50 [ip cksum ok, udp cksum ok]"), "{}", lines[1]);
 }
 
 /// A pcapng file (little-endian) with one interface of the given link type and one packet.
@@ -382,12 +384,11 @@ fn every_bad_input_is_one_line_exit_2_and_leaves_no_output() {
         (vec!["rewrite", &missing, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "missing.pcap: cannot read: No such file or directory"),
         (vec!["rewrite", &empty, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "empty.pcap: empty file"),
         (vec!["rewrite", &text, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "text.pcap: not a pcap or pcapng file"),
-        (vec!["rewrite", &truncated, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "truncated.pcap: packet #2 is truncated: its record needs 76 bytes, 69 are left"),
+        (vec!["rewrite", &truncated, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "truncated.pcap: packet #2 (byte 100) is cut short: its record needs 76 bytes, 69 are left"),
         (vec!["rewrite", &wifi, "-o", &out, "--src-mac", "02:00:00:00:00:01"], "wifi.pcapng: interface #0 has link type IEEE802_11 (105), only Ethernet (1) is supported"),
         (vec!["show", &missing], "missing.pcap: cannot read"),
         (vec!["show", &empty], "empty.pcap: empty file"),
         (vec!["show", &text], "not a pcap or pcapng file (starts with 0x74686973)"),
-        (vec!["show", &truncated], "packet #2 is truncated"),
         (vec!["show", &wifi], "link type IEEE802_11 (105)"),
     ];
     for (args, says) in &cases {
@@ -422,11 +423,11 @@ fn failed_rewrite_keeps_an_existing_output_intact() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.pcap");
     std::fs::write(&out, b"previous content").unwrap();
-    let mut arp = UdpSpec::default().build().unwrap();
-    arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    let input = dir.path().join("mixed.pcap");
-    let frames = [UdpSpec::default().build().unwrap(), arp];
+    let frames = [UdpSpec::default().build().unwrap(), UdpSpec::default().build().unwrap()];
+    let input = dir.path().join("cut.pcap");
     packet::write_pcap(&input, &frames.map(|data| Frame { data, ts_ns: 0 })).unwrap();
+    let bytes = std::fs::read(&input).unwrap();
+    std::fs::write(&input, &bytes[..bytes.len() - 1]).unwrap();
     let result = run(&[
         "packet",
         "rewrite",
@@ -438,11 +439,13 @@ fn failed_rewrite_keeps_an_existing_output_intact() {
     ]);
     assert_eq!(result.status.code(), Some(2));
     assert!(
-        stderr(&result).contains("packet #2 is not IPv4 (ethertype 0x0806)"),
+        stderr(&result).contains("cut.pcap: packet #2 (byte 100) is cut short"),
         "{}",
         stderr(&result)
     );
+    assert!(stdout(&result).is_empty());
     assert_eq!(std::fs::read(&out).unwrap(), b"previous content");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
 }
 
 #[test]
