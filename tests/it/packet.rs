@@ -75,6 +75,9 @@ fn tshark_checksums(file: &Path) -> Vec<(String, String)> {
 fn tshark_fields(file: &Path, fields: &[&str]) -> Vec<String> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(file).args(["-T", "fields"]);
+    for protocol in ["ip", "udp", "tcp"] {
+        cmd.args(["-o", &format!("{protocol}.check_checksum:TRUE")]);
+    }
     for field in fields {
         cmd.args(["-e", field]);
     }
@@ -524,4 +527,381 @@ fn mac_of_an_interface_in_this_and_in_a_named_namespace() {
     assert_eq!(result.status.code(), Some(2));
     assert!(stderr(&result)
         .contains(&format!("no interface named `nlp-a` in network namespace `{}`", named.0)));
+}
+
+/// The multi-protocol capture (classic pcap, µs): ARP request and reply, IPv4 UDP, 802.1Q with
+/// priority and DEI, QinQ, MPLS, a TCP conversation (handshake, data, FIN), ICMP echo, IGMP,
+/// IPv6 UDP / TCP with options / ICMPv6, a 9-byte frame, an unknown EtherType, and a UDP frame
+/// snapped at 60 of 93 bytes.
+fn mixed() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/mixed.pcap")
+}
+
+/// tshark's findings of warning level or worse (malformed, bad checksum…), per packet number.
+fn tshark_faults(file: &Path) -> Vec<String> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
+        .args(["-o", "tcp.check_checksum:TRUE", "-T", "fields", "-e", "frame.number"])
+        .args(["-e", "_ws.expert.severity", "-e", "_ws.expert.message"])
+        .output()
+        .expect("tshark runs");
+    assert!(out.status.success(), "tshark failed: {}", stderr(&out));
+    let mut faults = Vec::new();
+    for line in stdout(&out).lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (Some(number), Some(severities), Some(messages)) =
+            (fields.first(), fields.get(1), fields.get(2))
+        else {
+            continue;
+        };
+        for (severity, message) in severities.split(',').zip(messages.split(',')) {
+            // 0x600000 is PI_WARN, 0x800000 PI_ERROR.
+            if severity.parse::<u32>().is_ok_and(|s| s >= 0x60_0000) {
+                faults.push(format!("#{number}: {message}"));
+            }
+        }
+    }
+    faults
+}
+
+/// Every packet of a file as netlab reads it: (captured bytes, original length, time in ns).
+fn records(file: &Path) -> Vec<(Vec<u8>, u32, u64)> {
+    let mut reader = packet::CaptureReader::open(file).unwrap();
+    let mut out = Vec::new();
+    while let Some(p) = reader.next_packet().unwrap() {
+        out.push((reader.data(&p).to_vec(), p.orig_len, p.ts_ns));
+    }
+    out
+}
+
+#[test]
+fn a_capture_snapped_at_60_rewritten_keeps_lengths_times_and_tshark_finds_nothing_new() {
+    if !have("tshark", "snapped_rewrite") || !have("editcap", "snapped_rewrite") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapped = dir.path().join("snapped.pcap");
+    let status = Command::new("editcap")
+        .args(["-F", "pcap", "-s", "60"])
+        .arg(mixed())
+        .arg(&snapped)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (name, extra) in [
+        ("macs.pcap", &["--src-mac", "02:aa:00:00:00:01", "--dst-mac", "02:bb:00:00:00:02"][..]),
+        ("ips.pcap", &["--src-ip", "10.9.9.1", "--dst-ip", "10.9.9.2"][..]),
+        ("ips.pcapng", &["--src-ip", "10.9.9.1", "--src-mac", "02:aa:00:00:00:01"][..]),
+    ] {
+        let out = dir.path().join(name);
+        let mut args = vec!["packet", "rewrite", snapped.to_str().unwrap(), "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let printed = ok(&args);
+        assert!(printed.contains(": 20 packets with "), "{printed}");
+        // Nothing malformed or badly checksummed that the input did not have already (the
+        // 9-byte frame is malformed in both).
+        assert_eq!(tshark_faults(&out), tshark_faults(&snapped), "{name}");
+        assert_eq!(tshark_faults(&out), vec!["#18: Malformed Packet (Exception occurred)"]);
+        let (before, after) = (records(&snapped), records(&out));
+        assert_eq!(before.len(), after.len());
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            assert_eq!((b.1, b.2, b.0.len()), (a.1, a.2, a.0.len()), "{name} packet #{}", i + 1);
+        }
+        // tshark sees the same wire lengths and times, to the nanosecond.
+        let fields = ["frame.len", "frame.cap_len", "frame.time_epoch"];
+        assert_eq!(tshark_fields(&out, &fields), tshark_fields(&snapped, &fields), "{name}");
+    }
+    // The snap length and the link type are the input's.
+    let header = |p: &Path| std::fs::read(p).unwrap()[16..24].to_vec();
+    assert_eq!(header(&dir.path().join("ips.pcap")), header(&snapped));
+}
+
+/// The EtherType after any VLAN tags (0 for a frame shorter than an Ethernet header).
+fn inner_ethertype(frame: &[u8]) -> u16 {
+    let mut at = 12;
+    while let Some(t) = frame.get(at..at + 2) {
+        let ethertype = u16::from_be_bytes([t[0], t[1]]);
+        if !matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
+            return ethertype;
+        }
+        at += 4;
+    }
+    0
+}
+
+#[test]
+fn a_mixed_capture_rewritten_with_new_ips_changes_ipv4_only() {
+    if !have("tshark", "mixed_ip_rewrite") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.pcap");
+    let printed = ok(&[
+        "packet",
+        "rewrite",
+        mixed().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--src-ip",
+        "10.9.9.1",
+        "--dst-ip",
+        "10.9.9.2",
+    ]);
+    assert!(
+        printed.ends_with(
+            "20 packets with source IP 10.9.9.1, destination IP 10.9.9.2: 12 rewritten, 8 passed \
+             as they were (7 not IPv4, 1 shorter than an Ethernet header)\n"
+        ),
+        "{printed}"
+    );
+    let (before, after) = (records(&mixed()), records(&out));
+    let ipv4: Vec<bool> = before.iter().map(|r| inner_ethertype(&r.0) == 0x0800).collect();
+    assert_eq!(ipv4.iter().filter(|v| **v).count(), 12);
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        if !ipv4[i] {
+            assert_eq!(b, a, "packet #{} is byte for byte as it was", i + 1);
+        }
+    }
+    let fields = tshark_fields(
+        &out,
+        &["ip.src", "ip.dst", "ip.checksum.status", "udp.checksum.status", "tcp.checksum.status"],
+    );
+    let checked = |s: &str| s.replace("10.2.0.1\t10.2.0.2", "mpls");
+    for (i, line) in fields.iter().enumerate() {
+        if ipv4[i] {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(&cols[..3], &["10.9.9.1", "10.9.9.2", "1"], "packet #{}: {line}", i + 1);
+            // The transport checksum is good, or unverified where the frame was snapped.
+            let transport = cols[3..].iter().find(|c| !c.is_empty()).copied().unwrap_or("1");
+            let want = if before[i].0.len() < before[i].1 as usize { "2" } else { "1" };
+            assert!(cols[3..].iter().all(|c| c.is_empty()) || transport == want, "{line}");
+        } else {
+            assert!(!checked(line).contains("10.9.9."), "packet #{}: {line}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn show_of_a_truncated_capture_lists_the_complete_packets_then_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(mixed()).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    // Packet #3 starts after the file header (24) and two 76-byte records.
+    std::fs::write(&cut, &bytes[..24 + 2 * 76 + 30]).unwrap();
+    let result = run(&["packet", "show", cut.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    let lines: Vec<String> = stdout(&result).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("    1  04:00:00.000007 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff"));
+    assert!(lines[1].starts_with("    2  04:00:01.001007 "));
+    assert_eq!(
+        stderr(&result),
+        format!(
+            "netlab: error: {}: packet #3 (byte 176) is cut short: its record needs 76 bytes, \
+             30 are left\n",
+            cut.display()
+        )
+    );
+    // rewrite refuses with the same line and writes nothing.
+    let out = dir.path().join("out.pcap");
+    let result = run(&[
+        "packet",
+        "rewrite",
+        cut.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--src-mac",
+        "02:00:00:00:00:09",
+    ]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(stderr(&result).contains("packet #3 (byte 176) is cut short"), "{}", stderr(&result));
+    assert!(!out.exists());
+}
+
+#[test]
+fn show_matches_tcpdump_line_by_line() {
+    if !have("tcpdump", "show_matches_tcpdump_line_by_line") {
+        return;
+    }
+    let out = Command::new("tcpdump")
+        .args(["-e", "-nn", "-r"])
+        .arg(mixed())
+        .env("TZ", "UTC")
+        .output()
+        .expect("tcpdump runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // tcpdump follows an undecoded payload with hex dump lines (indented with a tab).
+    let theirs: Vec<String> =
+        stdout(&out).lines().filter(|l| !l.starts_with('\t')).map(str::to_string).collect();
+    let ours = ok(&["packet", "show", mixed().to_str().unwrap()]);
+    let ours: Vec<&str> = ours.lines().collect();
+    assert_eq!(theirs.len(), 20);
+    assert_eq!(ours.len(), theirs.len());
+    for (number, (mine, tcpdump)) in ours.iter().zip(&theirs).enumerate() {
+        // netlab adds the packet number in front, and the captured length and checksum
+        // verdicts in brackets at the end.
+        let body = mine.strip_prefix(&format!("{:>5}  ", number + 1)).expect("numbered");
+        let body = match body.rfind(" [") {
+            Some(at) if body[at..].contains("cksum") || body[at..].contains("captured") => {
+                &body[..at]
+            }
+            _ => body,
+        };
+        assert_eq!(body, tcpdump, "packet #{}", number + 1);
+    }
+    // What netlab adds: the snapped frame says so, and checksums are checked.
+    assert!(ours[19].ends_with("[captured 60 of 93, ip cksum ok, udp cksum unverified (snapped)]"));
+    assert!(ours[9].ends_with("[ip cksum ok, tcp cksum ok]"), "{}", ours[9]);
+}
+
+#[test]
+fn pcapng_output_reads_back_in_tshark_and_capinfos_with_the_same_packets() {
+    if !have("tshark", "pcapng_output") || !have("capinfos", "pcapng_output") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ng = dir.path().join("x.pcapng");
+    let forced = dir.path().join("forced.out");
+    let input = mixed();
+    let input = input.to_str().unwrap();
+    ok(&["packet", "rewrite", input, "-o", ng.to_str().unwrap(), "--dst-mac", "02:00:00:00:00:02"]);
+    let to_forced = [input, "-o", forced.to_str().unwrap(), "--format", "pcapng"];
+    ok(&[&["packet", "rewrite", "--dst-mac", "02:00:00:00:00:02"][..], &to_forced[..]].concat());
+    assert_eq!(std::fs::read(&ng).unwrap(), std::fs::read(&forced).unwrap());
+    let capinfos = |file: &Path| {
+        let out = Command::new("capinfos").args(["-t", "-c", "-M"]).arg(file).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).lines().skip(1).map(str::to_string).collect::<Vec<_>>()
+    };
+    let (theirs, ours) = (capinfos(Path::new(input)), capinfos(&ng));
+    assert!(ours.contains(&"File type:           pcapng".to_string()), "{ours:?}");
+    assert_eq!(theirs[1..], ours[1..], "count and size limit");
+    let fields = ["frame.len", "frame.cap_len", "frame.time_epoch", "eth.src", "eth.type"];
+    assert_eq!(tshark_fields(&ng, &fields), tshark_fields(Path::new(input), &fields));
+    // And back: pcapng → pcap gives the input's records.
+    let back = dir.path().join("back.pcap");
+    ok(&[
+        "packet",
+        "rewrite",
+        ng.to_str().unwrap(),
+        "-o",
+        back.to_str().unwrap(),
+        "--dst-mac",
+        "02:00:00:00:00:02",
+    ]);
+    assert_eq!(records(&back), records(&ng));
+}
+
+#[test]
+fn pcapng_to_pcapng_keeps_sections_interfaces_options_and_comments() {
+    if !have("mergecap", "pcapng_keeps")
+        || !have("editcap", "pcapng_keeps")
+        || !have("tshark", "pcapng_keeps")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let tool = |name: &str, args: &[&Path]| {
+        let mut cmd = Command::new(name);
+        cmd.args(args);
+        cmd
+    };
+    // Two interfaces (mergecap keeps one per input), then a comment on packet 2.
+    let merged = p("merged.pcapng");
+    let mut cmd = tool("mergecap", &[]);
+    cmd.args(["-F", "pcapng", "-w"]).arg(&merged).arg(shipped()).arg(mixed());
+    assert!(cmd.status().unwrap().success());
+    let commented = p("commented.pcapng");
+    let mut cmd = tool("editcap", &[]);
+    cmd.args(["-a", "2:netlab was here"]).arg(&merged).arg(&commented);
+    assert!(cmd.status().unwrap().success());
+    // A second section: two pcapng files one after the other.
+    let two_sections = p("two.pcapng");
+    let mut bytes = std::fs::read(&commented).unwrap();
+    bytes.extend(std::fs::read(&merged).unwrap());
+    std::fs::write(&two_sections, &bytes).unwrap();
+
+    let out = p("out.pcapng");
+    let printed = ok(&[
+        "packet",
+        "rewrite",
+        two_sections.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--src-mac",
+        "0a:0b:0c:0d:0e:0f",
+    ]);
+    assert!(printed.contains("42 packets"), "{printed}");
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(written.len(), bytes.len(), "every block kept, same sizes");
+    // Only source MACs differ: at most 6 bytes per packet.
+    let differing = written.iter().zip(&bytes).filter(|(a, b)| a != b).count();
+    assert!(differing <= 42 * 6, "{differing} bytes differ");
+    let fields = ["frame.interface_id", "frame.comment", "frame.len", "frame.time_epoch"];
+    assert_eq!(tshark_fields(&out, &fields), tshark_fields(&two_sections, &fields));
+    assert!(tshark_fields(&out, &["frame.comment"]).contains(&"netlab was here".to_string()));
+    let srcs = tshark_fields(&out, &["eth.src"]);
+    assert_eq!(
+        srcs.iter().filter(|s| *s == "0a:0b:0c:0d:0e:0f").count(),
+        40,
+        "all but the 9-byte frames"
+    );
+}
+
+#[test]
+fn empty_captures_show_zero_packets_and_rewrite_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, &std::fs::read(shipped()).unwrap()[..24]).unwrap();
+    let text = ok(&["packet", "show", empty.to_str().unwrap()]);
+    assert_eq!(text, format!("{}: 0 packets\n", empty.display()));
+    let out = dir.path().join("out.pcap");
+    let result = run(&[
+        "packet",
+        "rewrite",
+        empty.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--src-mac",
+        "02:00:00:00:00:09",
+    ]);
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(
+        stderr(&result),
+        format!("netlab: error: {}: contains no packets\n", empty.display())
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn microsecond_files_with_nanosecond_fractions_are_read_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(shipped()).unwrap();
+    let record = bytes[24..].to_vec();
+    bytes.extend(&record);
+    bytes.extend(&record);
+    for (i, frac) in [(0usize, 466_743_000u32), (1, 5), (2, 999_999_000)] {
+        let at = 24 + i * record.len() + 4;
+        bytes[at..at + 4].copy_from_slice(&frac.to_le_bytes());
+    }
+    let odd = dir.path().join("odd.pcap");
+    std::fs::write(&odd, &bytes).unwrap();
+    let result = run(&["packet", "show", odd.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    let text = stdout(&result);
+    let times: Vec<&str> = text.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(times, ["00:00:00.466743", "00:00:00.000005", "00:00:00.999999"]);
+    assert_eq!(
+        stderr(&result),
+        format!(
+            "netlab: warning: {}: the header says microsecond timestamps, but 2 packets (first \
+             #1) carry fractions up to 999999000, in nanosecond range: those were read as \
+             nanoseconds\n",
+            odd.display()
+        )
+    );
 }
