@@ -42,4 +42,4 @@ pub(crate) mod sys;
 
 pub use afpacket::ifindex;
 pub use error::{Error, Result, SyscallError};
-pub use tally::Tally;
+pub use tally::{Tally, Tap};

@@ -2,6 +2,7 @@
 //! counted.
 
 use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use fastnet::rx::Wait;
 use crate::exit::{bad_input, Code};
 use crate::interrupt::Interrupt;
 use crate::outln;
+use crate::receiver::record::{Saved, WriteTo};
 use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
 use crate::scenario::units::{parse_duration, parse_size};
 
@@ -52,6 +54,14 @@ pub struct Args {
     /// `exec` only: the receiver program's command line; `{iface}` and `{core}` are filled in.
     #[arg(long, value_name = "CMD")]
     pub command: Option<String>,
+    /// Save what the receiver got to this capture file (pcapng if it ends in .pcapng, else
+    /// pcap), written by another thread: frames it cannot keep up with are left out of the file
+    /// (never out of the counts) and the summary says how many. Not for xdp-drop and exec.
+    #[arg(short = 'w', long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// With --write: keep only the first N frames in the file.
+    #[arg(long, value_name = "N", requires = "write")]
+    pub write_count: Option<u64>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -104,11 +114,17 @@ struct Summary<'a> {
     /// The interface's `rx_packets` (netlink stats64) over the run, when readable.
     iface_rx_packets: Option<u64>,
     cpu_ns_per_frame: Option<f64>,
+    /// What `--write` saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<&'a Saved>,
 }
 
 pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     if args.count == Some(0) {
         return Err(bad_input("--count 0: nothing to receive"));
+    }
+    if args.write_count == Some(0) {
+        return Err(bad_input("--write-count 0: nothing to write"));
     }
     let spec = RecvSpec {
         method: args.method,
@@ -124,6 +140,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
                 WaitArg::Busy => Wait::Busy,
             },
             command: args.command.clone(),
+            write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),
         },
     };
     let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
@@ -162,19 +179,24 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     if progress && tty {
         eprintln!();
     }
-    let report = session.stop()?;
+    let (report, saved) = session.stop_saving()?;
     let iface_after = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
     let iface_rx = match (iface_before, iface_after) {
         (Some(a), Some(b)) => Some(b.rx_packets.saturating_sub(a.rx_packets)),
         _ => None,
     };
-    print_summary(args, &report, iface_rx)?;
+    print_summary(args, &report, iface_rx, saved.as_ref())?;
     // Without --duration or --count, Ctrl-C is how a run ends; with them, it cut the run short.
     let cut_short = interrupt.is_set() && (args.duration.is_some() || args.count.is_some());
     Ok(if cut_short { Code::Interrupted } else { Code::Ok })
 }
 
-fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> anyhow::Result<()> {
+fn print_summary(
+    args: &Args,
+    report: &RecvReport,
+    iface_rx: Option<u64>,
+    saved: Option<&Saved>,
+) -> anyhow::Result<()> {
     if args.json {
         let summary = Summary {
             iface: &args.iface,
@@ -183,6 +205,7 @@ fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> any
             report,
             iface_rx_packets: iface_rx,
             cpu_ns_per_frame: report.cpu_ns_per_frame(),
+            saved,
         };
         outln!("{}", serde_json::to_string_pretty(&summary)?)?;
         return Ok(());
@@ -219,6 +242,18 @@ fn print_summary(args: &Args, report: &RecvReport, iface_rx: Option<u64>) -> any
         "elapsed       {secs:.3} s from ready to drained (average {:.0} pps)",
         if secs > 0.0 { report.frames as f64 / secs } else { 0.0 }
     )?;
+    if let Some(saved) = saved {
+        let past = match saved.past_count {
+            0 => String::new(),
+            n => format!(", {n} past --write-count"),
+        };
+        outln!(
+            "file          {}: {} frames written, {} left out (the writer fell behind){past}",
+            saved.path.display(),
+            saved.written,
+            saved.left_out
+        )?;
+    }
     for (name, value) in &report.results {
         if name != "RX" && name != "IP" {
             outln!("RESULT-{name:<7} {value}")?;

@@ -716,6 +716,7 @@ pub struct CaptureWriter {
 
 impl CaptureWriter {
     /// Starts writing `path` in `format`. An unwritable place is a bad-input error naming it.
+    /// Nothing is written until the first packet (or [`CaptureWriter::finish_empty`]).
     pub fn create(path: impl AsRef<Path>, format: Format) -> anyhow::Result<Self> {
         let path = path.as_ref().to_path_buf();
         let dir = match path.parent() {
@@ -748,30 +749,41 @@ impl CaptureWriter {
         self.out.write_all(bytes).map_err(|e| write_fault(&self.path, &e))
     }
 
-    /// Appends one packet, re-encoded: the first one decides the file header (pcap) or the
-    /// section and interface (pcapng) from its link. Keeps its original length and timestamp;
-    /// a timestamp classic pcap cannot hold (after 2106) is a bad-input error naming the packet.
+    /// Appends one packet read by a [`CaptureReader`], re-encoded (see
+    /// [`CaptureWriter::write_record`]).
     pub fn write_packet(&mut self, packet: &Packet, data: &[u8]) -> anyhow::Result<()> {
+        self.write_record(packet.number, packet.ts_ns, packet.orig_len, packet.link, data)
+    }
+
+    /// Appends one packet: the first one decides the file header (pcap) or the section and
+    /// interface (pcapng) from its link. Keeps its original length and timestamp; a timestamp
+    /// classic pcap cannot hold (after 2106) is a bad-input error naming packet #`number`.
+    pub fn write_record(
+        &mut self,
+        number: u64,
+        ts_ns: u64,
+        orig_len: u32,
+        link: Link,
+        data: &[u8],
+    ) -> anyhow::Result<()> {
         let link = match self.link {
             Some(link) => link,
             None => {
-                self.start(packet.link)?;
-                packet.link
+                self.start(link)?;
+                link
             }
         };
-        let number = packet.number;
-        let orig_len = packet.orig_len;
         let io = |e: std::io::Error| write_fault(&self.path, &e);
         match self.format {
             Format::Pcap => {
-                let secs = packet.ts_ns / 1_000_000_000;
+                let secs = ts_ns / 1_000_000_000;
                 let ts_sec = u32::try_from(secs).map_err(|_| {
                     bad_input(format!(
                         "packet #{number}: its time ({secs} s after 1970) is later than classic \
                          pcap can hold (until 2106); write pcapng instead"
                     ))
                 })?;
-                let frac = (packet.ts_ns % 1_000_000_000) as u32;
+                let frac = (ts_ns % 1_000_000_000) as u32;
                 let record = RawPcapPacket {
                     ts_sec,
                     ts_frac: if link.nanos { frac } else { frac / 1_000 },
@@ -785,7 +797,7 @@ impl CaptureWriter {
                 })?;
             }
             Format::PcapNg => {
-                let units = if link.nanos { packet.ts_ns } else { packet.ts_ns / 1_000 };
+                let units = if link.nanos { ts_ns } else { ts_ns / 1_000 };
                 let block = EnhancedPacketBlock {
                     interface_id: 0,
                     timestamp: Duration::from_nanos(units),
@@ -849,6 +861,15 @@ impl CaptureWriter {
         Ok(())
     }
 
+    /// Writes the file header (pcap) or section and interface (pcapng) for `link` if no packet
+    /// did: a capture of no packets.
+    pub fn finish_empty(&mut self, link: Link) -> anyhow::Result<()> {
+        match self.link {
+            Some(_) => Ok(()),
+            None => self.start(link),
+        }
+    }
+
     /// Finishes the file: flushes it, gives it an ordinary file's mode (an existing file's,
     /// else 0644), syncs it and renames it over the target.
     pub fn commit(self) -> anyhow::Result<()> {
@@ -885,19 +906,10 @@ pub fn write_frames(
         let orig_len = u32::try_from(frame.data.len()).map_err(|_| {
             bad_input(format!("packet #{}: {} bytes is too long", index + 1, frame.data.len()))
         })?;
-        let packet = Packet {
-            number: index as u64 + 1,
-            offset: 0,
-            ts_ns: frame.ts_ns,
-            orig_len,
-            interface: 0,
-            link,
-            data: 0..frame.data.len(),
-        };
-        writer.write_packet(&packet, &frame.data)?;
+        writer.write_record(index as u64 + 1, frame.ts_ns, orig_len, link, &frame.data)?;
     }
     if frames.is_empty() {
-        writer.start(link)?;
+        writer.finish_empty(link)?;
     }
     writer.commit()
 }

@@ -35,6 +35,7 @@
 
 pub mod exec;
 pub mod pcap;
+pub mod record;
 pub mod socket;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,6 +76,9 @@ pub enum Knob {
     Frames,
     /// `wait = "busy"` / `--wait busy` (every method can be told to poll).
     BusyWait,
+    /// `write = "…"` / `--write`: save what was received ([`record`]); frames must reach
+    /// netlab for that.
+    Write,
 }
 
 impl Knob {
@@ -84,6 +88,7 @@ impl Knob {
             Knob::Buffer | Knob::BusyWait => !matches!(method, Method::XdpDrop | Method::Exec),
             Knob::Batch => matches!(method, Method::FastnetBatch | Method::FastnetXdp),
             Knob::Frames => method == Method::FastnetXdp,
+            Knob::Write => !matches!(method, Method::XdpDrop | Method::Exec),
         }
     }
 
@@ -94,6 +99,7 @@ impl Knob {
             Knob::Batch => "--batch",
             Knob::Frames => "--frames",
             Knob::BusyWait => "--wait busy",
+            Knob::Write => "--write",
         }
     }
 
@@ -104,6 +110,7 @@ impl Knob {
             Knob::Batch => "batch",
             Knob::Frames => "frames",
             Knob::BusyWait => "wait = \"busy\"",
+            Knob::Write => "write",
         }
     }
 
@@ -126,6 +133,8 @@ pub struct RecvConfig {
     pub wait: Wait,
     /// `exec` only: the command line of the user's receiver (see [`exec`]).
     pub command: Option<String>,
+    /// Save what was received to a capture file (see [`record`]).
+    pub write: Option<record::WriteTo>,
 }
 
 impl RecvConfig {
@@ -143,6 +152,7 @@ impl RecvConfig {
             (Knob::Batch, self.batch.is_some()),
             (Knob::Frames, self.frames.is_some()),
             (Knob::BusyWait, self.wait == Wait::Busy),
+            (Knob::Write, self.write.is_some()),
         ];
         if let Some((knob, _)) = set.iter().find(|(knob, set)| *set && !knob.used_by(method)) {
             return unused(knob.flag());
@@ -378,6 +388,8 @@ pub struct Session {
     ready: mpsc::Receiver<()>,
     is_ready: bool,
     thread: Option<JoinHandle<anyhow::Result<RecvReport>>>,
+    /// The capture file writer, when the config asks for one.
+    recorder: Option<record::Recorder>,
 }
 
 /// Starts a receiver: validates the knobs, then spawns its thread, which enters `spec.netns`,
@@ -388,14 +400,19 @@ pub fn start(spec: RecvSpec) -> anyhow::Result<Session> {
     let stop = Arc::new(AtomicBool::new(false));
     let live = Live::default();
     let (ready_tx, ready) = mpsc::channel();
+    // Started here, not on the pinned receiver thread, so the writer is not pinned with it.
+    let (recorder, tap) = match &spec.config.write {
+        Some(to) => record::Recorder::start(to).map(|(r, tap)| (Some(r), Some(tap)))?,
+        None => (None, None),
+    };
     let thread = {
         let (stop, live) = (stop.clone(), live.clone());
         std::thread::Builder::new()
             .name(format!("recv {method}"))
-            .spawn(move || run_thread(&spec, &stop, &live, ready_tx))
+            .spawn(move || run_thread(&spec, &stop, &live, ready_tx, tap))
             .context("cannot spawn the receiver thread")?
     };
-    Ok(Session { method, stop, live, ready, is_ready: false, thread: Some(thread) })
+    Ok(Session { method, stop, live, ready, is_ready: false, thread: Some(thread), recorder })
 }
 
 impl Session {
@@ -431,10 +448,26 @@ impl Session {
     }
 
     /// Stops the receiver: it drains what is still queued, reads the kernel's counters and
-    /// CPU time, and closes the method (detaching any XDP program).
-    pub fn stop(mut self) -> anyhow::Result<RecvReport> {
+    /// CPU time, and closes the method (detaching any XDP program). A capture file asked for is
+    /// put in place (see [`Session::stop_saving`] for what went into it).
+    pub fn stop(self) -> anyhow::Result<RecvReport> {
+        let (report, saved) = self.stop_saving()?;
+        if let Some(saved) = saved.filter(|s| s.left_out > 0) {
+            tracing::warn!(
+                "{}: {} frames were left out of the file (the writer fell behind)",
+                saved.path.display(),
+                saved.left_out
+            );
+        }
+        Ok(report)
+    }
+
+    /// [`Session::stop`], and what was saved to the capture file, if one was asked for.
+    pub fn stop_saving(mut self) -> anyhow::Result<(RecvReport, Option<record::Saved>)> {
         self.stop.store(true, Ordering::Relaxed);
-        self.join()
+        let report = self.join()?;
+        let saved = self.recorder.take().map(record::Recorder::finish).transpose()?;
+        Ok((report, saved))
     }
 
     fn join(&mut self) -> anyhow::Result<RecvReport> {
@@ -452,6 +485,9 @@ impl Drop for Session {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        if let Some(recorder) = self.recorder.take() {
+            recorder.abandon();
+        }
     }
 }
 
@@ -461,6 +497,7 @@ fn run_thread(
     stop: &AtomicBool,
     live: &Live,
     ready: mpsc::Sender<()>,
+    tap: Option<fastnet::Tap>,
 ) -> anyhow::Result<RecvReport> {
     if let Some(name) = &spec.netns {
         let ns = fastnet::netns::NetNs::open_named(name).map_err(|e| match e {
@@ -483,7 +520,7 @@ fn run_thread(
         return Ok(report);
     }
     let mut rx = open(spec.method, &spec.iface, &spec.config)?;
-    let mut tally = Tally::default();
+    let mut tally = Tally { tap, ..Tally::default() };
     let napi = NapiClock::start(&napi_pids);
     let cpu0 = fastnet::cpu::current_thread_cpu_time()?;
     let t0 = Instant::now();

@@ -318,6 +318,7 @@ mod tests {
             frames: None,
             wait: None,
             command: None,
+            write: None,
         }
     }
 

@@ -44,6 +44,7 @@ fn config(scenario: &Scenario, r: &ReceiverSpec) -> anyhow::Result<RecvConfig> {
             Some(Wait::Poll) | None => fastnet::rx::Wait::Poll,
         },
         command,
+        write: r.write.clone().map(|path| crate::receiver::record::WriteTo { path, count: None }),
     })
 }
 

@@ -22,6 +22,7 @@
 //! method = "exec"
 //! name = "student"                   # required for exec; tells two receivers of a method apart
 //! command = "./rx {iface}"           # exec only
+//! # write = "rx.pcapng"               # optional: save what a receiver got (not xdp-drop, exec)
 //! [run]
 //! repeat = 3                         # default 1
 //! order = "shuffled"                 # "shuffled" (default) | "sequential"
@@ -181,6 +182,10 @@ pub struct ReceiverSpec {
     pub wait: Option<Wait>,
     /// `command` (`exec` only, where it is required), as written (`{iface}` not substituted).
     pub command: Option<String>,
+    /// `write`: the capture file to save what the receiver got to (pcapng if it ends in
+    /// `.pcapng`), resolved against the scenario's directory; each measurement window replaces
+    /// it, so it holds the last one.
+    pub write: Option<PathBuf>,
 }
 
 /// `run.order`.
@@ -462,6 +467,7 @@ fn validate(
                 Knob::BusyWait,
                 r.wait.as_ref().filter(|w| *w.get_ref() == Wait::Busy).map(|w| w.span()),
             ),
+            (Knob::Write, r.write.as_ref().map(|w| w.span())),
         ];
         for (knob, span) in knobs {
             if let Some(span) = span.filter(|_| !knob.used_by(method)) {
@@ -479,9 +485,17 @@ fn validate(
             None => None,
             Some(b) => Some(parse_size(b.get_ref()).map_err(|e| err(b.span(), e.to_string()))?),
         };
+        let write = match &r.write {
+            Some(w) if w.get_ref().trim().is_empty() => {
+                return Err(err(w.span(), "the file name is empty".into()))
+            }
+            Some(w) => Some(base_dir(path).join(w.get_ref())),
+            None => None,
+        };
         receivers.push(ReceiverSpec {
             method,
             label,
+            write,
             buffer,
             batch: positive(source, r.batch, "batch")?,
             frames: positive(source, r.frames, "frames")?,

@@ -88,6 +88,7 @@ pub(super) struct RawReceiver {
     pub frames: Option<Spanned<u32>>,
     pub wait: Option<Spanned<Wait>>,
     pub command: Option<Spanned<String>>,
+    pub write: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -310,3 +310,54 @@ fn missing_interface_is_bad_input() {
         assert_eq!(err.lines().count(), 1, "{method}: {err}");
     }
 }
+
+/// `write`: the frames received, in order, in a capture file tshark reads; the counts are those
+/// of a run without it.
+fn writes_what_was_received(method: Method, file: &str, count: Option<u64>) {
+    use netlab::receiver::record::WriteTo;
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = mixed_pcap(dir.path());
+    let path = dir.path().join(file);
+    veth_pair();
+    let config = RecvConfig { write: Some(WriteTo { path: path.clone(), count }), ..roomy() };
+    let spec = RecvSpec { method, iface: "rx0".into(), netns: None, core: None, config };
+    let mut session = receiver::start(spec).unwrap();
+    session.wait_ready(Duration::from_secs(10)).unwrap();
+    replay(&pcap);
+    let (report, saved) = session.stop_saving().unwrap();
+    let sent = (IPV4 + ARP + NOT_IPV4) as u64;
+    assert_eq!((report.frames, report.ipv4), (sent, IPV4 as u64), "{method}: {report:?}");
+    let saved = saved.expect("a file was asked for");
+    let kept = count.unwrap_or(sent);
+    assert_eq!((saved.written, saved.left_out, saved.past_count), (kept, 0, sent - kept));
+    let sent_frames = netlab::packet::read_frames(&pcap).unwrap();
+    let got = netlab::packet::read_frames(&path).unwrap();
+    let got: Vec<&[u8]> = got.iter().map(|f| &f.data[..]).collect();
+    let want: Vec<&[u8]> = sent_frames.iter().take(kept as usize).map(|f| &f.data[..]).collect();
+    assert_eq!(got, want, "{method}: the file holds the frames sent, in order");
+    let tshark = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-T", "fields", "-e", "eth.type"])
+        .output()
+        .unwrap();
+    assert!(tshark.status.success());
+    let types = String::from_utf8_lossy(&tshark.stdout).into_owned();
+    assert_eq!(types.lines().count() as u64, kept, "tshark reads every frame of {file}");
+    assert_eq!(
+        types.lines().filter(|t| *t == "0x0800").count(),
+        want.iter().filter(|f| f[12..14] == [8, 0]).count()
+    );
+}
+
+#[test]
+fn pcap_writes_what_it_received_to_pcapng() {
+    let Some(_ns) = privileged("pcap_writes_what_it_received_to_pcapng") else { return };
+    writes_what_was_received(Method::Pcap, "rx.pcapng", None);
+}
+
+#[test]
+fn fastnet_mmap_writes_the_first_n_frames_to_pcap() {
+    let Some(_ns) = privileged("fastnet_mmap_writes_the_first_n_frames_to_pcap") else { return };
+    writes_what_was_received(Method::FastnetMmap, "rx.pcap", Some(1000));
+}

@@ -93,6 +93,11 @@ fn issue_example_is_valid() {
     assert_eq!(labels, ["fastnet:3", "pcap", "socket"]);
     assert_eq!(s.receivers[0].buffer, Some(4 << 20));
     assert_eq!(s.receivers[1].buffer, None);
+    assert_eq!(s.receivers[1].write, None);
+    let written = lab
+        .parse(&edit("method = \"pcap\"\n", "method = \"pcap\"\nwrite = \"rx.pcapng\"\n"))
+        .unwrap();
+    assert_eq!(written.receivers[0].write, Some(lab.dir.path().join("labs/rx.pcapng")));
     assert_eq!(s.run.repeat, 3);
     assert_eq!(s.run.order, Order::Shuffled);
     assert_eq!(s.run.drain, Duration::from_millis(200));
@@ -271,6 +276,10 @@ fn every_bad_input_names_file_line_column_and_key() {
         ("busy wait on exec",
          "method = \"pcap\"\n|method = \"exec\"\nname = \"s\"\ncommand = \"./rx\"\nwait = \"busy\"\n", 13, 8,
          "receiver[0].wait", "`wait = \"busy\"` does not apply to method `exec`"),
+        ("write on xdp-drop", "method = \"pcap\"\n|method = \"xdp-drop\"\nwrite = \"rx.pcap\"\n", 11, 9,
+         "receiver[0].write", "`write` does not apply to method `xdp-drop` (used by: socket, fastnet:1, fastnet:2, pcap"),
+        ("empty write", "method = \"pcap\"\n|method = \"pcap\"\nwrite = \"\"\n", 11, 9,
+         "receiver[0].write", "the file name is empty"),
     ];
     for (what, change, line, column, path, message) in cases {
         let (from, to) = change.split_once('|').unwrap();
@@ -299,12 +308,14 @@ fn every_bad_input_names_file_line_column_and_key() {
 #[test]
 fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
     let lab = Lab::new();
-    let knobs: [(&str, RecvConfig); 5] = [
+    let write = netlab::receiver::record::WriteTo { path: "rx.pcapng".into(), count: None };
+    let knobs: [(&str, RecvConfig); 6] = [
         ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
         ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
         ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
         ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
         ("wait = \"poll\"", RecvConfig::default()),
+        ("write = \"rx.pcapng\"", RecvConfig { write: Some(write), ..RecvConfig::default() }),
     ];
     let mut accepted = 0;
     for &method in Method::all() {
@@ -327,8 +338,9 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
             accepted += usize::from(by_scenario.is_ok());
         }
     }
-    // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8.
-    assert_eq!(accepted, 23);
+    // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8,
+    // write 6.
+    assert_eq!(accepted, 29);
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {

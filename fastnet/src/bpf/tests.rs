@@ -132,7 +132,7 @@ fn drop_counter_counts_frames_and_ipv4_exactly() {
             break;
         }
     }
-    assert_eq!(tally, Tally { frames: 1000, ipv4: 700 });
+    assert_eq!(tally, Tally::counted(1000, 700));
     assert_eq!(counter.read().unwrap(), tally);
     // Nothing reached the stack: the program dropped everything.
     drop(counter);
@@ -151,19 +151,19 @@ fn live_frames_arrive_at_the_peer_exactly() {
     assert_eq!(live.send(1).unwrap(), 1);
     live.set_batch_size(128).unwrap();
     assert_eq!(live.send(12_345).unwrap(), 12_345);
-    assert_eq!(settled(&counter, 112_346), Tally { frames: 112_346, ipv4: 112_346 });
+    assert_eq!(settled(&counter, 112_346), Tally::counted(112_346, 112_346));
 
     // Without the resident program: same count, slower calls.
     let mut cold = LiveFrames::without_resident("va", &frame(0x0806)).unwrap();
     assert!(!cold.is_resident());
     assert_eq!(cold.send(1000).unwrap(), 1000);
-    assert_eq!(settled(&counter, 113_346), Tally { frames: 113_346, ipv4: 112_346 });
+    assert_eq!(settled(&counter, 113_346), Tally::counted(113_346, 112_346));
 
     // Through the common send trait: runs of equal frames, one call each.
     let (ip, arp) = (frame(0x0800), frame(0x0806));
     let frames: Vec<&[u8]> = vec![&ip, &ip, &arp, &ip, &arp, &arp, &arp];
     assert_eq!(crate::tx::Transmit::transmit(&mut live, &frames).unwrap(), 7);
-    assert_eq!(settled(&counter, 113_353), Tally { frames: 113_353, ipv4: 112_349 });
+    assert_eq!(settled(&counter, 113_353), Tally::counted(113_353, 112_349));
 
     drop(live);
     assert!(!has_xdp("va"));
@@ -189,7 +189,7 @@ fn live_frames_transmit_keeps_sent_runs_on_refusal() {
     // The retry starts with the refused frame: nothing taken, the error says why.
     let err = crate::tx::Transmit::transmit(&mut live, &frames[3..]).unwrap_err();
     assert!(matches!(err, Error::InvalidConfig { what: "live frame", .. }), "{err}");
-    assert_eq!(settled(&counter, 3), Tally { frames: 3, ipv4: 2 });
+    assert_eq!(settled(&counter, 3), Tally::counted(3, 2));
 }
 
 const MAX_FRAME_FOR_TEST: usize = LIVE_FRAMES_MAX_FRAME;

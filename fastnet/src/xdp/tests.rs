@@ -38,7 +38,7 @@ fn af_xdp_receives_exactly_what_was_sent() {
         assert!(has_xdp("vb"));
         send_with_python("va", 1000, 250);
         let tally = receive_all(&mut rx, 1250);
-        assert_eq!(tally, Tally { frames: 1250, ipv4: 1000 }, "{wait:?}");
+        assert_eq!(tally, Tally::counted(1250, 1000), "{wait:?}");
         // Nothing more arrives, and the wait honours the timeout.
         let mut extra = Tally::default();
         assert_eq!(rx.receive(&mut extra, Duration::from_millis(30)).unwrap(), 0);
