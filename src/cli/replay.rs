@@ -22,7 +22,8 @@ pub struct Args {
     /// Network namespace of the interface, as `ip netns` names it (a lab: `netlab-NAME`).
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
-    /// The pcap or pcapng file to replay (preloaded into memory).
+    /// The pcap or pcapng file to replay, preloaded into memory as `tcpreplay -K` does: at most
+    /// 1 GiB of frames (a larger file is refused before anything is sent).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Frames per second (`100000`, `0.5`, or with a unit: `100kpps`).

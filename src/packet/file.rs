@@ -678,19 +678,23 @@ fn read_u32(bytes: &[u8], endianness: Endianness) -> Option<u32> {
 /// error naming the file. Simple packet blocks carry no timestamp; they get the previous
 /// packet's.
 pub fn read_frames(path: impl AsRef<Path>) -> anyhow::Result<Vec<Frame>> {
-    let path = path.as_ref();
+    preload(path.as_ref(), PRELOAD_BUDGET)
+}
+
+/// [`read_frames`] within `budget` bytes.
+fn preload(path: &Path, budget: u64) -> anyhow::Result<Vec<Frame>> {
     let mut reader = CaptureReader::open(path)?;
     let mut frames = Vec::new();
     let mut held = 0u64;
     while let Some(packet) = reader.next_packet()? {
         let data = reader.data(&packet);
         held += data.len() as u64 + FRAME_OVERHEAD;
-        if held > PRELOAD_BUDGET {
+        if held > budget {
             return Err(bad_input(format!(
-                "{}: more than the {} MiB netlab preloads for sending (reached at packet #{}); \
-                 send a smaller capture",
+                "{}: holds more than the {} MiB netlab preloads for sending (reached at packet \
+                 #{}); send a smaller capture",
                 path.display(),
-                PRELOAD_BUDGET >> 20,
+                budget >> 20,
                 packet.number
             )));
         }
@@ -1207,6 +1211,24 @@ mod tests {
         assert_eq!(read_frames(&ng).unwrap(), precise);
         // Only the outputs are in the directory: the temporary files were renamed over them.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn preloading_refuses_a_file_over_the_budget_naming_the_packet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.pcap");
+        let frames: Vec<Frame> =
+            (0..40).map(|i| Frame { data: frame(i, 30_000), ts_ns: 0 }).collect();
+        write_pcap(&path, &frames).unwrap();
+        assert_eq!(preload(&path, 40 * (30_000 + FRAME_OVERHEAD)).unwrap(), frames);
+        let err = preload(&path, 1 << 20).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "big.pcap: holds more than the 1 MiB netlab preloads for sending (reached at \
+                 packet #35); send a smaller capture"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
