@@ -295,7 +295,7 @@ fn warn(reader: &CaptureReader) {
 
 fn show(args: &ShowArgs) -> anyhow::Result<Code> {
     let mut reader = CaptureReader::open(&args.file)?;
-    let mut describer = packet::show::Describer::default();
+    let mut describer = packet::Describer::default();
     let mut first = None;
     while let Some(packet) = reader.next_packet()? {
         let first = *first.get_or_insert(packet.ts_ns);

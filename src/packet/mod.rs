@@ -10,7 +10,8 @@
 //!   interface, in a namespace or not ([`interface_mac`]).
 //! - [`rewrite`]: set MACs and IPv4 addresses in captured frames, checksums kept valid, other
 //!   frames passed as they are ([`Rewrite`]).
-//! - [`show`]: one tcpdump `-e`-style line per frame, with checksum status ([`describe`]).
+//! - [`show`]: one line per frame as `tcpdump -e -nn` prints it, with the captured length when
+//!   snapped and each checksum's status ([`Describer`] for a file, [`describe`] for one frame).
 //! - [`ethernet`] and [`checksum`]: header walking and Internet checksums shared by the above.
 //!
 //! MAC addresses are [`macaddr::MacAddr6`]; print them with [`Mac`] (lowercase, like tcpdump).
@@ -29,5 +30,5 @@ pub use file::{
 };
 pub use mac::{interface_mac, parse_mac, Mac};
 pub use rewrite::{Counts, Outcome, Rewrite};
-pub use show::describe;
+pub use show::{describe, Describer};
 pub use udp::UdpSpec;
