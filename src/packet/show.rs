@@ -562,6 +562,13 @@ mod tests {
     }
 
     #[test]
+    fn time_of_day_in_micro_or_nanoseconds() {
+        let ts = 1_764_561_600_000_000_000 + 3_723_000_001_234; // 04:00:00 UTC + 1h 2m 3.000001234
+        assert_eq!(time_of_day(ts, false), "05:02:03.000001");
+        assert_eq!(time_of_day(ts, true), "05:02:03.000001234");
+    }
+
+    #[test]
     fn the_shipped_packet() {
         assert_eq!(
             line(&UdpSpec::default().build().unwrap()),
