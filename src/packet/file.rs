@@ -684,19 +684,26 @@ pub fn read_frames(path: impl AsRef<Path>) -> anyhow::Result<Vec<Frame>> {
 /// [`read_frames`] within `budget` bytes.
 fn preload(path: &Path, budget: u64) -> anyhow::Result<Vec<Frame>> {
     let mut reader = CaptureReader::open(path)?;
+    let over = |at: String| {
+        bad_input(format!(
+            "{}: holds more than the {} MiB netlab preloads for sending ({at}); send a smaller \
+             capture",
+            path.display(),
+            budget >> 20,
+        ))
+    };
+    // A classic pcap record takes less room in the file (16-byte header) than in memory, so a
+    // file whose records alone exceed the budget is refused before reading it.
+    if reader.format() == Format::Pcap && reader.left != u64::MAX && reader.left > budget {
+        return Err(over(format!("its records are {} MiB", reader.left >> 20)));
+    }
     let mut frames = Vec::new();
     let mut held = 0u64;
     while let Some(packet) = reader.next_packet()? {
         let data = reader.data(&packet);
         held += data.len() as u64 + FRAME_OVERHEAD;
         if held > budget {
-            return Err(bad_input(format!(
-                "{}: holds more than the {} MiB netlab preloads for sending (reached at packet \
-                 #{}); send a smaller capture",
-                path.display(),
-                budget >> 20,
-                packet.number
-            )));
+            return Err(over(format!("reached at packet #{}", packet.number)));
         }
         frames.push(Frame { data: data.to_vec(), ts_ns: packet.ts_ns });
     }
@@ -1221,11 +1228,20 @@ mod tests {
             (0..40).map(|i| Frame { data: frame(i, 30_000), ts_ns: 0 }).collect();
         write_pcap(&path, &frames).unwrap();
         assert_eq!(preload(&path, 40 * (30_000 + FRAME_OVERHEAD)).unwrap(), frames);
-        let err = preload(&path, 1 << 20).unwrap_err().to_string();
+        // Between the records' size in the file (40 × 30 016) and in memory (40 × 30 032).
+        let err = preload(&path, 1_201_000).map(|_| ()).unwrap_err().to_string();
         assert!(
             err.ends_with(
                 "big.pcap: holds more than the 1 MiB netlab preloads for sending (reached at \
-                 packet #35); send a smaller capture"
+                 packet #40); send a smaller capture"
+            ),
+            "{err}"
+        );
+        let err = preload(&path, 1 << 20).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "big.pcap: holds more than the 1 MiB netlab preloads for sending (its records \
+                 are 1 MiB); send a smaller capture"
             ),
             "{err}"
         );
