@@ -12,6 +12,9 @@
 //!   other `RESULT-<NAME> <value>` line is kept in the report. A `RESULT-RX` line printed while
 //!   it runs updates the live counter.
 //! - A program still running [`GRACE`] after `SIGINT` gets `SIGTERM`, then `SIGKILL`.
+//! - It dies with netlab: the kernel sends it `SIGKILL` when netlab ends in any way, `SIGKILL`
+//!   included ([`fastnet::child::kill_with_parent`]). That does not reach processes it starts
+//!   itself: a wrapper script should `exec` the receiver.
 //!
 //! Other stdout lines are logged (`-v`); stderr goes to netlab's stderr.
 
@@ -93,7 +96,9 @@ struct Program {
 
 impl Program {
     fn spawn(argv: &[String]) -> anyhow::Result<Self> {
-        let mut child = Command::new(&argv[0])
+        let mut command = Command::new(&argv[0]);
+        // The program dies with this thread, hence with netlab even on SIGKILL.
+        let mut child = fastnet::child::kill_with_parent(&mut command)
             .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

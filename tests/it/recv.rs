@@ -310,3 +310,54 @@ fn missing_interface_is_bad_input() {
         assert_eq!(err.lines().count(), 1, "{method}: {err}");
     }
 }
+
+/// Whether process `pid` is gone (or only a zombie waiting for a reaper).
+pub fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// A receiver program that writes its pid to `pid_file`, says READY and runs until killed.
+pub fn long_receiver(pid_file: &std::path::Path) -> String {
+    format!("sh -c 'echo $$ > {}; echo READY; while :; do sleep 0.05; done'", pid_file.display())
+}
+
+/// Waits (up to 10 s) for `pid_file` to hold a pid.
+pub fn wait_for_pid(pid_file: &std::path::Path) -> u32 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(pid) =
+            std::fs::read_to_string(pid_file).ok().and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            return pid;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the receiver never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Regression: an exec receiver outlived a SIGKILL of `netlab recv` (ppid 1, still running).
+#[test]
+fn sigkill_of_recv_exec_leaves_no_receiver() {
+    let Some(_ns) = privileged("sigkill_of_recv_exec_leaves_no_receiver") else { return };
+    veth_pair();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("rx.pid");
+    let mut child = netlab()
+        .args(["recv", "-i", "rx0", "-m", "exec", "--command", &long_receiver(&pid_file)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let receiver = wait_for_pid(&pid_file);
+    assert!(!process_gone(receiver));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !process_gone(receiver) {
+        assert!(killed.elapsed() < Duration::from_secs(1), "receiver {receiver} outlived netlab");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

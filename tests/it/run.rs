@@ -383,3 +383,43 @@ fn without_root_check_passes_and_run_says_privileges_before_building() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_lab_gone(&lab);
 }
+
+/// Regression: an exec receiver outlived a SIGKILL of `netlab run`, holding the lab's
+/// namespace. It must be gone within a second, and `topo down` then removes the lab.
+#[test]
+fn sigkill_of_run_leaves_no_exec_receiver() {
+    let Some(_ns) = privileged("sigkill_of_run_leaves_no_exec_receiver") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("rx.pid");
+    let lab = lab_name("kill-exec");
+    let file = scenario(
+        dir.path(),
+        "kill-exec",
+        &format!(
+            "[generator]\nrates = [\"1kpps\"]\nduration = \"60s\"\nwarmup = \"0s\"\n\
+             [[receiver]]\nmethod = \"exec\"\nname = \"long\"\ncommand = \"{}\"\n",
+            crate::recv::long_receiver(&pid_file).replace('\\', "\\\\").replace('"', "\\\"")
+        ),
+    );
+    let mut child = netlab()
+        .args(["run", "-q", "--name", &lab, "--results"])
+        .arg(dir.path().join("results"))
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let receiver = crate::recv::wait_for_pid(&pid_file);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while !crate::recv::process_gone(receiver) {
+        assert!(killed.elapsed() < Duration::from_secs(1), "receiver {receiver} outlived netlab");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = netlab().args(["topo", "down", &lab]).output().unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("removed lab"), "{}", text(&out.stdout));
+    assert!(!text(&out.stdout).contains("held by"), "{}", text(&out.stdout));
+    assert_lab_gone(&lab);
+}
