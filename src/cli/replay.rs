@@ -134,10 +134,24 @@ fn pace(args: &Args) -> anyhow::Result<Pace> {
                 Err(e) => Err(bad_input(format!("--pps: {e}"))),
             };
         }
-        return Ok(Pace::MilliPps(scaled(text, "--pps", 1000.0, " (0.001 to 10^16)")?));
+        let milli_pps = scaled(text, "--pps", 1000.0, " (0.001 to 10^16)")?;
+        if milli_pps > scenario::units::MAX_PPS * 1000 {
+            return Err(bad_input(format!(
+                "--pps {text}: {}",
+                scenario::units::Problem::TooFast { limit: "100000000 (100Mpps)" }
+            )));
+        }
+        return Ok(Pace::MilliPps(milli_pps));
     }
     if let Some(text) = &args.mbps {
-        return Ok(Pace::L2BitsPerSec(scaled(text, "--mbps", 1e6, "")?));
+        let bps = scaled(text, "--mbps", 1e6, "")?;
+        if bps > scenario::units::MAX_L2_BPS {
+            return Err(bad_input(format!(
+                "--mbps {text}: {}",
+                scenario::units::Problem::TooFast { limit: "100000 (100Gbps)" }
+            )));
+        }
+        return Ok(Pace::L2BitsPerSec(bps));
     }
     if let Some(text) = &args.multiplier {
         return Ok(Pace::MultiplierMicros(scaled(text, "--multiplier", 1e6, "")?));
@@ -159,6 +173,13 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     };
     if d.is_zero() {
         return Err(bad_input(format!("--duration {text}: must be longer than zero")));
+    }
+    // The schedule counts in u64 nanoseconds; a longer duration would be clamped silently.
+    if u64::try_from(d.as_nanos()).is_err() {
+        return Err(bad_input(format!(
+            "--duration {text}: too long (at most {} s, about 584 years)",
+            u64::MAX / 1_000_000_000
+        )));
     }
     Ok(d)
 }

@@ -14,6 +14,11 @@
 //!    CPU — therefore covers exactly this window and nothing of the warm-up: each comes from a
 //!    session or a difference of counters that starts after the warm-up is over.
 //!
+//! A point never runs long past its duration, whatever the rate: a generator still sending
+//! [`send_grace`] after `duration` (a paced schedule it cannot keep, so it slipped) is stopped;
+//! it then offered less than asked, and the point is judged on that. Then come the drain and
+//! the receiver's own stop (for an `exec` program, its grace period).
+//!
 //! CPU time is counted from the receiver being ready to the end of its drain, so a receiver
 //! with `wait = "busy"` is charged for spinning while idle too.
 
@@ -33,6 +38,12 @@ use crate::topology::{Lab, LinkStats};
 
 /// How often the live figures are refreshed.
 const TICK: Duration = Duration::from_millis(100);
+
+/// How long a generator may keep sending after a window's `length` before it is stopped: a
+/// tenth of the length, at least 1 s.
+pub fn send_grace(length: Duration) -> Duration {
+    (length / 10).max(Duration::from_secs(1))
+}
 
 /// The generator's pacing for a scenario rate (`max` is top speed).
 pub fn pace(rate: Rate) -> Pace {
@@ -242,8 +253,20 @@ impl Bench<'_> {
         let running = generator.start();
         let sent = running.progress();
         let start = Instant::now();
+        let give_up = length + send_grace(length);
+        let mut cut_off = false;
         let (mut last_at, mut last_sent, mut last_received) = (start, 0u64, 0u64);
         while !running.is_finished() {
+            if !cut_off && start.elapsed() >= give_up {
+                tracing::warn!(
+                    "{title}: the generator was still sending {:.1} s after the {:.1} s {phase} \
+                     window (its schedule slipped); stopped it",
+                    give_up.saturating_sub(length).as_secs_f64(),
+                    length.as_secs_f64()
+                );
+                running.stop();
+                cut_off = true;
+            }
             if self.interrupt.is_set() || session.is_finished() {
                 running.stop();
                 // The send report of an abandoned window is of no use; its error neither.

@@ -229,6 +229,13 @@ fn bad_flags_and_files_are_one_clear_line() {
     refused(&["-i", "gen0", "--mbps", "-3"], &udp, 2, "--mbps -3: must be greater than zero");
     refused(&["-i", "gen0", "--pps", "lots"], &udp, 2, "lots");
     refused(&["-i", "gen0", "--duration", "0"], &udp, 2, "--duration 0");
+    // Beyond any engine, or beyond what the schedule counts: refused, not clamped.
+    let fast = ["-i", "gen0", "--pps", "1000000000000000", "--duration", "1s"];
+    refused(&fast, &udp, 2, "--pps 1000000000000000: it is above 100000000 (100Mpps)");
+    refused(&["-i", "gen0", "--pps", "200Mpps"], &udp, 2, "above 100Mpps");
+    refused(&["-i", "gen0", "--mbps", "200000"], &udp, 2, "above 100000 (100Gbps)");
+    let long = ["-i", "gen0", "--pps", "10", "--duration", "99999999999s"];
+    refused(&long, &udp, 2, "--duration 99999999999s: too long");
     // A multiplier needs the file's timing.
     refused(&["-i", "gen0", "-x", "2"], &udp, 2, "holds a single packet");
     // MACs as strictly as `netlab packet`.

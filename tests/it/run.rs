@@ -489,3 +489,46 @@ fn example_receivers_in_c_and_python_measure_their_points() {
     }
     assert_points_consistent(&json);
 }
+
+/// Regression: a rate no engine can keep planned `rate × duration` frames and the point ran on
+/// far past its duration. Rates above the limit are refused when the scenario is read; a rate
+/// below it that the engine cannot keep is stopped at duration + grace, and the point says the
+/// generator fell short.
+#[test]
+fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "absurd",
+        "[generator]\nrates = [\"1000000000000000pps\"]\nduration = \"1s\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n",
+    );
+    let out = netlab().arg("check").arg(&file).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("absurd.toml:7:10: generator.rates[0]"), "{err}");
+    assert!(err.contains("above 100Mpps"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let Some(_ns) = privileged("a_point_never_outlives_its_duration") else { return };
+    let file = scenario(
+        dir.path(),
+        "too-fast",
+        "[generator]\nrates = [\"100Mpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+         [[receiver]]\nmethod = \"xdp-drop\"\n[run]\nrepeat = 1\ndrain = \"100ms\"\n",
+    );
+    let lab = lab_name("too-fast");
+    let results = dir.path().join("results");
+    let out = run(&file, &lab, &results);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_lab_gone(&lab);
+    let json = results_json(&results_dir(&results));
+    let p = &json["points"][0];
+    let secs = p["duration_s"].as_f64().unwrap();
+    let grace = netlab::runner::measure::send_grace(Duration::from_secs(1)).as_secs_f64();
+    // Stopped by the runner within a tick of duration + grace (100 Mpps would take far longer).
+    assert!(secs <= 1.0 + grace + 0.5, "the generator sent for {secs} s: {p}");
+    assert!(p["sent_frames"].as_u64().unwrap() < 100_000_000, "{p}");
+    assert_eq!(p["valid"], false, "{p}");
+    assert!(p["invalid_reason"].as_str().unwrap().contains("below 98 %"), "{p}");
+}
