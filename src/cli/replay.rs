@@ -237,6 +237,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         ));
     }
 
+    // Up and carrier are the generator's checks (with --force); here: namespace and interface.
+    super::recv::check_interface(&args.interface, netns, false)?;
     let generator = Generator::prepare(config)?;
     if !quiet && !args.json {
         eprintln!(

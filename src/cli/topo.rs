@@ -244,8 +244,21 @@ fn show(args: &ShowArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     for name in names {
-        let Some(record) = marker::read(&name)? else {
-            return Err(exit::bad_input(format!("no lab named `{name}` (see `netlab topo show`)")));
+        let record = match marker::read(&name) {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(exit::bad_input(format!(
+                    "no lab named `{name}` (see `netlab topo show`)"
+                )))
+            }
+            // One unreadable marker must not hide the other labs: flag it and go on.
+            Err(e) => {
+                outln!(
+                    "lab `{name}`: CORRUPT marker ({e:#}); `netlab topo down {name}` removes the \
+                     lab and its marker"
+                )?;
+                continue;
+            }
         };
         let present = fastnet::netns::NetNs::exists(&record.netns);
         let state = match (record.state, present) {

@@ -101,6 +101,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
         config.validate().with_context(|| format!("{}: [generator]", scenario.path.display()))?;
     }
     require_privileges(plan.kind)?;
+    check_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -110,6 +111,29 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let outcome = result?;
     down?;
     Ok(outcome)
+}
+
+/// Bad input unless a results directory can be made under `base`: tried for real (the
+/// directories and a file), and everything the try made removed again, before a lab is built.
+fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    let mut dir = base;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        missing.push(dir.to_path_buf());
+        dir = dir.parent().unwrap_or(std::path::Path::new(""));
+    }
+    let tried = std::fs::create_dir_all(base).and_then(|()| {
+        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
+    });
+    for made in &missing {
+        let _ = std::fs::remove_dir(made);
+    }
+    tried.map_err(|e| {
+        crate::exit::bad_input(format!(
+            "results directory {}: cannot write there ({e}); nothing was built",
+            base.display()
+        ))
+    })
 }
 
 fn require_privileges(kind: Kind) -> anyhow::Result<()> {

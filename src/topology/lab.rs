@@ -466,10 +466,19 @@ fn interface(role: Role, name: &str, state: &LinkState) -> LabInterface {
     }
 }
 
-/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
-/// (as `ip netns` names it, e.g. `netlab-t1`), or in the caller's namespace with `None`.
-/// A missing namespace or interface is bad input.
-pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
+/// What netlink says of one interface ([`link_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// Administratively up (`IFF_UP`).
+    pub up: bool,
+    /// Its kernel counters (`stats64`), when the kernel reports them.
+    pub stats: Option<LinkStats>,
+}
+
+/// Interface `iface` in the named network namespace `netns` (as `ip netns` names it, e.g.
+/// `netlab-t1`), or in the caller's namespace with `None`; `None` when there is no such
+/// interface. A missing namespace is bad input.
+pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<LinkInfo>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -482,11 +491,29 @@ pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats>
         None => None,
     };
     let rtnl = Rtnl::open(runtime.handle(), ns.as_ref())?;
-    let state = runtime.block_on(rtnl.link(iface))?.ok_or_else(|| {
+    let state = runtime.block_on(rtnl.link(iface))?;
+    Ok(state.map(|s| LinkInfo { up: s.up, stats: s.stats }))
+}
+
+/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
+/// (see [`link_state`]). A missing namespace or interface is bad input.
+pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
+    let state = link_state(netns, iface)?.ok_or_else(|| {
         let place = netns.map_or("here".to_string(), |n| format!("in network namespace {n}"));
         bad_input(format!("no interface named `{iface}` {place}"))
     })?;
     state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
+}
+
+/// The labs (from their markers) that have an interface named `iface`: where a user who forgot
+/// the namespace most likely meant to look.
+pub fn labs_with_interface(iface: &str) -> Vec<LabRecord> {
+    let names = marker::names().unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|n| marker::read(n).ok().flatten())
+        .filter(|r| !r.netns.is_empty() && r.interfaces.iter().any(|i| i.name == iface))
+        .collect()
 }
 
 /// What `netlab topo down` did for one lab.

@@ -532,3 +532,23 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     assert_eq!(p["valid"], false, "{p}");
     assert!(p["invalid_reason"].as_str().unwrap().contains("below 98 %"), "{p}");
 }
+
+/// A results directory that cannot be written is refused before the lab is built.
+#[test]
+fn an_unwritable_results_directory_is_refused_before_building() {
+    let Some(_ns) = privileged("an_unwritable_results_directory") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "nowrite",
+        "[generator]\nrates = [\"1kpps\"]\nduration = \"1s\"\n[[receiver]]\nmethod = \"pcap\"\n",
+    );
+    let lab = lab_name("nowrite");
+    let out = run(&file, &lab, Path::new("/proc/x"));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("results directory /proc/x: cannot write there"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("lab `"), "{err}");
+    assert_lab_gone(&lab);
+}

@@ -555,3 +555,23 @@ ip netns del netlab-foreign"#;
     assert!(stdout.contains("down-foreign=2"), "{stdout}");
     assert!(stderr.contains("namespace netlab-foreign was not made by netlab"), "{stderr}");
 }
+
+/// A corrupt marker no longer hides every other lab from `topo show`: it is flagged, the others
+/// are listed, and `topo down` removes it.
+#[test]
+fn show_flags_a_corrupt_marker_and_lists_the_other_labs() {
+    let Some(_ns) = privileged("corrupt_marker") else { return };
+    let (stdout, stderr) = crate::recv::in_private_run(
+        r#"set -u
+"$NETLAB" topo up "$LAB" --name good >/dev/null || exit 98
+mkdir -p /run/netlab && echo '{"name": "bad", garbage' > /run/netlab/bad.json
+"$NETLAB" topo show; echo "exit=$?"
+"$NETLAB" topo down --all; echo "exit=$?"
+echo "markers=$(ls -A /run/netlab | tr '\n' ' ')""#,
+    );
+    assert!(stdout.contains("lab `bad`: CORRUPT marker (/run/netlab/bad.json"), "{stdout}");
+    assert!(stdout.contains("lab `good` in netlab-good: up"), "{stdout}");
+    assert!(stdout.contains("removed lab `good`"), "{stdout}");
+    assert!(stdout.contains("markers=\n"), "{stdout}{stderr}");
+    assert_eq!(stdout.matches("exit=0").count(), 2, "{stdout}{stderr}");
+}
