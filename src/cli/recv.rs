@@ -129,6 +129,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             command: args.command.clone(),
         },
     };
+    // What the flags say first (no root needed), then where they point.
+    spec.config.validate(spec.method)?;
     check_interface(&args.iface, args.netns.as_deref(), !args.force)?;
     let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
     let mut session = receiver::start(spec)?;

@@ -98,7 +98,9 @@ struct Program {
 impl Program {
     fn spawn(argv: &[String]) -> anyhow::Result<Self> {
         let mut command = Command::new(&argv[0]);
-        // The program dies with this thread, hence with netlab even on SIGKILL.
+        // The program dies with this thread, hence with netlab even on SIGKILL; and SIGINT
+        // reaches it even when netlab was started with SIGINT ignored (`netlab run … &`).
+        fastnet::child::default_stop_signals(&mut command);
         let mut child = fastnet::child::kill_with_parent(&mut command)
             .args(&argv[1..])
             .stdin(Stdio::null())

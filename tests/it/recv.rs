@@ -319,9 +319,10 @@ pub fn process_gone(pid: u32) -> bool {
     }
 }
 
-/// A receiver program that writes its pid to `pid_file`, says READY and runs until killed.
+/// A receiver program that writes its pid to `pid_file`, says READY and runs (as `sleep`, the
+/// same process: no child of its own that could outlive it) until killed.
 pub fn long_receiver(pid_file: &std::path::Path) -> String {
-    format!("sh -c 'echo $$ > {}; echo READY; while :; do sleep 0.05; done'", pid_file.display())
+    format!("sh -c 'echo $$ > {}; echo READY; exec sleep 600'", pid_file.display())
 }
 
 /// Waits (up to 10 s) for `pid_file` to hold a pid.
@@ -442,4 +443,25 @@ ip netns del i9-noroot"#,
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert_eq!(stdout.matches("Operation not permitted").count(), 1, "{stdout}");
     assert!(stdout.contains("run with sudo"), "{stdout}");
+}
+
+/// Regression: netlab started with SIGINT ignored (a background job of a script, `nohup`) passed
+/// that on to its exec receiver, whose `trap … INT` then did nothing: no results, SIGTERM.
+#[test]
+fn exec_receiver_gets_sigint_even_when_netlab_ignores_it() {
+    let Some(_ns) = privileged("exec_receiver_gets_sigint_even_when_netlab_ignores_it") else {
+        return;
+    };
+    veth_pair();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap "" INT; exec "$NETLAB" recv -q -i rx0 -m exec --json --duration 1s --command "$RX""#)
+        .env("NETLAB", env!("CARGO_BIN_EXE_netlab"))
+        .env("RX", SH_RECEIVER)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["frames"].as_u64(), json["ipv4"].as_u64()), (Some(5), Some(4)), "{json}");
 }
