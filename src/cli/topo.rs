@@ -188,6 +188,9 @@ fn down(args: &DownArgs) -> anyhow::Result<Code> {
             }
             Removal::InUse { pid } => {
                 in_use = Some(*pid);
+                if args.name.is_some() {
+                    continue; // the error below says it, once
+                }
                 outln!(
                     "skipped lab `{name}`: in use by {} (`netlab topo down {name} --force` \
                      removes it anyway)",
