@@ -12,6 +12,7 @@ use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::packet::{self, Rewrite};
+use crate::runner::measure::send_grace;
 use crate::scenario::{self, Engine, Rate};
 
 /// Arguments of `netlab replay` (tcpreplay's flags where tcpreplay has them).
@@ -255,12 +256,21 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
     let mut next_stats = every.map(|d| Instant::now() + d);
     let started = Instant::now();
-    let mut stopped = false;
+    // A paced schedule the engine cannot keep would run on far past --duration: give it the
+    // grace a point of `netlab run` gets, then stop.
+    let give_up = duration.filter(|_| pace.is_paced()).map(|d| (d, d + send_grace(d)));
+    let (mut stopped, mut cut_off) = (false, None);
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(10));
         if !stopped && interrupt.is_set() {
             running.stop();
             stopped = true;
+        }
+        if let Some((d, limit)) = give_up.filter(|_| cut_off.is_none()) {
+            if started.elapsed() >= limit {
+                running.stop();
+                cut_off = Some((d, limit - d));
+            }
         }
         if let (Some(at), Some(d)) = (next_stats, every) {
             if Instant::now() >= at && !quiet {
@@ -277,6 +287,17 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
     let report = running.wait()?;
     print_report(&report, args.json)?;
+    if let (Some((d, grace)), false) = (cut_off, stopped) {
+        eprintln!(
+            "netlab: the engine could not keep the schedule: stopped {:.1} s after --duration \
+             {:.1} s with {} of the {} frames planned sent",
+            grace.as_secs_f64(),
+            d.as_secs_f64(),
+            report.frames_sent,
+            report.planned_frames.map_or("?".to_string(), |n| n.to_string())
+        );
+        return Ok(Code::Failed);
+    }
     Ok(exit_code(&report, stopped))
 }
 

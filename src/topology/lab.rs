@@ -590,7 +590,21 @@ pub fn down(name: &str, force: bool) -> anyhow::Result<Removal> {
             tracing::warn!("deleting the links of {netns}: {e:#}");
         }
     }
-    NetNs::remove_named(&netns).with_context(|| format!("removing namespace {netns}"))?;
+    NetNs::remove_named(&netns).map_err(|e| {
+        // EBUSY on unlink: a namespace is still mounted on the file in a lower layer, hidden
+        // by a bind mount of the whole directory made after it (an older netlab mounted it
+        // into a plain directory, then `ip netns add` ran).
+        let hidden = if e.raw_os_error() == Some(libc::EBUSY) {
+            format!(
+                " (still mounted below a later mount of {}: `grep {netns} /proc/self/mountinfo` \
+                 shows both)",
+                fastnet::netns::NETNS_RUN_DIR
+            )
+        } else {
+            String::new()
+        };
+        anyhow::Error::new(e).context(format!("removing namespace {netns}{hidden}"))
+    })?;
     marker::remove(name)?;
     Ok(Removal::Removed { holders })
 }
