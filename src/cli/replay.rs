@@ -12,7 +12,6 @@ use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::packet::{self, Rewrite};
-use crate::runner::measure::send_grace;
 use crate::scenario::{self, Engine, Rate};
 
 /// Arguments of `netlab replay` (tcpreplay's flags where tcpreplay has them).
@@ -160,6 +159,13 @@ fn pace(args: &Args) -> anyhow::Result<Pace> {
     Ok(Pace::TopSpeed)
 }
 
+/// How late a paced replay with `--duration d` may end before it is stopped: as long again as
+/// `d`, at least 5 s. (Generous: a loaded machine can slip a schedule the engine keeps by a
+/// second or more, and `--pps R --duration D` promises R × D frames.)
+fn replay_grace(d: Duration) -> Duration {
+    d.max(Duration::from_secs(5))
+}
+
 /// `--duration`: seconds as tcpreplay takes them, or a duration with a unit.
 fn duration(text: &str) -> anyhow::Result<Duration> {
     let d = if text.trim().bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -256,9 +262,9 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
     let mut next_stats = every.map(|d| Instant::now() + d);
     let started = Instant::now();
-    // A paced schedule the engine cannot keep would run on far past --duration: give it the
-    // grace a point of `netlab run` gets, then stop.
-    let give_up = duration.filter(|_| pace.is_paced()).map(|d| (d, d + send_grace(d)));
+    // A paced schedule the engine cannot keep would run on far past --duration: stop it once it
+    // is late by more than any busy machine makes a keepable one (exact counts stay exact).
+    let give_up = duration.filter(|_| pace.is_paced()).map(|d| (d, d + replay_grace(d)));
     let (mut stopped, mut cut_off) = (false, None);
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(10));

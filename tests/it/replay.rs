@@ -268,7 +268,7 @@ fn not_root_is_a_privilege_error() {
 }
 
 /// Regression: a paced rate the engine cannot keep planned `rate × duration` frames and ran on
-/// long past `--duration`. It is stopped a grace after it (exit 1, saying so).
+/// long past `--duration` (100 s here). It is stopped 5 s after it (exit 1, saying so).
 #[test]
 fn a_schedule_the_engine_cannot_keep_stops_a_grace_after_the_duration() {
     let Some(_ns) = privileged("a_schedule_the_engine_cannot_keep") else { return };
@@ -281,10 +281,10 @@ fn a_schedule_the_engine_cannot_keep_stops_a_grace_after_the_duration() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("could not keep the schedule: stopped 1.0 s after --duration 1.0 s"));
+    assert!(err.contains("could not keep the schedule: stopped 5.0 s after --duration 1.0 s"));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let elapsed = json["elapsed_ns"].as_u64().unwrap() as f64 / 1e9;
     // Stopped by the command (a tick late at most), not after the 50 M frames planned.
-    assert!(elapsed < 2.5, "sent for {elapsed} s: {json}");
+    assert!(elapsed < 6.5, "sent for {elapsed} s: {json}");
     assert!(json["frames_sent"].as_u64().unwrap() < 50_000_000, "{json}");
 }
