@@ -1,7 +1,9 @@
 //! Netlab's marker: `/run/netlab/<name>.json`, a record of a lab written before its namespace
 //! is made and removed after it is gone. `netlab topo down --all` removes exactly the
-//! `netlab-<name>` namespaces that have a marker — never another namespace — and `topo show`
-//! lists labs from the markers.
+//! `netlab-<name>` namespaces that have a marker (and half-made `netlab-*` entries, empty files
+//! nothing is mounted on) — never another namespace — and `topo show` lists labs from the
+//! markers. The marker names its owner (pid and start time): a lab whose owner is alive is in
+//! use, and `topo down` leaves it alone unless forced.
 
 use std::io::Write as _;
 use std::path::PathBuf;
