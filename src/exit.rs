@@ -7,6 +7,7 @@
 //! | 2 | bad input: command line, scenario, packet file, MAC address, interface name |
 //! | 3 | missing privileges (root / `CAP_NET_ADMIN`, `CAP_NET_RAW`, `CAP_BPF`) |
 //! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |
+//! | 5 | `netlab run` finished, but a receiver program (`exec`) failed: its points are invalid |
 //! | 130 | interrupted (SIGINT/SIGTERM); partial results were written and the lab removed |
 
 use std::fmt;
@@ -25,6 +26,9 @@ pub enum Code {
     Privilege = 3,
     /// The kernel lacks a needed feature.
     Unsupported = 4,
+    /// `netlab run` measured every point, but a receiver program failed some: those points
+    /// are invalid with the reason, the other receivers' points are measured.
+    ReceiversFailed = 5,
     /// Interrupted by a signal.
     Interrupted = 130,
 }

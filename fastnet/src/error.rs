@@ -1,17 +1,29 @@
 //! Errors: every failed kernel call names the call it was.
 
+use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 /// A system call that failed, with the name of the call (`"setsockopt(PACKET_RX_RING)"`).
-#[derive(Debug, thiserror::Error)]
-#[error("{call}: {source}")]
+///
+/// Its text is the call and the kernel's answer, `setns: Operation not permitted (os error 1)`.
+/// The answer is part of the message, not a separate cause in the error chain: a chain printer
+/// (`anyhow`'s `{:#}`) would print it twice otherwise.
+#[derive(Debug)]
 pub struct SyscallError {
     /// The call, written the way the kernel documentation names it.
     pub call: &'static str,
     /// What the kernel answered.
-    #[source]
     pub source: io::Error,
 }
+
+impl fmt::Display for SyscallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.call, self.source)
+    }
+}
+
+impl std::error::Error for SyscallError {}
 
 impl SyscallError {
     /// The error number the kernel returned, if any.
@@ -27,6 +39,17 @@ pub enum Error {
     /// A kernel call failed.
     #[error(transparent)]
     Syscall(#[from] SyscallError),
+    /// A call on a file (a namespace file under `/run/netns`, say) failed; the message names
+    /// the real path: `unlink /run/netns/netlab-a: Device or resource busy (os error 16)`.
+    #[error("{call} {}: {io_error}", path.display())]
+    Path {
+        /// The call (`"unlink"`).
+        call: &'static str,
+        /// The file it was made on.
+        path: PathBuf,
+        /// What the kernel answered (part of the message, not a separate cause).
+        io_error: io::Error,
+    },
     /// No interface of that name in the current network namespace.
     #[error("no interface named `{0}`")]
     NoSuchInterface(String),
@@ -59,10 +82,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The error number of a failed kernel call ([`Error::Syscall`]); `None` for the others.
+    /// The error number of a failed kernel call ([`Error::Syscall`], [`Error::Path`]); `None`
+    /// for the others.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Syscall(e) => e.raw_os_error(),
+            Error::Path { io_error, .. } => io_error.raw_os_error(),
             _ => None,
         }
     }

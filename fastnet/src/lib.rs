@@ -11,6 +11,7 @@
 //! - [`xdp`]: `AF_XDP` receive (`fastnet:3`): UMEM, fill and rx rings, the XSKMAP redirect.
 //! - [`packet_socket`]: drop counters and buffer sizing for `AF_PACKET` sockets others opened.
 //! - [`netns`]: network namespaces — create, enter on a dedicated thread, remove.
+//! - [`child`]: child processes the kernel kills when their parent dies.
 //! - [`ethtool`]: generic receive offload, which on a veth decides whether it runs NAPI.
 //! - [`cpu`]: online and possible CPUs, pinning threads and kthreads, on-CPU time.
 //! - [`poll`]: waiting for a descriptor to become readable.
@@ -25,6 +26,7 @@
 
 pub mod afpacket;
 pub mod bpf;
+pub mod child;
 pub mod cpu;
 pub mod error;
 pub mod ethtool;

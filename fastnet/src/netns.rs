@@ -9,6 +9,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, SyscallError};
@@ -16,6 +17,72 @@ use crate::sys;
 
 /// Where `ip netns` keeps named namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// What a name under [`NETNS_RUN_DIR`] is ([`NetNs::state_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedState {
+    /// No such entry.
+    Missing,
+    /// A namespace is mounted on it.
+    Namespace,
+    /// An empty file with nothing mounted on it: a namespace whose maker died between creating
+    /// the file and mounting the namespace (debris; [`NetNs::remove_named`] removes it).
+    Unmounted,
+    /// Something else (a directory, a file with content).
+    Other,
+}
+
+/// Makes [`NETNS_RUN_DIR`] what `ip netns add` makes it before its first namespace: a mount
+/// point of its own (a bind mount onto itself, if it is not one yet) with shared, recursive
+/// propagation, so the namespaces that anyone bind-mounts below it are seen by everyone, and a
+/// later `ip netns add` finds it ready instead of mounting it over the namespaces already there
+/// (which would hide them, and they could then be neither unmounted nor unlinked).
+///
+/// The order is iproute2's (`netns_add` in `ip/ipnetns.c`): create the directory; take an
+/// exclusive `flock` on it (two processes doing this at once would stack bind mounts; a lock
+/// that cannot be taken is only a warning there, and is skipped here); make it shared; if that
+/// fails with `EINVAL` (not a mount point), bind it onto itself once and try again.
+/// Idempotent; [`NetNs::create_named`] calls it.
+pub fn prepare_run_dir() -> Result<()> {
+    let dir = Path::new(NETNS_RUN_DIR);
+    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(path_err("mkdir", dir, e));
+        }
+        _ => {}
+    }
+    let lock = File::open(dir).map_err(|e| path_err("open", dir, e))?;
+    // Released when `lock` closes, at the end of this function.
+    let _ = sys::netns::lock_exclusive(lock.as_fd());
+    let target = cstring(dir)?;
+    let none = CString::new("none").expect("no NUL");
+    let empty = CString::new("").expect("no NUL");
+    let mut made_mount_point = false;
+    loop {
+        let shared = sys::netns::mount(
+            Some(&empty),
+            &target,
+            Some(&none),
+            libc::MS_SHARED | libc::MS_REC,
+            "mount",
+        );
+        match shared {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && !made_mount_point => {
+                sys::netns::mount(
+                    Some(&target),
+                    &target,
+                    Some(&none),
+                    libc::MS_BIND | libc::MS_REC,
+                    "mount",
+                )
+                .map_err(|e| path_err("mount(MS_BIND|MS_REC)", dir, e.source))?;
+                made_mount_point = true;
+            }
+            Err(e) => return Err(path_err("mount(MS_SHARED|MS_REC)", dir, e.source)),
+        }
+    }
+}
 
 /// A handle to a network namespace (an open `/proc/…/ns/net` or `/run/netns/NAME` fd).
 #[derive(Debug)]
@@ -25,6 +92,10 @@ pub struct NetNs {
 
 fn io_err(call: &'static str, source: std::io::Error) -> Error {
     Error::Syscall(SyscallError { call, source })
+}
+
+fn path_err(call: &'static str, path: &Path, io_error: std::io::Error) -> Error {
+    Error::Path { call, path: path.to_path_buf(), io_error }
 }
 
 fn cstring(path: &Path) -> Result<CString> {
@@ -52,7 +123,7 @@ impl NetNs {
                     why: format!("no namespace named `{name}` ({} is missing)", path.display()),
                 }
             } else {
-                io_err("open(/run/netns/NAME)", e)
+                path_err("open", &path, e)
             }
         })?;
         Ok(Self { fd: file.into() })
@@ -73,7 +144,7 @@ impl NetNs {
         let dir = match std::fs::read_dir(NETNS_RUN_DIR) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("opendir(/run/netns)", e)),
+            Err(e) => return Err(path_err("opendir", Path::new(NETNS_RUN_DIR), e)),
         };
         let mut names: Vec<String> =
             dir.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect();
@@ -81,8 +152,10 @@ impl NetNs {
         Ok(names)
     }
 
-    /// Creates the named namespace `/run/netns/NAME`, the way `ip netns add` does: a thread
-    /// unshares a new network namespace and bind-mounts it there. Fails if it already exists.
+    /// Creates the named namespace `/run/netns/NAME` the way `ip netns add` does
+    /// ([`prepare_run_dir`] first, then an empty file bind-mounted over with a new network
+    /// namespace that a thread unshares). Fails if it already exists (`EEXIST`), leaving it
+    /// alone; any other failure removes the file it made.
     pub fn create_named(name: &str) -> Result<Self> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             return Err(Error::InvalidConfig {
@@ -90,14 +163,15 @@ impl NetNs {
                 why: format!("`{name}` is not a valid file name"),
             });
         }
-        std::fs::create_dir_all(NETNS_RUN_DIR).map_err(|e| io_err("mkdir(/run/netns)", e))?;
+        prepare_run_dir()?;
         let path = Self::path_of(name);
-        // create_new: a second lab of the same name fails here and leaves the first alone.
+        // O_EXCL: a second lab of the same name fails here and leaves the first alone.
         File::options()
-            .write(true)
-            .create_new(true)
+            .read(true)
+            .custom_flags(libc::O_CREAT | libc::O_EXCL)
+            .mode(0o000)
             .open(&path)
-            .map_err(|e| io_err("open(/run/netns/NAME, O_CREAT|O_EXCL)", e))?;
+            .map_err(|e| path_err("open(O_CREAT|O_EXCL)", &path, e))?;
         let target = cstring(&path)?;
         let made = std::thread::scope(|s| {
             s.spawn(|| -> Result<()> {
@@ -105,14 +179,8 @@ impl NetNs {
                 let source =
                     CString::new(format!("/proc/self/task/{}/ns/net", sys::netns::gettid()))
                         .expect("no NUL in a /proc path");
-                sys::netns::mount(
-                    Some(&source),
-                    &target,
-                    None,
-                    libc::MS_BIND,
-                    "mount(MS_BIND, /run/netns/NAME)",
-                )?;
-                Ok(())
+                sys::netns::mount(Some(&source), &target, None, libc::MS_BIND, "mount")
+                    .map_err(|e| path_err("mount(MS_BIND)", &path, e.source))
             })
             .join()
             .unwrap_or_else(|_| {
@@ -129,8 +197,29 @@ impl NetNs {
         Self::open_named(name)
     }
 
-    /// Removes the named namespace (unmount + unlink, as `ip netns del`). Interfaces inside it
-    /// vanish once nothing else holds the namespace. Missing is not an error.
+    /// What `/run/netns/NAME` is: a namespace, a half-made entry, or nothing.
+    pub fn state_of(name: &str) -> Result<NamedState> {
+        let path = Self::path_of(name);
+        let file = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(NamedState::Missing),
+            Err(e) => return Err(path_err("stat", &path, e)),
+        };
+        let dir = std::fs::metadata(NETNS_RUN_DIR)
+            .map_err(|e| path_err("stat", Path::new(NETNS_RUN_DIR), e))?;
+        // A namespace bind-mounted there lives on nsfs, another device than the directory.
+        if file.dev() != dir.dev() {
+            Ok(NamedState::Namespace)
+        } else if file.is_file() && file.len() == 0 {
+            Ok(NamedState::Unmounted)
+        } else {
+            Ok(NamedState::Other)
+        }
+    }
+
+    /// Removes the named namespace (unmount + unlink, as `ip netns del`); also a half-made one
+    /// (an empty file nothing is mounted on). Interfaces inside it vanish once nothing else
+    /// holds the namespace. Missing is not an error.
     pub fn remove_named(name: &str) -> Result<()> {
         let path = Self::path_of(name);
         if !path.exists() {
@@ -140,15 +229,33 @@ impl NetNs {
         // EINVAL: not a mount point (a half-made namespace); the file is removed all the same.
         if let Err(e) = sys::netns::umount_detach(&target) {
             if e.raw_os_error() != Some(libc::EINVAL) {
-                return Err(e.into());
+                return Err(path_err("umount2(MNT_DETACH)", &path, e.source));
             }
         }
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(io_err("unlink(/run/netns/NAME)", e))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(path_err("unlink", &path, e)),
             _ => Ok(()),
         }
+    }
+
+    /// Processes with a thread inside the named namespace, sorted (what `ip netns pids`
+    /// shows, looking at every thread): they keep it alive after [`NetNs::remove_named`].
+    pub fn holders(name: &str) -> Result<Vec<u32>> {
+        let path = Self::path_of(name);
+        let ns = std::fs::metadata(&path).map_err(|e| path_err("stat", &path, e))?;
+        let id = (ns.dev(), ns.ino());
+        let proc = std::fs::read_dir("/proc").map_err(|e| io_err("opendir(/proc)", e))?;
+        let mut pids = Vec::new();
+        for pid in proc.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+            let inside = tasks.filter_map(|t| t.ok()).any(|t| {
+                std::fs::metadata(t.path().join("ns/net")).is_ok_and(|m| (m.dev(), m.ino()) == id)
+            });
+            if inside {
+                pids.push(pid);
+            }
+        }
+        Ok(pids)
     }
 
     /// Moves the calling thread into this namespace. Prefer [`NetNs::run`].

@@ -65,6 +65,9 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Receive even if the interface is down (nothing arrives on a down interface).
+    #[arg(long)]
+    pub force: bool,
 }
 
 const KNOBS_HELP: &str = "\
@@ -143,6 +146,9 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),
         },
     };
+    // What the flags say first (no root needed), then where they point.
+    spec.config.validate(spec.method)?;
+    check_interface(&args.iface, args.netns.as_deref(), !args.force)?;
     let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
     let mut session = receiver::start(spec)?;
     session.wait_ready(receiver::READY_TIMEOUT)?;
@@ -189,6 +195,80 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     // Without --duration or --count, Ctrl-C is how a run ends; with them, it cut the run short.
     let cut_short = interrupt.is_set() && (args.duration.is_some() || args.count.is_some());
     Ok(if cut_short { Code::Interrupted } else { Code::Ok })
+}
+
+/// Before anything starts: namespace `netns` exists, `iface` exists in it and (with
+/// `require_up`) is up. Each failure is one line naming the flag, the namespace and, when a netlab
+/// lab is the likely meaning, the `--netns` to add. Shared with `netlab replay`.
+pub(super) fn check_interface(
+    iface: &str,
+    netns: Option<&str>,
+    require_up: bool,
+) -> anyhow::Result<()> {
+    use crate::topology::{self, plan::NETNS_PREFIX};
+    use fastnet::netns::NetNs;
+    if let Some(ns) = netns {
+        if !NetNs::exists(ns) {
+            let lab_ns = format!("{NETNS_PREFIX}{ns}");
+            let hint = if NetNs::exists(&lab_ns) {
+                format!("; did you mean --netns {lab_ns} (lab `{ns}`)?")
+            } else {
+                " (`ip netns list` shows them)".to_string()
+            };
+            return Err(bad_input(format!(
+                "--netns {ns}: no network namespace named `{ns}`{hint}"
+            )));
+        }
+    }
+    let place = match netns {
+        Some(ns) => format!("in network namespace {ns}"),
+        None => current_namespace(),
+    };
+    let link = topology::link_state(netns, iface).map_err(|e| {
+        if crate::exit::code_for(&e) == Code::Privilege {
+            crate::exit::privilege(format!(
+                "looking for {iface} {place}: {e:#}: entering a network namespace needs root \
+                 (CAP_SYS_ADMIN): run with sudo"
+            ))
+        } else {
+            e
+        }
+    })?;
+    match link {
+        None => {
+            let labs: Vec<String> = topology::labs_with_interface(iface)
+                .into_iter()
+                .filter(|r| Some(r.netns.as_str()) != netns)
+                .map(|r| format!("--netns {} (lab `{}`)", r.netns, r.name))
+                .collect();
+            let hint = match labs.as_slice() {
+                [] => String::new(),
+                [one] => format!("; did you mean {one}?"),
+                more => format!("; did you mean one of {}?", more.join(", ")),
+            };
+            Err(bad_input(format!("-i {iface}: no interface named `{iface}` {place}{hint}")))
+        }
+        Some(link) if !link.up && require_up => Err(bad_input(format!(
+            "-i {iface}: interface `{iface}` {place} is down, so nothing would arrive (`ip link \
+             set {iface} up`), or pass --force"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// "in the host's network namespace", or which one this process is in when it is another.
+fn current_namespace() -> String {
+    let own = std::fs::read_link("/proc/self/ns/net").ok();
+    let host = std::fs::read_link("/proc/1/ns/net").ok();
+    match (own, host) {
+        (Some(own), Some(host)) if own == host => {
+            "in the host's network namespace (no --netns given)".to_string()
+        }
+        (Some(own), _) => {
+            format!("in this process's network namespace {} (no --netns given)", own.display())
+        }
+        (None, _) => "in this process's network namespace (no --netns given)".to_string(),
+    }
 }
 
 fn print_summary(

@@ -133,15 +133,36 @@ fn pace(args: &Args) -> anyhow::Result<Pace> {
                 Err(e) => Err(bad_input(format!("--pps: {e}"))),
             };
         }
-        return Ok(Pace::MilliPps(scaled(text, "--pps", 1000.0, " (0.001 to 10^16)")?));
+        let milli_pps = scaled(text, "--pps", 1000.0, " (0.001 to 10^16)")?;
+        if milli_pps > scenario::units::MAX_PPS * 1000 {
+            return Err(bad_input(format!(
+                "--pps {text}: {}",
+                scenario::units::Problem::TooFast { limit: "100000000 (100Mpps)" }
+            )));
+        }
+        return Ok(Pace::MilliPps(milli_pps));
     }
     if let Some(text) = &args.mbps {
-        return Ok(Pace::L2BitsPerSec(scaled(text, "--mbps", 1e6, "")?));
+        let bps = scaled(text, "--mbps", 1e6, "")?;
+        if bps > scenario::units::MAX_L2_BPS {
+            return Err(bad_input(format!(
+                "--mbps {text}: {}",
+                scenario::units::Problem::TooFast { limit: "100000 (100Gbps)" }
+            )));
+        }
+        return Ok(Pace::L2BitsPerSec(bps));
     }
     if let Some(text) = &args.multiplier {
         return Ok(Pace::MultiplierMicros(scaled(text, "--multiplier", 1e6, "")?));
     }
     Ok(Pace::TopSpeed)
+}
+
+/// How late a paced replay with `--duration d` may end before it is stopped: as long again as
+/// `d`, at least 5 s. (Generous: a loaded machine can slip a schedule the engine keeps by a
+/// second or more, and `--pps R --duration D` promises R × D frames.)
+fn replay_grace(d: Duration) -> Duration {
+    d.max(Duration::from_secs(5))
 }
 
 /// `--duration`: seconds as tcpreplay takes them, or a duration with a unit.
@@ -158,6 +179,13 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     };
     if d.is_zero() {
         return Err(bad_input(format!("--duration {text}: must be longer than zero")));
+    }
+    // The schedule counts in u64 nanoseconds; a longer duration would be clamped silently.
+    if u64::try_from(d.as_nanos()).is_err() {
+        return Err(bad_input(format!(
+            "--duration {text}: too long (at most {} s, about 584 years)",
+            u64::MAX / 1_000_000_000
+        )));
     }
     Ok(d)
 }
@@ -215,6 +243,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         ));
     }
 
+    // Up and carrier are the generator's checks (with --force); here: namespace and interface.
+    super::recv::check_interface(&args.interface, netns, false)?;
     let generator = Generator::prepare(config)?;
     if !quiet && !args.json {
         eprintln!(
@@ -231,12 +261,21 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
     let mut next_stats = every.map(|d| Instant::now() + d);
     let started = Instant::now();
-    let mut stopped = false;
+    // A paced schedule the engine cannot keep would run on far past --duration: stop it once it
+    // is late by more than any busy machine makes a keepable one (exact counts stay exact).
+    let give_up = duration.filter(|_| pace.is_paced()).map(|d| (d, d + replay_grace(d)));
+    let (mut stopped, mut cut_off) = (false, None);
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(10));
         if !stopped && interrupt.is_set() {
             running.stop();
             stopped = true;
+        }
+        if let Some((d, limit)) = give_up.filter(|_| cut_off.is_none()) {
+            if started.elapsed() >= limit {
+                running.stop();
+                cut_off = Some((d, limit - d));
+            }
         }
         if let (Some(at), Some(d)) = (next_stats, every) {
             if Instant::now() >= at && !quiet {
@@ -253,6 +292,17 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
     let report = running.wait()?;
     print_report(&report, args.json)?;
+    if let (Some((d, grace)), false) = (cut_off, stopped) {
+        eprintln!(
+            "netlab: the engine could not keep the schedule: stopped {:.1} s after --duration \
+             {:.1} s with {} of the {} frames planned sent",
+            grace.as_secs_f64(),
+            d.as_secs_f64(),
+            report.frames_sent,
+            report.planned_frames.map_or("?".to_string(), |n| n.to_string())
+        );
+        return Ok(Code::Failed);
+    }
     Ok(exit_code(&report, stopped))
 }
 

@@ -30,8 +30,12 @@ counts a window of `duration` plus `drain`. A point whose generator offered < 98
 rate, or whose IPv4 count disagrees with the frames received, is marked invalid and never
 averaged in.
 
-Exit: 0 done; 1 failed; 2 bad scenario; 3 not root; 4 kernel feature missing; 130 interrupted
-(SIGINT/SIGTERM): the points measured so far are written, marked partial, and the lab removed.";
+A receiver program (`exec`) that fails — no READY within 5 s, no or a malformed RESULT- line, an
+exit before it is stopped — makes its own point invalid with the reason; the run goes on.
+
+Exit: 0 done; 1 failed; 2 bad scenario; 3 not root; 4 kernel feature missing; 5 done, but a
+receiver program failed (its points are invalid); 130 interrupted (SIGINT/SIGTERM): the points
+measured so far are written, marked partial, and the lab removed.";
 
 pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let outcome = runner::run(&RunOptions {
@@ -50,6 +54,23 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             outcome.dir.display()
         );
         return Ok(Code::Interrupted);
+    }
+    if !outcome.receivers_failed.is_empty() {
+        let labels: Vec<String> =
+            outcome.receivers_failed.iter().map(|l| format!("`{l}`")).collect();
+        eprintln!(
+            "netlab: receiver {} failed: {} of {} points invalid (reasons in results.json); \
+             the other points were measured",
+            labels.join(", "),
+            outcome
+                .results
+                .points
+                .iter()
+                .filter(|p| outcome.receivers_failed.contains(&p.label) && !p.valid)
+                .count(),
+            outcome.results.points.len()
+        );
+        return Ok(Code::ReceiversFailed);
     }
     Ok(Code::Ok)
 }

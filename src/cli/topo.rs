@@ -47,9 +47,14 @@ pub struct DownArgs {
     /// The lab to remove (NAME or netlab-NAME).
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
-    /// Remove every lab netlab made (namespaces netlab-* with netlab's marker), nothing else.
+    /// Remove every lab netlab made (namespaces netlab-* with netlab's marker, and half-made
+    /// netlab-* entries), nothing else; labs in use by a running netlab are skipped and listed.
     #[arg(long)]
     pub all: bool,
+    /// Also remove a lab whose owner (a running `netlab run`, or the `topo up` building it) is
+    /// still alive; that process then fails.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `netlab topo show`.
@@ -148,16 +153,30 @@ fn print_record(
 
 fn down(args: &DownArgs) -> anyhow::Result<Code> {
     let results = match &args.name {
-        Some(name) => vec![(name.clone(), topology::down(name)?)],
-        None => topology::down_all()?,
+        Some(name) => vec![(name.clone(), topology::down(name, args.force)?)],
+        None => topology::down_all(args.force)?,
     };
-    let mut foreign = false;
+    let (mut foreign, mut in_use) = (false, None);
     for (name, removal) in &results {
         match removal {
-            Removal::Removed => outln!("removed lab `{name}`")?,
+            Removal::Removed { holders } => {
+                outln!("removed lab `{name}`")?;
+                if !holders.is_empty() {
+                    outln!(
+                        "  its namespace netlab-{name} is still held by {} (no interfaces are \
+                         left in it; it goes away when they exit)",
+                        processes_text(holders)
+                    )?;
+                }
+            }
             Removal::StaleMarker => {
                 outln!("removed the marker of lab `{name}` (its namespace was already gone)")?
             }
+            Removal::HalfMade => outln!(
+                "removed the half-made namespace netlab-{name} (an empty file under {} with \
+                 no namespace mounted on it)",
+                fastnet::netns::NETNS_RUN_DIR
+            )?,
             Removal::NotFound => outln!("no lab `{name}`: nothing to remove")?,
             Removal::NotNetlabs => {
                 foreign = true;
@@ -167,19 +186,51 @@ fn down(args: &DownArgs) -> anyhow::Result<Code> {
                     marker::path(name).display()
                 )?;
             }
+            Removal::InUse { pid } => {
+                in_use = Some(*pid);
+                if args.name.is_some() {
+                    continue; // the error below says it, once
+                }
+                outln!(
+                    "skipped lab `{name}`: in use by {} (`netlab topo down {name} --force` \
+                     removes it anyway)",
+                    processes_text(&[*pid])
+                )?;
+            }
         }
     }
     if results.is_empty() {
         outln!("no netlab labs: nothing to remove")?;
     }
-    if foreign && args.name.is_some() {
+    let Some(name) = &args.name else { return Ok(Code::Ok) };
+    if let Some(pid) = in_use {
+        return Err(exit::bad_input(format!(
+            "lab `{name}` is in use by {}: not removed (wait for it to end, stop it, or add \
+             --force)",
+            processes_text(&[pid])
+        )));
+    }
+    if foreign {
         return Err(exit::bad_input(format!(
             "namespace netlab-{} was not made by netlab; remove it with `ip netns del` if you \
              are sure",
-            args.name.as_deref().unwrap_or_default()
+            name.strip_prefix(topology::plan::NETNS_PREFIX).unwrap_or(name)
         )));
     }
     Ok(Code::Ok)
+}
+
+/// `process 812 (netlab)` / `processes 812 (rx_long.sh), 815 (sleep)`.
+fn processes_text(pids: &[u32]) -> String {
+    let each: Vec<String> = pids
+        .iter()
+        .map(|pid| match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+            Ok(comm) => format!("{pid} ({})", comm.trim()),
+            Err(_) => pid.to_string(),
+        })
+        .collect();
+    let noun = if pids.len() == 1 { "process" } else { "processes" };
+    format!("{noun} {}", each.join(", "))
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<Code> {
@@ -196,8 +247,21 @@ fn show(args: &ShowArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     for name in names {
-        let Some(record) = marker::read(&name)? else {
-            return Err(exit::bad_input(format!("no lab named `{name}` (see `netlab topo show`)")));
+        let record = match marker::read(&name) {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(exit::bad_input(format!(
+                    "no lab named `{name}` (see `netlab topo show`)"
+                )))
+            }
+            // One unreadable marker must not hide the other labs: flag it and go on.
+            Err(e) => {
+                outln!(
+                    "lab `{name}`: CORRUPT marker ({e:#}); `netlab topo down {name}` removes the \
+                     lab and its marker"
+                )?;
+                continue;
+            }
         };
         let present = fastnet::netns::NetNs::exists(&record.netns);
         let state = match (record.state, present) {

@@ -5,13 +5,17 @@
 //!   lab's namespace and pinned to the receive core (it inherits both from the receiver
 //!   thread). Placeholders: `{iface}` (the interface), `{core}` (the receive core; an error
 //!   when no core is given). Example: `./rx {iface}`.
-//! - It is ready once it prints a line `READY`; a program that never does gets
-//!   [`SETTLE`] to open its socket, then traffic starts.
+//! - It is ready once it prints a line `READY` (socket open, program attached): traffic starts
+//!   then. It has [`READY_WITHIN`] (the settle time) to do so; a program that has not printed
+//!   it by then has failed.
 //! - It receives until it gets `SIGINT` (sent to its process group), then prints its results
 //!   on stdout and exits: `RESULT-RX <frames>` and `RESULT-IP <IPv4 frames>` at least; any
 //!   other `RESULT-<NAME> <value>` line is kept in the report. A `RESULT-RX` line printed while
 //!   it runs updates the live counter.
 //! - A program still running [`GRACE`] after `SIGINT` gets `SIGTERM`, then `SIGKILL`.
+//! - It dies with netlab: the kernel sends it `SIGKILL` when netlab ends in any way, `SIGKILL`
+//!   included ([`fastnet::child::kill_with_parent`]). That does not reach processes it starts
+//!   itself: a wrapper script should `exec` the receiver.
 //!
 //! Other stdout lines are logged (`-v`); stderr goes to netlab's stderr.
 
@@ -29,8 +33,8 @@ use rustix::process::{Pid, Signal};
 use super::{Live, RecvReport, RecvSpec};
 use crate::exit::bad_input;
 
-/// How long a program that never prints `READY` gets to open its socket.
-pub const SETTLE: Duration = Duration::from_millis(500);
+/// How long a program has to print `READY` after it was started (the settle time).
+pub const READY_WITHIN: Duration = Duration::from_secs(5);
 
 /// How long a program may take to print its results after `SIGINT` (and again after
 /// `SIGTERM`) before it is sent the next signal.
@@ -93,7 +97,11 @@ struct Program {
 
 impl Program {
     fn spawn(argv: &[String]) -> anyhow::Result<Self> {
-        let mut child = Command::new(&argv[0])
+        let mut command = Command::new(&argv[0]);
+        // The program dies with this thread, hence with netlab even on SIGKILL; and SIGINT
+        // reaches it even when netlab was started with SIGINT ignored (`netlab run … &`).
+        fastnet::child::default_stop_signals(&mut command);
+        let mut child = fastnet::child::kill_with_parent(&mut command)
             .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -234,7 +242,14 @@ pub(super) fn run(
     let argv = argv(command, &spec.iface, spec.core)?;
     let mut program = Program::spawn(&argv)?;
     let started = Instant::now();
-    while !program.ready && started.elapsed() < SETTLE {
+    while !program.ready {
+        if started.elapsed() >= READY_WITHIN {
+            return Err(bad_input(format!(
+                "exec: `{}` never printed READY within {} s",
+                argv.join(" "),
+                READY_WITHIN.as_secs()
+            )));
+        }
         program.pump(TICK, live);
         if program.exited()? {
             return Err(early_exit(&argv, program.child.wait()?));
@@ -265,9 +280,12 @@ pub(super) fn run(
                 argv.join(" ")
             ))
         })?;
-        value
-            .parse()
-            .map_err(|_| bad_input(format!("exec: RESULT-{name} `{value}` is not a whole number")))
+        value.parse().map_err(|_| {
+            bad_input(format!(
+                "exec: `{}` printed `RESULT-{name} {value}`: not a number (a count of frames)",
+                argv.join(" ")
+            ))
+        })
     };
     let (frames, ipv4) = (count("RX")?, count("IP")?);
     if !status.success() {

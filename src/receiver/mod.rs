@@ -504,7 +504,13 @@ fn run_thread(
             fastnet::Error::InvalidConfig { .. } => crate::exit::bad_input(format!("--netns: {e}")),
             other => anyhow::Error::new(other).context(format!("cannot open namespace `{name}`")),
         })?;
-        ns.enter().with_context(|| format!("cannot enter namespace `{name}`"))?;
+        ns.enter().map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) => crate::exit::privilege(format!(
+                "cannot enter namespace `{name}`: {e}: entering a network namespace needs root \
+                 (CAP_SYS_ADMIN): run with sudo"
+            )),
+            _ => anyhow::Error::new(e).context(format!("cannot enter namespace `{name}`")),
+        })?;
     }
     if let Some(core) = spec.core {
         fastnet::cpu::pin_current_thread(core).map_err(|e| match e {

@@ -14,6 +14,11 @@
 //!    CPU — therefore covers exactly this window and nothing of the warm-up: each comes from a
 //!    session or a difference of counters that starts after the warm-up is over.
 //!
+//! A point never runs long past its duration, whatever the rate: a generator still sending
+//! [`send_grace`] after `duration` (a paced schedule it cannot keep, so it slipped) is stopped;
+//! it then offered less than asked, and the point is judged on that. Then come the drain and
+//! the receiver's own stop (for an `exec` program, its grace period).
+//!
 //! CPU time is counted from the receiver being ready to the end of its drain, so a receiver
 //! with `wait = "busy"` is charged for spinning while idle too.
 
@@ -33,6 +38,12 @@ use crate::topology::{Lab, LinkStats};
 
 /// How often the live figures are refreshed.
 const TICK: Duration = Duration::from_millis(100);
+
+/// How long a generator may keep sending after a window's `length` before it is stopped: a
+/// tenth of the length, at least 1 s.
+pub fn send_grace(length: Duration) -> Duration {
+    (length / 10).max(Duration::from_secs(1))
+}
 
 /// The generator's pacing for a scenario rate (`max` is top speed).
 pub fn pace(rate: Rate) -> Pace {
@@ -73,6 +84,31 @@ pub struct Measured {
     /// The receiver's report of the window.
     pub recv: RecvReport,
 }
+
+/// How measuring a point ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The window was measured.
+    Measured(Box<Measured>),
+    /// The receiver program (`exec`) broke its contract — no `READY` in time, no or a bad
+    /// `RESULT-` line, an exit before it was stopped: the point is invalid for this reason and
+    /// the run goes on.
+    ReceiverFailed(String),
+    /// A signal came: the point is dropped.
+    Interrupted,
+}
+
+/// A receiver program's failure, carried out of [`Bench::window`] to [`Bench::measure`].
+#[derive(Debug)]
+struct ReceiverFailed(String);
+
+impl std::fmt::Display for ReceiverFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReceiverFailed {}
 
 /// A session (warm-up or measured) that ran to its end.
 struct Window {
@@ -133,8 +169,20 @@ impl Bench<'_> {
         Ok(chosen)
     }
 
-    /// Measures one point (warm-up, then the window); `None` when a signal came.
-    pub fn measure(
+    /// Measures one point (warm-up, then the window).
+    pub fn measure(&self, plan: PointPlan, progress: &mut Progress) -> anyhow::Result<Outcome> {
+        match self.measure_windows(plan, progress) {
+            Ok(Some(measured)) => Ok(Outcome::Measured(Box::new(measured))),
+            Ok(None) => Ok(Outcome::Interrupted),
+            Err(e) => match e.downcast::<ReceiverFailed>() {
+                Ok(failed) => Ok(Outcome::ReceiverFailed(failed.0)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// The warm-up and the measured window; `None` when a signal came.
+    fn measure_windows(
         &self,
         plan: PointPlan,
         progress: &mut Progress,
@@ -183,6 +231,14 @@ impl Bench<'_> {
         progress: &mut Progress,
     ) -> anyhow::Result<Option<Window>> {
         let receiver = &self.scenario.receivers[plan.receiver];
+        // A program's own failure fails its point; netlab's (a method that cannot open) the run.
+        let program_failed = |e: anyhow::Error| -> anyhow::Error {
+            if receiver.method == Method::Exec {
+                anyhow::Error::new(ReceiverFailed(format!("{e:#}")))
+            } else {
+                e.context(format!("receiver `{}`", receiver.label))
+            }
+        };
         let mut session = receiver::start(RecvSpec {
             method: receiver.method,
             iface: self.lab.receiver().name.clone(),
@@ -190,17 +246,27 @@ impl Bench<'_> {
             core: Some(self.lab.rx_core()),
             config: self.configs[plan.receiver].clone(),
         })?;
-        session
-            .wait_ready(READY_TIMEOUT)
-            .with_context(|| format!("starting receiver `{}`", receiver.label))?;
+        session.wait_ready(READY_TIMEOUT).map_err(program_failed)?;
         let generator = Generator::prepare(self.generator_config(plan.rate, length))?;
         let (rx, gen) = (&self.lab.receiver().name, &self.lab.generator().name);
         let (before, gen_before) = (self.stats(rx)?, self.stats(gen)?);
         let running = generator.start();
         let sent = running.progress();
         let start = Instant::now();
+        let give_up = length + send_grace(length);
+        let mut cut_off = false;
         let (mut last_at, mut last_sent, mut last_received) = (start, 0u64, 0u64);
         while !running.is_finished() {
+            if !cut_off && start.elapsed() >= give_up {
+                tracing::warn!(
+                    "{title}: the generator was still sending {:.1} s after the {:.1} s {phase} \
+                     window (its schedule slipped); stopped it",
+                    give_up.saturating_sub(length).as_secs_f64(),
+                    length.as_secs_f64()
+                );
+                running.stop();
+                cut_off = true;
+            }
             if self.interrupt.is_set() || session.is_finished() {
                 running.stop();
                 // The send report of an abandoned window is of no use; its error neither.
@@ -209,8 +275,8 @@ impl Bench<'_> {
                     return Ok(None);
                 }
                 // The receiver ended on its own: its error says why.
-                session.stop().with_context(|| format!("receiver `{}`", receiver.label))?;
-                anyhow::bail!("receiver `{}` ended before it was stopped", receiver.label);
+                session.stop().map_err(program_failed)?;
+                return Err(program_failed(anyhow::anyhow!("it ended before it was stopped")));
             }
             std::thread::sleep(TICK);
             let now = Instant::now();
@@ -230,7 +296,7 @@ impl Bench<'_> {
             return Ok(None);
         }
         let (after, gen_after) = (self.stats(rx)?, self.stats(gen)?);
-        let recv = session.stop().with_context(|| format!("receiver `{}`", receiver.label))?;
+        let recv = session.stop().map_err(program_failed)?;
         Ok(Some(Window { send, recv, before, after, gen_before, gen_after }))
     }
 }

@@ -23,6 +23,11 @@
 //!   IPv4 count of the frames sent when the receiver got them all, else a count within what
 //!   the frames received can hold.
 //!
+//! - the receiver program (`exec`) failed: it printed no `READY` within its settle time, no
+//!   or a malformed `RESULT-` line, or exited before it was stopped. Its point is invalid with
+//!   that reason, the run goes on with the other points, and [`RunOutcome::receivers_failed`]
+//!   names it (`netlab run` then exits with [`crate::exit::Code::ReceiversFailed`]).
+//!
 //! # Interrupts
 //! SIGINT/SIGTERM stop the point in progress (it is dropped: its window is incomplete), the
 //! points measured so far are written with `"partial": true`, the lab is taken down, and
@@ -45,7 +50,7 @@ use crate::report::{Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{Kind, Lab, LabState, Plan};
 
-use measure::{Bench, Measured};
+use measure::{Bench, Measured, Outcome};
 use progress::Progress;
 use template::Template;
 
@@ -73,6 +78,9 @@ pub struct RunOutcome {
     pub interrupted: Option<&'static str>,
     /// The generator engine used.
     pub engine: String,
+    /// Labels of the receivers (`exec` programs) that failed at least one point; those points
+    /// are invalid with the reason, the others were measured.
+    pub receivers_failed: Vec<String>,
 }
 
 /// Runs the scenario of `options` (see the module docs).
@@ -93,6 +101,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
         config.validate().with_context(|| format!("{}: [generator]", scenario.path.display()))?;
     }
     require_privileges(plan.kind)?;
+    check_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -102,6 +111,29 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let outcome = result?;
     down?;
     Ok(outcome)
+}
+
+/// Bad input unless a results directory can be made under `base`: tried for real (the
+/// directories and a file), and everything the try made removed again, before a lab is built.
+fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    let mut dir = base;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        missing.push(dir.to_path_buf());
+        dir = dir.parent().unwrap_or(std::path::Path::new(""));
+    }
+    let tried = std::fs::create_dir_all(base).and_then(|()| {
+        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
+    });
+    for made in &missing {
+        let _ = std::fs::remove_dir(made);
+    }
+    tried.map_err(|e| {
+        crate::exit::bad_input(format!(
+            "results directory {}: cannot write there ({e}); nothing was built",
+            base.display()
+        ))
+    })
 }
 
 fn require_privileges(kind: Kind) -> anyhow::Result<()> {
@@ -163,7 +195,9 @@ fn run_in_lab(
         dir.path().display()
     ));
 
-    let measured = measure_all(&bench, &points, &mut results, &dir, &mut progress);
+    let mut receivers_failed = Vec::new();
+    let measured =
+        measure_all(&bench, &points, &mut results, &dir, &mut progress, &mut receivers_failed);
     progress.finish();
     results.finish();
     match measured {
@@ -187,7 +221,7 @@ fn run_in_lab(
     }
     dir.write_results(&results)?;
     let interrupted = if results.partial { interrupt.signal() } else { None };
-    Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine })
+    Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine, receivers_failed })
 }
 
 /// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines.
@@ -212,14 +246,23 @@ fn measure_all(
     results: &mut Results,
     dir: &ResultsDir,
     progress: &mut Progress,
+    receivers_failed: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     for plan in points {
         if bench.interrupt.is_set() {
             break;
         }
-        let measured = match bench.measure(*plan, progress) {
-            Ok(Some(m)) => m,
-            Ok(None) => {
+        let point = match bench.measure(*plan, progress) {
+            Ok(Outcome::Measured(m)) => judge(bench, *plan, *m),
+            Ok(Outcome::ReceiverFailed(reason)) => {
+                // The point's summary line says why (INVALID: receiver failed: …).
+                let label = &bench.scenario.receivers[plan.receiver].label;
+                if !receivers_failed.contains(label) {
+                    receivers_failed.push(label.clone());
+                }
+                failed(bench, *plan, reason)
+            }
+            Ok(Outcome::Interrupted) => {
                 progress.abandon();
                 break;
             }
@@ -228,12 +271,24 @@ fn measure_all(
                 return Err(e);
             }
         };
-        let point = judge(bench, *plan, measured);
         progress.end(&summary(&point));
         results.points.push(point);
         dir.write_results(results)?;
     }
     Ok(())
+}
+
+/// The point of a receiver program that failed: nothing counted, invalid with the reason.
+fn failed(bench: &Bench<'_>, plan: order::PointPlan, reason: String) -> Point {
+    let receiver = &bench.scenario.receivers[plan.receiver];
+    let rate = bench.scenario.generator.rates[plan.rate];
+    let frame_len = bench.template.frame_len();
+    let ipv4 = bench.template.ipv4_per_pass() > 0;
+    let mut point =
+        Point::new(receiver, rate, plan.repetition, frame_len, ipv4, Default::default());
+    point.valid = false;
+    point.invalid_reason = Some(format!("receiver failed: {reason}"));
+    point
 }
 
 /// The point of a measured window, judged (see the module docs on validity).

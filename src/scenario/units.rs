@@ -150,6 +150,15 @@ pub enum Problem {
     /// Larger than 64 bits hold.
     #[error("it is too large")]
     TooLarge,
+    /// A rate above what any send engine can offer ([`MAX_PPS`], [`MAX_L2_BPS`]).
+    #[error(
+        "it is above {limit}, the most netlab accepts: no send engine offers more (the fastest, \
+         xdp, sends about 12 Mpps on 2 cores)"
+    )]
+    TooFast {
+        /// The limit, as a rate (`100Mpps`).
+        limit: &'static str,
+    },
     /// Out of the allowed range.
     #[error("it must be between {min} and {max}")]
     OutOfRange {
@@ -291,6 +300,25 @@ fn rate_part(
     Ok((value, kind, base))
 }
 
+/// The highest frame rate a scenario or `netlab replay` may ask for: well above what any send
+/// engine offers (the xdp engine sends ~12 Mpps with a core to itself), so a typo such as an
+/// extra `000` is refused instead of planning a point that could never end on time.
+pub const MAX_PPS: u64 = 100_000_000;
+
+/// The highest L2 bit rate that may be asked for (100 Gbps).
+pub const MAX_L2_BPS: u64 = 100_000_000_000;
+
+impl Rate {
+    /// [`Problem::TooFast`] for a rate above [`MAX_PPS`] or [`MAX_L2_BPS`].
+    fn check_limit(self) -> Result<Rate, Problem> {
+        match self {
+            Rate::Pps(v) if v > MAX_PPS => Err(Problem::TooFast { limit: "100Mpps" }),
+            Rate::L2BitsPerSec(v) if v > MAX_L2_BPS => Err(Problem::TooFast { limit: "100Gbps" }),
+            rate => Ok(rate),
+        }
+    }
+}
+
 /// Parses one rate: `100kpps`, `1.5Mpps`, `100Mbps`, `max` (see the module docs for the rules).
 /// Zero is rejected.
 pub fn parse_rate(text: &str) -> Result<Rate, UnitError> {
@@ -311,10 +339,12 @@ pub fn parse_rate(text: &str) -> Result<Rate, UnitError> {
     if value == 0 {
         return Err(err(Problem::Zero));
     }
-    Ok(match kind {
+    match kind {
         RateKind::Pps => Rate::Pps(value),
         RateKind::Bps => Rate::L2BitsPerSec(value),
-    })
+    }
+    .check_limit()
+    .map_err(err)
 }
 
 /// Parses a rate or a rate range (`100k..1Mpps step 100k`) into the list of rates it stands for.
@@ -363,6 +393,7 @@ pub fn parse_rates(text: &str) -> Result<Vec<Rate>, UnitError> {
         RateKind::Pps => Rate::Pps(v),
         RateKind::Bps => Rate::L2BitsPerSec(v),
     };
+    make(end).check_limit().map_err(zero)?;
     Ok((0..=(end - start) / step).map(|i| make(start + i * step)).collect())
 }
 
@@ -452,7 +483,7 @@ mod tests {
             ("1pps", Rate::Pps(1)),
             ("100kpps", Rate::Pps(100_000)),
             ("1.5Mpps", Rate::Pps(1_500_000)),
-            ("2Gpps", Rate::Pps(2_000_000_000)),
+            ("0.1Gpps", Rate::Pps(100_000_000)),
             ("100Mbps", Rate::L2BitsPerSec(100_000_000)),
             ("64kbps", Rate::L2BitsPerSec(64_000)),
             ("1bps", Rate::L2BitsPerSec(1)),
@@ -477,6 +508,9 @@ mod tests {
             ("Mpps", "expected a number first"),
             ("", "it is empty"),
             ("99999999999Gpps", "too large"),
+            ("1000000000000000pps", "above 100Mpps, the most netlab accepts"),
+            ("100000001pps", "above 100Mpps"),
+            ("101Gbps", "above 100Gbps"),
             ("1.2.3pps", "expected a number first"),
             ("fast", "expected a number first"),
             (" max", "no space"),
@@ -495,7 +529,7 @@ mod tests {
             Rate::Pps(1),
             Rate::Pps(100_000),
             Rate::Pps(1_500_000),
-            Rate::Pps(123_456_789),
+            Rate::Pps(12_345_678),
             Rate::L2BitsPerSec(100_000_000),
             Rate::L2BitsPerSec(3_000_000_000),
             Rate::Max,
@@ -543,6 +577,7 @@ mod tests {
             ("1k..2kpps", "START..END step STEP"),
             ("1k..max step 1k", "`max` cannot"),
             ("1k..2kqps step 1k", "`2kqps` is not a number"),
+            ("50M..150Mpps step 50M", "above 100Mpps"),
         ];
         for (text, needle) in bad {
             let e = parse_rates(text).expect_err(text).to_string();

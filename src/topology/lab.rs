@@ -1,7 +1,7 @@
 //! Building, inspecting and removing a lab.
 
 use anyhow::{anyhow, Context};
-use fastnet::netns::NetNs;
+use fastnet::netns::{NamedState, NetNs};
 
 use super::link::{LinkState, Rtnl};
 use super::marker::{self, LabRecord, LabState};
@@ -79,11 +79,26 @@ impl Signals {
     }
 }
 
+/// "Already exists", advising `topo down` only where it would remove what is in the way.
 fn already_exists(name: &str, netns: &str) -> anyhow::Error {
-    bad_input(format!(
-        "lab `{name}` already exists (network namespace {netns}): take it down with \
-         `netlab topo down {name}` or choose another name"
-    ))
+    let marker = marker::read(name).ok().flatten();
+    let state = NetNs::state_of(netns).unwrap_or(NamedState::Other);
+    let advice = match (marker, state) {
+        (Some(record), _) => match record.live_owner() {
+            Some(pid) => format!("it is in use by netlab process {pid}: choose another name"),
+            None => format!("take it down with `netlab topo down {name}` or choose another name"),
+        },
+        (None, NamedState::Unmounted | NamedState::Missing) => format!(
+            "{netns} is a half-made namespace: `netlab topo down {name}` removes it, or choose \
+             another name"
+        ),
+        (None, _) => format!(
+            "netlab did not make it (no marker {}): choose another name, or remove it with \
+             `ip netns del {netns}` if it is yours to remove",
+            marker::path(name).display()
+        ),
+    };
+    bad_input(format!("lab `{name}` already exists (network namespace {netns}): {advice}"))
 }
 
 /// Turns IPv6 off for every interface created in the calling thread's namespace from now on,
@@ -188,7 +203,7 @@ impl Lab {
         marker::write(&self.record(LabState::Building))?;
         let ns = match NetNs::create_named(&netns_name) {
             Ok(ns) => ns,
-            Err(fastnet::Error::Syscall(e)) if e.raw_os_error() == Some(libc::EEXIST) => {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                 // Another `up` of the same name won the race; the lab and marker are its own.
                 return Err(already_exists(&plan.name, &netns_name));
             }
@@ -341,6 +356,7 @@ impl Lab {
             kind: self.plan.kind,
             state,
             pid: std::process::id(),
+            pid_start: marker::start_time(std::process::id()),
             napi: self.plan.napi,
             rx_core: self.plan.rx_core,
             tx_core: self.plan.tx_core,
@@ -450,10 +466,19 @@ fn interface(role: Role, name: &str, state: &LinkState) -> LabInterface {
     }
 }
 
-/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
-/// (as `ip netns` names it, e.g. `netlab-t1`), or in the caller's namespace with `None`.
-/// A missing namespace or interface is bad input.
-pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
+/// What netlink says of one interface ([`link_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// Administratively up (`IFF_UP`).
+    pub up: bool,
+    /// Its kernel counters (`stats64`), when the kernel reports them.
+    pub stats: Option<LinkStats>,
+}
+
+/// Interface `iface` in the named network namespace `netns` (as `ip netns` names it, e.g.
+/// `netlab-t1`), or in the caller's namespace with `None`; `None` when there is no such
+/// interface. A missing namespace is bad input.
+pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<LinkInfo>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -466,24 +491,55 @@ pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats>
         None => None,
     };
     let rtnl = Rtnl::open(runtime.handle(), ns.as_ref())?;
-    let state = runtime.block_on(rtnl.link(iface))?.ok_or_else(|| {
+    let state = runtime.block_on(rtnl.link(iface))?;
+    Ok(state.map(|s| LinkInfo { up: s.up, stats: s.stats }))
+}
+
+/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
+/// (see [`link_state`]). A missing namespace or interface is bad input.
+pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
+    let state = link_state(netns, iface)?.ok_or_else(|| {
         let place = netns.map_or("here".to_string(), |n| format!("in network namespace {n}"));
         bad_input(format!("no interface named `{iface}` {place}"))
     })?;
     state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
 }
 
+/// The labs (from their markers) that have an interface named `iface`: where a user who forgot
+/// the namespace most likely meant to look.
+pub fn labs_with_interface(iface: &str) -> Vec<LabRecord> {
+    let names = marker::names().unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|n| marker::read(n).ok().flatten())
+        .filter(|r| !r.netns.is_empty() && r.interfaces.iter().any(|i| i.name == iface))
+        .collect()
+}
+
 /// What `netlab topo down` did for one lab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Removal {
-    /// Its namespace, links and marker were removed.
-    Removed,
+    /// Its namespace, links and marker were removed. `holders`: processes that still had a
+    /// thread inside the namespace (it lives on, with no interfaces, until they exit).
+    Removed {
+        /// Pids of those processes, sorted.
+        holders: Vec<u32>,
+    },
     /// Only a marker was left (its namespace was already gone); the marker was removed.
     StaleMarker,
+    /// `netlab-<name>` was an empty file with no namespace mounted on it and no marker: what a
+    /// namespace maker that died half-way leaves. It was removed.
+    HalfMade,
     /// No such lab: nothing to do.
     NotFound,
     /// A `netlab-<name>` namespace without netlab's marker: not netlab's, left alone.
     NotNetlabs,
+    /// The lab's owner (the `netlab run` measuring in it, or the process building it) is
+    /// alive: left alone unless forced.
+    InUse {
+        /// The owner's pid.
+        pid: u32,
+    },
 }
 
 /// The lab name for `NAME` or `netlab-NAME` as a user may type either.
@@ -495,58 +551,86 @@ fn lab_name(name: &str) -> &str {
 }
 
 /// Removes lab `name` (or `netlab-<name>`) if netlab made it: its links, namespace and marker.
+/// A lab whose owner is alive ([`LabRecord::live_owner`]) is left alone unless `force`.
+/// An entry `netlab-<name>` that is a half-made namespace is removed even without a marker.
 /// Idempotent.
-pub fn down(name: &str) -> anyhow::Result<Removal> {
+pub fn down(name: &str, force: bool) -> anyhow::Result<Removal> {
     let name = lab_name(name);
     check_lab_name(name)?;
     require_privileges("removing a lab")?;
     let netns = format!("{NETNS_PREFIX}{name}");
-    match (marker::exists(name), NetNs::exists(&netns)) {
-        (false, false) => Ok(Removal::NotFound),
-        (false, true) => Ok(Removal::NotNetlabs),
-        (true, false) => {
-            marker::remove(name)?;
-            Ok(Removal::StaleMarker)
-        }
-        (true, true) => {
-            match delete_links(&netns) {
-                // setns EINVAL: /run/netns/<netns> is an empty file, not yet a namespace (the
-                // `up` that made it died before mounting it): there are no links to delete.
-                Err(e) if is_not_a_namespace(&e) => {}
-                Err(e) => tracing::warn!("deleting the links of {netns}: {e:#}"),
-                Ok(()) => {}
+    let state = NetNs::state_of(&netns)?;
+    if !marker::exists(name) {
+        return match state {
+            NamedState::Missing => Ok(Removal::NotFound),
+            NamedState::Unmounted => {
+                NetNs::remove_named(&netns)
+                    .with_context(|| format!("removing the half-made namespace {netns}"))?;
+                Ok(Removal::HalfMade)
             }
-            NetNs::remove_named(&netns).with_context(|| format!("removing namespace {netns}"))?;
-            marker::remove(name)?;
-            Ok(Removal::Removed)
+            NamedState::Namespace | NamedState::Other => Ok(Removal::NotNetlabs),
+        };
+    }
+    // A marker that cannot be read names no owner; the lab is removed all the same. A process
+    // may take down its own lab.
+    let owner = marker::read(name).ok().flatten().and_then(|r| r.live_owner());
+    let owner = owner.filter(|&pid| pid != std::process::id());
+    if let (Some(pid), false) = (owner, force) {
+        return Ok(Removal::InUse { pid });
+    }
+    if state == NamedState::Missing {
+        marker::remove(name)?;
+        return Ok(Removal::StaleMarker);
+    }
+    let mut holders = Vec::new();
+    if state == NamedState::Namespace {
+        holders = NetNs::holders(&netns).unwrap_or_default();
+        holders.retain(|&pid| pid != std::process::id());
+        if let Err(e) = delete_links(&netns) {
+            tracing::warn!("deleting the links of {netns}: {e:#}");
         }
     }
+    NetNs::remove_named(&netns).map_err(|e| {
+        // EBUSY on unlink: a namespace is still mounted on the file in a lower layer, hidden
+        // by a bind mount of the whole directory made after it (an older netlab mounted it
+        // into a plain directory, then `ip netns add` ran).
+        let hidden = if e.raw_os_error() == Some(libc::EBUSY) {
+            format!(
+                " (still mounted below a later mount of {}: `grep {netns} /proc/self/mountinfo` \
+                 shows both)",
+                fastnet::netns::NETNS_RUN_DIR
+            )
+        } else {
+            String::new()
+        };
+        anyhow::Error::new(e).context(format!("removing namespace {netns}{hidden}"))
+    })?;
+    marker::remove(name)?;
+    Ok(Removal::Removed { holders })
 }
 
-/// Removes every lab netlab made (all markers); `netlab-*` namespaces without a marker are
-/// reported as [`Removal::NotNetlabs`] and left alone.
-pub fn down_all() -> anyhow::Result<Vec<(String, Removal)>> {
+/// Removes every lab netlab made (all markers) but those in use (unless `force`), and every
+/// half-made `netlab-*` namespace; other `netlab-*` namespaces without a marker are reported as
+/// [`Removal::NotNetlabs`] and left alone.
+pub fn down_all(force: bool) -> anyhow::Result<Vec<(String, Removal)>> {
     require_privileges("removing labs")?;
     let mut done = Vec::new();
     for name in marker::names()? {
-        let removal = down(&name)?;
+        let removal = down(&name, force)?;
         done.push((name, removal));
     }
     for netns in NetNs::list_named()? {
         if let Some(name) = netns.strip_prefix(NETNS_PREFIX) {
             if !done.iter().any(|(n, _)| n == name) && !marker::exists(name) {
-                done.push((name.to_string(), Removal::NotNetlabs));
+                let removal = match NetNs::state_of(&netns)? {
+                    NamedState::Unmounted => down(name, force)?,
+                    _ => Removal::NotNetlabs,
+                };
+                done.push((name.to_string(), removal));
             }
         }
     }
     Ok(done)
-}
-
-fn is_not_a_namespace(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        matches!(c.downcast_ref::<fastnet::Error>(), Some(fastnet::Error::Syscall(e))
-            if e.call == "setns" && e.raw_os_error() == Some(libc::EINVAL))
-    })
 }
 
 /// Deletes every link but `lo` in namespace `netns`.

@@ -1,7 +1,9 @@
 //! Netlab's marker: `/run/netlab/<name>.json`, a record of a lab written before its namespace
 //! is made and removed after it is gone. `netlab topo down --all` removes exactly the
-//! `netlab-<name>` namespaces that have a marker — never another namespace — and `topo show`
-//! lists labs from the markers.
+//! `netlab-<name>` namespaces that have a marker (and half-made `netlab-*` entries, empty files
+//! nothing is mounted on) — never another namespace — and `topo show` lists labs from the
+//! markers. The marker names its owner (pid and start time): a lab whose owner is alive is in
+//! use, and `topo down` leaves it alone unless forced.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -36,8 +38,13 @@ pub struct LabRecord {
     pub kind: Kind,
     /// How far it got.
     pub state: LabState,
-    /// The process that built it.
+    /// The process that built it and owns it: `netlab run` while it runs, `netlab topo up`
+    /// until it leaves the lab up and exits.
     pub pid: u32,
+    /// When that process started (`/proc/<pid>/stat` field 22, clock ticks since boot): tells
+    /// the owner from a later process that got the same pid. Absent in older markers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
     /// NAPI mode on the receiver.
     pub napi: NapiMode,
     /// Receive core.
@@ -48,6 +55,27 @@ pub struct LabRecord {
     pub interfaces: Vec<LabInterface>,
     /// Pids of the receiver's NAPI kthreads.
     pub napi_pids: Vec<u32>,
+}
+
+impl LabRecord {
+    /// The owner's pid if that process is still alive (this one included): the lab is in use
+    /// (being built, or measured by `netlab run`) and must not be taken down under it.
+    pub fn live_owner(&self) -> Option<u32> {
+        let alive = match (start_time(self.pid), self.pid_start) {
+            (None, _) => false,
+            (Some(now), Some(recorded)) => now == recorded,
+            (Some(_), None) => true,
+        };
+        alive.then_some(self.pid)
+    }
+}
+
+/// When process `pid` started (clock ticks since boot), `None` when there is no such process.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after `(comm)`, which may hold spaces: state is field 3, starttime field 22.
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// The marker file of lab `name`.

@@ -21,7 +21,9 @@ pub mod napi;
 pub mod plan;
 pub mod spec;
 
-pub use lab::{down, down_all, link_stats, Lab, Removal};
+pub use lab::{
+    down, down_all, labs_with_interface, link_state, link_stats, Lab, LinkInfo, Removal,
+};
 pub use marker::{LabRecord, LabState};
 pub use plan::Plan;
 pub use spec::{Kind, NapiMode, TopologySpec};

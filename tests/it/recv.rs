@@ -361,3 +361,158 @@ fn fastnet_mmap_writes_the_first_n_frames_to_pcap() {
     let Some(_ns) = privileged("fastnet_mmap_writes_the_first_n_frames_to_pcap") else { return };
     writes_what_was_received(Method::FastnetMmap, "rx.pcap", Some(1000));
 }
+
+/// Whether process `pid` is gone (or only a zombie waiting for a reaper).
+pub fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// A receiver program that writes its pid to `pid_file`, says READY and runs (as `sleep`, the
+/// same process: no child of its own that could outlive it) until killed.
+pub fn long_receiver(pid_file: &std::path::Path) -> String {
+    format!("sh -c 'echo $$ > {}; echo READY; exec sleep 600'", pid_file.display())
+}
+
+/// Waits (up to 10 s) for `pid_file` to hold a pid.
+pub fn wait_for_pid(pid_file: &std::path::Path) -> u32 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(pid) =
+            std::fs::read_to_string(pid_file).ok().and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            return pid;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the receiver never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Regression: an exec receiver outlived a SIGKILL of `netlab recv` (ppid 1, still running).
+#[test]
+fn sigkill_of_recv_exec_leaves_no_receiver() {
+    let Some(_ns) = privileged("sigkill_of_recv_exec_leaves_no_receiver") else { return };
+    veth_pair();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("rx.pid");
+    let mut child = netlab()
+        .args(["recv", "-i", "rx0", "-m", "exec", "--command", &long_receiver(&pid_file)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let receiver = wait_for_pid(&pid_file);
+    assert!(!process_gone(receiver));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !process_gone(receiver) {
+        assert!(killed.elapsed() < Duration::from_secs(1), "receiver {receiver} outlived netlab");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `script` (sh) in a private mount namespace with its own `/run`, with `$NETLAB` and
+/// `$LAB` (labs/mode3.toml) set: labs made there are seen by no other test.
+pub fn in_private_run(script: &str) -> (String, String) {
+    let lab_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/mode3.toml");
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!("mount -t tmpfs netlab-test /run || exit 99\n{script}"))
+        .env("NETLAB", env!("CARGO_BIN_EXE_netlab"))
+        .env("LAB", lab_file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "exit {:?}: {stdout}{stderr}", out.status.code());
+    (stdout, stderr)
+}
+
+/// Namespace and interface mistakes are one line naming the namespace and the fix: the lab's
+/// namespace for an interface only a lab has, `netlab-NAME` for a lab's short name, and a down
+/// interface is refused (as `replay` does) unless `--force`. Each exits 2.
+#[test]
+fn wrong_namespace_or_interface_is_one_line_with_the_fix() {
+    let Some(_ns) = privileged("wrong_namespace_or_interface") else { return };
+    let (stdout, stderr) = in_private_run(
+        r#"set -u
+"$NETLAB" topo up "$LAB" --name ux3 >/dev/null || exit 98
+try() { "$NETLAB" "$@" 2>&1; echo "exit=$?"; }
+try recv -i rx0 -m socket --duration 1s
+try recv -i rx0 --netns ux3 -m socket --duration 1s
+try replay -i gen0 --netns ux3 --pps 10 --limit 1 "$(dirname "$LAB")/../packets/udp64.pcap"
+try recv -i nope0 --netns netlab-ux3 -m socket --duration 1s
+ip -n netlab-ux3 link set rx0 down
+try recv -i rx0 --netns netlab-ux3 -m socket --duration 1s
+"$NETLAB" topo down ux3 >/dev/null"#,
+    );
+    let answers: Vec<&str> = stdout.lines().collect();
+    assert_eq!(answers.len(), 10, "{stdout}{stderr}");
+    for pair in answers.chunks(2) {
+        assert_eq!(pair[1], "exit=2", "{}", pair[0]);
+        assert!(pair[0].starts_with("netlab: error: "), "{}", pair[0]);
+    }
+    assert!(
+        answers[0].contains("-i rx0: no interface named `rx0` in ")
+            && answers[0].ends_with("did you mean --netns netlab-ux3 (lab `ux3`)?"),
+        "{}",
+        answers[0]
+    );
+    for answer in [answers[2], answers[4]] {
+        assert!(
+            answer.contains(
+                "--netns ux3: no network namespace named `ux3`; did you mean --netns netlab-ux3"
+            ),
+            "{answer}"
+        );
+    }
+    assert!(answers[6].ends_with("no interface named `nope0` in network namespace netlab-ux3"));
+    assert!(
+        answers[8].contains("interface `rx0` in network namespace netlab-ux3 is down")
+            && answers[8].ends_with("or pass --force"),
+        "{}",
+        answers[8]
+    );
+}
+
+/// Regression: `setns` without privileges printed the OS error twice and no fix.
+#[test]
+fn entering_a_namespace_without_root_says_sudo_once() {
+    let Some(_ns) = privileged("entering_a_namespace_without_root") else { return };
+    let (stdout, _) = in_private_run(
+        r#"ip netns add i9-noroot || exit 98
+setpriv --reuid=65534 --regid=65534 --clear-groups -- "$NETLAB" recv -i lo --netns i9-noroot -m exec --command true --duration 1s 2>&1
+echo "exit=$?"
+ip netns del i9-noroot"#,
+    );
+    assert!(stdout.ends_with("exit=3\n"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("Operation not permitted").count(), 1, "{stdout}");
+    assert!(stdout.contains("run with sudo"), "{stdout}");
+}
+
+/// Regression: netlab started with SIGINT ignored (a background job of a script, `nohup`) passed
+/// that on to its exec receiver, whose `trap … INT` then did nothing: no results, SIGTERM.
+#[test]
+fn exec_receiver_gets_sigint_even_when_netlab_ignores_it() {
+    let Some(_ns) = privileged("exec_receiver_gets_sigint_even_when_netlab_ignores_it") else {
+        return;
+    };
+    veth_pair();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap "" INT; exec "$NETLAB" recv -q -i rx0 -m exec --json --duration 1s --command "$RX""#)
+        .env("NETLAB", env!("CARGO_BIN_EXE_netlab"))
+        .env("RX", SH_RECEIVER)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["frames"].as_u64(), json["ipv4"].as_u64()), (Some(5), Some(4)), "{json}");
+}

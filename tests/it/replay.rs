@@ -229,6 +229,13 @@ fn bad_flags_and_files_are_one_clear_line() {
     refused(&["-i", "gen0", "--mbps", "-3"], &udp, 2, "--mbps -3: must be greater than zero");
     refused(&["-i", "gen0", "--pps", "lots"], &udp, 2, "lots");
     refused(&["-i", "gen0", "--duration", "0"], &udp, 2, "--duration 0");
+    // Beyond any engine, or beyond what the schedule counts: refused, not clamped.
+    let fast = ["-i", "gen0", "--pps", "1000000000000000", "--duration", "1s"];
+    refused(&fast, &udp, 2, "--pps 1000000000000000: it is above 100000000 (100Mpps)");
+    refused(&["-i", "gen0", "--pps", "200Mpps"], &udp, 2, "above 100Mpps");
+    refused(&["-i", "gen0", "--mbps", "200000"], &udp, 2, "above 100000 (100Gbps)");
+    let long = ["-i", "gen0", "--pps", "10", "--duration", "99999999999s"];
+    refused(&long, &udp, 2, "--duration 99999999999s: too long");
     // A multiplier needs the file's timing.
     refused(&["-i", "gen0", "-x", "2"], &udp, 2, "holds a single packet");
     // MACs as strictly as `netlab packet`.
@@ -258,4 +265,26 @@ fn not_root_is_a_privilege_error() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("needs root"), "{err}");
+}
+
+/// Regression: a paced rate the engine cannot keep planned `rate × duration` frames and ran on
+/// long past `--duration` (100 s here). It is stopped 5 s after it (exit 1, saying so).
+#[test]
+fn a_schedule_the_engine_cannot_keep_stops_a_grace_after_the_duration() {
+    let Some(_ns) = privileged("a_schedule_the_engine_cannot_keep") else { return };
+    veth_pair();
+    let out = netlab()
+        .args(["replay", "-i", "gen0", "--pps", "50Mpps", "--duration", "1s", "--engine", "socket"])
+        .args(["--json"])
+        .arg(udp64())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("could not keep the schedule: stopped 5.0 s after --duration 1.0 s"));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let elapsed = json["elapsed_ns"].as_u64().unwrap() as f64 / 1e9;
+    // Stopped by the command (a tick late at most), not after the 50 M frames planned.
+    assert!(elapsed < 6.5, "sent for {elapsed} s: {json}");
+    assert!(json["frames_sent"].as_u64().unwrap() < 50_000_000, "{json}");
 }

@@ -32,7 +32,7 @@ struct DownOnDrop(String);
 
 impl Drop for DownOnDrop {
     fn drop(&mut self) {
-        let _ = topology::down(&self.0);
+        let _ = topology::down(&self.0, true);
     }
 }
 
@@ -439,4 +439,139 @@ fn socket_path_frames_go_through_the_receivers_threaded_napi() {
         assert!(spent > Duration::from_millis(1), "{kind}: rx0's NAPI kthread ran {spent:?}");
         lab.down().unwrap();
     }
+}
+
+/// Regression (issue: namespaces left behind on a fresh machine): where `/run/netns` is a plain
+/// directory, not a mount point, a lab's namespace was bind-mounted straight into it; the next
+/// `ip netns add` bind-mounted `/run/netns` over itself and hid it, and `topo down` then failed
+/// with `EBUSY` and left the namespace pinned for good. Reproduced without touching the host: a
+/// private mount namespace with a fresh tmpfs on `/run` (so `/run/netns` does not exist yet),
+/// then `topo up`, `ip netns add`, `topo down`.
+#[test]
+fn regression_ip_netns_add_after_up_on_a_fresh_run_dir_does_not_pin_the_lab() {
+    let Some(_ns) = privileged("fresh_run_dir") else { return };
+    let name = lab_name("fresh");
+    let lab_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/mode3.toml");
+    let script = format!(
+        r#"set -u
+mount -t tmpfs netlab-test /run || exit 99
+test ! -e /run/netns || exit 98
+"$NETLAB" topo up "$LAB" --name {name} >/dev/null || exit 97
+ip netns add probe-{name} || exit 96
+"$NETLAB" topo down {name}; echo "down=$?"
+echo "list=$(ip netns list | tr '\n' ' ')"
+echo "mounts=$(grep -c 'netlab-{name}' /proc/self/mountinfo)"
+echo "entries=$(ls /run/netns | tr '\n' ' ')"
+echo "markers=$(ls -A /run/netlab | tr '\n' ' ')"
+echo "link-errors=$(ip -o link 2>&1 >/dev/null | tr '\n' ' ')"
+ip netns del probe-{name}"#
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("NETLAB", env!("CARGO_BIN_EXE_netlab"))
+        .env("LAB", &lab_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stdout}{stderr}", out.status.code());
+    let field = |key: &str| -> String {
+        let line = stdout.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or("?");
+        line.trim().to_string()
+    };
+    assert_eq!(field("down"), "0", "{stdout}{stderr}");
+    assert_eq!(field("list"), format!("probe-{name}"), "{stdout}{stderr}");
+    assert_eq!(field("mounts"), "0", "{stdout}{stderr}");
+    assert_eq!(field("entries"), format!("probe-{name}"), "{stdout}{stderr}");
+    assert_eq!(field("markers"), "", "{stdout}{stderr}");
+    assert_eq!(field("link-errors"), "", "{stdout}{stderr}");
+    assert!(!stderr.to_lowercase().contains("error"), "{stderr}");
+}
+
+/// `topo down NAME` of a lab whose owner is alive (here: this test process, as `netlab run`
+/// would be) refuses with exit 2 and leaves it up; `--force` removes it and names the
+/// processes still inside its namespace. `up` of the same name says it is in use.
+#[test]
+fn down_refuses_a_lab_in_use_unless_forced_and_names_who_holds_the_namespace() {
+    let Some(_ns) = privileged("down_in_use") else { return };
+    let name = lab_name("inuse");
+    let _cleanup = DownOnDrop(name.clone());
+    let lab = Lab::up(&spec("kind = \"veth\""), &name).unwrap();
+    let netns = lab.netns_name().unwrap().to_string();
+
+    let err = Lab::up(&spec("kind = \"veth\""), &name).unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains(&format!("in use by netlab process {}", std::process::id())), "{text}");
+    assert!(!text.contains("topo down"), "{text}");
+
+    let out = netlab().args(["topo", "down", &name]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("in use by process {}", std::process::id())), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(netns_exists(&netns));
+    assert_eq!(lab.stats("rx0").unwrap().rx_dropped, 0);
+
+    let mut holder =
+        Command::new("ip").args(["netns", "exec", &netns, "sleep", "30"]).spawn().unwrap();
+    wait_until("sleep inside the lab", || {
+        std::fs::read_to_string(format!("/proc/{}/comm", holder.id())).is_ok_and(|c| c == "sleep\n")
+    });
+    let out = netlab().args(["topo", "down", &name, "--force"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("removed lab `{name}`")), "{stdout}");
+    assert!(stdout.contains(&format!("held by process {} (sleep)", holder.id())), "{stdout}");
+    assert!(!netns_exists(&netns));
+    assert!(!topology::marker::exists(&name));
+}
+
+/// `topo down --all` removes half-made `netlab-*` entries (an empty file nothing is mounted on)
+/// and says so, and leaves a `netlab-*` namespace that netlab did not make alone. In a private
+/// mount namespace with its own `/run`, so it sees no other test's labs.
+#[test]
+fn down_all_removes_half_made_namespaces_and_leaves_foreign_ones() {
+    let Some(_ns) = privileged("down_all_debris") else { return };
+    let script = r#"set -u
+mount -t tmpfs netlab-test /run || exit 99
+mkdir /run/netns && : > /run/netns/netlab-debris && ip netns add netlab-foreign || exit 98
+"$NETLAB" topo down --all; echo "down=$?"
+echo "entries=$(ls /run/netns | tr '\n' ' ')"
+"$NETLAB" topo down foreign; echo "down-foreign=$?"
+ip netns del netlab-foreign"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("NETLAB", env!("CARGO_BIN_EXE_netlab"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("removed the half-made namespace netlab-debris"), "{stdout}");
+    assert!(stdout.contains("left namespace netlab-foreign alone"), "{stdout}");
+    assert!(stdout.contains("down=0\nentries=netlab-foreign \n"), "{stdout}");
+    assert!(stdout.contains("down-foreign=2"), "{stdout}");
+    assert!(stderr.contains("namespace netlab-foreign was not made by netlab"), "{stderr}");
+}
+
+/// A corrupt marker no longer hides every other lab from `topo show`: it is flagged, the others
+/// are listed, and `topo down` removes it.
+#[test]
+fn show_flags_a_corrupt_marker_and_lists_the_other_labs() {
+    let Some(_ns) = privileged("corrupt_marker") else { return };
+    let (stdout, stderr) = crate::recv::in_private_run(
+        r#"set -u
+"$NETLAB" topo up "$LAB" --name good >/dev/null || exit 98
+mkdir -p /run/netlab && echo '{"name": "bad", garbage' > /run/netlab/bad.json
+"$NETLAB" topo show; echo "exit=$?"
+"$NETLAB" topo down --all; echo "exit=$?"
+echo "markers=$(ls -A /run/netlab | tr '\n' ' ')""#,
+    );
+    assert!(stdout.contains("lab `bad`: CORRUPT marker (/run/netlab/bad.json"), "{stdout}");
+    assert!(stdout.contains("lab `good` in netlab-good: up"), "{stdout}");
+    assert!(stdout.contains("removed lab `good`"), "{stdout}");
+    assert!(stdout.contains("markers=\n"), "{stdout}{stderr}");
+    assert_eq!(stdout.matches("exit=0").count(), 2, "{stdout}{stderr}");
 }

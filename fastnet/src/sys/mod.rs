@@ -17,6 +17,7 @@ pub(crate) mod ethtool;
 pub(crate) mod netns;
 pub(crate) mod packet;
 pub(crate) mod poll;
+pub(crate) mod process;
 pub(crate) mod sched;
 pub(crate) mod sockopt;
 pub(crate) mod xdp;

@@ -1,4 +1,5 @@
-//! Namespace calls: `unshare(2)`, `setns(2)`, `mount(2)`, `umount2(2)`.
+//! Namespace calls: `unshare(2)`, `setns(2)`, `mount(2)`, `umount2(2)`, and the `flock(2)`
+//! that serialises the set-up of the named-namespace directory.
 
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -46,4 +47,11 @@ pub(crate) fn umount_detach(target: &CStr) -> Result<(), SyscallError> {
 pub(crate) fn gettid() -> libc::pid_t {
     // SAFETY: gettid has no arguments and cannot fail.
     unsafe { libc::gettid() }
+}
+
+/// `flock(fd, LOCK_EX)`: waits for an exclusive lock on the file behind `fd`; it is released
+/// when the fd closes.
+pub(crate) fn lock_exclusive(fd: BorrowedFd<'_>) -> Result<(), SyscallError> {
+    // SAFETY: `fd` is a borrowed, open fd; flock only changes the lock state of its file.
+    unsafe { syscall!(flock(fd.as_raw_fd(), libc::LOCK_EX)) }.map(drop)
 }
