@@ -299,12 +299,16 @@ fn every_bad_input_names_file_line_column_and_key() {
 #[test]
 fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
     let lab = Lab::new();
-    let knobs: [(&str, RecvConfig); 5] = [
+    let knobs: [(&str, RecvConfig); 6] = [
         ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
         ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
         ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
         ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
         ("wait = \"poll\"", RecvConfig::default()),
+        (
+            "max_delay = \"2ms\"",
+            RecvConfig { max_delay: Some(Duration::from_millis(2)), ..RecvConfig::default() },
+        ),
     ];
     let mut accepted = 0;
     for &method in Method::all() {
@@ -327,8 +331,9 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
             accepted += usize::from(by_scenario.is_ok());
         }
     }
-    // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8.
-    assert_eq!(accepted, 23);
+    // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8,
+    // max_delay 1.
+    assert_eq!(accepted, 24);
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {
