@@ -158,8 +158,8 @@ mod tests {
         // 8 000 frames in 4 ms: 2 Mpps fills 8 192 slots in 4.096 ms.
         c.drained(8_000, t0 + 4 * MS);
         assert_eq!(c.nap(), Some(Duration::from_micros(4096)));
-        // A flood (100 Mpps): the nap would be under MIN_NAP, so poll.
-        c.drained(100_000, t0 + 5 * MS);
+        // A flood (1 000 Mpps): the nap would be under MIN_NAP, so poll.
+        c.drained(1_000_000, t0 + 5 * MS);
         assert_eq!(c.nap(), None);
     }
 

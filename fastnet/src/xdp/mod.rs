@@ -52,6 +52,50 @@
 //! time went to returning each frame's page to the sender's page pool, behind a spinlock the
 //! sending core also takes for the frames the full veth ring refused (`perf record -C <core>`).
 //!
+//! # Below flood: coalesced wake-ups
+//! At the rates a capture mostly runs at, the cost per frame is not the copy but the
+//! wake-ups. On a veth with threaded NAPI, every frame that finds the NAPI thread asleep wakes
+//! it (the peer's transmit schedules NAPI), and every NAPI poll that hands frames to the socket
+//! wakes a receiver sleeping in `poll(2)`: at 100 kpps both happen for nearly every frame.
+//! TPACKET_V3 (pcap, `fastnet:mmap`) avoids the second — it wakes the reader per block,
+//! retired when full or after its timeout — but not the first. Measured with
+//! `scripts/bench-cost` (ring engine, receive core shared with the NAPI thread, CPU of the
+//! receiver + NAPI thread over the window per frame, medians of 3 runs, µs; the machine was
+//! shared, so runs scatter by ±50 % at the low rates):
+//!
+//! | `fastnet:3` configuration | 10 kpps | 100 kpps | 1 Mpps | pcap in the same runs |
+//! |---|---|---|---|---|
+//! | `poll(2)` after every drain (before) | 10.6 | 4.3 | 0.91 | 6.3 / 2.7 / 0.94 |
+//! | sleep 10 ms between drains while frames flow | 10.0 | 4.0 | 1.25 | (same run) |
+//! | fixed NAPI deferral (2, 200 µs, set by hand for every method), with the sleep / without | 8.4 / 7.1 | 1.6 / 1.7 | 1.24 / 1.23 | 8.1 / 1.9 / 1.25 |
+//! | both, the deferral retuned to the rate (the default) | 1.9 | 0.93 | 0.72 | 14.1 / 4.2 / 0.94 |
+//!
+//! - **Sleeping instead of polling** alone moved the cost instead of removing it: the receiver
+//!   fell from 1.2 to 0.04 µs per frame at 100 kpps, and the NAPI thread rose from 3.0 to
+//!   4.0 — it was still woken per frame, now on a core with nothing else awake.
+//! - **NAPI deferral** (`napi_defer_hard_irqs` > 0 with a `gro_flush_timeout`): a NAPI poll that
+//!   empties the queue arms a timer instead of re-enabling the device's "interrupt", so frames
+//!   gather in the queue and one poll takes them all. veth honours it (its poll keeps
+//!   `rx_notify_masked` while `napi_complete_done` says the timer runs). A fixed 200 µs helps
+//!   every method at 100 kpps and nothing at 10 kpps (two frames per timer); a longer fixed
+//!   timeout would overflow veth's 256-slot queue at 1 Mpps (the xdp engine then loses frames,
+//!   the ring engine is slowed down). Hence a timeout retuned to the rate the receiver sees:
+//!   long enough for 128 frames (half of veth's queue) to gather, at most half the delay
+//!   budget, none at flood (below 20 µs), rewritten only when off by 2 ×.
+//! - **Together** ([`XskConfig::max_delay`], default [`DEFAULT_MAX_DELAY`] = 10 ms like
+//!   libpcap's block timeout): NAPI waits up to half the budget for frames to gather, the
+//!   receiver sleeps up to the other half between drains (shortened so the frames expected
+//!   meanwhile fill at most half the rx ring) and waits in `poll(2)` only when a drain after
+//!   a sleep found nothing, so the first frame after a quiet spell is seen at once. A frame
+//!   waits at most `max_delay` (plus wake-up latency) from the interface's queue to the
+//!   application: [`XskRx::delay_bound`]. The receiver sets the two interface knobs while it is
+//!   open and restores them when it closes; a receiver killed by `SIGKILL` leaves them set.
+//!
+//! Not measured, for want of time: `SO_PREFER_BUSY_POLL` / `SO_BUSY_POLL_BUDGET` (NAPI run from
+//! the receiver's own syscalls; with the deferral, the wake-ups it would save are already
+//! gone), and the batch size and fill-ring refill policy at low rates (neither is on the
+//! wake-up path).
+//!
 //! Everything is RAII: dropping an [`XskRx`] detaches the program (closing the link fd), closes
 //! the socket and unmaps the rings and the UMEM — and so does the process dying, even by
 //! `SIGKILL`.
