@@ -271,6 +271,10 @@ fn every_bad_input_names_file_line_column_and_key() {
         ("busy wait on exec",
          "method = \"pcap\"\n|method = \"exec\"\nname = \"s\"\ncommand = \"./rx\"\nwait = \"busy\"\n", 13, 8,
          "receiver[0].wait", "`wait = \"busy\"` does not apply to method `exec`"),
+        ("max_delay on pcap", "method = \"pcap\"\n|method = \"pcap\"\nmax_delay = \"1ms\"\n", 11, 13,
+         "receiver[0].max_delay", "`max_delay` does not apply to method `pcap` (used by: fastnet:3)"),
+        ("max_delay too long", "method = \"pcap\"\n|method = \"fastnet:3\"\nmax_delay = \"2s\"\n", 11, 13,
+         "receiver[0].max_delay", "2s is more than 1s"),
     ];
     for (what, change, line, column, path, message) in cases {
         let (from, to) = change.split_once('|').unwrap();
