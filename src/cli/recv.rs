@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
     pub wait: WaitArg,
     /// fastnet:3: how long frames may gather in the ring between drains while they keep
-    /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0 wakes on every NAPI flush).
+    /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0s: woken by every NAPI flush).
     #[arg(long, value_name = "DURATION", value_parser = parse_delay_arg)]
     pub max_delay: Option<Duration>,
     /// Stop after this long, e.g. `10s` (default: run until Ctrl-C, which then exits 0; a

@@ -13,7 +13,7 @@
 //! | `fastnet:1` | `SO_RCVBUF` | — | — | `poll` / spin on `MSG_DONTWAIT` | — |
 //! | `fastnet:2` | `SO_RCVBUF` | — | frames per `recvmmsg` | as above | — |
 //! | `fastnet:mmap` | ring bytes (`tp_block_size × tp_block_nr`) | — | — | `poll` / spin on the block status | — (the block timeout, 10 ms) |
-//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 32 MiB = 16 384 frames) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass (default 256) | poll: `poll(2)` as a `SCHED_BATCH` thread; busy: spin | how long frames may gather in the ring between drains while they keep coming (default 10 ms; 0: woken by every NAPI flush) |
+//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 32 MiB = 16 384 frames) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass (default 256) | poll: `poll(2)` as a `SCHED_BATCH` thread; busy: spin | how long frames may gather in the ring between drains while they keep coming (default 10 ms; `0s`: woken by every NAPI flush) |
 //! | `xdp-drop` | — | — | — | — (the kernel counts) | — |
 //! | `exec` | — | — | — | — (the program decides) | — |
 //!

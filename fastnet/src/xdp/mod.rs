@@ -143,6 +143,9 @@ pub struct XskConfig {
     /// to the receiver, which sleeps between drains instead of being woken by every NAPI
     /// flush ([`Coalesce`]). Zero: neither; the receiver waits in `poll(2)` after every drain.
     /// At most [`MAX_DELAY_LIMIT`].
+    ///
+    /// The two NAPI knobs are the whole device's (every queue), written through a sysfs mounted
+    /// in a private mount namespace: opening needs `CAP_SYS_ADMIN` as well, unless this is zero.
     #[doc(alias = "gro_flush_timeout")]
     #[doc(alias = "napi_defer_hard_irqs")]
     pub max_delay: Duration,
