@@ -88,7 +88,8 @@ impl Coalesce {
         self.last_drain?;
         let mut nap = self.max_delay;
         if self.rate > 0.0 {
-            let fill_half = Duration::from_secs_f64(f64::from(self.room / 2) / self.rate);
+            let fill_half = Duration::try_from_secs_f64(f64::from(self.room / 2) / self.rate)
+                .unwrap_or(Duration::MAX);
             nap = nap.min(fill_half);
         }
         (nap >= Self::MIN_NAP).then_some(nap)

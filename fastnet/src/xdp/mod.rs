@@ -476,7 +476,8 @@ impl XskRx {
                 // longer than the NAPI's half of the budget.
                 let rate = self.coalesce.rate();
                 let want = if rate > 0.0 {
-                    Duration::from_secs_f64(f64::from(defer::QUEUE_FRAMES) / rate)
+                    Duration::try_from_secs_f64(f64::from(defer::QUEUE_FRAMES) / rate)
+                        .unwrap_or(Duration::MAX)
                         .min(self.config.max_delay / 2)
                 } else {
                     Duration::ZERO
