@@ -6,16 +6,16 @@
 //! [`fastnet::Tally::do_something`] on every frame (bytes 12-13 == `0x0800` → IPv4).
 //!
 //! # The knobs, and what each method makes of them
-//! | method | `buffer` (bytes) | `frames` | `batch` | `wait` |
-//! |---|---|---|---|---|
-//! | `socket` | `SO_RCVBUF` | — | — | poll: sleep in pnet's `poll`; busy: spin |
-//! | `pcap` | libpcap `buffer_size` (the TPACKET_V3 ring) | — | — | poll / spin on `pcap_dispatch` |
-//! | `fastnet:1` | `SO_RCVBUF` | — | — | `poll` / spin on `MSG_DONTWAIT` |
-//! | `fastnet:2` | `SO_RCVBUF` | — | frames per `recvmmsg` | as above |
-//! | `fastnet:mmap` | ring bytes (`tp_block_size × tp_block_nr`) | — | — | `poll` / spin on the block status |
-//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 32 MiB = 16 384 frames) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass (default 256) | poll: `poll(2)` as a `SCHED_BATCH` thread; busy: spin |
-//! | `xdp-drop` | — | — | — | — (the kernel counts) |
-//! | `exec` | — | — | — | — (the program decides) |
+//! | method | `buffer` (bytes) | `frames` | `batch` | `wait` | `max_delay` |
+//! |---|---|---|---|---|---|
+//! | `socket` | `SO_RCVBUF` | — | — | poll: sleep in pnet's `poll`; busy: spin | — |
+//! | `pcap` | libpcap `buffer_size` (the TPACKET_V3 ring) | — | — | poll / spin on `pcap_dispatch` | — (the block timeout, 10 ms) |
+//! | `fastnet:1` | `SO_RCVBUF` | — | — | `poll` / spin on `MSG_DONTWAIT` | — |
+//! | `fastnet:2` | `SO_RCVBUF` | — | frames per `recvmmsg` | as above | — |
+//! | `fastnet:mmap` | ring bytes (`tp_block_size × tp_block_nr`) | — | — | `poll` / spin on the block status | — (the block timeout, 10 ms) |
+//! | `fastnet:3` | UMEM bytes (÷ 2048-byte frames; default 32 MiB = 16 384 frames) | fill and rx ring entries (default: every UMEM frame) | frames per ring pass (default 256) | poll: `poll(2)` as a `SCHED_BATCH` thread; busy: spin | how long frames may gather in the ring between drains while they keep coming (default 10 ms; `0s`: woken by every NAPI flush) |
+//! | `xdp-drop` | — | — | — | — (the kernel counts) | — |
+//! | `exec` | — | — | — | — (the program decides) | — |
 //!
 //! A knob a method does not use is rejected with a message naming the method, so a scenario
 //! never believes it tuned something it did not.
@@ -25,6 +25,9 @@
 //! large enough for the receiver to be off the core for a scheduler slice, and a receiver
 //! thread that, woken by arriving frames, does not preempt the NAPI kthread copying them
 //! (`SCHED_BATCH`). `--wait busy` spins instead, as an ordinary thread, and keeps less there.
+//! Below flood, the same defaults make it the cheapest method per frame (`scripts/bench-cost`):
+//! while frames keep coming it sleeps up to `max_delay` between drains instead of being woken
+//! by every NAPI flush, so it holds a frame back at most as long as libpcap's block timeout.
 //!
 //! # Running a receiver
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
@@ -79,6 +82,8 @@ pub enum Knob {
     /// `write = "…"` / `--write`: save what was received ([`record`]); frames must reach
     /// netlab for that.
     Write,
+    /// `max_delay` / `--max-delay`.
+    MaxDelay,
 }
 
 impl Knob {
@@ -87,8 +92,8 @@ impl Knob {
         match self {
             Knob::Buffer | Knob::BusyWait => !matches!(method, Method::XdpDrop | Method::Exec),
             Knob::Batch => matches!(method, Method::FastnetBatch | Method::FastnetXdp),
-            Knob::Frames => method == Method::FastnetXdp,
             Knob::Write => !matches!(method, Method::XdpDrop | Method::Exec),
+            Knob::Frames | Knob::MaxDelay => method == Method::FastnetXdp,
         }
     }
 
@@ -100,6 +105,7 @@ impl Knob {
             Knob::Frames => "--frames",
             Knob::BusyWait => "--wait busy",
             Knob::Write => "--write",
+            Knob::MaxDelay => "--max-delay",
         }
     }
 
@@ -111,6 +117,7 @@ impl Knob {
             Knob::Frames => "frames",
             Knob::BusyWait => "wait = \"busy\"",
             Knob::Write => "write",
+            Knob::MaxDelay => "max_delay",
         }
     }
 
@@ -131,6 +138,8 @@ pub struct RecvConfig {
     pub frames: Option<usize>,
     /// Sleep or spin when idle.
     pub wait: Wait,
+    /// How long frames may gather in the ring between drains (AF_XDP).
+    pub max_delay: Option<Duration>,
     /// `exec` only: the command line of the user's receiver (see [`exec`]).
     pub command: Option<String>,
     /// Save what was received to a capture file (see [`record`]).
@@ -153,9 +162,17 @@ impl RecvConfig {
             (Knob::Frames, self.frames.is_some()),
             (Knob::BusyWait, self.wait == Wait::Busy),
             (Knob::Write, self.write.is_some()),
+            (Knob::MaxDelay, self.max_delay.is_some()),
         ];
         if let Some((knob, _)) = set.iter().find(|(knob, set)| *set && !knob.used_by(method)) {
             return unused(knob.flag());
+        }
+        if let Some(d) = self.max_delay.filter(|d| *d > fastnet::xdp::MAX_DELAY_LIMIT) {
+            return Err(bad_input(format!(
+                "{} {d:?} is more than {:?}",
+                Knob::MaxDelay.flag(),
+                fastnet::xdp::MAX_DELAY_LIMIT
+            )));
         }
         if self.batch == Some(0) {
             return Err(bad_input("--batch 0: a batch holds at least one frame"));
@@ -231,6 +248,9 @@ pub fn open(method: Method, iface: &str, cfg: &RecvConfig) -> anyhow::Result<Box
             }
             if let Some(b) = cfg.batch {
                 xsk.batch = u32::try_from(b).unwrap_or(u32::MAX);
+            }
+            if let Some(d) = cfg.max_delay {
+                xsk.max_delay = d;
             }
             fastnet::xdp::XskRx::open(iface, 0, &xsk).map(|rx| Box::new(rx) as Box<_>)
         }
@@ -349,6 +369,10 @@ pub struct RecvReport {
     /// On-CPU time of the interface's NAPI kthread(s) over the same span, ns; `None` when the
     /// interface runs NAPI inline (no kthread) or the kernel cannot say (Linux < 6.8).
     pub napi_cpu_ns: Option<u64>,
+    /// The longest a frame could wait in the socket or ring before the receiver's wait policy
+    /// let it see it, ns ([`fastnet::rx::Receive::delay_bound`]); `None` when the method does
+    /// not say.
+    pub delay_bound_ns: Option<u64>,
     /// From ready to the end of the drain, ns.
     pub elapsed_ns: u64,
     /// `exec` only: every `RESULT-<NAME> <value>` line the program printed (last value wins).
@@ -548,6 +572,7 @@ fn run_thread(
     let cpu = fastnet::cpu::current_thread_cpu_time()?.saturating_sub(cpu0);
     let elapsed = t0.elapsed();
     let napi_cpu_ns = napi.elapsed_ns();
+    let delay_bound_ns = rx.delay_bound().map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     drop(rx);
     Ok(RecvReport {
         method: spec.method,
@@ -556,6 +581,7 @@ fn run_thread(
         kernel: Some(kernel.into()),
         cpu_ns: u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX),
         napi_cpu_ns,
+        delay_bound_ns,
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: Default::default(),
     })
