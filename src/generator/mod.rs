@@ -42,11 +42,15 @@ use anyhow::Context as _;
 
 pub use engine::EngineKind;
 pub use pacing::Pace;
-pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
+pub use report::{Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 
 use crate::exit::bad_input;
 use crate::packet::file::Frame;
 use crate::scenario::Engine;
+
+/// Most frames sent back to back unless asked otherwise: a quarter of veth's 256-slot ring, so
+/// a receiver that keeps the rate also takes its bursts.
+pub const DEFAULT_BURST: usize = 64;
 
 /// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
 #[derive(Debug, Clone)]
@@ -73,7 +77,8 @@ pub struct GeneratorConfig {
     pub engine: Engine,
     /// Most frames per send call (`None`: the engine's default).
     pub batch: Option<usize>,
-    /// Most overdue frames sent back to back (`None`: one batch).
+    /// Most frames sent back to back (`None`: [`DEFAULT_BURST`]): overdue frames beyond it
+    /// slip the schedule.
     pub burst: Option<usize>,
     /// Pin the sender thread to this core.
     pub core: Option<usize>,
@@ -165,6 +170,11 @@ impl GeneratorConfig {
             }
         }
         Ok(())
+    }
+
+    /// The largest burst allowed: `burst`, or [`DEFAULT_BURST`].
+    pub fn burst_limit(&self) -> usize {
+        self.burst.unwrap_or(DEFAULT_BURST).max(1)
     }
 
     /// `--batch` within what `kind` takes per call (checked again once `auto` has chosen).

@@ -48,6 +48,14 @@ pub struct SendReport {
     pub retried: BTreeMap<String, u64>,
     /// Lateness against the schedule (zeros at top speed).
     pub lateness: Lateness,
+    /// The largest burst: most frames that left back to back (closer than half the rate's
+    /// gap: frames handed to the kernel in one send call, or measured by the xdp engine's
+    /// program), and the most allowed (overdue frames beyond it slip the schedule). `None` at
+    /// top speed.
+    pub burst: Option<Burst>,
+    /// Why the engine does not hold this rate smoothly here, known before sending (`None`: it
+    /// does, or top speed).
+    pub pacing_note: Option<String>,
     /// What the peer received, when the interface is one end of a veth pair in this namespace.
     pub peer: Option<PeerCount>,
     /// How the replay ended.
@@ -104,6 +112,15 @@ pub struct Lateness {
     pub slipped_ns: u64,
 }
 
+/// Bursts of a paced replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Burst {
+    /// Most frames that left back to back.
+    pub largest: u64,
+    /// Most allowed (`--burst`).
+    pub limit: u64,
+}
+
 /// Frames counted at the other end of the link.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerCount {
@@ -128,10 +145,39 @@ pub enum Ended {
     InterfaceFailed(String),
 }
 
+/// A paced replay whose schedule slipped by more than this share of its time did not hold the
+/// rate.
+pub const HELD_SLIP_FRACTION: f64 = 0.005;
+
 impl SendReport {
     /// Frames given up in total.
     pub fn frames_failed(&self) -> u64 {
         self.failed.values().sum()
+    }
+
+    /// How a paced replay fell short of a smooth rate, or `None` when it held the rate smoothly
+    /// (and at top speed): frames left in bursts larger than the limit, or the schedule slipped
+    /// (bursts bounded, the rate not held).
+    pub fn pacing_limit(&self) -> Option<String> {
+        let burst = self.burst?;
+        if burst.largest > burst.limit {
+            return Some(format!("held only in bursts of {} frames", burst.largest));
+        }
+        if let Some(note) = &self.pacing_note {
+            return Some(note.clone());
+        }
+        let l = &self.lateness;
+        let active = self.elapsed_ns.saturating_sub(self.loop_delay_ns).max(1);
+        if l.slipped_ns as f64 > HELD_SLIP_FRACTION * active as f64 {
+            return Some(format!(
+                "rate not held: with bursts of at most {} frames the schedule slipped {} \
+                 ({:.0} pps sent); a larger burst limit holds it only in bursts",
+                burst.limit,
+                human_ns(l.slipped_ns),
+                self.rated.pps
+            ));
+        }
+        None
     }
 }
 
@@ -216,6 +262,13 @@ impl fmt::Display for SendReport {
             )?;
         } else {
             writeln!(f, "Lateness: none measured (top speed: no schedule)")?;
+        }
+        if let Some(b) = &self.burst {
+            write!(f, "Bursts: largest {} frames back to back (limit {})", b.largest, b.limit)?;
+            match self.pacing_limit() {
+                Some(limit) => writeln!(f, " — {limit}")?,
+                None => writeln!(f, " — the rate was held smoothly")?,
+            }
         }
         match &self.peer {
             Some(p) => {

@@ -165,6 +165,8 @@ impl Bench<'_> {
             ipv4_frames: w.recv.ipv4,
             rx_cpu_ns: w.recv.cpu_ns,
             napi_cpu_ns: w.recv.napi_cpu_ns,
+            largest_burst_frames: w.send.burst.map(|b| b.largest),
+            generator_limit: w.send.pacing_limit(),
         };
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }
