@@ -157,16 +157,25 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
         Some(format!(
             "no engine holds {fps} frames/s smoothly here (the ring up to \
              {RING_SMOOTH_MAX_FPS}): held only in bursts of {} frames",
-            xdp_inner_batch(burst)
+            xdp_inner_batch(fps, burst)
         )),
     )
 }
 
-/// Frames per inner batch of a paced xdp call for a burst limit: the frames of a batch reach
-/// the target together, so at most the burst, and at most half of veth's 256-slot ring.
-pub fn xdp_inner_batch(burst: usize) -> u32 {
-    u32::try_from(burst).unwrap_or(u32::MAX).clamp(1, XDP_PACED_MAX_INNER_BATCH)
+/// Frames per inner batch of a paced xdp call at `fps` with a burst limit: the frames of a
+/// batch reach the target together, so at most the burst and at most half of veth's 256-slot
+/// ring; and the kernel runs a batch with bottom halves (and so preemption) off on the send
+/// core while the program waits for each frame's time, so at most what falls due in
+/// [`XDP_PACED_MAX_BATCH_NS`].
+pub fn xdp_inner_batch(fps: u64, burst: usize) -> u32 {
+    let by_time = u32::try_from(fps.saturating_mul(XDP_PACED_MAX_BATCH_NS) / 1_000_000_000)
+        .unwrap_or(u32::MAX);
+    let by_burst = u32::try_from(burst).unwrap_or(u32::MAX);
+    by_time.min(by_burst).clamp(1, XDP_PACED_MAX_INNER_BATCH)
 }
+
+/// Longest an inner batch of a paced xdp call lasts, ns (see [`xdp_inner_batch`]).
+pub const XDP_PACED_MAX_BATCH_NS: u64 = 100_000;
 
 /// Frames per `BPF_PROG_RUN` call at top speed: ~2.5 ms of sending at 6 Mpps, so a stop request
 /// or the end of `--duration` is seen within that, while the per-call cost is amortised over

@@ -303,9 +303,7 @@ impl MonotonicClock {
 }
 
 fn raw_monotonic_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    let ns = i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec);
-    u64::try_from(ns).unwrap_or(0)
+    fastnet::bpf::ktime_ns()
 }
 
 impl Default for MonotonicClock {

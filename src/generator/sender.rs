@@ -145,10 +145,13 @@ fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
     let peer = around.peer.clone();
-    let pacing = config.pace.is_paced().then(|| engine::XdpPacing {
-        fps: schedule.frames_due_within(1_000_000_000),
-        limits: pacing_limits(schedule, config.burst_limit()),
-        inner_batch: engine::xdp_inner_batch(config.burst_limit()),
+    let pacing = config.pace.is_paced().then(|| {
+        let fps = schedule.frames_due_within(1_000_000_000);
+        engine::XdpPacing {
+            fps,
+            limits: pacing_limits(schedule, config.burst_limit()),
+            inner_batch: engine::xdp_inner_batch(fps, config.burst_limit()),
+        }
     });
     let (sender, kind, reason) = engine::choose_and_open(
         config.engine,
@@ -299,7 +302,8 @@ fn send_all(
     let mut sent = Sent { planned: schedule.planned_frames(), ..Sent::default() };
     let stop = || progress.stopping();
     let mut kernel = fastnet::bpf::PacingStats::default();
-    let inner_batch = u64::from(engine::xdp_inner_batch(burst));
+    let fps = schedule.frames_due_within(1_000_000_000);
+    let inner_batch = u64::from(engine::xdp_inner_batch(fps, burst));
     while let Some(b) = pacer.next_batch(&clock, stop) {
         if paced {
             sent.lateness.record(b.late_ns);

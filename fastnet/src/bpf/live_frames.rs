@@ -29,6 +29,17 @@
 //! Batch size: the kernel builds `batch_size` frames before it flushes them to the target;
 //! veth's peer ring has 256 slots, so a batch of 256 loses a frame per call (visible as
 //! `xdp_xmit_errors` in `ethtool -S` of the target). Keep it at 128 or below on veth.
+//!
+//! # Paced calls
+//! [`LiveFrames::paced`] loads a second program that keeps a schedule inside one call: before
+//! each redirect it reads the frame's time from a one-entry array map (`base + i × num / den`,
+//! set by [`LiveFrames::send_paced`]) and spins on `bpf_ktime_get_ns()` until then, in a loop
+//! the verifier accepts because `may_goto` bounds it (Linux ≥ 6.9; `bpf_loop` would need BTF
+//! function info for its callback). A frame found later than the allowed lateness moves the
+//! rest of the schedule (a slip, counted), and the program counts frames that left back to back
+//! (less than half a gap after the previous one). The kernel still flushes redirected frames to
+//! the target once per inner batch, with bottom halves off while the batch runs: the frames of
+//! a batch reach the target together, and a batch should last well under a millisecond.
 
 use std::os::fd::AsFd;
 
@@ -429,6 +440,12 @@ impl LiveFrames {
         .map_err(|e| live_frames_error(e, frame))?;
         Ok(())
     }
+}
+
+/// Now on the clock a paced call's times are on (CLOCK_MONOTONIC, the clock of
+/// `bpf_ktime_get_ns()` and of [`std::time::Instant`]), ns.
+pub fn ktime_ns() -> u64 {
+    sys::ktime_ns()
 }
 
 fn put(value: &mut [u8], off: i16, v: u64) {
