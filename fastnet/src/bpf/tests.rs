@@ -234,8 +234,9 @@ fn paced_live_frames_keep_the_schedule_inside_the_call() {
     // together, never the whole call).
     assert!(stats.max_run < 2000, "{stats:?}");
 
-    // A call whose frames are all 50 ms overdue: the schedule slips by about that much once
-    // (the first frame is allowed 1 ms), then the frames leave at their gap again.
+    // A call whose frames are all 50 ms overdue: the schedule slips by at least 49 ms (the
+    // first frame is allowed 1 ms; a busy test machine can delay the call and add to it), then
+    // the frames leave at their gap again.
     let stats = live
         .send_paced(&PacedCall {
             count: 100,
@@ -245,7 +246,7 @@ fn paced_live_frames_keep_the_schedule_inside_the_call() {
         })
         .unwrap();
     assert!(stats.slips >= 1, "{stats:?}");
-    assert!((48_000_000..60_000_000).contains(&stats.slipped_ns), "{stats:?}");
+    assert!((49_000_000..1_000_000_000).contains(&stats.slipped_ns), "{stats:?}");
     assert_eq!(settled(&counter, 2100), Tally { frames: 2100, ipv4: 2100 });
 
     // A sender made by `new` keeps no schedule; a schedule that overflows is refused.
