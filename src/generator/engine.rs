@@ -80,21 +80,14 @@ impl EngineKind {
     }
 
     /// Frames per send call when `--batch` is not given: at top speed the `xdp` engine makes big
-    /// calls (the per-call cost is paid once per call); at a paced rate every engine sends what
-    /// is due, up to this many (the xdp engine: at least what falls due between two calls).
+    /// calls (the per-call cost is paid once per call); at a paced rate it makes a call per
+    /// [`XDP_PACED_CALL_NS`] of the schedule, however many frames that holds (up to this many),
+    /// and every other engine sends what is due, up to this many.
     pub fn default_batch(self, paced: bool) -> usize {
         match (self, paced) {
             (EngineKind::Xdp, false) => XDP_TOP_SPEED_BATCH,
-            (EngineKind::Xdp, true) => 256,
+            (EngineKind::Xdp, true) => self.max_batch(),
             _ => 64,
-        }
-    }
-
-    /// Least time between two send calls at a paced rate, ns (see [`XDP_MIN_CALL_GAP_NS`]).
-    pub fn min_call_gap_ns(self) -> u64 {
-        match self {
-            EngineKind::Xdp => XDP_MIN_CALL_GAP_NS,
-            _ => 0,
         }
     }
 
@@ -305,6 +298,14 @@ impl Sender {
                 }
                 let frame = frames.first().copied().unwrap_or_default();
                 let (tx, resident) = match pacing {
+                    Some(_) if frames.iter().any(|f| *f != frame) => {
+                        return Err(fastnet::Error::InvalidConfig {
+                            what: "paced live frames",
+                            why: "the xdp engine keeps a paced schedule for one frame content, \
+                                  and the replay holds several; the ring paces any mix"
+                                .into(),
+                        });
+                    }
                     Some(limits) => {
                         let live =
                             LiveFrames::paced(iface, frame, limits.inner_batch, limits.limits)?;

@@ -232,10 +232,6 @@ fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
     })
 }
 
-/// Most frames in one paced xdp call (a window of [`engine::XDP_PACED_CALL_NS`] holds fewer
-/// up to 100 Mpps).
-const XDP_PACED_MAX_FRAMES: usize = 1 << 20;
-
 /// The xdp engine's schedule for batch `b`: its frames spread evenly from the first one's time
 /// to the last one's (exact for a rate; a file's own timing is followed along a straight line
 /// within each window of [`engine::XDP_PACED_CALL_NS`]; a batch never spans a loop delay).
@@ -279,11 +275,7 @@ fn send_all(
 ) -> anyhow::Result<Sent> {
     let paced = config.pace.is_paced();
     let ahead = paced && sender.paces_itself();
-    let batch = if ahead {
-        XDP_PACED_MAX_FRAMES
-    } else {
-        config.batch.unwrap_or_else(|| kind.default_batch(paced)).max(1)
-    };
+    let batch = config.batch.unwrap_or_else(|| kind.default_batch(paced)).max(1);
     let burst = config.burst_limit();
     // The frames laid out cyclically so that any batch is one contiguous slice.
     let per_loop = config.frames.len();
