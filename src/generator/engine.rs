@@ -517,3 +517,29 @@ pub(crate) fn surroundings(
     };
     Ok(Surroundings { link, peer, peer_gro, distinct_frames })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_the_ring_while_it_is_smooth_and_says_when_nothing_is() {
+        assert_eq!(paced_choice(500_000, 64), (EngineKind::Ring, None));
+        assert_eq!(paced_choice(RING_SMOOTH_MAX_FPS, 64), (EngineKind::Ring, None));
+        let (engine, note) = paced_choice(2_000_000, 64);
+        assert_eq!(engine, EngineKind::Xdp);
+        let note = note.unwrap();
+        assert!(note.contains("no engine holds 2000000 frames/s smoothly"), "{note}");
+        assert!(note.contains("held only in bursts of 64 frames"), "{note}");
+    }
+
+    #[test]
+    fn paced_xdp_inner_batches_follow_the_burst_and_stay_short() {
+        // At most the burst, at most 128, and no longer than 100 µs of the schedule.
+        assert_eq!(xdp_inner_batch(3_000_000, 64), 64);
+        assert_eq!(xdp_inner_batch(3_000_000, 1000), 128);
+        assert_eq!(xdp_inner_batch(500_000, 64), 50);
+        assert_eq!(xdp_inner_batch(1_000, 64), 1);
+        assert_eq!(xdp_inner_batch(3_000_000, 1), 1);
+    }
+}

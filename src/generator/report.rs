@@ -320,6 +320,56 @@ pub fn errno_name(errno: i32) -> String {
 mod tests {
     use super::*;
 
+    fn paced(largest: u64, slipped_ns: u64, note: Option<&str>) -> SendReport {
+        SendReport {
+            interface: "gen0".into(),
+            netns: None,
+            engine: EngineKind::Ring,
+            engine_reason: String::new(),
+            core: None,
+            asked: "1000000 pps".into(),
+            planned_frames: Some(1_000_000),
+            frames_sent: 1_000_000,
+            bytes_sent: 60_000_000,
+            elapsed_ns: 1_000_000_000 + slipped_ns,
+            loop_delay_ns: 0,
+            rated: Rated::over(1_000_000, 60_000_000, 1_000_000_000 + slipped_ns),
+            failed: BTreeMap::new(),
+            retried: BTreeMap::new(),
+            lateness: Lateness {
+                slipped_ns,
+                slips: u64::from(slipped_ns > 0),
+                ..Lateness::default()
+            },
+            burst: Some(Burst { largest, limit: 64 }),
+            pacing_note: note.map(str::to_string),
+            peer: None,
+            ended: Ended::Completed,
+        }
+    }
+
+    #[test]
+    fn the_report_says_when_a_rate_was_not_held_smoothly() {
+        assert_eq!(paced(64, 0, None).pacing_limit(), None);
+        // A slip of up to 0.5 % of the time still holds the rate.
+        assert_eq!(paced(64, 5_000_000, None).pacing_limit(), None);
+        assert_eq!(
+            paced(80, 0, None).pacing_limit().as_deref(),
+            Some("held only in bursts of 80 frames")
+        );
+        let slipped = paced(64, 500_000_000, None).pacing_limit().unwrap();
+        assert!(slipped.starts_with("rate not held"), "{slipped}");
+        assert!(slipped.contains("500.00 ms"), "{slipped}");
+        let note = paced(64, 0, Some("no engine holds it")).pacing_limit();
+        assert_eq!(note.as_deref(), Some("no engine holds it"));
+        let text = paced(80, 0, None).to_string();
+        assert!(text.contains("Bursts: largest 80 frames back to back (limit 64) — held only"));
+        let mut top = paced(64, 0, None);
+        top.burst = None;
+        assert_eq!(top.pacing_limit(), None);
+        assert!(!top.to_string().contains("Bursts:"));
+    }
+
     #[test]
     fn rates_count_l2_and_wire_bytes() {
         // 208 333 frames of 60 bytes in one second: 100 Mbps L2, 140 Mbps on the wire.
