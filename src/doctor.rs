@@ -205,7 +205,7 @@ fn send_engines(iface: &str) -> Check {
     let mut failed = Vec::new();
     for kind in EngineKind::FASTEST_FIRST {
         let frames = [frame.as_slice()];
-        match Sender::open(kind, iface, &frames, kind.default_batch(false)) {
+        match Sender::open(kind, iface, &frames, kind.default_batch(false), None) {
             Ok(_) => opened.push(kind.name()),
             Err(e) => failed.push(format!("{kind}: {e}")),
         }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::exit::Code;
+use crate::generator::engine::paced_choice;
+use crate::generator::DEFAULT_BURST;
 use crate::outln;
 use crate::scenario::{Macs, Scenario};
 
@@ -38,6 +40,23 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         humantime::format_duration(s.generator.duration),
         humantime::format_duration(s.generator.warmup)
     )?;
+    if s.generator.engine == crate::scenario::Engine::Auto {
+        let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
+        // Bit rates need the frame's length; a packet file that cannot be read here is
+        // reported by `run`, and its bit rates are left out of this plan.
+        let frame_len = crate::packet::read_frames(&s.packet.file)
+            .ok()
+            .and_then(|frames| frames.first().map(|f| f.data.len()))
+            .unwrap_or(0);
+        for rate in &s.generator.rates {
+            let Some(pps) = rate.pps(frame_len) else { continue };
+            let (engine, note) = paced_choice(pps.round() as u64, burst);
+            match note {
+                None => outln!("  pacing     {rate}: engine {engine}, smooth")?,
+                Some(note) => outln!("  pacing     {rate}: engine {engine}; {note}")?,
+            }
+        }
+    }
     for r in &s.receivers {
         if r.label == r.method.name() {
             outln!("  receiver   {}", r.label)?;

@@ -64,7 +64,9 @@ pub struct Args {
     /// Most frames per send call [default: 64; xdp at top speed: 16384].
     #[arg(long, value_name = "N")]
     pub batch: Option<usize>,
-    /// Most overdue frames sent back to back after a stall [default: one batch].
+    /// Most frames sent back to back [default: 64]: batches hold at most this many, and a
+    /// sender further behind slips the schedule instead of catching up in a longer burst. The
+    /// report prints the largest burst sent.
     #[arg(long, value_name = "N")]
     pub burst: Option<usize>,
     /// Pin the sender to this core [default: the lab's send core, else 0].

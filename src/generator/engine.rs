@@ -9,18 +9,19 @@
 //!
 //! `auto` takes `xdp` when the interface can take redirected frames — a veth whose peer runs
 //! NAPI (GRO on, or an XDP program attached), as a netlab lab sets it up — else `ring`, else
-//! `mmsg`. Two exceptions keep xdp for what it is good at (top speed): below
-//! [`XDP_PACED_FROM_FPS`] a paced replay takes the ring (xdp calls must be
-//! [`XDP_MIN_CALL_GAP_NS`] apart, so it sends bursts), and a top-speed replay with `--limit`
-//! takes the ring too (live frames have no backpressure: whatever the peer cannot take is
-//! dropped at the peer, while the ring waits for room, so the peer gets exactly the limit). Redirect failures are silent (the kernel drops the frame and counts nothing at the
-//! sender), so `xdp` is never guessed for an interface whose peer cannot be inspected.
+//! `mmsg`. Two exceptions: a paced replay takes the engine that holds its rate with the
+//! smallest bursts ([`paced_choice`]: the ring up to [`RING_SMOOTH_MAX_FPS`], xdp with the
+//! schedule kept in the kernel above it), and a top-speed replay with `--limit` takes the ring
+//! (live frames have no backpressure: whatever the peer cannot take is dropped at the peer,
+//! while the ring waits for room, so the peer gets exactly the limit). Redirect failures are
+//! silent (the kernel drops the frame and counts nothing at the sender), so `xdp` is never
+//! guessed for an interface whose peer cannot be inspected.
 
 use std::fmt;
 
 use anyhow::Context as _;
 use fastnet::afpacket::{MmsgTx, RingTx, SendTx, TxConfig};
-use fastnet::bpf::{LiveFrames, LIVE_FRAMES_MAX_FRAME};
+use fastnet::bpf::{LiveFrames, PacedCall, PacingLimits, PacingStats, LIVE_FRAMES_MAX_FRAME};
 use fastnet::tx::Transmit;
 use serde::Serialize;
 
@@ -79,21 +80,14 @@ impl EngineKind {
     }
 
     /// Frames per send call when `--batch` is not given: at top speed the `xdp` engine makes big
-    /// calls (the per-call cost is paid once per call); at a paced rate every engine sends what
-    /// is due, up to this many (the xdp engine: at least what falls due between two calls).
+    /// calls (the per-call cost is paid once per call); at a paced rate it makes a call per
+    /// [`XDP_PACED_CALL_NS`] of the schedule, however many frames that holds (up to this many),
+    /// and every other engine sends what is due, up to this many.
     pub fn default_batch(self, paced: bool) -> usize {
         match (self, paced) {
             (EngineKind::Xdp, false) => XDP_TOP_SPEED_BATCH,
-            (EngineKind::Xdp, true) => 256,
+            (EngineKind::Xdp, true) => self.max_batch(),
             _ => 64,
-        }
-    }
-
-    /// Least time between two send calls at a paced rate, ns (see [`XDP_MIN_CALL_GAP_NS`]).
-    pub fn min_call_gap_ns(self) -> u64 {
-        match self {
-            EngineKind::Xdp => XDP_MIN_CALL_GAP_NS,
-            _ => 0,
         }
     }
 
@@ -107,8 +101,9 @@ impl EngineKind {
     }
 }
 
-/// Least time between two xdp calls at a paced rate (at most 1000 calls per second); the frames
-/// that fall due in between go out together, back to back.
+/// Least time between two xdp calls (at most 1000 calls per second): why the xdp engine at a
+/// paced rate makes long calls that keep the schedule inside the kernel
+/// ([`XDP_PACED_CALL_NS`]) instead of a call per due batch.
 ///
 /// Why: every live-frames call creates a page pool for its frames and destroys it at the end;
 /// frames still in flight (on their way through the peer's NAPI, as the last ones of a call
@@ -121,9 +116,59 @@ impl EngineKind {
 /// with `ENOSPC` (the XDP memory-model ids run out) until the backlog drains, minutes later.
 pub const XDP_MIN_CALL_GAP_NS: u64 = 1_000_000;
 
-/// `auto` picks xdp for a paced replay only from this rate on (frames per second): below it the
-/// ring keeps up and sends each frame at its own time instead of in bursts.
-pub const XDP_PACED_FROM_FPS: u64 = 500_000;
+/// How much of the schedule one paced xdp call covers, ns: its frames are due within this
+/// window and the program waits for each one's time. 100 calls per second, far below the page
+/// pool's limit ([`XDP_MIN_CALL_GAP_NS`]); a stop request is seen within it.
+pub const XDP_PACED_CALL_NS: u64 = 10_000_000;
+const _: () = assert!(XDP_PACED_CALL_NS >= XDP_MIN_CALL_GAP_NS);
+
+/// A paced xdp call is made this long before its first frame is due, ns, so that the call's
+/// set-up (12–20 µs) is over when the frame's time comes and the frame is not late.
+pub const XDP_PACED_LEAD_NS: u64 = 50_000;
+
+/// Most frames per inner batch of a paced xdp call (see [`xdp_inner_batch`]): half of veth's
+/// 256-slot ring.
+pub const XDP_PACED_MAX_INNER_BATCH: u32 = 128;
+
+/// The fastest paced rate the ring holds smoothly into a real receiver here (frames per
+/// second): measured on this machine kind (veth, threaded NAPI, fastnet:3 and pcap on the
+/// receive core), the ring sent 0.5–1.5 Mpps with no frame lost, each batch holding only the
+/// frames due since the previous one. `auto` takes the ring up to this rate.
+pub const RING_SMOOTH_MAX_FPS: u64 = 1_500_000;
+
+/// How `auto` sends a paced rate: the engine it prefers, and `None` when that holds the rate
+/// smoothly here, else why not. Nothing here holds a rate above [`RING_SMOOTH_MAX_FPS`]
+/// smoothly (measured: see the generator module docs), so above it `auto` takes the xdp
+/// engine, which keeps the schedule in the kernel and sends in groups of its inner batch, and
+/// says so. Also what `netlab check` prints for each rate.
+pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
+    if fps <= RING_SMOOTH_MAX_FPS {
+        return (EngineKind::Ring, None);
+    }
+    (
+        EngineKind::Xdp,
+        Some(format!(
+            "no engine holds {fps} frames/s smoothly here (the ring up to \
+             {RING_SMOOTH_MAX_FPS}): held only in bursts of {} frames",
+            xdp_inner_batch(fps, burst)
+        )),
+    )
+}
+
+/// Frames per inner batch of a paced xdp call at `fps` with a burst limit: the frames of a
+/// batch reach the target together, so at most the burst and at most half of veth's 256-slot
+/// ring; and the kernel runs a batch with bottom halves (and so preemption) off on the send
+/// core while the program waits for each frame's time, so at most what falls due in
+/// [`XDP_PACED_MAX_BATCH_NS`].
+pub fn xdp_inner_batch(fps: u64, burst: usize) -> u32 {
+    let by_time = u32::try_from(fps.saturating_mul(XDP_PACED_MAX_BATCH_NS) / 1_000_000_000)
+        .unwrap_or(u32::MAX);
+    let by_burst = u32::try_from(burst).unwrap_or(u32::MAX);
+    by_time.min(by_burst).clamp(1, XDP_PACED_MAX_INNER_BATCH)
+}
+
+/// Longest an inner batch of a paced xdp call lasts, ns (see [`xdp_inner_batch`]).
+pub const XDP_PACED_MAX_BATCH_NS: u64 = 100_000;
 
 /// Frames per `BPF_PROG_RUN` call at top speed: ~2.5 ms of sending at 6 Mpps, so a stop request
 /// or the end of `--duration` is seen within that, while the per-call cost is amortised over
@@ -189,12 +234,28 @@ impl Surroundings {
     }
 }
 
-/// An open engine, ready to send: every engine is a [`Transmit`] (the xdp engine sends each run
-/// of equal frames with one `BPF_PROG_RUN` call).
+/// A paced replay as the engines see it: its rate, and how the xdp engine would keep the
+/// schedule (the program's limits and its inner batch).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct XdpPacing {
+    /// Frames per second (of the schedule's first second).
+    pub(crate) fps: u64,
+    pub(crate) limits: PacingLimits,
+    pub(crate) inner_batch: u32,
+}
+
+/// An open engine, ready to send: every engine is a [`Transmit`] (the xdp engine at top speed
+/// sends each run of equal frames with one `BPF_PROG_RUN` call), except the xdp engine at a
+/// paced rate, which keeps the schedule inside its calls ([`LiveFrames::send_paced`]).
 pub(crate) struct Sender {
-    tx: Box<dyn Transmit>,
+    tx: Tx,
     /// For xdp: whether the program stays attached between calls (cheap calls).
     resident: bool,
+}
+
+enum Tx {
+    Frames(Box<dyn Transmit>),
+    PacedLive(LiveFrames),
 }
 
 impl fmt::Debug for Sender {
@@ -204,12 +265,15 @@ impl fmt::Debug for Sender {
 }
 
 impl Sender {
-    /// Opens `kind` on interface `iface` (in the calling thread's namespace) to send `frames`.
+    /// Opens `kind` on interface `iface` (in the calling thread's namespace) to send `frames`;
+    /// `pacing`: the replay is paced, and the xdp engine keeps its schedule within these
+    /// limits.
     pub(crate) fn open(
         kind: EngineKind,
         iface: &str,
         frames: &[&[u8]],
         batch: usize,
+        pacing: Option<XdpPacing>,
     ) -> fastnet::Result<Sender> {
         let config =
             TxConfig { batch: batch.min(fastnet::afpacket::MAX_BATCH), ..TxConfig::default() };
@@ -233,12 +297,48 @@ impl Sender {
                     });
                 }
                 let frame = frames.first().copied().unwrap_or_default();
-                let live = LiveFrames::new(iface, frame)?;
-                let resident = live.is_resident();
-                return Ok(Sender { tx: Box::new(live), resident });
+                let (tx, resident) = match pacing {
+                    Some(_) if frames.iter().any(|f| *f != frame) => {
+                        return Err(fastnet::Error::InvalidConfig {
+                            what: "paced live frames",
+                            why: "the xdp engine keeps a paced schedule for one frame content, \
+                                  and the replay holds several; the ring paces any mix"
+                                .into(),
+                        });
+                    }
+                    Some(limits) => {
+                        let live =
+                            LiveFrames::paced(iface, frame, limits.inner_batch, limits.limits)?;
+                        let resident = live.is_resident();
+                        (Tx::PacedLive(live), resident)
+                    }
+                    None => {
+                        let live = LiveFrames::new(iface, frame)?;
+                        let resident = live.is_resident();
+                        (Tx::Frames(Box::new(live)), resident)
+                    }
+                };
+                return Ok(Sender { tx, resident });
             }
         };
-        Ok(Sender { tx, resident: true })
+        Ok(Sender { tx: Tx::Frames(tx), resident: true })
+    }
+
+    /// Whether the engine keeps the schedule itself: hand it the frames of a window ahead of
+    /// time with [`Sender::send_paced`] instead of due frames with [`Sender::transmit`].
+    pub(crate) fn paces_itself(&self) -> bool {
+        matches!(self.tx, Tx::PacedLive(_))
+    }
+
+    /// Sends one window of frames, each at its time (the engine that [`Sender::paces_itself`]).
+    pub(crate) fn send_paced(&mut self, call: &PacedCall) -> fastnet::Result<PacingStats> {
+        match &mut self.tx {
+            Tx::PacedLive(live) => live.send_paced(call),
+            Tx::Frames(_) => Err(fastnet::Error::InvalidConfig {
+                what: "send engine",
+                why: "this engine does not keep a schedule; hand it due frames".into(),
+            }),
+        }
     }
 
     /// Whether a call costs little beyond its frames (false: an xdp program that could not stay
@@ -250,12 +350,18 @@ impl Sender {
     /// Hands `frames` to the kernel: `Ok(n)` took the first `n`, `Err` refused `frames[0]`.
     #[inline]
     pub(crate) fn transmit(&mut self, frames: &[&[u8]]) -> fastnet::Result<usize> {
-        self.tx.transmit(frames)
+        match &mut self.tx {
+            Tx::Frames(tx) => tx.transmit(frames),
+            Tx::PacedLive(live) => live.transmit(frames),
+        }
     }
 
     /// Waits until everything taken has gone to the device (the ring); no-op otherwise.
     pub(crate) fn flush(&mut self) -> fastnet::Result<()> {
-        self.tx.flush()
+        match &mut self.tx {
+            Tx::Frames(tx) => tx.flush(),
+            Tx::PacedLive(_) => Ok(()),
+        }
     }
 }
 
@@ -266,12 +372,12 @@ pub(crate) fn choose_and_open(
     around: &Surroundings,
     frames: &[&[u8]],
     batch: Option<usize>,
-    paced_fps: Option<u64>,
+    pacing: Option<XdpPacing>,
     exact_count: bool,
     force: bool,
 ) -> anyhow::Result<(Sender, EngineKind, String)> {
     let iface = around.link.name.as_str();
-    let paced = paced_fps.is_some();
+    let paced = pacing.is_some();
     let batch_for = |k: EngineKind| batch.unwrap_or_else(|| k.default_batch(paced));
     if let Some(kind) = EngineKind::from_choice(requested) {
         if kind == EngineKind::Xdp {
@@ -285,7 +391,7 @@ pub(crate) fn choose_and_open(
                 }
             }
         }
-        let sender = Sender::open(kind, iface, frames, batch_for(kind))
+        let sender = Sender::open(kind, iface, frames, batch_for(kind), pacing)
             .map_err(|e| open_error(kind, iface, e))?;
         let mut reason = "asked for".to_string();
         if !sender.is_cheap_per_call() {
@@ -300,7 +406,7 @@ pub(crate) fn choose_and_open(
                 skipped.push(format!("not xdp: {why}"));
                 continue;
             }
-            if exact_count && paced_fps.is_none() {
+            if exact_count && pacing.is_none() {
                 skipped.push(
                     "not xdp: --limit asks for an exact count at top speed, and live frames have \
                      no backpressure (what the peer cannot take is dropped there), while the \
@@ -309,21 +415,27 @@ pub(crate) fn choose_and_open(
                 );
                 continue;
             }
-            if let Some(fps) = paced_fps.filter(|&f| f < XDP_PACED_FROM_FPS) {
-                skipped.push(format!(
-                    "not xdp: at {fps} frames/s the ring sends every frame at its time, while xdp \
-                     calls must be {} ms apart and would send bursts of {} frames",
-                    XDP_MIN_CALL_GAP_NS / 1_000_000,
-                    (fps * XDP_MIN_CALL_GAP_NS / 1_000_000_000).max(1)
-                ));
-                continue;
+            if let Some(XdpPacing { fps, inner_batch, .. }) = pacing {
+                if paced_choice(fps, inner_batch as usize).0 == EngineKind::Ring {
+                    skipped.push(format!(
+                        "not xdp: the ring holds {fps} frames/s smoothly (up to \
+                         {RING_SMOOTH_MAX_FPS}), sending each frame at its time"
+                    ));
+                    continue;
+                }
             }
         }
-        match Sender::open(kind, iface, frames, batch_for(kind)) {
+        match Sender::open(kind, iface, frames, batch_for(kind), pacing) {
             Ok(sender) => {
                 let mut reason = format!("auto: the fastest engine that works on `{iface}`");
                 if kind == EngineKind::Xdp {
                     reason = format!("auto: `{iface}`'s peer runs NAPI, so live frames reach it");
+                    if let Some(p) = pacing {
+                        reason.push_str(&format!(
+                            ", and the program waits for each frame's time (groups of {})",
+                            p.inner_batch
+                        ));
+                    }
                     if !sender.is_cheap_per_call() {
                         reason.push_str(NOT_RESIDENT);
                     }
@@ -331,6 +443,9 @@ pub(crate) fn choose_and_open(
                 for s in &skipped {
                     reason.push_str("; ");
                     reason.push_str(s);
+                }
+                if let Some(note) = pacing_note(kind, pacing) {
+                    reason.push_str(&format!("; {note}"));
                 }
                 return Ok((sender, kind, reason));
             }
@@ -341,6 +456,20 @@ pub(crate) fn choose_and_open(
         }
     }
     Err(exit::unsupported(format!("no engine can send on `{iface}`: {}", skipped.join("; "))))
+}
+
+/// Why `kind` does not hold the paced rate `fps` smoothly here, or `None` when it does (or the
+/// replay is not paced).
+pub(crate) fn pacing_note(kind: EngineKind, pacing: Option<XdpPacing>) -> Option<String> {
+    let XdpPacing { fps, inner_batch, .. } = pacing?;
+    match (kind, paced_choice(fps, inner_batch as usize)) {
+        (EngineKind::Xdp, (_, note)) => note,
+        (_, (_, None)) => None,
+        (_, (_, Some(_))) => Some(format!(
+            "the {kind} engine holds at most {RING_SMOOTH_MAX_FPS} frames/s smoothly here: \
+             expect a slipped schedule"
+        )),
+    }
 }
 
 const NOT_RESIDENT: &str = " (its program could not stay attached to the interface, which \
@@ -387,4 +516,30 @@ pub(crate) fn surroundings(
         None => None,
     };
     Ok(Surroundings { link, peer, peer_gro, distinct_frames })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_the_ring_while_it_is_smooth_and_says_when_nothing_is() {
+        assert_eq!(paced_choice(500_000, 64), (EngineKind::Ring, None));
+        assert_eq!(paced_choice(RING_SMOOTH_MAX_FPS, 64), (EngineKind::Ring, None));
+        let (engine, note) = paced_choice(2_000_000, 64);
+        assert_eq!(engine, EngineKind::Xdp);
+        let note = note.unwrap();
+        assert!(note.contains("no engine holds 2000000 frames/s smoothly"), "{note}");
+        assert!(note.contains("held only in bursts of 64 frames"), "{note}");
+    }
+
+    #[test]
+    fn paced_xdp_inner_batches_follow_the_burst_and_stay_short() {
+        // At most the burst, at most 128, and no longer than 100 µs of the schedule.
+        assert_eq!(xdp_inner_batch(3_000_000, 64), 64);
+        assert_eq!(xdp_inner_batch(3_000_000, 1000), 128);
+        assert_eq!(xdp_inner_batch(500_000, 64), 50);
+        assert_eq!(xdp_inner_batch(1_000, 64), 1);
+        assert_eq!(xdp_inner_batch(3_000_000, 1), 1);
+    }
 }

@@ -7,6 +7,45 @@
 //! - [`link`]: interface facts (MTU, carrier, veth peer, counters) over rtnetlink.
 //! - [`report`]: [`SendReport`], printed like tcpreplay or as JSON.
 //!
+//! # Bursts
+//! A receiver takes a rate it keeps only if the frames come spread out: veth's peer has a
+//! 256-slot ring, and a burst larger than what its NAPI drains meanwhile is lost there, not to
+//! the receiver's limits. So a paced replay sends at most `burst` frames back to back
+//! ([`DEFAULT_BURST`], `--burst` / scenario `[generator] burst` raises it), a sender further
+//! behind slips the schedule instead, and every report and results point records the largest
+//! burst sent (frames handed to the kernel in one call — they leave back to back — or, for the
+//! xdp engine, runs its program measured, at least its inner batch) and, when the rate was not
+//! held smoothly, why ([`SendReport::pacing_limit`]). `auto` takes, per rate, the engine that
+//! holds it with the smallest bursts ([`engine::paced_choice`]), and says when nothing here
+//! holds it smoothly.
+//!
+//! What each candidate gave (2-vCPU VM, kernel 6.18, veth with threaded NAPI on core 1, sender
+//! on core 0, 2026-12-01 — other builds ran on the machine the whole time, load 3–6, so single
+//! runs spread widely; medians and tables in the README's generator section):
+//!
+//! - **xdp, one live-frames call per due batch, calls ≥ 1 ms apart** (before): 1 Mpps leaves in
+//!   1000-frame bursts; into fastnet:3 22.7 % lost at 1 Mpps, 36.5 % at 2 Mpps; into pcap
+//!   25.5 % at 0.5 Mpps. Dropped: the calls cannot be closer ([`engine::XDP_MIN_CALL_GAP_NS`]).
+//! - **The ring** (PACKET_TX_RING, each batch only the frames due since the last): 0 lost into
+//!   fastnet:3 at 1 and 1.5 Mpps and into pcap up to 1 Mpps, bursts ≤ 64 — but only where the
+//!   send core is free: its skb path costs ~0.5 µs per frame, its top is ~1.9 Mpps. Kept:
+//!   `auto` below [`engine::RING_SMOOTH_MAX_FPS`].
+//! - **Pacing inside one live-frames call** (kept for the xdp engine at paced rates): the
+//!   program waits on `bpf_ktime_get_ns()` until each frame's time, calls cover 10 ms of the
+//!   schedule (100 calls/s: no page-pool backlog). The wait loop is bounded by `may_goto`
+//!   (Linux ≥ 6.9) rather than `bpf_loop`, whose callback needs BTF function info that a
+//!   hand-assembled program does not carry. It keeps the schedule (a 2000-frame call at
+//!   100 kpps lasts its 20 ms) but the frames of an inner batch reach the peer together, at
+//!   the batch's flush, and each flush costs the sender a flush and the peer a NAPI wake-up.
+//!   Measured into an XDP-drop peer at 1 Mpps (100 calls of 10 000 frames): inner batches of
+//!   16 lost 30 % (the sender fell behind and caught up in runs of ~1000), 32–128 lost 0.5–36 %
+//!   from run to run, 256 lost 0.6 %; into fastnet:3 at 2 and 3 Mpps, batches of 64 and 128
+//!   lost 28–79 %. Not smooth beyond the ring here; it bounds and reports the bursts.
+//! - **SO_TXTIME + etf/fq, several TX queues, AF_XDP TX**: not measured. All three send through
+//!   the skb path (AF_XDP TX in copy mode, the only mode veth has, builds an skb per frame),
+//!   which costs ~2 µs per frame here with a qdisc and ~0.5 µs on the ring's bypass: none of
+//!   them reaches a rate the ring does not.
+//!
 //! # Use
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
@@ -42,11 +81,15 @@ use anyhow::Context as _;
 
 pub use engine::EngineKind;
 pub use pacing::Pace;
-pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
+pub use report::{Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 
 use crate::exit::bad_input;
 use crate::packet::file::Frame;
 use crate::scenario::Engine;
+
+/// Most frames sent back to back unless asked otherwise: a quarter of veth's 256-slot ring, so
+/// a receiver that keeps the rate also takes its bursts.
+pub const DEFAULT_BURST: usize = 64;
 
 /// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
 #[derive(Debug, Clone)]
@@ -73,7 +116,8 @@ pub struct GeneratorConfig {
     pub engine: Engine,
     /// Most frames per send call (`None`: the engine's default).
     pub batch: Option<usize>,
-    /// Most overdue frames sent back to back (`None`: one batch).
+    /// Most frames sent back to back (`None`: [`DEFAULT_BURST`]): overdue frames beyond it
+    /// slip the schedule.
     pub burst: Option<usize>,
     /// Pin the sender thread to this core.
     pub core: Option<usize>,
@@ -165,6 +209,11 @@ impl GeneratorConfig {
             }
         }
         Ok(())
+    }
+
+    /// The largest burst allowed: `burst`, or [`DEFAULT_BURST`].
+    pub fn burst_limit(&self) -> usize {
+        self.burst.unwrap_or(DEFAULT_BURST).max(1)
     }
 
     /// `--batch` within what `kind` takes per call (checked again once `auto` has chosen).

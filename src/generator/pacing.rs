@@ -30,7 +30,9 @@
 //! `--loopdelay-ms` shifts every later pass over the file by the delay; the rate within a pass is
 //! unchanged and the delay is not made up afterwards. The delays count toward `duration`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(doc)]
+use std::time::Instant;
 
 /// Below this distance to a deadline the sender spins instead of sleeping. Measured on this
 /// machine kind: `nanosleep` overshoots by ~75 µs (p50) to ~90 µs (p99) with the default 50 µs
@@ -280,17 +282,28 @@ pub trait Clock {
     fn wait_toward(&self, deadline_ns: u64);
 }
 
-/// The real clock: [`Instant`] (CLOCK_MONOTONIC on Linux), sleep then spin.
+/// The real clock: CLOCK_MONOTONIC (the clock of [`Instant`] and of the kernel's
+/// `bpf_ktime_get_ns`), sleep then spin.
 #[derive(Debug, Clone, Copy)]
 pub struct MonotonicClock {
-    base: Instant,
+    /// CLOCK_MONOTONIC at this clock's zero, ns.
+    base_ns: u64,
 }
 
 impl MonotonicClock {
     /// A clock whose zero is now.
     pub fn new() -> Self {
-        Self { base: Instant::now() }
+        Self { base_ns: raw_monotonic_ns() }
     }
+
+    /// CLOCK_MONOTONIC nanoseconds of this clock's time `t` (for a schedule kept in the kernel).
+    pub fn to_monotonic_ns(&self, t: u64) -> u64 {
+        self.base_ns.saturating_add(t)
+    }
+}
+
+fn raw_monotonic_ns() -> u64 {
+    fastnet::bpf::ktime_ns()
 }
 
 impl Default for MonotonicClock {
@@ -302,7 +315,7 @@ impl Default for MonotonicClock {
 impl Clock for MonotonicClock {
     #[inline]
     fn now_ns(&self) -> u64 {
-        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        raw_monotonic_ns().saturating_sub(self.base_ns)
     }
 
     fn wait_toward(&self, deadline_ns: u64) {
@@ -346,10 +359,11 @@ pub struct Pacer<'s> {
     burst: u64,
     slipped_ns: u64,
     slips: u64,
-    /// Least time between two batches (0: none), see [`Pacer::set_min_gap`].
-    min_gap_ns: u64,
-    /// When the previous batch was handed out.
-    last_batch_ns: Option<u64>,
+    /// How far ahead of its first frame's time a batch is handed out, and how far beyond now
+    /// its frames may be due (0: only due frames), see [`Pacer::set_ahead`].
+    ahead_ns: u64,
+    /// Most frames of one batch (the largest burst handed out).
+    largest_batch: usize,
 }
 
 impl<'s> Pacer<'s> {
@@ -365,17 +379,38 @@ impl<'s> Pacer<'s> {
             burst: burst.max(1) as u64,
             slipped_ns: 0,
             slips: 0,
-            min_gap_ns: 0,
-            last_batch_ns: None,
+            ahead_ns: 0,
+            largest_batch: 0,
         }
     }
 
-    /// Makes batches at least `ns` apart: frames that fall due in between wait for the next
-    /// batch (and are late by up to `ns`). For engines whose every call has a cost beyond its
-    /// frames (the xdp engine). The burst must hold what falls due in `ns`, or the schedule
-    /// slips on every batch.
-    pub fn set_min_gap(&mut self, ns: u64) {
-        self.min_gap_ns = ns;
+    /// Hands batches out ahead of time, for an engine that keeps the schedule itself (the xdp
+    /// engine waits for each frame's time inside the kernel): a batch is handed out `ns` before
+    /// its first frame is due and holds the frames due up to `ns` after it (at most `batch`).
+    /// Only frames already overdue count against the burst.
+    pub fn set_ahead(&mut self, ns: u64) {
+        self.ahead_ns = ns;
+    }
+
+    /// Moves the rest of the schedule `ns` later: the engine slipped it (see
+    /// [`Pacer::set_ahead`]).
+    pub fn slip(&mut self, ns: u64) {
+        if ns > 0 {
+            self.origin_ns = self.origin_ns.saturating_add(ns);
+            self.slipped_ns += ns;
+            self.slips += 1;
+        }
+    }
+
+    /// Absolute time frame `k` is due (on the schedule as slipped so far), ns.
+    pub fn due_at(&self, k: u64) -> u64 {
+        self.origin_ns.saturating_add(self.schedule.due_ns(k))
+    }
+
+    /// Most frames handed out in one batch so far: frames that an engine hands to the kernel
+    /// at once leave back to back.
+    pub fn largest_batch(&self) -> usize {
+        self.largest_batch
     }
 
     /// Frames handed out so far.
@@ -393,10 +428,7 @@ impl<'s> Pacer<'s> {
     pub fn next_batch(&mut self, clock: &impl Clock, stop: impl Fn() -> bool) -> Option<Batch> {
         let s = self.schedule;
         let due = self.origin_ns.saturating_add(s.due_if_contained(self.next)?);
-        let not_before = match self.last_batch_ns {
-            Some(t) if self.min_gap_ns > 0 => due.max(t.saturating_add(self.min_gap_ns)),
-            _ => due,
-        };
+        let not_before = due.saturating_sub(self.ahead_ns);
         let mut now = clock.now_ns();
         while now < not_before {
             if stop() {
@@ -413,7 +445,7 @@ impl<'s> Pacer<'s> {
         // Frame `k` belongs to the replay and is due at `t` or earlier.
         let due_by =
             |k: u64, t: u64| s.due_if_contained(k).is_some_and(|d| origin.saturating_add(d) <= t);
-        let late_ns = if s.pace().is_paced() { now - due } else { 0 };
+        let late_ns = if s.pace().is_paced() { now.saturating_sub(due) } else { 0 };
         let late_frames = if s.pace().is_paced() && late_ns > LATE_AFTER_NS {
             // Due before `now - LATE_AFTER_NS` (≥ 1: the first frame is due before it).
             let cutoff = now - LATE_AFTER_NS;
@@ -433,9 +465,25 @@ impl<'s> Pacer<'s> {
             self.slips += 1;
             self.origin_ns = new_origin;
         }
-        let count = due_now.min(self.burst).min(self.batch as u64).max(1);
+        let count = if !s.pace().is_paced() {
+            due_now.min(self.batch as u64)
+        } else if self.ahead_ns > 0 {
+            let horizon = now.saturating_add(self.ahead_ns);
+            let origin = self.origin_ns;
+            // One pass at most when passes are apart: the engine spreads a batch evenly.
+            let max = match s.loop_delay_ns {
+                0 => self.batch as u64,
+                _ => (self.batch as u64).min(s.frames_per_loop() - first % s.frames_per_loop()),
+            };
+            count_while(first, max, |k| {
+                s.due_if_contained(k).is_some_and(|d| origin.saturating_add(d) <= horizon)
+            })
+        } else {
+            due_now.min(self.burst).min(self.batch as u64)
+        }
+        .max(1);
         self.next += count;
-        self.last_batch_ns = Some(now);
+        self.largest_batch = self.largest_batch.max(count as usize);
         Some(Batch { first, count: count as usize, late_ns, late_frames: late_frames.min(count) })
     }
 }
@@ -726,8 +774,9 @@ mod tests {
     }
 
     #[test]
-    fn a_minimum_gap_groups_due_frames_without_losing_or_slipping() {
-        // 1 Mpps, batches at least 1 ms apart: about 1000 frames per batch, none lost.
+    fn ahead_windows_hold_a_window_of_frames_before_they_are_due() {
+        // 1 Mpps, windows of 1 ms handed out 1 ms ahead: ~1000 frames per window, none lost,
+        // none handed out more than 1 ms before its time, no slip while the engine keeps up.
         let s = Schedule::new(
             Pace::MilliPps(1_000_000_000),
             one_frame(60),
@@ -739,24 +788,65 @@ mod tests {
         assert_eq!(s.frames_due_within(1_000_000), 1000);
         assert_eq!(s.frames_due_within(1_000_000_000), 1_000_000);
         let clock = FakeClock::at(0);
-        let mut pacer = Pacer::new(&s, 0, 4096, 4096);
-        pacer.set_min_gap(1_000_000);
+        let mut pacer = Pacer::new(&s, 0, 1 << 20, 64);
+        pacer.set_ahead(1_000_000);
         let mut batches = Vec::new();
         while let Some(b) = pacer.next_batch(&clock, never) {
-            batches.push((clock.now_ns(), b));
-            clock.advance(20_000);
+            let now = clock.now_ns();
+            assert!(pacer.due_at(b.first) + 1_000_000 >= now, "{b:?} handed out too late");
+            assert!(pacer.due_at(b.first + b.count as u64 - 1) <= now + 1_000_000, "{b:?}");
+            batches.push(b);
+            // The engine sends the window until its last frame's time.
+            clock.now.set(pacer.due_at(b.first + b.count as u64 - 1));
         }
-        assert_eq!(batches.iter().map(|(_, b)| b.count as u64).sum::<u64>(), 100_000);
+        assert_eq!(batches.iter().map(|b| b.count as u64).sum::<u64>(), 100_000);
         assert!(batches.len() <= 101, "{} batches", batches.len());
-        for w in batches.windows(2) {
-            assert!(w[1].0 - w[0].0 >= 1_000_000, "batches {} ns apart", w[1].0 - w[0].0);
-        }
+        let middle = &batches[1..batches.len() - 1];
+        assert!(middle.iter().all(|b| b.count == 1000), "{batches:?}");
         assert_eq!(pacer.slipped(), (0, 0));
+        assert_eq!(pacer.largest_batch(), 1001);
         assert_eq!(
             Schedule::new(Pace::TopSpeed, one_frame(60), 0, None, None, Duration::ZERO)
                 .frames_due_within(1),
             u64::MAX
         );
+    }
+
+    #[test]
+    fn an_engine_slip_moves_the_rest_of_the_schedule() {
+        let s = Schedule::new(
+            Pace::MilliPps(1_000_000_000),
+            one_frame(60),
+            0,
+            Some(10),
+            None,
+            Duration::ZERO,
+        );
+        let clock = FakeClock::at(0);
+        let mut pacer = Pacer::new(&s, 0, 64, 64);
+        assert_eq!(pacer.due_at(5), 5_000);
+        pacer.slip(7_000);
+        pacer.slip(0);
+        assert_eq!(pacer.due_at(5), 12_000);
+        assert_eq!(pacer.slipped(), (7_000, 1));
+        // The first frame is now due at 7 µs: the pacer waits for it.
+        let b = pacer.next_batch(&clock, never).unwrap();
+        assert_eq!((b.first, b.count, clock.now_ns()), (0, 1, 7_000));
+    }
+
+    #[test]
+    fn paced_batches_never_exceed_the_burst_but_top_speed_ignores_it() {
+        let paced = Schedule::new(
+            Pace::MilliPps(1_000_000_000),
+            one_frame(60),
+            0,
+            Some(1000),
+            None,
+            Duration::ZERO,
+        );
+        assert!(drain(&paced, 256, 16, 100_000).iter().all(|b| b.count <= 16));
+        let top = Schedule::new(Pace::TopSpeed, one_frame(60), 0, Some(1024), None, Duration::ZERO);
+        assert!(drain(&top, 256, 16, 1_000).iter().all(|b| b.count == 256));
     }
 
     #[test]

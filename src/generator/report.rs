@@ -48,6 +48,14 @@ pub struct SendReport {
     pub retried: BTreeMap<String, u64>,
     /// Lateness against the schedule (zeros at top speed).
     pub lateness: Lateness,
+    /// The largest burst: most frames that left back to back (closer than half the rate's
+    /// gap: frames handed to the kernel in one send call, or measured by the xdp engine's
+    /// program), and the most allowed (overdue frames beyond it slip the schedule). `None` at
+    /// top speed.
+    pub burst: Option<Burst>,
+    /// Why the engine does not hold this rate smoothly here, known before sending (`None`: it
+    /// does, or top speed).
+    pub pacing_note: Option<String>,
     /// What the peer received, when the interface is one end of a veth pair in this namespace.
     pub peer: Option<PeerCount>,
     /// How the replay ended.
@@ -104,6 +112,15 @@ pub struct Lateness {
     pub slipped_ns: u64,
 }
 
+/// Bursts of a paced replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Burst {
+    /// Most frames that left back to back.
+    pub largest: u64,
+    /// Most allowed (`--burst`).
+    pub limit: u64,
+}
+
 /// Frames counted at the other end of the link.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerCount {
@@ -128,10 +145,39 @@ pub enum Ended {
     InterfaceFailed(String),
 }
 
+/// A paced replay whose schedule slipped by more than this share of its time did not hold the
+/// rate.
+pub const HELD_SLIP_FRACTION: f64 = 0.005;
+
 impl SendReport {
     /// Frames given up in total.
     pub fn frames_failed(&self) -> u64 {
         self.failed.values().sum()
+    }
+
+    /// How a paced replay fell short of a smooth rate, or `None` when it held the rate smoothly
+    /// (and at top speed): frames left in bursts larger than the limit, or the schedule slipped
+    /// (bursts bounded, the rate not held).
+    pub fn pacing_limit(&self) -> Option<String> {
+        let burst = self.burst?;
+        if burst.largest > burst.limit {
+            return Some(format!("held only in bursts of {} frames", burst.largest));
+        }
+        if let Some(note) = &self.pacing_note {
+            return Some(note.clone());
+        }
+        let l = &self.lateness;
+        let active = self.elapsed_ns.saturating_sub(self.loop_delay_ns).max(1);
+        if l.slipped_ns as f64 > HELD_SLIP_FRACTION * active as f64 {
+            return Some(format!(
+                "rate not held: with bursts of at most {} frames the schedule slipped {} \
+                 ({:.0} pps sent); a larger burst limit holds it only in bursts",
+                burst.limit,
+                human_ns(l.slipped_ns),
+                self.rated.pps
+            ));
+        }
+        None
     }
 }
 
@@ -217,6 +263,13 @@ impl fmt::Display for SendReport {
         } else {
             writeln!(f, "Lateness: none measured (top speed: no schedule)")?;
         }
+        if let Some(b) = &self.burst {
+            write!(f, "Bursts: largest {} frames back to back (limit {})", b.largest, b.limit)?;
+            match self.pacing_limit() {
+                Some(limit) => writeln!(f, " — {limit}")?,
+                None => writeln!(f, " — the rate was held smoothly")?,
+            }
+        }
         match &self.peer {
             Some(p) => {
                 write!(f, "Peer: {} received {} packets", p.interface, p.rx_packets)?;
@@ -266,6 +319,56 @@ pub fn errno_name(errno: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paced(largest: u64, slipped_ns: u64, note: Option<&str>) -> SendReport {
+        SendReport {
+            interface: "gen0".into(),
+            netns: None,
+            engine: EngineKind::Ring,
+            engine_reason: String::new(),
+            core: None,
+            asked: "1000000 pps".into(),
+            planned_frames: Some(1_000_000),
+            frames_sent: 1_000_000,
+            bytes_sent: 60_000_000,
+            elapsed_ns: 1_000_000_000 + slipped_ns,
+            loop_delay_ns: 0,
+            rated: Rated::over(1_000_000, 60_000_000, 1_000_000_000 + slipped_ns),
+            failed: BTreeMap::new(),
+            retried: BTreeMap::new(),
+            lateness: Lateness {
+                slipped_ns,
+                slips: u64::from(slipped_ns > 0),
+                ..Lateness::default()
+            },
+            burst: Some(Burst { largest, limit: 64 }),
+            pacing_note: note.map(str::to_string),
+            peer: None,
+            ended: Ended::Completed,
+        }
+    }
+
+    #[test]
+    fn the_report_says_when_a_rate_was_not_held_smoothly() {
+        assert_eq!(paced(64, 0, None).pacing_limit(), None);
+        // A slip of up to 0.5 % of the time still holds the rate.
+        assert_eq!(paced(64, 5_000_000, None).pacing_limit(), None);
+        assert_eq!(
+            paced(80, 0, None).pacing_limit().as_deref(),
+            Some("held only in bursts of 80 frames")
+        );
+        let slipped = paced(64, 500_000_000, None).pacing_limit().unwrap();
+        assert!(slipped.starts_with("rate not held"), "{slipped}");
+        assert!(slipped.contains("500.00 ms"), "{slipped}");
+        let note = paced(64, 0, Some("no engine holds it")).pacing_limit();
+        assert_eq!(note.as_deref(), Some("no engine holds it"));
+        let text = paced(80, 0, None).to_string();
+        assert!(text.contains("Bursts: largest 80 frames back to back (limit 64) — held only"));
+        let mut top = paced(64, 0, None);
+        top.burst = None;
+        assert_eq!(top.pacing_limit(), None);
+        assert!(!top.to_string().contains("Bursts:"));
+    }
 
     #[test]
     fn rates_count_l2_and_wire_bytes() {

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use super::engine::{self, EngineKind, Sender};
 use super::jitter::LatenessHistogram;
 use super::link::LinkFacts;
-use super::pacing::{Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
-use super::report::{errno_name, Ended, Lateness, PeerCount, Rated, SendReport};
+use super::pacing::{Batch, Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
+use super::report::{errno_name, Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 use super::{GeneratorConfig, Progress};
 use crate::exit::bad_input;
+use fastnet::bpf::{PacedCall, PacingLimits};
 
 /// What the thread tells [`super::Generator::prepare`] once it can send.
 pub(super) struct Ready {
@@ -35,7 +36,7 @@ pub(super) fn run(
     go: mpsc::Receiver<()>,
 ) -> anyhow::Result<Option<SendReport>> {
     let schedule = schedule_of(&config);
-    let (mut sender, kind, reason, peer) = match set_up(&config, &schedule) {
+    let (mut sender, kind, reason, peer, pacing_note) = match set_up(&config, &schedule) {
         Ok(s) => s,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -74,6 +75,11 @@ pub(super) fn run(
         failed: named(&sent.failed),
         retried: named(&sent.retried),
         lateness: sent.lateness(),
+        burst: config
+            .pace
+            .is_paced()
+            .then(|| Burst { largest: sent.largest_burst, limit: config.burst_limit() as u64 }),
+        pacing_note,
         peer,
         ended: sent.ended,
     }))
@@ -109,7 +115,7 @@ fn schedule_of(config: &GeneratorConfig) -> Schedule {
     )
 }
 
-type SetUp = (Sender, EngineKind, String, Option<LinkFacts>);
+type SetUp = (Sender, EngineKind, String, Option<LinkFacts>, Option<String>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
     if let Some(ns) = &config.netns {
@@ -139,18 +145,26 @@ fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
     let peer = around.peer.clone();
-    let paced_fps = config.pace.is_paced().then(|| schedule.frames_due_within(1_000_000_000));
+    let pacing = config.pace.is_paced().then(|| {
+        let fps = schedule.frames_due_within(1_000_000_000);
+        engine::XdpPacing {
+            fps,
+            limits: pacing_limits(schedule, config.burst_limit()),
+            inner_batch: engine::xdp_inner_batch(fps, config.burst_limit()),
+        }
+    });
     let (sender, kind, reason) = engine::choose_and_open(
         config.engine,
         &around,
         &frames,
         config.batch,
-        paced_fps,
+        pacing,
         config.limit.is_some(),
         config.force,
     )?;
     config.check_batch(kind)?;
-    Ok((sender, kind, reason, peer))
+    let note = engine::pacing_note(kind, pacing);
+    Ok((sender, kind, reason, peer, note))
 }
 
 fn count_distinct(frames: &[&[u8]]) -> usize {
@@ -218,6 +232,35 @@ fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
     })
 }
 
+/// The xdp engine's schedule for batch `b`: its frames spread evenly from the first one's time
+/// to the last one's (exact for a rate; a file's own timing is followed along a straight line
+/// within each window of [`engine::XDP_PACED_CALL_NS`]; a batch never spans a loop delay).
+fn paced_call(pacer: &Pacer<'_>, clock: &MonotonicClock, b: &Batch) -> PacedCall {
+    let count = b.count as u64;
+    let first_due = pacer.due_at(b.first);
+    let last_due = pacer.due_at(b.first + count - 1);
+    PacedCall {
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+        first_due_ns: clock.to_monotonic_ns(first_due),
+        gap_num: last_due - first_due,
+        gap_den: (count - 1).max(1),
+    }
+}
+
+/// The xdp program's limits: a frame later than `(burst − 1) / 2` gaps slips the schedule.
+/// Overdue frames leave back to back until the program has caught up, which at a cost of c per
+/// frame takes `late / (gap − c)` frames: half the burst's lateness keeps that run within the
+/// burst while a frame costs less than half a gap. (Allowing `burst − 1` gaps gave runs of
+/// 70–80 frames for a limit of 64 at 0.5–1.5 Mpps.)
+fn pacing_limits(schedule: &Schedule, burst: usize) -> PacingLimits {
+    let per_sec = schedule.frames_due_within(1_000_000_000).max(1);
+    let gap_ns = 1_000_000_000 / per_sec;
+    PacingLimits {
+        max_late_ns: gap_ns.saturating_mul(burst.saturating_sub(1) as u64 / 2).max(gap_ns),
+        late_after_ns: super::pacing::LATE_AFTER_NS,
+    }
+}
+
 /// Frames of one call that could not all be handed over.
 enum Outcome {
     /// All taken or counted as failed.
@@ -234,40 +277,59 @@ fn send_all(
     progress: &Progress,
 ) -> anyhow::Result<Sent> {
     let paced = config.pace.is_paced();
-    let min_gap = if paced { kind.min_call_gap_ns() } else { 0 };
-    // With a minimum gap between calls, a batch (and a burst) must hold what falls due in it.
-    let per_gap = if min_gap > 0 { schedule.frames_due_within(min_gap) } else { 0 };
-    let batch = config.batch.unwrap_or_else(|| {
-        let by_gap = usize::try_from(per_gap.saturating_mul(2)).unwrap_or(usize::MAX);
-        kind.default_batch(paced).max(by_gap).min(kind.max_batch())
-    });
-    let batch = batch.max(1);
-    let burst = config.burst.unwrap_or(batch).max(1);
+    let ahead = paced && sender.paces_itself();
+    let batch = config.batch.unwrap_or_else(|| kind.default_batch(paced)).max(1);
+    let burst = config.burst_limit();
     // The frames laid out cyclically so that any batch is one contiguous slice.
     let per_loop = config.frames.len();
-    let cyclic: Vec<&[u8]> =
-        (0..per_loop + batch).map(|i| config.frames[i % per_loop].data.as_slice()).collect();
+    let cyclic: Vec<&[u8]> = if ahead {
+        Vec::new()
+    } else {
+        (0..per_loop + batch).map(|i| config.frames[i % per_loop].data.as_slice()).collect()
+    };
 
     let clock = MonotonicClock::new();
     let start = clock.now_ns();
     let mut pacer = Pacer::new(schedule, start, batch, burst);
-    pacer.set_min_gap(min_gap);
+    if ahead {
+        pacer.set_ahead(engine::XDP_PACED_LEAD_NS.max(engine::XDP_PACED_CALL_NS));
+    }
     let mut sent = Sent { planned: schedule.planned_frames(), ..Sent::default() };
     let stop = || progress.stopping();
+    let mut kernel = fastnet::bpf::PacingStats::default();
+    let fps = schedule.frames_due_within(1_000_000_000);
+    let inner_batch = u64::from(engine::xdp_inner_batch(fps, burst));
     while let Some(b) = pacer.next_batch(&clock, stop) {
         if paced {
             sent.lateness.record(b.late_ns);
             sent.late_frames += b.late_frames;
         }
-        let at = (b.first % per_loop as u64) as usize;
-        let frames = &cyclic[at..at + b.count];
-        let outcome = sent.hand_over(sender, frames);
+        let outcome = if ahead {
+            let call = paced_call(&pacer, &clock, &b);
+            let outcome = sent.hand_over_paced(sender, &call, &config.frames[0].data, &mut kernel);
+            // The program slipped the schedule when a frame was too late: so does the pacer.
+            pacer.slip(kernel.slipped_ns.saturating_sub(sent.kernel_slipped_ns));
+            sent.kernel_slipped_ns = kernel.slipped_ns;
+            outcome
+        } else {
+            let at = (b.first % per_loop as u64) as usize;
+            sent.hand_over(sender, &cyclic[at..at + b.count])
+        };
         progress.sent.store(sent.frames, Ordering::Relaxed);
         progress.bytes.store(sent.bytes, Ordering::Relaxed);
         if let Outcome::InterfaceFailed(errno) = outcome {
             sent.ended = Ended::InterfaceFailed(errno_name(errno));
             break;
         }
+    }
+    sent.largest_burst = if ahead {
+        // The frames of an inner batch reach the target together, at its flush.
+        kernel.max_run.max(inner_batch)
+    } else {
+        pacer.largest_batch() as u64
+    };
+    if ahead {
+        sent.late_frames = kernel.late_frames;
     }
     if sent.ended == Ended::Completed && progress.stopping() {
         sent.ended = Ended::Stopped;
@@ -310,6 +372,10 @@ struct Sent {
     late_frames: u64,
     slips: u64,
     slipped_ns: u64,
+    /// The slip the xdp engine's program reported so far, ns.
+    kernel_slipped_ns: u64,
+    /// Most frames that left back to back.
+    largest_burst: u64,
     ended: Ended,
 }
 
@@ -325,6 +391,37 @@ impl Sent {
             late_frames: self.late_frames,
             slips: self.slips,
             slipped_ns: self.slipped_ns,
+        }
+    }
+
+    /// Sends one window with the engine that keeps the schedule itself; `kernel` gets what
+    /// its program measured so far. A failed call counts its frames as failed (a call
+    /// interrupted by a signal sent an unknown part of them: they count as failed too).
+    fn hand_over_paced(
+        &mut self,
+        sender: &mut Sender,
+        call: &PacedCall,
+        frame: &[u8],
+        kernel: &mut fastnet::bpf::PacingStats,
+    ) -> Outcome {
+        match sender.send_paced(call) {
+            Ok(stats) => {
+                *kernel = stats;
+                self.frames += u64::from(call.count);
+                self.bytes += u64::from(call.count) * frame.len() as u64;
+                Outcome::Done
+            }
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                if errno == 0 {
+                    tracing::warn!("paced send failed: {e}");
+                }
+                *self.failed.entry(errno).or_default() += u64::from(call.count);
+                match errno {
+                    libc::ENETDOWN | libc::ENXIO | libc::ENODEV => Outcome::InterfaceFailed(errno),
+                    _ => Outcome::Done,
+                }
+            }
         }
     }
 

@@ -102,6 +102,14 @@ pub struct Counters {
     /// `None` when the method does not say.
     #[serde(default)]
     pub delay_bound_ns: Option<u64>,
+    /// The generator's largest burst: most frames that left back to back (`None` at top
+    /// speed, or in results written before it was recorded).
+    #[serde(default)]
+    pub largest_burst_frames: Option<u64>,
+    /// The generator's limit at this point, when it did not hold the rate smoothly (`held only
+    /// in bursts of N frames`, or how far the schedule slipped); `None`: smooth.
+    #[serde(default)]
+    pub generator_limit: Option<String>,
 }
 
 /// One rate × receiver × repetition.

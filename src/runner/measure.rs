@@ -214,6 +214,8 @@ impl Bench<'_> {
             rx_cpu_ns: w.recv.cpu_ns,
             napi_cpu_ns: w.recv.napi_cpu_ns,
             delay_bound_ns: w.recv.delay_bound_ns,
+            largest_burst_frames: w.send.burst.map(|b| b.largest),
+            generator_limit: w.send.pacing_limit(),
         };
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }

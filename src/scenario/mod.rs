@@ -14,7 +14,7 @@
 //! duration = "3s"                    # generating time per point (> 0)
 //! warmup = "1s"                      # default 1s
 //! batch = 64                         # optional: frames per send call
-//! burst = 64                         # optional: most late frames sent at once
+//! burst = 64                         # optional: most frames sent back to back (default 64)
 //! [[receiver]]                       # one table per receiver, at least one
 //! method = "fastnet:3"               # see `Method::valid_names()`
 //! buffer = "4MiB"                    # optional; batch, frames, wait = "busy" | "poll" too

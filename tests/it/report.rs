@@ -60,6 +60,8 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     rx_cpu_ns: (app as f64 * ns * 0.7) as u64,
                     napi_cpu_ns: Some((app as f64 * ns * 0.3) as u64),
                     delay_bound_ns: xdp.then_some(10_000_000),
+                    largest_burst_frames: None,
+                    generator_limit: None,
                 };
                 results.points.push(Point::new(receiver, *rate, repetition, 60, true, counters));
             }

@@ -89,6 +89,8 @@ impl Cond {
 pub enum Helper {
     /// `void *bpf_map_lookup_elem(map, key)`.
     MapLookupElem = 1,
+    /// `u64 bpf_ktime_get_ns(void)`: CLOCK_MONOTONIC, the clock of `Instant` in userspace.
+    KtimeGetNs = 5,
     /// `long bpf_redirect(ifindex, flags)`.
     Redirect = 23,
     /// `long bpf_redirect_map(map, key, flags)`; the low bits of `flags` are the action when
@@ -134,10 +136,15 @@ const MODE_MEM: u8 = 0x60;
 const SRC_K: u8 = 0x00;
 const SRC_X: u8 = 0x08;
 const OP_ADD: u8 = 0x00;
+const OP_SUB: u8 = 0x10;
+const OP_MUL: u8 = 0x20;
+const OP_DIV: u8 = 0x30;
 const OP_MOV: u8 = 0xb0;
 const OP_JA: u8 = 0x00;
 const OP_CALL: u8 = 0x80;
 const OP_EXIT: u8 = 0x90;
+/// `BPF_JCOND`: with source register `BPF_MAY_GOTO` (0), `may_goto`.
+const OP_JCOND: u8 = 0xe0;
 /// `BPF_PSEUDO_MAP_FD`: the immediate of a 64-bit load is a map fd.
 const PSEUDO_MAP_FD: u8 = 1;
 
@@ -181,6 +188,21 @@ impl Insn {
         Self::new(CLASS_ALU64 | OP_ADD | SRC_X, dst, src, 0, 0)
     }
 
+    /// `dst -= src`.
+    pub const fn sub64_reg(dst: Reg, src: Reg) -> Self {
+        Self::new(CLASS_ALU64 | OP_SUB | SRC_X, dst, src, 0, 0)
+    }
+
+    /// `dst *= src` (64-bit, wrapping).
+    pub const fn mul64_reg(dst: Reg, src: Reg) -> Self {
+        Self::new(CLASS_ALU64 | OP_MUL | SRC_X, dst, src, 0, 0)
+    }
+
+    /// `dst /= src` (64-bit, unsigned; the kernel defines `x / 0` as 0).
+    pub const fn div64_reg(dst: Reg, src: Reg) -> Self {
+        Self::new(CLASS_ALU64 | OP_DIV | SRC_X, dst, src, 0, 0)
+    }
+
     /// `dst = *(size *)(src + off)`.
     pub const fn load(size: Size, dst: Reg, src: Reg, off: i16) -> Self {
         Self::new(CLASS_LDX | MODE_MEM | size.bits(), dst, src, off, 0)
@@ -216,6 +238,13 @@ impl Insn {
     /// `goto pc + 1 + off`.
     pub const fn jump(off: i16) -> Self {
         Self::new(CLASS_JMP | OP_JA, Reg::R0, Reg::R0, off, 0)
+    }
+
+    /// `may_goto pc + 1 + off` (kernel ≥ 6.9): falls through while the program's loop budget
+    /// lasts (the kernel keeps a counter of about 8 million per run), jumps once it is spent.
+    /// It is what lets the verifier accept a loop whose end it cannot prove (a wait on the clock).
+    pub const fn may_goto(off: i16) -> Self {
+        Self::new(CLASS_JMP | OP_JCOND, Reg::R0, Reg::R0, off, 0)
     }
 
     /// `r0 = helper(r1, …, r5)`.
@@ -307,6 +336,12 @@ impl Asm {
         self.push([Insn::jump(0)])
     }
 
+    /// `may_goto label` (see [`Insn::may_goto`]).
+    pub fn may_goto(&mut self, label: Label) -> &mut Self {
+        self.fixups.push((self.insns.len(), label));
+        self.push([Insn::may_goto(0)])
+    }
+
     /// The instructions with every jump resolved; fails on an unbound label or a jump too far.
     pub fn finish(mut self) -> Result<Vec<Insn>> {
         for &(at, label) in &self.fixups {
@@ -347,6 +382,14 @@ mod tests {
             [0x85, 0, 0, 0, 51, 0, 0, 0]
         );
         assert_eq!(Insn::exit().to_raw().to_le_bytes(), [0x95, 0, 0, 0, 0, 0, 0, 0]);
+        // BPF_ALU64_REG(BPF_SUB/BPF_MUL/BPF_DIV, BPF_REG_8, BPF_REG_2) = 1f/2f/3f 28 …
+        assert_eq!(Insn::sub64_reg(Reg::R8, Reg::R2).to_raw().to_le_bytes()[..2], [0x1f, 0x28]);
+        assert_eq!(Insn::mul64_reg(Reg::R8, Reg::R2).to_raw().to_le_bytes()[..2], [0x2f, 0x28]);
+        assert_eq!(Insn::div64_reg(Reg::R8, Reg::R2).to_raw().to_le_bytes()[..2], [0x3f, 0x28]);
+        // may_goto +3 = e5 00 0300 00000000 (BPF_JMP | BPF_JCOND, src BPF_MAY_GOTO)
+        assert_eq!(Insn::may_goto(3).to_raw().to_le_bytes(), [0xe5, 0, 3, 0, 0, 0, 0, 0]);
+        // BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns) = 85 00 0000 05000000
+        assert_eq!(Insn::call(Helper::KtimeGetNs).to_raw().to_le_bytes()[4], 5);
         // BPF_JMP_REG(BPF_JGT, BPF_REG_4, BPF_REG_3, 5) = 2d 34 0500 00000000
         assert_eq!(
             Insn::jump_reg(Cond::Gt, Reg::R4, Reg::R3, 5).to_raw().to_le_bytes(),

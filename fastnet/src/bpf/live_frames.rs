@@ -29,10 +29,21 @@
 //! Batch size: the kernel builds `batch_size` frames before it flushes them to the target;
 //! veth's peer ring has 256 slots, so a batch of 256 loses a frame per call (visible as
 //! `xdp_xmit_errors` in `ethtool -S` of the target). Keep it at 128 or below on veth.
+//!
+//! # Paced calls
+//! [`LiveFrames::paced`] loads a second program that keeps a schedule inside one call: before
+//! each redirect it reads the frame's time from a one-entry array map (`base + i × num / den`,
+//! set by [`LiveFrames::send_paced`]) and spins on `bpf_ktime_get_ns()` until then, in a loop
+//! the verifier accepts because `may_goto` bounds it (Linux ≥ 6.9; `bpf_loop` would need BTF
+//! function info for its callback). A frame found later than the allowed lateness moves the
+//! rest of the schedule (a slip, counted), and the program counts frames that left back to back
+//! (less than half a gap after the previous one). The kernel still flushes redirected frames to
+//! the target once per inner batch, with bottom halves off while the batch runs: the frames of
+//! a batch reach the target together, and a batch should last well under a millisecond.
 
 use std::os::fd::AsFd;
 
-use super::{Asm, Cond, Helper, Insn, Link, Program, Reg, XdpAction, XdpMode};
+use super::{Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size, XdpAction, XdpMode};
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
@@ -66,6 +77,173 @@ fn program(target: u32) -> Result<Vec<Insn>> {
     asm.finish()
 }
 
+/// The paced program's state: one array entry of `u64`s that userspace sets before a call and
+/// reads after it (byte offsets).
+mod pacing {
+    /// CLOCK_MONOTONIC time frame 0 of the call is due, ns; moves forward on a slip.
+    pub const BASE: i16 = 0;
+    /// Frame `i` of the call is due at `BASE + i × NUM / DEN`.
+    pub const NUM: i16 = 8;
+    pub const DEN: i16 = 16;
+    /// Frames run so far in this call.
+    pub const INDEX: i16 = 24;
+    /// When the previous frame left, ns (kept across calls).
+    pub const LAST: i16 = 32;
+    /// Frames leaving less than this after the previous one are back to back (half a gap).
+    pub const HALF_GAP: i16 = 40;
+    /// Frames back to back so far, and the most of them (kept across calls).
+    pub const RUN: i16 = 48;
+    pub const MAX_RUN: i16 = 56;
+    /// Lateness beyond which the schedule slips, ns (the allowed burst × the gap).
+    pub const MAX_LATE: i16 = 64;
+    /// Total slip, ns, and slips (kept across calls).
+    pub const SLIPPED: i16 = 72;
+    pub const SLIPS: i16 = 80;
+    /// Frames that left more than `LATE_AFTER` after their time, and that threshold.
+    pub const LATE_FRAMES: i16 = 88;
+    pub const LATE_AFTER: i16 = 96;
+    /// Bytes of the entry.
+    pub const VALUE_SIZE: u32 = 104;
+}
+
+/// The paced program: like [`program`] for test runs, but before each redirect it waits on
+/// `bpf_ktime_get_ns()` until the frame's time (`may_goto` bounds the wait loop, as the
+/// verifier requires), slips the schedule when the frame is later than `MAX_LATE`, and counts
+/// late and back-to-back frames:
+///
+/// ```text
+/// v = map[0]; due = v.base + v.index++ * v.num / v.den; now = ktime()
+/// if now < due { while now < due && budget { now = ktime() } }
+/// else { late = now - due; if late > v.max_late { v.base += late - v.max_late; v.slipped += …;
+///        v.slips++; late = v.max_late }  if late > v.late_after { v.late_frames++ } }
+/// v.run = now - v.last < v.half_gap ? v.run + 1 : 1; v.max_run = max(…); v.last = now
+/// return bpf_redirect(target, 0)
+/// ```
+fn paced_program(target: u32, state: &Map) -> Result<Vec<Insn>> {
+    use pacing::*;
+    use Reg::*;
+    let mut asm = Asm::new();
+    let pass = asm.label();
+    let redirect = asm.label();
+    let late = asm.label();
+    let wait = asm.label();
+    let sent = asm.label();
+    let within = asm.label();
+    let back_to_back = asm.label();
+    let counted = asm.label();
+    let ld = |dst: Reg, off: i16| Insn::load(Size::DW, dst, R7, off);
+    let st = |off: i16, src: Reg| Insn::store_reg(Size::DW, R7, off, src);
+    asm.push([Insn::load(Size::W, R2, R1, super::insn::xdp_md::INGRESS_IFINDEX)]);
+    asm.jump_imm(Cond::Ne, R2, LOOPBACK_IFINDEX, pass);
+    asm.push([
+        Insn::store_imm(Size::W, R10, -4, 0),
+        Insn::mov64_reg(R2, R10),
+        Insn::add64_imm(R2, -4),
+    ]);
+    asm.push(state.load_into(R1));
+    asm.push([Insn::call(Helper::MapLookupElem)]);
+    asm.jump_imm(Cond::Eq, R0, 0, redirect);
+    asm.push([
+        Insn::mov64_reg(R7, R0),
+        // due = base + index * num / den; index += 1
+        ld(R8, INDEX),
+        Insn::mov64_reg(R1, R8),
+        Insn::add64_imm(R1, 1),
+        st(INDEX, R1),
+        ld(R2, NUM),
+        Insn::mul64_reg(R8, R2),
+        ld(R2, DEN),
+        Insn::div64_reg(R8, R2),
+        ld(R2, BASE),
+        Insn::add64_reg(R8, R2),
+        Insn::call(Helper::KtimeGetNs),
+    ]);
+    asm.jump_reg(Cond::Ge, R0, R8, late);
+    asm.bind(wait);
+    asm.may_goto(sent);
+    asm.push([Insn::call(Helper::KtimeGetNs)]);
+    asm.jump_reg(Cond::Lt, R0, R8, wait);
+    asm.jump(sent);
+    asm.bind(late);
+    asm.push([Insn::mov64_reg(R9, R0), Insn::sub64_reg(R9, R8), ld(R2, MAX_LATE)]);
+    asm.jump_reg(Cond::Le, R9, R2, within);
+    asm.push([
+        Insn::sub64_reg(R9, R2), // the slip
+        ld(R3, BASE),
+        Insn::add64_reg(R3, R9),
+        st(BASE, R3),
+        ld(R3, SLIPPED),
+        Insn::add64_reg(R3, R9),
+        st(SLIPPED, R3),
+        ld(R3, SLIPS),
+        Insn::add64_imm(R3, 1),
+        st(SLIPS, R3),
+        Insn::mov64_reg(R9, R2),
+    ]);
+    asm.bind(within);
+    asm.push([ld(R2, LATE_AFTER)]);
+    asm.jump_reg(Cond::Le, R9, R2, sent);
+    asm.push([ld(R3, LATE_FRAMES), Insn::add64_imm(R3, 1), st(LATE_FRAMES, R3)]);
+    asm.bind(sent);
+    // r0 = when this frame leaves.
+    asm.push([ld(R2, LAST), st(LAST, R0), Insn::sub64_reg(R0, R2), ld(R3, HALF_GAP), ld(R4, RUN)]);
+    asm.jump_reg(Cond::Lt, R0, R3, back_to_back);
+    asm.push([Insn::mov64_imm(R4, 0)]);
+    asm.bind(back_to_back);
+    asm.push([Insn::add64_imm(R4, 1), st(RUN, R4), ld(R3, MAX_RUN)]);
+    asm.jump_reg(Cond::Le, R4, R3, counted);
+    asm.push([st(MAX_RUN, R4)]);
+    asm.bind(counted);
+    asm.bind(redirect);
+    asm.push([
+        Insn::mov64_imm(R1, target as i32),
+        Insn::mov64_imm(R2, 0),
+        Insn::call(Helper::Redirect),
+        Insn::exit(),
+    ]);
+    asm.bind(pass);
+    asm.push([Insn::mov64_imm(R0, XdpAction::Pass as i32), Insn::exit()]);
+    asm.finish()
+}
+
+/// One paced call: `count` frames, frame `i` due at `first_due_ns + i × gap_num / gap_den`
+/// (CLOCK_MONOTONIC ns, the clock of [`std::time::Instant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacedCall {
+    /// Frames to send.
+    pub count: u32,
+    /// When the first is due.
+    pub first_due_ns: u64,
+    /// The gap between frames as a fraction, ns: `gap_num / gap_den`. `count × gap_num` must
+    /// fit in a `u64`.
+    pub gap_num: u64,
+    /// Denominator of the gap (≥ 1).
+    pub gap_den: u64,
+}
+
+/// Limits of a paced sender, fixed when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacingLimits {
+    /// A frame later than this after its time slips the schedule by the excess, ns (the
+    /// largest burst allowed × the gap: at most that many overdue frames leave back to back).
+    pub max_late_ns: u64,
+    /// A frame later than this counts as late, ns.
+    pub late_after_ns: u64,
+}
+
+/// What the paced program measured, over every call so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacingStats {
+    /// Most frames that left back to back (less than half a gap after the previous one).
+    pub max_run: u64,
+    /// Frames that left later than [`PacingLimits::late_after_ns`].
+    pub late_frames: u64,
+    /// Total slip of the schedule, ns, and how many times it slipped.
+    pub slipped_ns: u64,
+    /// Slips.
+    pub slips: u64,
+}
+
 /// A frame and a redirect program that transmits it on one interface, as fast as the kernel
 /// can run it.
 ///
@@ -80,6 +258,8 @@ pub struct LiveFrames {
     frame: Vec<u8>,
     batch_size: u32,
     ifindex: u32,
+    /// The paced program's state (see [`LiveFrames::paced`]).
+    pacing: Option<Map>,
 }
 
 impl LiveFrames {
@@ -98,7 +278,105 @@ impl LiveFrames {
         check_frame(frame)?;
         let ifindex = crate::ifindex(ifname)?;
         let program = Program::load_xdp(&program(ifindex)?, "live_redirect")?;
-        Ok(Self { resident: None, program, frame: frame.to_vec(), batch_size: 64, ifindex })
+        Ok(Self {
+            resident: None,
+            program,
+            frame: frame.to_vec(),
+            batch_size: 64,
+            ifindex,
+            pacing: None,
+        })
+    }
+
+    /// Prepares to send `frame` on `ifname` on a schedule kept inside each call: the program
+    /// waits on the kernel's clock until every frame's time (see [`LiveFrames::send_paced`]),
+    /// so one call sends many frames spaced by the gap, not back to back. Kept resident like
+    /// [`LiveFrames::new`]; inner batches of `batch_size` frames (the frames of a batch reach
+    /// the target together, when the batch is flushed). Needs `may_goto` (Linux ≥ 6.9).
+    pub fn paced(
+        ifname: &str,
+        frame: &[u8],
+        batch_size: u32,
+        limits: PacingLimits,
+    ) -> Result<Self> {
+        check_frame(frame)?;
+        let ifindex = crate::ifindex(ifname)?;
+        let state = Map::create(MapType::Array, pacing::VALUE_SIZE, 1, "live_pacing")?;
+        let program = Program::load_xdp(&paced_program(ifindex, &state)?, "live_paced").map_err(
+            |e| match e {
+                Error::ProgramRejected { log, .. }
+                    if log.contains("may_goto") || log.contains("unknown opcode e5") =>
+                {
+                    Error::Unsupported {
+                        feature: "may_goto in BPF programs",
+                        why: "paced live frames wait in a may_goto loop; needs Linux ≥ 6.9".into(),
+                    }
+                }
+                other => other,
+            },
+        )?;
+        let mut this = Self {
+            resident: None,
+            program,
+            frame: frame.to_vec(),
+            batch_size: 64,
+            ifindex,
+            pacing: Some(state),
+        };
+        this.set_batch_size(batch_size)?;
+        let mut value = [0u8; pacing::VALUE_SIZE as usize];
+        put(&mut value, pacing::MAX_LATE, limits.max_late_ns);
+        put(&mut value, pacing::LATE_AFTER, limits.late_after_ns);
+        put(&mut value, pacing::DEN, 1);
+        this.state()?.set(0, &value)?;
+        let _ = this.keep_resident();
+        Ok(this)
+    }
+
+    fn state(&self) -> Result<&Map> {
+        self.pacing.as_ref().ok_or(Error::InvalidConfig {
+            what: "live frames",
+            why: "a paced call needs a sender made by LiveFrames::paced".into(),
+        })
+    }
+
+    /// Sends `call.count` frames, each at its time: the call returns once the last one left,
+    /// about `count × gap` later. A frame that runs late leaves at once (frames back to back);
+    /// one later than the limit's allowed lateness slips the rest of the schedule. Returns
+    /// what the program measured over every paced call so far.
+    pub fn send_paced(&mut self, call: &PacedCall) -> Result<PacingStats> {
+        let state = self.state()?;
+        let mut value = state.get(0)?.swap_remove(0);
+        if call.gap_den == 0 || call.gap_num.checked_mul(u64::from(call.count)).is_none() {
+            return Err(Error::InvalidConfig {
+                what: "paced call",
+                why: format!(
+                    "{} frames of {}/{} ns: the schedule does not fit in 64 bits",
+                    call.count, call.gap_num, call.gap_den
+                ),
+            });
+        }
+        put(&mut value, pacing::BASE, call.first_due_ns);
+        put(&mut value, pacing::NUM, call.gap_num);
+        put(&mut value, pacing::DEN, call.gap_den);
+        put(&mut value, pacing::INDEX, 0);
+        put(&mut value, pacing::HALF_GAP, call.gap_num / call.gap_den / 2);
+        state.set(0, &value)?;
+        if call.count > 0 {
+            self.run(&self.frame, call.count)?;
+        }
+        self.pacing_stats()
+    }
+
+    /// What the paced program measured over every call so far.
+    pub fn pacing_stats(&self) -> Result<PacingStats> {
+        let value = self.state()?.get(0)?.swap_remove(0);
+        Ok(PacingStats {
+            max_run: get(&value, pacing::MAX_RUN),
+            late_frames: get(&value, pacing::LATE_FRAMES),
+            slipped_ns: get(&value, pacing::SLIPPED),
+            slips: get(&value, pacing::SLIPS),
+        })
     }
 
     /// Attaches the program to the target interface itself in generic mode, where it passes
@@ -162,6 +440,24 @@ impl LiveFrames {
         .map_err(|e| live_frames_error(e, frame))?;
         Ok(())
     }
+}
+
+/// Now on the clock a paced call's times are on (CLOCK_MONOTONIC, the clock of
+/// `bpf_ktime_get_ns()` and of [`std::time::Instant`]), ns.
+pub fn ktime_ns() -> u64 {
+    sys::ktime_ns()
+}
+
+fn put(value: &mut [u8], off: i16, v: u64) {
+    let at = off as usize;
+    value[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn get(value: &[u8], off: i16) -> u64 {
+    let at = off as usize;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&value[at..at + 8]);
+    u64::from_ne_bytes(word)
 }
 
 fn check_frame(frame: &[u8]) -> Result<()> {

@@ -206,3 +206,52 @@ fn live_frames_probe_runs() {
     let Some(_ns) = privileged("live_frames_probe_runs") else { return };
     probe_live_frames().unwrap();
 }
+
+fn monotonic_ns() -> u64 {
+    ktime_ns()
+}
+
+#[test]
+fn paced_live_frames_keep_the_schedule_inside_the_call() {
+    let Some(_ns) = privileged("paced_live_frames_keep_the_schedule_inside_the_call") else {
+        return;
+    };
+    veth_pair();
+    let counter = XdpDropCounter::attach("vb").unwrap();
+    let limits = PacingLimits { max_late_ns: 1_000_000, late_after_ns: 100_000 };
+    let mut live = LiveFrames::paced("va", &frame(0x0800), 16, limits).unwrap();
+    assert!(live.is_resident());
+    // 2000 frames at 100 kpps (10 µs apart), the first due 1 ms from now: the call cannot end
+    // before the last one's time, 21 ms from now, and every frame arrives.
+    let start = monotonic_ns();
+    let call =
+        PacedCall { count: 2000, first_due_ns: start + 1_000_000, gap_num: 10_000, gap_den: 1 };
+    let stats = live.send_paced(&call).unwrap();
+    let took = monotonic_ns() - start;
+    assert!(took >= 1_000_000 + 1999 * 10_000, "the call took only {took} ns");
+    assert_eq!(settled(&counter, 2000), Tally::counted(2000, 2000));
+    // Spaced by the program, not back to back (a stall of the test machine can put a few
+    // together, never the whole call).
+    assert!(stats.max_run < 2000, "{stats:?}");
+
+    // A call whose frames are all 50 ms overdue: the schedule slips by at least 49 ms (the
+    // first frame is allowed 1 ms; a busy test machine can delay the call and add to it), then
+    // the frames leave at their gap again.
+    let stats = live
+        .send_paced(&PacedCall {
+            count: 100,
+            first_due_ns: monotonic_ns() - 50_000_000,
+            gap_num: 10_000,
+            gap_den: 1,
+        })
+        .unwrap();
+    assert!(stats.slips >= 1, "{stats:?}");
+    assert!((49_000_000..1_000_000_000).contains(&stats.slipped_ns), "{stats:?}");
+    assert_eq!(settled(&counter, 2100), Tally::counted(2100, 2100));
+
+    // A sender made by `new` keeps no schedule; a schedule that overflows is refused.
+    let mut plain = LiveFrames::new("va", &frame(0x0800)).unwrap();
+    assert!(plain.send_paced(&call).is_err());
+    let huge = PacedCall { count: 3, first_due_ns: 0, gap_num: u64::MAX / 2, gap_den: 1 };
+    assert!(matches!(live.send_paced(&huge), Err(Error::InvalidConfig { .. })));
+}

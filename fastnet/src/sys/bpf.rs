@@ -364,6 +364,15 @@ pub(crate) fn prog_test_run(
     Ok(attr.retval)
 }
 
+/// CLOCK_MONOTONIC now, ns: the clock `bpf_ktime_get_ns()` reads in a program.
+pub(crate) fn ktime_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec through the pointer, which points to `ts` on
+    // our stack; CLOCK_MONOTONIC always exists, so the call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
