@@ -481,8 +481,18 @@ struct KernelCounters {
 
 impl KernelCounters {
     fn read(&mut self, fd: BorrowedFd<'_>) -> Result<RxStats> {
-        crate::packet_socket::accumulate_statistics(fd, &mut self.total)
+        accumulate_statistics(fd, &mut self.total)
     }
+}
+
+/// Reads `PACKET_STATISTICS` of the AF_PACKET socket `fd` and adds it to `total`, which it
+/// returns: the kernel resets the counters on every read, so keep one `total` per socket.
+pub(crate) fn accumulate_statistics(fd: BorrowedFd<'_>, total: &mut RxStats) -> Result<RxStats> {
+    let now = sys::statistics(fd)?;
+    total.packets += u64::from(now.tp_packets);
+    total.drops += u64::from(now.tp_drops);
+    total.freeze_q += u64::from(now.tp_freeze_q_cnt);
+    Ok(*total)
 }
 
 #[cfg(test)]
