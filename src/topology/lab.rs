@@ -375,11 +375,6 @@ impl Lab {
         self.plan.kind
     }
 
-    /// The validated plan it was built from.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// Name of its network namespace (`netlab-<name>`, for `--netns` and `ip netns exec`);
     /// `None` for `interface` labs, which live on the host.
     pub fn netns_name(&self) -> Option<&str> {
@@ -414,11 +409,6 @@ impl Lab {
     /// Every interface: generator, receiver, then bridge and its ports.
     pub fn interfaces(&self) -> &[LabInterface] {
         &self.interfaces
-    }
-
-    /// NAPI mode of the receiver.
-    pub fn napi_mode(&self) -> NapiMode {
-        self.plan.napi
     }
 
     /// Core the receivers (and the NAPI kthreads) run on.

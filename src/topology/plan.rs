@@ -348,19 +348,6 @@ impl Plan {
         Ok(())
     }
 
-    /// Every interface name the lab creates or uses, generator and receiver first.
-    pub fn interface_names(&self) -> Vec<&str> {
-        let mut names = vec![self.generator.name.as_str(), self.receiver.name.as_str()];
-        if let Some(b) = &self.bridge {
-            names.extend([
-                b.bridge.name.as_str(),
-                b.generator_port.name.as_str(),
-                b.receiver_port.name.as_str(),
-            ]);
-        }
-        names
-    }
-
     /// The MAC of a planned interface, for messages.
     pub fn mac_text(iface: &PlannedInterface) -> String {
         iface.mac.map_or_else(|| "(its own)".to_string(), |m| Mac(m).to_string())
