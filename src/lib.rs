@@ -14,6 +14,8 @@ pub mod doctor;
 pub mod exit;
 pub mod generator;
 pub mod interrupt;
+pub mod location;
+pub mod method;
 pub mod packet;
 pub mod privilege;
 pub mod receiver;

@@ -31,6 +31,7 @@ use super::progress::Progress;
 use super::template::Template;
 use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
+use crate::method::DropStage;
 use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
 use crate::scenario::{Engine, Method, Rate, Scenario};
@@ -311,18 +312,14 @@ fn drops(method: Method, w: &Window) -> Drops {
         ..Drops::default()
     };
     if let Some(kernel) = w.recv.kernel {
-        match method {
-            Method::Socket
-            | Method::Pcap
-            | Method::FastnetRead
-            | Method::FastnetBatch
-            | Method::FastnetMmap => drops.socket_frames = Some(kernel.drops),
-            Method::FastnetXdp => {
+        match method.descriptor().drop_stage() {
+            DropStage::Socket => drops.socket_frames = Some(kernel.drops),
+            DropStage::Xsk => {
                 // fastnet reports XDP_STATISTICS rx_dropped + rx_ring_full as one figure.
                 drops.xdp_rx_dropped_frames = Some(kernel.drops);
                 drops.xdp_fill_ring_empty_frames = Some(kernel.freeze_q);
             }
-            Method::XdpDrop | Method::Exec => {}
+            DropStage::None => {}
         }
     }
     drops

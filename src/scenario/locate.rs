@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
+use crate::location::{closest, line_column};
+
 /// A problem in a scenario file, located: `labs/x.toml:12:1: generator.rates[2]: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
@@ -99,19 +101,6 @@ impl<'a> Source<'a> {
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset` in `text` (clamped to the text, and
-/// back to a character boundary).
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
 /// Rewrites serde's messages: `unknown field `x`, expected one of `a`, `b`` → `unknown key `x`;
 /// did you mean `a`? (valid keys: a, b)`, and the same for unknown variants (values).
 fn explain(message: &str) -> String {
@@ -137,18 +126,6 @@ fn explain(message: &str) -> String {
         );
     }
     message.to_string()
-}
-
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub(crate) fn closest<'c>(
-    name: &str,
-    candidates: impl Iterator<Item = &'c str>,
-) -> Option<&'c str> {
-    candidates
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// The key path of the innermost key or value that contains `offset`.
@@ -284,13 +261,5 @@ mod tests {
             "unknown value `vet`; did you mean `veth`? (valid values: veth, bridge, interface)"
         );
         assert_eq!(explain("missing field `rates`"), "missing key `rates`");
-    }
-
-    #[test]
-    fn closest_is_a_typo_not_anything() {
-        let keys = ["method", "name", "buffer", "batch"];
-        assert_eq!(closest("metod", keys.into_iter()), Some("method"));
-        assert_eq!(closest("bufer", keys.into_iter()), Some("buffer"));
-        assert_eq!(closest("frobnicate", keys.into_iter()), None);
     }
 }

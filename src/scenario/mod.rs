@@ -53,17 +53,15 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::exit::bad_input;
-use crate::receiver::Knob;
+use crate::method::Knob;
 use crate::topology::TopologySpec;
 
 mod locate;
-mod method;
 mod schema;
 pub mod units;
 
+pub use crate::method::{Method, UnknownMethod};
 pub use locate::ScenarioError;
-pub(crate) use locate::{closest, line_column};
-pub use method::{Method, UnknownMethod};
 pub use units::{
     parse_duration, parse_percent, parse_rate, parse_rates, parse_size, Rate, UnitError,
 };
@@ -475,7 +473,7 @@ fn validate(
                     span,
                     format!(
                         "`{}` does not apply to method `{method}` (used by: {})",
-                        knob.key(),
+                        knob.written(),
                         knob.users().join(", ")
                     ),
                 ));

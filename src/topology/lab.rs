@@ -75,6 +75,7 @@ impl Signals {
         anyhow::Error::new(Classified {
             code: Code::Interrupted,
             message: format!("interrupted by {which}; everything built so far was removed"),
+            field: None,
         })
     }
 }

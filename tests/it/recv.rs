@@ -296,7 +296,7 @@ fn bad_input_is_one_line_with_the_right_exit_code() {
     assert!(err.contains("memory"), "{err}");
     let (code, err) = run(&["-i", "b", "-m", "xdp-drop", "--batch", "8"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--batch does not apply to method `xdp-drop`"), "{err}");
+    assert!(err.contains("--batch: does not apply to method `xdp-drop`"), "{err}");
 }
 
 #[test]

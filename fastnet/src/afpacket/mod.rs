@@ -206,14 +206,19 @@ pub(crate) struct RxRingLayout {
 }
 
 impl RxConfig {
-    /// Checks the settings [`ReadRx`] and [`MmsgRx`] use.
-    fn validate_socket(&self) -> Result<()> {
+    /// Checks the settings [`ReadRx`] and [`MmsgRx`] use, as opening them would.
+    pub fn validate_socket(&self) -> Result<()> {
         check_batch(self.batch)?;
         check_frame_size(self.frame_size)?;
         match self.buffer {
             Some(bytes) => check_socket_buffer(bytes, self.frame_size),
             None => Ok(()),
         }
+    }
+
+    /// Checks the settings [`RingRx`] uses, as opening it would.
+    pub fn validate_ring(&self) -> Result<()> {
+        self.ring_layout().map(drop)
     }
 
     /// Checks the settings [`RingRx`] uses and lays the ring out.
