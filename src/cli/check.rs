@@ -1,20 +1,30 @@
-//! `netlab check FILE`: validates a scenario without root and says what `netlab run` would do.
+//! `netlab check FILE`: runs every check `netlab run` makes before building anything
+//! ([`crate::runner::preflight::check`]), without root, and says what `run` would do.
 
 use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::scenario::{Macs, Scenario};
+use crate::runner::preflight;
+use crate::scenario::{Engine, Macs, Order};
 
 /// Arguments of `netlab check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario file (TOML) to validate.
     pub file: PathBuf,
+    /// Lab name `netlab run --name` would get [default: the scenario's `name`].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The results directory `netlab run --results` would get (checked for writing; nothing
+    /// is left there).
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
-    let s = Scenario::load(&args.file)?;
+    let checked = preflight::check(&args.file, args.name.as_deref(), &args.results)?;
+    let s = &checked.scenario;
     outln!("{}: ok — scenario `{}`", args.file.display(), s.name)?;
     if !s.description.is_empty() {
         outln!("  {}", s.description)?;
@@ -29,11 +39,15 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         ),
     };
     outln!("  packet     {} (MACs {macs})", s.packet.file.display())?;
-    outln!("  topology   {:?}", s.topology.kind)?;
+    outln!(
+        "  topology   {} lab `{}`",
+        crate::topology::plan::kind_name(checked.plan.kind),
+        checked.plan.name
+    )?;
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
     outln!(
-        "  generator  engine {:?}, rates {}, {} per point after {} warm-up",
-        s.generator.engine,
+        "  generator  engine {}, rates {}, {} per point after {} warm-up",
+        engine_name(s.generator.engine),
         rates.join(" "),
         humantime::format_duration(s.generator.duration),
         humantime::format_duration(s.generator.warmup)
@@ -47,13 +61,32 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     }
     let estimate = std::time::Duration::from_secs(s.estimated_time().as_secs_f64().ceil() as u64);
     outln!(
-        "  points     {} = {} rates × {} receivers × {} repetitions, {:?} order; at least {}",
+        "  points     {} = {} × {} × {}, {} order; at least {}",
         s.points(),
-        s.generator.rates.len(),
-        s.receivers.len(),
-        s.run.repeat,
-        s.run.order,
+        count(s.generator.rates.len(), "rate", "rates"),
+        count(s.receivers.len(), "receiver", "receivers"),
+        count(s.run.repeat as usize, "repetition", "repetitions"),
+        match s.run.order {
+            Order::Shuffled => "shuffled",
+            Order::Sequential => "sequential",
+        },
         humantime::format_duration(estimate)
     )?;
     Ok(Code::Ok)
+}
+
+/// `1 rate`, `3 rates`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The engine as a scenario writes it.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Auto => "auto",
+        Engine::Socket => "socket",
+        Engine::Mmsg => "mmsg",
+        Engine::Ring => "ring",
+        Engine::Xdp => "xdp",
+    }
 }

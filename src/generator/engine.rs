@@ -97,7 +97,27 @@ impl EngineKind {
         }
     }
 
-    /// The largest `--batch` the engine takes.
+    /// The engines `auto` may pick ([`choose_and_open`]) for a replay paced at `paced_fps`
+    /// (`None`: top speed), with an exact count or not, on an interface whose peer runs NAPI
+    /// (`None`: not known yet, so either). The ring's own fallback (`mmsg`, when the ring
+    /// cannot open at all) is a broken machine, not a choice, and is left out.
+    pub fn auto_may_pick(
+        paced_fps: Option<u64>,
+        exact_count: bool,
+        peer_napi: Option<bool>,
+    ) -> Vec<EngineKind> {
+        let xdp_for_rate = match paced_fps {
+            Some(fps) => fps >= XDP_PACED_FROM_FPS,
+            None => !exact_count,
+        };
+        match (xdp_for_rate, peer_napi) {
+            (false, _) | (true, Some(false)) => vec![EngineKind::Ring],
+            (true, Some(true)) => vec![EngineKind::Xdp],
+            (true, None) => vec![EngineKind::Xdp, EngineKind::Ring],
+        }
+    }
+
+    /// The largest `batch` the engine takes.
     pub fn max_batch(self) -> usize {
         match self {
             EngineKind::Mmsg => fastnet::afpacket::MAX_BATCH,

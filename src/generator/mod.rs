@@ -44,7 +44,7 @@ pub use engine::EngineKind;
 pub use pacing::Pace;
 pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
 
-use crate::exit::bad_input;
+use crate::exit::{bad_field, bad_input, Field, Section};
 use crate::packet::file::Frame;
 use crate::scenario::Engine;
 
@@ -122,37 +122,43 @@ impl GeneratorConfig {
             }
             Pace::MultiplierMicros(_) => {
                 if self.frames.len() < 2 {
-                    return Err(bad_input(format!(
-                        "--multiplier: {} holds a single packet, so it has no timing to scale; \
-                         use --pps or --mbps",
-                        self.source
-                    )));
+                    return Err(bad_field(
+                        field("multiplier"),
+                        format!(
+                            "{} holds a single packet, so it has no timing to scale; give a \
+                             rate in pps or Mbps",
+                            self.source
+                        ),
+                    ));
                 }
                 let first = self.frames[0].ts_ns;
                 if self.frames.iter().all(|f| f.ts_ns == first) {
-                    return Err(bad_input(format!(
-                        "--multiplier: every packet in {} has the same timestamp, so there is no \
-                         timing to scale; use --pps or --mbps",
-                        self.source
-                    )));
+                    return Err(bad_field(
+                        field("multiplier"),
+                        format!(
+                            "every packet in {} has the same timestamp, so there is no timing to \
+                             scale; give a rate in pps or Mbps",
+                            self.source
+                        ),
+                    ));
                 }
             }
             _ => {}
         }
         if self.batch == Some(0) {
-            return Err(bad_input("--batch must be at least 1"));
+            return Err(bad_field(field("batch"), "must be at least 1"));
         }
         if self.burst == Some(0) {
-            return Err(bad_input("--burst must be at least 1"));
+            return Err(bad_field(field("burst"), "must be at least 1"));
         }
         if let Some(kind) = EngineKind::from_choice(self.engine) {
             self.check_batch(kind)?;
         }
         if self.duration == Some(Duration::ZERO) {
-            return Err(bad_input("--duration must be longer than zero"));
+            return Err(bad_field(field("duration"), "must be longer than zero"));
         }
         if self.limit == Some(0) {
-            return Err(bad_input("--limit must be at least 1"));
+            return Err(bad_field(field("limit"), "must be at least 1"));
         }
         for (i, f) in self.frames.iter().enumerate() {
             if f.data.len() < 14 {
@@ -167,16 +173,42 @@ impl GeneratorConfig {
         Ok(())
     }
 
-    /// `--batch` within what `kind` takes per call (checked again once `auto` has chosen).
+    /// `batch` within what `kind` takes per call (checked again once `auto` has chosen).
     fn check_batch(&self, kind: EngineKind) -> anyhow::Result<()> {
         match self.batch {
-            Some(b) if b > kind.max_batch() => Err(bad_input(format!(
-                "--batch {b}: the {kind} engine takes at most {} frames per call",
-                kind.max_batch()
-            ))),
+            Some(b) if b > kind.max_batch() => Err(bad_field(
+                field("batch"),
+                format!(
+                    "{b}: the {kind} engine takes at most {} frames per call",
+                    kind.max_batch()
+                ),
+            )),
             _ => Ok(()),
         }
     }
+
+    /// `batch` within what every engine `auto` may pick takes per call, for a lab whose
+    /// receive side runs NAPI (`peer_napi`; `None`: not known before the interface is seen):
+    /// what [`GeneratorConfig::validate`] cannot say before `auto` has chosen, said before
+    /// anything is built.
+    pub fn check_batch_for_auto(&self, peer_napi: Option<bool>) -> anyhow::Result<()> {
+        if EngineKind::from_choice(self.engine).is_some() {
+            return Ok(());
+        }
+        let paced_fps = self
+            .pace
+            .is_paced()
+            .then(|| sender::schedule_of(self).frames_due_within(1_000_000_000));
+        for kind in EngineKind::auto_may_pick(paced_fps, self.limit.is_some(), peer_napi) {
+            self.check_batch(kind)?;
+        }
+        Ok(())
+    }
+}
+
+/// A generator field (`batch`).
+fn field(key: &str) -> Field {
+    Field::new(Section::Generator, key)
 }
 
 /// Live counters of a running replay, readable from any thread.

@@ -97,7 +97,7 @@ pub(crate) fn describe_pace(pace: Pace) -> String {
     }
 }
 
-fn schedule_of(config: &GeneratorConfig) -> Schedule {
+pub(super) fn schedule_of(config: &GeneratorConfig) -> Schedule {
     let timeline = Timeline::new(config.frames.iter().map(|f| (f.data.len(), f.ts_ns)));
     Schedule::new(
         config.pace,

@@ -33,7 +33,7 @@ impl ReceiveMethod for FastnetRead {
         super::socket::MIN_BUFFER
     }
     fn check(&self, config: &RecvConfig) -> anyhow::Result<()> {
-        super::afpacket_config(config).validate_socket().map_err(|e| super::afpacket_error(e))
+        super::afpacket_config(config).validate_socket().map_err(super::afpacket_error)
     }
     fn open(&self, iface: &str, config: &RecvConfig) -> Option<fastnet::Result<Box<dyn Receive>>> {
         let config: RxConfig = super::afpacket_config(config);

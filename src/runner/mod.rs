@@ -1,8 +1,10 @@
 //! `netlab run`: the whole class experiment from one scenario file.
 //!
 //! 1. The scenario is loaded and validated ([`Scenario::load`]), the packet file read, every
-//!    receiver's knobs and `exec` program checked, the lab planned — all before anything is
-//!    built; any problem is bad input (exit 2). Then the privileges (exit 3).
+//!    receiver's knobs and `exec` program checked, the lab planned, the generator checked at
+//!    every rate, the results directory tried — all before anything is built, by
+//!    [`preflight::check`], which `netlab check` runs too; any problem is bad input (exit 2).
+//!    Then the privileges (exit 3).
 //! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
@@ -35,20 +37,18 @@
 
 pub mod measure;
 pub mod order;
+pub mod preflight;
 pub mod progress;
 pub mod receivers;
 pub mod template;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::interrupt::Interrupt;
-use crate::packet::read_frames;
 use crate::privilege::{self, Capability};
 use crate::report::{Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
-use crate::topology::{Kind, Lab, LabState, Plan};
+use crate::topology::{Kind, Lab, LabState};
 
 use measure::{Bench, Measured, Outcome};
 use progress::Progress;
@@ -85,23 +85,9 @@ pub struct RunOutcome {
 
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
-    let scenario = Scenario::load(&options.file)?;
-    let frames = read_frames(&scenario.packet.file)?;
-    let configs = receivers::configs(&scenario)?;
-    let lab_name = options.lab_name.clone().unwrap_or_else(|| scenario.name.clone());
-    let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
-    let plan = Plan::new(&scenario.topology, &lab_name, cpus)?;
-    for rate in &scenario.generator.rates {
-        let mut config =
-            crate::generator::GeneratorConfig::new("", frames.clone(), measure::pace(*rate));
-        config.batch = scenario.generator.batch.map(|b| b as usize);
-        config.burst = scenario.generator.burst.map(|b| b as usize);
-        config.engine = scenario.generator.engine;
-        config.duration = Some(scenario.generator.duration);
-        config.validate().with_context(|| format!("{}: [generator]", scenario.path.display()))?;
-    }
+    let preflight::Checked { scenario, frames, configs, plan } =
+        preflight::check(&options.file, options.lab_name.as_deref(), &options.results_base)?;
     require_privileges(plan.kind)?;
-    check_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -115,7 +101,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
 
 /// Bad input unless a results directory can be made under `base`: tried for real (the
 /// directories and a file), and everything the try made removed again, before a lab is built.
-fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
     let mut missing = Vec::new();
     let mut dir = base;
     while !dir.as_os_str().is_empty() && !dir.exists() {

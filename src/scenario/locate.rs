@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
+use crate::exit::{Field, Section};
 use crate::location::{closest, line_column};
 
 /// A problem in a scenario file, located: `labs/x.toml:12:1: generator.rates[2]: message`.
@@ -75,6 +76,40 @@ impl<'a> Source<'a> {
         if span.is_none() {
             error.path = keys.join(".");
         }
+        error
+    }
+
+    /// An error about `field` at its value, else at the header of its table, else at the start
+    /// of the file; the path is always the field's (`receiver[1].buffer`, `generator.batch`).
+    pub(super) fn error_at_field(
+        &self,
+        field: &Field,
+        receiver: usize,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let key = field.key.as_str();
+        let (table, path) = match field.section {
+            Section::Top => (None, key.to_string()),
+            Section::Topology => (Some("topology"), format!("topology.{key}")),
+            Section::Generator => (Some("generator"), format!("generator.{key}")),
+            Section::Receiver => (Some("receiver"), format!("receiver[{receiver}].{key}")),
+        };
+        let span = self.doc.as_ref().and_then(|doc| {
+            let table_item = match (field.section, table) {
+                (_, None) => doc.as_item(),
+                (Section::Receiver, Some(t)) => {
+                    let table = doc.get(t)?.as_array_of_tables()?.get(receiver)?;
+                    return table.get(key).and_then(Item::span).or_else(|| table.span());
+                }
+                (_, Some(t)) => doc.get(t)?,
+            };
+            table_item.get(key).and_then(Item::span).or_else(|| match table_item {
+                Item::Table(t) => t.span(),
+                _ => None,
+            })
+        });
+        let mut error = self.error(span, message);
+        error.path = path;
         error
     }
 

@@ -250,6 +250,30 @@ impl Scenario {
         error
     }
 
+    /// An error about `field` (of receiver `receiver` when it is a receiver's), located where
+    /// the field is written: `FILE:LINE:COLUMN: receiver[1].buffer: message`.
+    pub fn field_error(
+        &self,
+        field: &crate::exit::Field,
+        receiver: usize,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        Source::new(&self.path, &self.source).error_at_field(field, receiver, message)
+    }
+
+    /// `err` in the scenario's words: an error about a field becomes one bad-input line
+    /// located at that field (of receiver `receiver` when it is a receiver's); any other error
+    /// is returned as it is.
+    pub fn locate(&self, err: anyhow::Error, receiver: usize) -> anyhow::Error {
+        match crate::exit::field_of(&err) {
+            Some(c) => {
+                let field = c.field.clone().unwrap_or_else(|| unreachable!("field_of has a field"));
+                bad_input(self.field_error(&field, receiver, c.message.clone()).to_string())
+            }
+            None => err,
+        }
+    }
+
     /// The directory relative paths in the scenario are resolved against (`exec` commands are
     /// best run from here too).
     pub fn dir(&self) -> &Path {

@@ -2,9 +2,11 @@
 
 mod cli;
 mod packet;
+mod preflight;
 mod recv;
 mod replay;
 mod report;
 mod run;
 mod scenario;
 mod topology;
+mod util;

@@ -1,17 +1,14 @@
 //! `netlab packet new | rewrite | show`: the shipped packet, checksums cross-checked with tshark,
 //! address rewriting, pcapng input made by Wireshark's own tools, and every bad input.
 
+use super::util::netlab;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use netlab::packet::{self, Frame, UdpSpec};
 
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-}
-
 fn shipped() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap")
+    super::util::udp64()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -5,6 +5,7 @@
 //! so the kernel itself sends nothing), writes a pcap of known composition, replays it into `tx0`
 //! with tcpreplay at 20 kpps (a rate every method keeps) and receives on `rx0`.
 
+use super::util::netlab;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -222,10 +223,6 @@ fn exec_failures_are_one_clear_message() {
     assert!(e.contains("exited before it was stopped (exit status 3)"), "{e}");
     let e = exec_error("sh -c 'echo READY; trap \"exit 0\" INT; while :; do sleep 0.05; done'");
     assert!(e.contains("printed no RESULT-RX line"), "{e}");
-}
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
 }
 
 #[test]

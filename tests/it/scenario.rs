@@ -2,7 +2,6 @@
 //! file:line:column and key path.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use netlab::receiver::RecvConfig;
@@ -344,7 +343,7 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_netlab")).current_dir(cwd).args(args).output().unwrap()
+    super::util::netlab().current_dir(cwd).args(args).output().unwrap()
 }
 
 #[test]
