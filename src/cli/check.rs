@@ -16,14 +16,19 @@ pub struct Args {
     /// Lab name `netlab run --name` would get [default: the scenario's `name`].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// The results directory `netlab run --results` would get (checked for writing; nothing
-    /// is left there).
+    /// The results directory `netlab run --results` would get: tried for writing (nothing is
+    /// left there) when check runs with the privileges run needs.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results: PathBuf,
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
-    let checked = preflight::check(&args.file, args.name.as_deref(), &args.results)?;
+    let checked = preflight::check(&args.file, args.name.as_deref())?;
+    // What root may write is not what another user may: the directory is tried as `run` would.
+    let results_tried = preflight::privileges(checked.plan.kind).is_ok();
+    if results_tried {
+        preflight::results_writable(&args.results)?;
+    }
     let s = &checked.scenario;
     outln!("{}: ok — scenario `{}`", args.file.display(), s.name)?;
     if !s.description.is_empty() {
@@ -72,6 +77,11 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         },
         humantime::format_duration(estimate)
     )?;
+    if results_tried {
+        outln!("  results    under {} (writable)", args.results.display())?;
+    } else {
+        outln!("  results    under {} (not tried: run needs root)", args.results.display())?;
+    }
     Ok(Code::Ok)
 }
 

@@ -97,7 +97,7 @@ impl EngineKind {
         }
     }
 
-    /// The engines `auto` may pick ([`choose_and_open`]) for a replay paced at `paced_fps`
+    /// The engines `auto` may pick (`choose_and_open`) for a replay paced at `paced_fps`
     /// (`None`: top speed), with an exact count or not, on an interface whose peer runs NAPI
     /// (`None`: not known yet, so either). The ring's own fallback (`mmsg`, when the ring
     /// cannot open at all) is a broken machine, not a choice, and is left out.

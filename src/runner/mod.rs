@@ -2,9 +2,9 @@
 //!
 //! 1. The scenario is loaded and validated ([`Scenario::load`]), the packet file read, every
 //!    receiver's knobs and `exec` program checked, the lab planned, the generator checked at
-//!    every rate, the results directory tried — all before anything is built, by
-//!    [`preflight::check`], which `netlab check` runs too; any problem is bad input (exit 2).
-//!    Then the privileges (exit 3).
+//!    every rate — all before anything is built, by [`preflight::check`], which `netlab check`
+//!    runs too; any problem is bad input (exit 2). Then the privileges (exit 3) and the results
+//!    directory (exit 2).
 //! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
@@ -45,10 +45,9 @@ pub mod template;
 use std::path::PathBuf;
 
 use crate::interrupt::Interrupt;
-use crate::privilege::{self, Capability};
 use crate::report::{Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
-use crate::topology::{Kind, Lab, LabState};
+use crate::topology::{Lab, LabState};
 
 use measure::{Bench, Measured, Outcome};
 use progress::Progress;
@@ -86,8 +85,9 @@ pub struct RunOutcome {
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let preflight::Checked { scenario, frames, configs, plan } =
-        preflight::check(&options.file, options.lab_name.as_deref(), &options.results_base)?;
-    require_privileges(plan.kind)?;
+        preflight::check(&options.file, options.lab_name.as_deref())?;
+    preflight::privileges(plan.kind)?;
+    preflight::results_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -97,37 +97,6 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let outcome = result?;
     down?;
     Ok(outcome)
-}
-
-/// Bad input unless a results directory can be made under `base`: tried for real (the
-/// directories and a file), and everything the try made removed again, before a lab is built.
-pub(crate) fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
-    let mut missing = Vec::new();
-    let mut dir = base;
-    while !dir.as_os_str().is_empty() && !dir.exists() {
-        missing.push(dir.to_path_buf());
-        dir = dir.parent().unwrap_or(std::path::Path::new(""));
-    }
-    let tried = std::fs::create_dir_all(base).and_then(|()| {
-        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
-    });
-    for made in &missing {
-        let _ = std::fs::remove_dir(made);
-    }
-    tried.map_err(|e| {
-        crate::exit::bad_input(format!(
-            "results directory {}: cannot write there ({e}); nothing was built",
-            base.display()
-        ))
-    })
-}
-
-fn require_privileges(kind: Kind) -> anyhow::Result<()> {
-    use Capability::{NetAdmin, NetRaw, SysAdmin};
-    // An `interface` lab makes no namespace.
-    let needed: &[Capability] =
-        if kind == Kind::Interface { &[NetAdmin, NetRaw] } else { &[NetAdmin, NetRaw, SysAdmin] };
-    privilege::require("netlab run (building the lab, raw sockets)", needed)
 }
 
 fn run_in_lab(

@@ -4,8 +4,12 @@
 //! In order: the scenario file ([`Scenario::load`]), the packet file, every receiver's knobs
 //! against its method's limits and its `exec` program (found, executable, placeholders known),
 //! the lab plan (names, MTU, queues, cores, MACs), the generator at every rate (its knobs, and a
-//! `batch` every engine `auto` may pick there takes), and a results directory that can be
-//! written. Every problem with a field of the scenario is one line `FILE:LINE:COL: key.path: …`.
+//! `batch` every engine `auto` may pick there takes). Every problem with a field of the scenario
+//! is one line `FILE:LINE:COL: key.path: …`.
+//!
+//! Then, as `run` does them: the privileges ([`privileges`], exit 3) and a results directory
+//! that can be written ([`results_writable`]). `netlab check` tries the directory only when it
+//! holds the privileges `run` needs: what root may write is not what another user may.
 
 use std::path::Path;
 
@@ -14,6 +18,7 @@ use anyhow::Context as _;
 use crate::exit::{bad_input, field_of, Section};
 use crate::generator::GeneratorConfig;
 use crate::packet::{read_frames, Frame};
+use crate::privilege::{self, Capability};
 use crate::receiver::RecvConfig;
 use crate::scenario::Scenario;
 use crate::topology::{Kind, NapiMode, Plan};
@@ -33,9 +38,9 @@ pub struct Checked {
     pub plan: Plan,
 }
 
-/// Checks the scenario `file` for a lab named `lab_name` (default: the scenario's `name`) with
-/// results under `results_base`, building nothing (see the module docs).
-pub fn check(file: &Path, lab_name: Option<&str>, results_base: &Path) -> anyhow::Result<Checked> {
+/// Checks the scenario `file` for a lab named `lab_name` (default: the scenario's `name`),
+/// building nothing (see the module docs).
+pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
     let scenario = Scenario::load(file)?;
     let frames = read_frames(&scenario.packet.file)?;
     let configs = receivers::configs(&scenario)?;
@@ -72,6 +77,36 @@ pub fn check(file: &Path, lab_name: Option<&str>, results_base: &Path) -> anyhow
             }
         })?;
     }
-    super::check_writable(results_base)?;
     Ok(Checked { scenario, frames, configs, plan })
+}
+
+/// The privileges `run` needs to build a lab of `kind` (an `interface` lab makes no namespace).
+pub fn privileges(kind: Kind) -> anyhow::Result<()> {
+    use Capability::{NetAdmin, NetRaw, SysAdmin};
+    let needed: &[Capability] =
+        if kind == Kind::Interface { &[NetAdmin, NetRaw] } else { &[NetAdmin, NetRaw, SysAdmin] };
+    privilege::require("netlab run (building the lab, raw sockets)", needed)
+}
+
+/// Bad input unless a results directory can be made under `base`: tried for real (the
+/// directories and a file), and everything the try made removed again, before a lab is built.
+pub fn results_writable(base: &Path) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    let mut dir = base;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        missing.push(dir.to_path_buf());
+        dir = dir.parent().unwrap_or(Path::new(""));
+    }
+    let tried = std::fs::create_dir_all(base).and_then(|()| {
+        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
+    });
+    for made in &missing {
+        let _ = std::fs::remove_dir(made);
+    }
+    tried.map_err(|e| {
+        bad_input(format!(
+            "results directory {}: cannot write there ({e}); nothing was built",
+            base.display()
+        ))
+    })
 }

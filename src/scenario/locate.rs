@@ -113,21 +113,6 @@ impl<'a> Source<'a> {
         error
     }
 
-    /// An error at the header of the `index`-th `[[key]]` table (e.g. the second
-    /// `[[receiver]]`), or at the start of the file when there is no such table.
-    pub(super) fn error_at_table(
-        &self,
-        key: &str,
-        index: usize,
-        message: impl Into<String>,
-    ) -> ScenarioError {
-        let span = self
-            .doc
-            .as_ref()
-            .and_then(|doc| doc.get(key)?.as_array_of_tables()?.get(index)?.span());
-        self.error(span, message)
-    }
-
     /// Turns a serde/TOML error into a located one, rewriting serde's wording into the file's
     /// terms and adding "did you mean".
     pub(super) fn toml_error(&self, err: &toml::de::Error) -> ScenarioError {
@@ -269,16 +254,23 @@ mod tests {
     }
 
     #[test]
-    fn array_tables_are_found_by_index() {
-        let text = "name = \"x\"\n[[receiver]]\nmethod = \"pcap\"\n  [[ receiver ]]\nmethod = \"socket\"\n";
+    fn fields_are_found_at_their_value_else_their_table() {
+        let text = "name = \"x\"\n[generator]\nbatch = 9\n[[receiver]]\nmethod = \"pcap\"\n  \
+                    [[ receiver ]]\nmethod = \"socket\"\nbuffer = \"1B\"\n";
         let source = Source::new(Path::new("x.toml"), text);
-        let at = |i| {
-            let e = source.error_at_table("receiver", i, "m");
-            (e.line, e.column)
+        let at = |section, key: &str, i| {
+            let e = source.error_at_field(&Field::new(section, key), i, "m");
+            (e.line, e.column, e.path)
         };
-        assert_eq!(at(0), (2, 1));
-        assert_eq!(at(1), (4, 3));
-        assert_eq!(at(2), (1, 1));
+        assert_eq!(at(Section::Receiver, "buffer", 1), (8, 10, "receiver[1].buffer".into()));
+        assert_eq!(at(Section::Receiver, "batch", 1), (6, 3, "receiver[1].batch".into()));
+        assert_eq!(at(Section::Receiver, "batch", 0), (4, 1, "receiver[0].batch".into()));
+        assert_eq!(at(Section::Generator, "batch", 0), (3, 9, "generator.batch".into()));
+        assert_eq!(at(Section::Generator, "burst", 0), (2, 1, "generator.burst".into()));
+        assert_eq!(at(Section::Topology, "mtu", 0), (1, 1, "topology.mtu".into()));
+        assert_eq!(at(Section::Top, "name", 0), (1, 8, "name".into()));
+        let e = source.error_at_field(&Field::new(Section::Generator, "batch"), 0, "too big");
+        assert_eq!(e.to_string(), "x.toml:3:9: generator.batch: too big");
     }
 
     #[test]

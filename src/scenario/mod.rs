@@ -43,7 +43,7 @@
 //! - Receivers are told apart by their label: `name` if given, else the method's canonical name.
 //!   Two receivers with the same label are an error.
 //! - A receiver knob its method does not use (`batch` on `socket`, `buffer` on `xdp-drop`) is an
-//!   error; [`crate::receiver::Knob`] says which method uses what, for `netlab recv` too.
+//!   error; each method's descriptor ([`crate::method`]) says which knobs it takes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -239,15 +239,6 @@ impl Scenario {
     /// The scenario file's text as it was loaded.
     pub fn source(&self) -> &str {
         &self.source
-    }
-
-    /// A problem with receiver `index` found after loading (its buffer, its `exec` program),
-    /// located at its `[[receiver]]` header: `FILE:LINE:COLUMN: receiver[i] (label): message`.
-    pub fn receiver_error(&self, index: usize, message: impl Into<String>) -> ScenarioError {
-        let source = Source::new(&self.path, &self.source);
-        let mut error = source.error_at_table("receiver", index, message);
-        error.path = format!("receiver[{index}] ({})", self.receivers[index].label);
-        error
     }
 
     /// An error about `field` (of receiver `receiver` when it is a receiver's), located where

@@ -1,11 +1,13 @@
 //! Integration tests: one binary, one module per area.
 
 mod cli;
+mod docs;
 mod packet;
 mod preflight;
 mod recv;
 mod replay;
 mod report;
+mod rooms;
 mod run;
 mod scenario;
 mod topology;
