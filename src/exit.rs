@@ -49,6 +49,9 @@ pub struct Classified {
     /// The input it is about, when it is about one: the edge that read that input renders it
     /// (`FILE:LINE:COL: generator.batch: …` for a scenario, the flag for a command line).
     pub field: Option<Field>,
+    /// A setting that would let it through (`force`), when there is one: the edge offers it in
+    /// its own words if its user can set it.
+    pub unless: Option<Field>,
 }
 
 impl fmt::Display for Classified {
@@ -71,6 +74,8 @@ pub enum Section {
     Generator,
     /// A `[[receiver]]` table (`netlab recv`).
     Receiver,
+    /// The packet to build (`netlab packet new`).
+    Packet,
 }
 
 /// What an input error is about, in the scenario's words (`generator.batch`, `receiver.buffer`):
@@ -97,17 +102,24 @@ impl fmt::Display for Field {
             Section::Topology => write!(f, "topology.{}", self.key),
             Section::Generator => write!(f, "generator.{}", self.key),
             Section::Receiver => write!(f, "receiver.{}", self.key),
+            Section::Packet => write!(f, "packet.{}", self.key),
         }
     }
 }
 
 /// A bad-input error about `field`: `Err(bad_field(Field::new(Section::Generator, "batch"), …))`.
 pub fn bad_field(field: Field, message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified {
-        code: Code::BadInput,
-        message: message.into(),
-        field: Some(field),
-    })
+    field_error(Code::BadInput, field, message, None)
+}
+
+/// An error about `field` with exit `code`, which setting `unless` would let through.
+pub fn field_error(
+    code: Code,
+    field: Field,
+    message: impl Into<String>,
+    unless: Option<Field>,
+) -> anyhow::Error {
+    anyhow::Error::new(Classified { code, message: message.into(), field: Some(field), unless })
 }
 
 /// The field the first classified cause of `err` is about, with that cause.
@@ -115,21 +127,21 @@ pub fn field_of(err: &anyhow::Error) -> Option<&Classified> {
     err.chain().find_map(|c| c.downcast_ref::<Classified>()).filter(|c| c.field.is_some())
 }
 
-/// `err` with its field error rendered by `render(field, message)`, every other cause as it
-/// reads: how an edge (command line, scenario file) puts a field error in the user's words.
-/// The exit code stays.
-pub fn render_field(err: anyhow::Error, render: impl Fn(&Field, &str) -> String) -> anyhow::Error {
+/// `err` with its field error rendered by `render` (given the error, whose `field` is set),
+/// every other cause as it reads: how an edge (command line, scenario file) puts a field error
+/// in the user's words. The exit code stays.
+pub fn render_field(err: anyhow::Error, render: impl Fn(&Classified) -> String) -> anyhow::Error {
     let Some(classified) = field_of(&err) else { return err };
     let code = classified.code;
     let text = err
         .chain()
         .map(|cause| match cause.downcast_ref::<Classified>() {
-            Some(Classified { field: Some(field), message, .. }) => render(field, message),
+            Some(c) if c.field.is_some() => render(c),
             _ => cause.to_string(),
         })
         .collect::<Vec<_>>()
         .join(": ");
-    anyhow::Error::new(Classified { code, message: text, field: None })
+    anyhow::Error::new(Classified { code, message: text, field: None, unless: None })
 }
 
 impl std::error::Error for Classified {}
@@ -137,17 +149,32 @@ impl std::error::Error for Classified {}
 /// A bad-input error: `Err(bad_input(format!("{}: no frames", path.display())))`. An error
 /// about one field of the input is a [`bad_field`].
 pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::BadInput, message: message.into(), field: None })
+    anyhow::Error::new(Classified {
+        code: Code::BadInput,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// A missing-privilege error.
 pub fn privilege(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::Privilege, message: message.into(), field: None })
+    anyhow::Error::new(Classified {
+        code: Code::Privilege,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// A missing-kernel-feature error.
 pub fn unsupported(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::Unsupported, message: message.into(), field: None })
+    anyhow::Error::new(Classified {
+        code: Code::Unsupported,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// The exit code for an error chain: the first classified cause wins; a broken pipe on our

@@ -10,7 +10,12 @@ pub(super) fn flag(field: &Field) -> String {
 
 /// `err` with a field error rendered as its flag.
 pub(super) fn in_flags(err: anyhow::Error) -> anyhow::Error {
-    render_field(err, |field, message| format!("{}: {message}", flag(field)))
+    render_field(err, |c| {
+        let field = c.field.as_ref().map(flag).unwrap_or_default();
+        let unless =
+            c.unless.as_ref().map(|u| format!(", or pass {}", flag(u))).unwrap_or_default();
+        format!("{field}: {}{unless}", c.message)
+    })
 }
 
 #[cfg(test)]
@@ -26,6 +31,16 @@ mod tests {
         let rendered = in_flags(err);
         assert_eq!(format!("{rendered:#}"), "replay: --batch: at most 4096 frames per call");
         assert_eq!(code_for(&rendered), Code::BadInput);
+        let forced = crate::exit::field_error(
+            Code::BadInput,
+            Field::new(Section::Generator, "interface"),
+            "interface `gen0` is down",
+            Some(Field::new(Section::Generator, "force")),
+        );
+        assert_eq!(
+            format!("{:#}", in_flags(forced)),
+            "--interface: interface `gen0` is down, or pass --force"
+        );
         let plain = in_flags(anyhow::anyhow!("not a field"));
         assert_eq!(format!("{plain:#}"), "not a field");
     }

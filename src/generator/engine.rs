@@ -176,7 +176,7 @@ impl Surroundings {
         if strict && self.distinct_frames > 1 {
             return Some(format!(
                 "the file holds {} different frames and live frames send one frame content \
-                 per call, so calls would be short; ask for --engine xdp to use it anyway",
+                 per call, so calls would be short; name the xdp engine to use it anyway",
                 self.distinct_frames
             ));
         }
@@ -185,7 +185,7 @@ impl Surroundings {
             return strict.then(|| {
                 format!(
                     "cannot tell whether `{name}`'s driver takes redirected frames \
-                     (ndo_xdp_xmit); ask for --engine xdp to try, and count at the receiver"
+                     (ndo_xdp_xmit); name the xdp engine to try, and count at the receiver"
                 )
             });
         }
@@ -297,11 +297,15 @@ pub(crate) fn choose_and_open(
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(false) {
                 if !force {
-                    return Err(exit::unsupported(format!(
-                        "--engine xdp cannot send on `{iface}`: {why}; engines that can: {} \
-                         (or --force)",
-                        usable_without_xdp()
-                    )));
+                    return Err(exit::field_error(
+                        exit::Code::Unsupported,
+                        super::field("engine"),
+                        format!(
+                            "xdp cannot send on `{iface}`: {why}; engines that can: {}",
+                            usable_without_xdp()
+                        ),
+                        Some(super::field("force")),
+                    ));
                 }
             }
         }
@@ -322,7 +326,7 @@ pub(crate) fn choose_and_open(
             }
             if exact_count && paced_fps.is_none() {
                 skipped.push(
-                    "not xdp: --limit asks for an exact count at top speed, and live frames have \
+                    "not xdp: a limit asks for an exact count at top speed, and live frames have \
                      no backpressure (what the peer cannot take is dropped there), while the \
                      ring waits for room"
                         .to_string(),

@@ -93,6 +93,7 @@ impl<'a> Source<'a> {
             Section::Topology => (Some("topology"), format!("topology.{key}")),
             Section::Generator => (Some("generator"), format!("generator.{key}")),
             Section::Receiver => (Some("receiver"), format!("receiver[{receiver}].{key}")),
+            Section::Packet => (Some("packet"), format!("packet.{key}")),
         };
         let span = self.doc.as_ref().and_then(|doc| {
             let table_item = match (field.section, table) {

@@ -76,6 +76,7 @@ impl Signals {
             code: Code::Interrupted,
             message: format!("interrupted by {which}; everything built so far was removed"),
             field: None,
+            unless: None,
         })
     }
 }
