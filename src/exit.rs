@@ -86,12 +86,21 @@ pub struct Field {
     pub section: Section,
     /// Its key in that table (`batch`).
     pub key: String,
+    /// The value as given, when the message is about it (a command line repeats it; a
+    /// scenario's location shows it).
+    pub value: Option<String>,
 }
 
 impl Field {
     /// A field of `section`.
     pub fn new(section: Section, key: impl Into<String>) -> Self {
-        Self { section, key: key.into() }
+        Self { section, key: key.into(), value: None }
+    }
+
+    /// The same field, about the value `value`.
+    pub fn with_value(mut self, value: impl fmt::Display) -> Self {
+        self.value = Some(value.to_string());
+        self
     }
 }
 

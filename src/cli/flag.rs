@@ -3,9 +3,14 @@
 
 use crate::exit::{render_field, Field};
 
-/// The flag that sets `field` (`--batch`, `--write-count`).
+/// The flag that sets `field` (`--batch`, `--write-count`), with the value given when the
+/// error is about it (`--size 63`).
 pub(super) fn flag(field: &Field) -> String {
-    format!("--{}", field.key.replace('_', "-"))
+    let flag = format!("--{}", field.key.replace('_', "-"));
+    match &field.value {
+        Some(value) => format!("{flag} {value}"),
+        None => flag,
+    }
 }
 
 /// `err` with a field error rendered as its flag.

@@ -177,11 +177,8 @@ impl GeneratorConfig {
     fn check_batch(&self, kind: EngineKind) -> anyhow::Result<()> {
         match self.batch {
             Some(b) if b > kind.max_batch() => Err(bad_field(
-                field("batch"),
-                format!(
-                    "{b}: the {kind} engine takes at most {} frames per call",
-                    kind.max_batch()
-                ),
+                field("batch").with_value(b),
+                format!("the {kind} engine takes at most {} frames per call", kind.max_batch()),
             )),
             _ => Ok(()),
         }

@@ -101,31 +101,29 @@ impl UdpSpec {
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(id) = self.vlan {
             if !(1..=4094).contains(&id) {
-                return Err(bad_field(field("vlan"), format!("{id}: a VLAN ID is 1..4094")));
+                return Err(bad_field(field("vlan").with_value(id), "a VLAN ID is 1..4094"));
             }
         }
         if !(MIN_IPV4_MTU..=MAX_IPV4_LEN).contains(&self.mtu) {
             return Err(bad_field(
-                field("mtu"),
-                format!("{}: an IPv4 MTU is {MIN_IPV4_MTU}..{MAX_IPV4_LEN} bytes", self.mtu),
+                field("mtu").with_value(self.mtu),
+                format!("an IPv4 MTU is {MIN_IPV4_MTU}..{MAX_IPV4_LEN} bytes"),
             ));
         }
         if self.size < MIN_FRAME_ON_WIRE {
             return Err(bad_field(
-                field("size"),
+                field("size").with_value(self.size),
                 format!(
-                    "{}: an Ethernet frame is at least {MIN_FRAME_ON_WIRE} bytes on the wire \
-                     (FCS included)",
-                    self.size
+                    "an Ethernet frame is at least {MIN_FRAME_ON_WIRE} bytes on the wire (FCS \
+                     included)"
                 ),
             ));
         }
         if self.size > self.max_size() {
             return Err(bad_field(
-                field("size"),
+                field("size").with_value(self.size),
                 format!(
-                    "{}: larger than MTU {} allows (at most {} bytes on the wire{}, FCS included)",
-                    self.size,
+                    "larger than MTU {} allows (at most {} bytes on the wire{}, FCS included)",
                     self.mtu,
                     self.max_size(),
                     if self.vlan.is_some() { " with the VLAN tag" } else { "" },
@@ -237,15 +235,21 @@ mod tests {
     #[test]
     fn out_of_range_fields_name_their_field() {
         let cases = [
-            (UdpSpec { size: 63, ..UdpSpec::default() }, "packet.size: 63"),
-            (UdpSpec { size: 1519, ..UdpSpec::default() }, "packet.size: 1519"),
-            (UdpSpec { size: 1523, vlan: Some(1), ..UdpSpec::default() }, "packet.size: 1523"),
+            (
+                UdpSpec { size: 63, ..UdpSpec::default() },
+                "packet.size: an Ethernet frame is at least",
+            ),
+            (UdpSpec { size: 1519, ..UdpSpec::default() }, "packet.size: larger than MTU 1500"),
+            (
+                UdpSpec { size: 1523, vlan: Some(1), ..UdpSpec::default() },
+                "packet.size: larger than MTU 1500 allows (at most 1522",
+            ),
             (
                 UdpSpec { size: 9018, mtu: 9000, vlan: Some(0), ..UdpSpec::default() },
-                "packet.vlan: 0",
+                "packet.vlan: a VLAN ID",
             ),
-            (UdpSpec { vlan: Some(4095), ..UdpSpec::default() }, "packet.vlan: 4095"),
-            (UdpSpec { mtu: 67, ..UdpSpec::default() }, "packet.mtu: 67"),
+            (UdpSpec { vlan: Some(4095), ..UdpSpec::default() }, "packet.vlan: a VLAN ID"),
+            (UdpSpec { mtu: 67, ..UdpSpec::default() }, "packet.mtu: an IPv4 MTU"),
         ];
         for (spec, flag) in cases {
             let err = spec.build().unwrap_err();

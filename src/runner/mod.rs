@@ -45,7 +45,7 @@ pub mod template;
 use std::path::PathBuf;
 
 use crate::interrupt::Interrupt;
-use crate::report::{Manifest, Point, Results, ResultsDir};
+use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{Lab, LabState};
 
@@ -255,32 +255,12 @@ fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
     let ipv4_per_pass = template.ipv4_per_pass();
     let mixed = ipv4_per_pass != 0 && ipv4_per_pass != template.frames.len();
     let Measured { counters, send, recv } = m;
-    let mut point = if mixed {
-        // The report judges uniform files; a mixed file's IPv4 count is judged below.
-        let mut c = counters.clone();
-        c.ipv4_frames = c.app_rx_frames;
-        let mut p = Point::new(receiver, rate, plan.repetition, frame_len, true, c);
-        p.counters.ipv4_frames = counters.ipv4_frames;
-        p
+    let ipv4_sent = if mixed {
+        Ipv4Sent::Mixed { ipv4: template.ipv4_in_first(counters.sent_frames) }
     } else {
-        Point::new(receiver, rate, plan.repetition, frame_len, ipv4_per_pass > 0, counters.clone())
+        Ipv4Sent::from(ipv4_per_pass > 0)
     };
-    if mixed {
-        let sent_ipv4 = template.ipv4_in_first(counters.sent_frames);
-        let sent_other = counters.sent_frames - sent_ipv4;
-        let (rx, ipv4) = (counters.app_rx_frames, counters.ipv4_frames);
-        if rx == counters.sent_frames && ipv4 != sent_ipv4 {
-            point.invalidate(format!(
-                "IPv4 count {ipv4} disagrees with the {sent_ipv4} IPv4 frames sent (all {rx} \
-                 frames received)"
-            ));
-        } else if ipv4 > sent_ipv4.min(rx) || rx - ipv4.min(rx) > sent_other {
-            point.invalidate(format!(
-                "IPv4 count {ipv4} impossible: {rx} frames received of {sent_ipv4} IPv4 and \
-                 {sent_other} other frames sent"
-            ));
-        }
-    }
+    let point = Point::new(receiver, rate, plan.repetition, frame_len, ipv4_sent, counters);
     let failed = send.frames_failed();
     if failed > 0 {
         tracing::info!(
