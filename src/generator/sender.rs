@@ -12,7 +12,7 @@ use super::link::LinkFacts;
 use super::pacing::{Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
 use super::report::{errno_name, Ended, Lateness, PeerCount, Rated, SendReport};
 use super::{field, GeneratorConfig, Progress};
-use crate::exit::{bad_field, bad_input, field_error, Code};
+use crate::exit::{bad_field, bad_input, field_error, Code, Section};
 
 /// What the thread tells [`super::Generator::prepare`] once it can send.
 pub(super) struct Ready {
@@ -112,21 +112,7 @@ pub(super) fn schedule_of(config: &GeneratorConfig) -> Schedule {
 type SetUp = (Sender, EngineKind, String, Option<LinkFacts>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
-    if let Some(ns) = &config.netns {
-        let handle = fastnet::netns::NetNs::open_named(ns).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_field(field("netns"), why),
-            other => anyhow::Error::new(other).context(format!("cannot open namespace `{ns}`")),
-        })?;
-        handle
-            .enter()
-            .map_err(|e| anyhow::Error::new(e).context(format!("cannot enter `{ns}`")))?;
-    }
-    if let Some(core) = config.core {
-        fastnet::cpu::pin_current_thread(core).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_field(field("core"), why),
-            other => anyhow::Error::new(other).context(format!("cannot pin to core {core}")),
-        })?;
-    }
+    crate::topology::place::enter(config.netns.as_deref(), config.core, Section::Generator)?;
     let place = match &config.netns {
         Some(ns) => format!("in namespace `{ns}`"),
         None => "in this namespace".to_string(),

@@ -240,31 +240,11 @@ fn run_thread(
     ready: mpsc::Sender<()>,
     tap: Option<fastnet::Tap>,
 ) -> anyhow::Result<RecvReport> {
-    if let Some(name) = &spec.netns {
-        let ns = fastnet::netns::NetNs::open_named(name).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { .. } => crate::exit::bad_field(
-                crate::exit::Field::new(crate::exit::Section::Receiver, "netns"),
-                e.to_string(),
-            ),
-            other => anyhow::Error::new(other).context(format!("cannot open namespace `{name}`")),
-        })?;
-        ns.enter().map_err(|e| match e.raw_os_error() {
-            Some(libc::EPERM) => crate::exit::privilege(format!(
-                "cannot enter namespace `{name}`: {e}: entering a network namespace needs root \
-                 (CAP_SYS_ADMIN): run with sudo"
-            )),
-            _ => anyhow::Error::new(e).context(format!("cannot enter namespace `{name}`")),
-        })?;
-    }
-    if let Some(core) = spec.core {
-        fastnet::cpu::pin_current_thread(core).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { .. } => crate::exit::bad_field(
-                crate::exit::Field::new(crate::exit::Section::Receiver, "core"),
-                e.to_string(),
-            ),
-            other => anyhow::Error::new(other).context(format!("cannot pin to core {core}")),
-        })?;
-    }
+    crate::topology::place::enter(
+        spec.netns.as_deref(),
+        spec.core,
+        crate::exit::Section::Receiver,
+    )?;
     let napi_pids = napi_kthreads(&spec.iface);
     if spec.method == Method::Exec {
         let napi = NapiClock::start(&napi_pids);

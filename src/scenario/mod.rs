@@ -284,6 +284,17 @@ impl Scenario {
     }
 }
 
+/// An error about `field` located in the scenario file `path` whose text is `text` (for a file
+/// read in part, as `netlab topo up` reads its `[topology]`): `FILE:LINE:COL: key.path: …`.
+pub fn field_error_in(
+    path: &Path,
+    text: &str,
+    field: &crate::exit::Field,
+    message: impl Into<String>,
+) -> ScenarioError {
+    Source::new(path, text).error_at_field(field, 0, message)
+}
+
 fn base_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

@@ -18,6 +18,7 @@ mod lab;
 mod link;
 pub mod marker;
 pub mod napi;
+pub mod place;
 pub mod plan;
 pub mod spec;
 
