@@ -3,7 +3,7 @@
 use anyhow::{anyhow, Context};
 use fastnet::netns::{NamedState, NetNs};
 
-use super::link::{LinkState, Rtnl};
+use super::link::{BlockingRtnl, LinkFacts, Rtnl};
 use super::marker::{self, LabRecord, LabState};
 use super::plan::{Plan, PlannedInterface};
 use super::spec::{Kind, NapiMode, TopologySpec};
@@ -430,7 +430,7 @@ impl Drop for Lab {
     }
 }
 
-fn interface(role: Role, name: &str, state: &LinkState) -> LabInterface {
+fn interface(role: Role, name: &str, state: &LinkFacts) -> LabInterface {
     LabInterface {
         role,
         name: name.to_string(),
@@ -453,10 +453,6 @@ pub struct LinkInfo {
 /// `netlab-t1`), or in the caller's namespace with `None`; `None` when there is no such
 /// interface. A missing namespace is bad input.
 pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<LinkInfo>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .context("starting the netlink runtime")?;
     let ns = match netns {
         Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
             fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
@@ -464,8 +460,8 @@ pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<Lin
         })?),
         None => None,
     };
-    let rtnl = Rtnl::open(runtime.handle(), ns.as_ref())?;
-    let state = runtime.block_on(rtnl.link(iface))?;
+    let nl = BlockingRtnl::open(ns.as_ref())?;
+    let state = nl.block_on(nl.rtnl.link(iface))?;
     Ok(state.map(|s| LinkInfo { up: s.up, stats: s.stats }))
 }
 

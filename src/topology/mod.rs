@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 mod bridge;
 pub mod file;
 mod lab;
-mod link;
+pub mod link;
 pub mod marker;
 pub mod napi;
 pub mod place;

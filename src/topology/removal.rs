@@ -5,7 +5,7 @@ use anyhow::Context;
 use fastnet::netns::{NamedState, NetNs};
 
 use super::lab::require_privileges;
-use super::link::Rtnl;
+use super::link::BlockingRtnl;
 use super::marker;
 use super::plan::{check_lab_name, NETNS_PREFIX};
 
@@ -128,16 +128,12 @@ pub fn down_all(force: bool) -> anyhow::Result<Vec<(String, Removal)>> {
 
 /// Deletes every link but `lo` in namespace `netns`.
 fn delete_links(netns: &str) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .context("starting the netlink runtime")?;
     let ns = NetNs::open_named(netns)?;
-    let rtnl = Rtnl::open(runtime.handle(), Some(&ns))?;
-    runtime.block_on(async {
-        for name in rtnl.names().await? {
+    let nl = BlockingRtnl::open(Some(&ns))?;
+    nl.block_on(async {
+        for name in nl.rtnl.names().await? {
             if name != "lo" {
-                rtnl.delete(&name).await?;
+                nl.rtnl.delete(&name).await?;
             }
         }
         Ok(())
