@@ -9,6 +9,7 @@ use super::plan::{Plan, PlannedInterface};
 use super::spec::{Kind, NapiMode, TopologySpec};
 use super::{napi, LabInterface, LinkStats, Role};
 use crate::exit::{bad_input, Classified, Code};
+use crate::interrupt::Interrupt;
 use crate::privilege::{self, Capability};
 
 /// Who removes the lab.
@@ -50,35 +51,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the netlink runtime")
-}
-
-/// SIGINT/SIGTERM, registered before the build starts so none is missed.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt()).context("watching SIGINT")?,
-            terminate: signal(SignalKind::terminate()).context("watching SIGTERM")?,
-        })
-    }
-
-    async fn next(&mut self) -> anyhow::Error {
-        let which = tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        };
-        anyhow::Error::new(Classified {
-            code: Code::Interrupted,
-            message: format!("interrupted by {which}; everything built so far was removed"),
-            field: None,
-            unless: None,
-        })
-    }
 }
 
 /// "Already exists", advising `topo down` only where it would remove what is in the way.
@@ -150,11 +122,18 @@ impl Lab {
             ownership: Ownership::Nothing,
             runtime,
         };
+        // Watched before the build starts, so no signal is missed; it ends the build, and
+        // what was built is removed.
+        let interrupt = Interrupt::watch()?;
         let built = rt.block_on(async {
-            let mut signals = Signals::new()?;
             tokio::select! {
                 result = lab.build() => result,
-                interrupted = signals.next() => Err(interrupted),
+                which = interrupt.signalled() => Err(anyhow::Error::new(Classified {
+                    code: Code::Interrupted,
+                    message: format!("interrupted by {which}; everything built so far was removed"),
+                    field: None,
+                    unless: None,
+                })),
             }
         });
         match built {
