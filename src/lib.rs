@@ -23,3 +23,4 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod topology;
+pub mod worker;

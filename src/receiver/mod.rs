@@ -24,7 +24,6 @@ pub mod record;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
@@ -32,6 +31,7 @@ use fastnet::rx::RxStats;
 use fastnet::Tally;
 
 pub use crate::method::{open, Method, RecvConfig, IDLE_WAIT};
+use crate::worker::Worker;
 
 /// After [`Session::stop`], a receiver keeps draining until nothing has arrived for this long.
 /// Longer than any method's delivery delay (libpcap's block timeout is
@@ -124,11 +124,10 @@ pub struct RecvSpec {
 #[derive(Debug)]
 pub struct Session {
     method: Method,
-    stop: Arc<AtomicBool>,
     live: Live,
     ready: mpsc::Receiver<()>,
     is_ready: bool,
-    thread: Option<JoinHandle<anyhow::Result<RecvReport>>>,
+    worker: Worker<RecvReport>,
     /// The capture file writer, when the config asks for one.
     recorder: Option<record::Recorder>,
 }
@@ -138,7 +137,6 @@ pub struct Session {
 pub fn start(spec: RecvSpec) -> anyhow::Result<Session> {
     spec.config.validate(spec.method)?;
     let method = spec.method;
-    let stop = Arc::new(AtomicBool::new(false));
     let live = Live::default();
     let (ready_tx, ready) = mpsc::channel();
     // Started here, not on the pinned receiver thread, so the writer is not pinned with it.
@@ -146,14 +144,13 @@ pub fn start(spec: RecvSpec) -> anyhow::Result<Session> {
         Some(to) => record::Recorder::start(to).map(|(r, tap)| (Some(r), Some(tap)))?,
         None => (None, None),
     };
-    let thread = {
-        let (stop, live) = (stop.clone(), live.clone());
-        std::thread::Builder::new()
-            .name(format!("recv {method}"))
-            .spawn(move || run_thread(&spec, &stop, &live, ready_tx, tap))
-            .context("cannot spawn the receiver thread")?
+    let worker = {
+        let live = live.clone();
+        Worker::spawn(format!("recv {method}"), move |stop| {
+            run_thread(&spec, stop, &live, ready_tx, tap)
+        })?
     };
-    Ok(Session { method, stop, live, ready, is_ready: false, thread: Some(thread), recorder })
+    Ok(Session { method, live, ready, is_ready: false, worker, recorder })
 }
 
 impl Session {
@@ -168,7 +165,7 @@ impl Session {
                 self.is_ready = true;
                 Ok(())
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => match self.join() {
+            Err(mpsc::RecvTimeoutError::Disconnected) => match self.worker.join() {
                 Err(e) => Err(e),
                 Ok(_) => Err(anyhow!("{}: the receiver ended before it was ready", self.method)),
             },
@@ -185,7 +182,7 @@ impl Session {
 
     /// Whether the receiver thread has ended (an error, or an `exec` program that exited).
     pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+        self.worker.is_finished()
     }
 
     /// Stops the receiver: it drains what is still queued, reads the kernel's counters and
@@ -205,27 +202,18 @@ impl Session {
 
     /// [`Session::stop`], and what was saved to the capture file, if one was asked for.
     pub fn stop_saving(mut self) -> anyhow::Result<(RecvReport, Option<record::Saved>)> {
-        self.stop.store(true, Ordering::Relaxed);
-        let report = self.join()?;
+        self.worker.ask_stop();
+        let report = self.worker.join()?;
         let saved = self.recorder.take().map(record::Recorder::finish).transpose()?;
         Ok((report, saved))
-    }
-
-    fn join(&mut self) -> anyhow::Result<RecvReport> {
-        let thread = self.thread.take().ok_or_else(|| anyhow!("receiver already stopped"))?;
-        match thread.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        // The worker stops and is joined when dropped; the recorder after it.
+        self.worker.ask_stop();
+        let _ = self.worker.join();
         if let Some(recorder) = self.recorder.take() {
             recorder.abandon();
         }
