@@ -138,3 +138,44 @@ fn the_circle_finder_finds_circles() {
     assert_eq!(circle(&g, "a").unwrap(), ["a", "b", "c", "a"]);
     assert_eq!(circle(&g, "d"), None);
 }
+
+/// The library speaks of fields, never of command-line flags: outside `src/cli/` (the edge that
+/// renders fields as flags) no string in code names a flag. `doctor.rs` is the report of
+/// `netlab doctor` itself and tells the user which netlab command to type.
+#[test]
+fn no_flag_text_in_the_library() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut files = vec![src.clone()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            if path != src.join("cli") {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") || path == src.join("doctor.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (n, line) in code.lines().enumerate() {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            let flag = line.match_indices("--").any(|(i, _)| {
+                line[i + 2..].starts_with(|c: char| c.is_ascii_lowercase())
+                    && !line[..i].ends_with(|c: char| c.is_ascii_alphanumeric())
+            });
+            if flag {
+                found.push(format!(
+                    "{}:{}: {line}",
+                    path.strip_prefix(&src).unwrap().display(),
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "flag text in library code:\n{}", found.join("\n"));
+}
