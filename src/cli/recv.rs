@@ -40,6 +40,10 @@ pub struct Args {
     /// What an idle receiver does: sleep in poll(2) or spin.
     #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
     pub wait: WaitArg,
+    /// fastnet:3: how long frames may gather in the ring between drains while they keep
+    /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0s: woken by every NAPI flush).
+    #[arg(long, value_name = "DURATION", value_parser = parse_delay_arg)]
+    pub max_delay: Option<Duration>,
     /// Stop after this long, e.g. `10s` (default: run until Ctrl-C, which then exits 0; a
     /// Ctrl-C before --duration or --count is reached exits 130).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "count")]
@@ -113,6 +117,10 @@ fn parse_buffer(text: &str) -> Result<u64, String> {
     parse_size(text).map_err(|e| e.to_string())
 }
 
+fn parse_delay_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     match parse_duration(text) {
         Ok(d) if d.is_zero() => Err("the duration must be more than 0".into()),
@@ -157,6 +165,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
                 WaitArg::Poll => Wait::Poll,
                 WaitArg::Busy => Wait::Busy,
             },
+            max_delay: args.max_delay,
             command: args.command.clone(),
             write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),
         },
@@ -332,6 +341,12 @@ fn print_summary(
     outln!("cpu           {:.3} ms receiver{per_frame}", report.cpu_ns as f64 / 1e6)?;
     if let Some(napi) = report.napi_cpu_ns {
         outln!("napi cpu      {:.3} ms (NAPI kthread)", napi as f64 / 1e6)?;
+    }
+    if let Some(bound) = report.delay_bound_ns {
+        outln!(
+            "delay         ≤ {} ms in the socket/ring before the app sees a frame (wait policy)",
+            bound as f64 / 1e6
+        )?;
     }
     outln!(
         "elapsed       {secs:.3} s from ready to drained (average {:.0} pps)",

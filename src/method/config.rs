@@ -1,6 +1,7 @@
 //! The knobs of one receiver, and the check every method's knobs pass before anything opens.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use fastnet::rx::Wait;
 
@@ -27,6 +28,8 @@ pub struct RecvConfig {
     pub frames: Option<usize>,
     /// Sleep or spin when idle.
     pub wait: Wait,
+    /// How long frames may gather in the ring between drains (AF_XDP).
+    pub max_delay: Option<Duration>,
     /// `exec` only: the command line of the user's receiver.
     pub command: Option<String>,
     /// Save what was received to a capture file.
@@ -41,6 +44,7 @@ impl RecvConfig {
             (Knob::Batch, self.batch.is_some()),
             (Knob::Frames, self.frames.is_some()),
             (Knob::BusyWait, self.wait == Wait::Busy),
+            (Knob::MaxDelay, self.max_delay.is_some()),
             (Knob::Write, self.write.is_some()),
             (Knob::Command, self.command.is_some()),
         ]

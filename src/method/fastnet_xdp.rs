@@ -27,6 +27,9 @@ fn xsk_config(config: &RecvConfig) -> XskConfig {
     if let Some(b) = config.batch {
         xsk.batch = u32::try_from(b).unwrap_or(u32::MAX);
     }
+    if let Some(d) = config.max_delay {
+        xsk.max_delay = d;
+    }
     xsk
 }
 
@@ -56,6 +59,11 @@ impl ReceiveMethod for FastnetXdp {
                 knob: Knob::BusyWait,
                 sets: "spin as an ordinary thread instead of `poll(2)` as a `SCHED_BATCH` one",
             },
+            KnobUse {
+                knob: Knob::MaxDelay,
+                sets:
+                    "how long frames gather between drains (default 10 ms, `0s` none, at most 1 s)",
+            },
             KnobUse { knob: Knob::Write, sets: "save what was received" },
         ]
     }
@@ -63,6 +71,13 @@ impl ReceiveMethod for FastnetXdp {
         2 * u64::from(XDP_FRAME_SIZE)
     }
     fn check(&self, config: &RecvConfig) -> anyhow::Result<()> {
+        let limit = fastnet::xdp::MAX_DELAY_LIMIT;
+        if let Some(d) = config.max_delay.filter(|d| *d > limit) {
+            return Err(bad_field(
+                Knob::MaxDelay.field().with_value(humantime::format_duration(d)),
+                format!("is more than {}", humantime::format_duration(limit)),
+            ));
+        }
         xsk_config(config).validate().map_err(|e| match e {
             fastnet::Error::InvalidConfig { what, why } => {
                 let knob = if what.contains("ring size") {

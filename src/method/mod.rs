@@ -58,12 +58,21 @@ pub enum Knob {
     Write,
     /// `command`: the program to run (`exec`).
     Command,
+    /// `max_delay`: how long frames may gather between drains.
+    MaxDelay,
 }
 
 impl Knob {
     /// Every knob, in the order help lists them.
-    pub const ALL: [Knob; 6] =
-        [Knob::Buffer, Knob::Batch, Knob::Frames, Knob::BusyWait, Knob::Write, Knob::Command];
+    pub const ALL: [Knob; 7] = [
+        Knob::Buffer,
+        Knob::Batch,
+        Knob::Frames,
+        Knob::BusyWait,
+        Knob::MaxDelay,
+        Knob::Write,
+        Knob::Command,
+    ];
 
     /// Its key in a `[[receiver]]` table (`buffer`; `wait` for busy waiting).
     pub fn key(self) -> &'static str {
@@ -74,6 +83,7 @@ impl Knob {
             Knob::BusyWait => "wait",
             Knob::Write => "write",
             Knob::Command => "command",
+            Knob::MaxDelay => "max_delay",
         }
     }
 

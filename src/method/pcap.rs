@@ -103,6 +103,10 @@ impl Receive for PcapRx {
         Ok(0)
     }
 
+    fn delay_bound(&self) -> Option<Duration> {
+        Some(Duration::from_millis(BLOCK_TIMEOUT_MS as u64))
+    }
+
     fn kernel_stats(&mut self) -> fastnet::Result<RxStats> {
         let s = self.cap.stats().map_err(|e| pcap_error("pcap_stats", e))?;
         Ok(RxStats { packets: u64::from(s.received), drops: u64::from(s.dropped), freeze_q: 0 })

@@ -298,6 +298,7 @@ pub(super) fn run(
         kernel: None,
         cpu_ns: u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX),
         napi_cpu_ns: None,
+        delay_bound_ns: None,
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: program.results.clone(),
     })

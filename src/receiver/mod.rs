@@ -11,6 +11,9 @@
 //! large enough for the receiver to be off the core for a scheduler slice, and a receiver
 //! thread that, woken by arriving frames, does not preempt the NAPI kthread copying them
 //! (`SCHED_BATCH`). `wait = "busy"` spins instead, as an ordinary thread, and keeps less there.
+//! Below flood, the same defaults make it the cheapest method per frame (`scripts/bench-cost`):
+//! while frames keep coming it sleeps up to `max_delay` between drains instead of being woken
+//! by every NAPI flush, so it holds a frame back at most as long as libpcap's block timeout.
 //!
 //! # Running a receiver
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
@@ -90,6 +93,10 @@ pub struct RecvReport {
     /// On-CPU time of the interface's NAPI kthread(s) over the same span, ns; `None` when the
     /// interface runs NAPI inline (no kthread) or the kernel cannot say (Linux < 6.8).
     pub napi_cpu_ns: Option<u64>,
+    /// The longest a frame could wait in the socket or ring before the receiver's wait policy
+    /// let it see it, ns ([`fastnet::rx::Receive::delay_bound`]); `None` when the method does
+    /// not say.
+    pub delay_bound_ns: Option<u64>,
     /// From ready to the end of the drain, ns.
     pub elapsed_ns: u64,
     /// `exec` only: every `RESULT-<NAME> <value>` line the program printed (last value wins).
@@ -263,6 +270,7 @@ fn run_thread(
     let cpu = fastnet::cpu::current_thread_cpu_time()?.saturating_sub(cpu0);
     let elapsed = t0.elapsed();
     let napi_cpu_ns = napi.elapsed_ns();
+    let delay_bound_ns = rx.delay_bound().map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     drop(rx);
     Ok(RecvReport {
         method: spec.method,
@@ -271,6 +279,7 @@ fn run_thread(
         kernel: Some(kernel.into()),
         cpu_ns: u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX),
         napi_cpu_ns,
+        delay_bound_ns,
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: Default::default(),
     })

@@ -97,6 +97,11 @@ pub struct Counters {
     pub rx_cpu_ns: u64,
     /// CPU time of the NAPI kthread over the point, when there is one.
     pub napi_cpu_ns: Option<u64>,
+    /// The longest a frame could wait in the receiver's socket or ring before the receiver's
+    /// wait policy let it see it (a ring's block timeout, a coalescing budget), nanoseconds;
+    /// `None` when the method does not say.
+    #[serde(default)]
+    pub delay_bound_ns: Option<u64>,
 }
 
 /// One rate × receiver × repetition.
@@ -368,6 +373,7 @@ mod tests {
             batch: None,
             frames: None,
             wait: None,
+            max_delay: None,
             command: None,
             write: None,
         }

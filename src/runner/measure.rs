@@ -214,6 +214,7 @@ impl Bench<'_> {
             ipv4_frames: w.recv.ipv4,
             rx_cpu_ns: w.recv.cpu_ns,
             napi_cpu_ns: w.recv.napi_cpu_ns,
+            delay_bound_ns: w.recv.delay_bound_ns,
         };
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }

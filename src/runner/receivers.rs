@@ -47,6 +47,7 @@ fn config(r: &ReceiverSpec, command: Option<String>) -> RecvConfig {
             Some(Wait::Busy) => fastnet::rx::Wait::Busy,
             Some(Wait::Poll) | None => fastnet::rx::Wait::Poll,
         },
+        max_delay: r.max_delay,
         command,
         write: r.write.clone().map(|path| crate::receiver::record::WriteTo { path, count: None }),
     }

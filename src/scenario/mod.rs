@@ -18,6 +18,7 @@
 //! [[receiver]]                       # one table per receiver, at least one
 //! method = "fastnet:3"               # see `Method::valid_names()`
 //! buffer = "4MiB"                    # optional; batch, frames, wait = "busy" | "poll" too
+//! max_delay = "10ms"                 # optional, fastnet:3: frames gather this long between drains
 //! [[receiver]]
 //! method = "exec"
 //! name = "student"                   # required for exec; tells two receivers of a method apart
@@ -178,6 +179,9 @@ pub struct ReceiverSpec {
     pub frames: Option<u32>,
     /// `wait`.
     pub wait: Option<Wait>,
+    /// `max_delay`: how long a frame may wait in the ring while the receiver coalesces
+    /// wake-ups.
+    pub max_delay: Option<Duration>,
     /// `command` (`exec` only, where it is required), as written (`{iface}` not substituted).
     pub command: Option<String>,
     /// `write`: the capture file to save what the receiver got to (pcapng if it ends in
@@ -492,6 +496,7 @@ fn validate(
                 r.wait.as_ref().filter(|w| *w.get_ref() == Wait::Busy).map(|w| w.span()),
             ),
             (Knob::Write, r.write.as_ref().map(|w| w.span())),
+            (Knob::MaxDelay, r.max_delay.as_ref().map(|d| d.span())),
         ];
         for (knob, span) in knobs {
             if let Some(span) = span.filter(|_| !knob.used_by(method)) {
@@ -516,6 +521,18 @@ fn validate(
             Some(w) => Some(base_dir(path).join(w.get_ref())),
             None => None,
         };
+        let max_delay = match &r.max_delay {
+            None => None,
+            Some(d) => {
+                let delay =
+                    parse_duration(d.get_ref()).map_err(|e| err(d.span(), e.to_string()))?;
+                let limit = fastnet::xdp::MAX_DELAY_LIMIT;
+                if delay > limit {
+                    return Err(err(d.span(), format!("{delay:?} is more than {limit:?}")));
+                }
+                Some(delay)
+            }
+        };
         receivers.push(ReceiverSpec {
             method,
             label,
@@ -524,6 +541,7 @@ fn validate(
             batch: positive(source, r.batch, "batch")?,
             frames: positive(source, r.frames, "frames")?,
             wait: r.wait.map(toml::Spanned::into_inner),
+            max_delay,
             command,
         });
     }

@@ -87,6 +87,7 @@ pub(super) struct RawReceiver {
     pub batch: Option<Spanned<u32>>,
     pub frames: Option<Spanned<u32>>,
     pub wait: Option<Spanned<Wait>>,
+    pub max_delay: Option<Spanned<String>>,
     pub command: Option<Spanned<String>>,
     pub write: Option<Spanned<String>>,
 }

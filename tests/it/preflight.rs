@@ -48,6 +48,7 @@ fn corpus() -> Vec<Bad> {
             Knob::BusyWait => "wait = \"busy\"".to_string(),
             Knob::Write => "write = \"rx.pcap\"".to_string(),
             Knob::Command => "command = \"./rx\"".to_string(),
+            Knob::MaxDelay => "max_delay = \"1ms\"".to_string(),
         };
         for k in Knob::ALL {
             if k == Knob::Command || k.used_by(*m) {
@@ -83,6 +84,11 @@ fn corpus() -> Vec<Bad> {
         "fastnet:3: more ring entries than allowed".into(),
         scenario("t", "", "", &receiver("fastnet:3", "frames = 2097152")),
         "receiver[0].frames",
+    );
+    add(
+        "fastnet:3: max_delay past its limit".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "max_delay = \"2s\"")),
+        "receiver[0].max_delay",
     );
     add(
         "second receiver: pcap buffer too small".into(),

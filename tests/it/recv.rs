@@ -294,6 +294,12 @@ fn bad_input_is_one_line_with_the_right_exit_code() {
     let (code, err) = run(&["-i", "b", "-m", "xdp-drop", "--batch", "8"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--batch: does not apply to method `xdp-drop`"), "{err}");
+    let (code, err) = run(&["-i", "b", "-m", "pcap", "--max-delay", "1ms"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-delay: does not apply to method `pcap`"), "{err}");
+    let (code, err) = run(&["-i", "b", "-m", "fastnet:3", "--max-delay", "2s"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-delay 2s: is more than 1s"), "{err}");
 }
 
 #[test]

@@ -59,6 +59,7 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     ipv4_frames: app,
                     rx_cpu_ns: (app as f64 * ns * 0.7) as u64,
                     napi_cpu_ns: Some((app as f64 * ns * 0.3) as u64),
+                    delay_bound_ns: xdp.then_some(10_000_000),
                 };
                 results.points.push(Point::new(receiver, *rate, repetition, 60, true, counters));
             }

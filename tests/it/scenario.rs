@@ -279,6 +279,10 @@ fn every_bad_input_names_file_line_column_and_key() {
          "receiver[0].write", "`write` does not apply to method `xdp-drop` (used by: socket, fastnet:1, fastnet:2, pcap"),
         ("empty write", "method = \"pcap\"\n|method = \"pcap\"\nwrite = \"\"\n", 11, 9,
          "receiver[0].write", "the file name is empty"),
+        ("max_delay on pcap", "method = \"pcap\"\n|method = \"pcap\"\nmax_delay = \"1ms\"\n", 11, 13,
+         "receiver[0].max_delay", "`max_delay` does not apply to method `pcap` (used by: fastnet:3)"),
+        ("max_delay too long", "method = \"pcap\"\n|method = \"fastnet:3\"\nmax_delay = \"2s\"\n", 11, 13,
+         "receiver[0].max_delay", "2s is more than 1s"),
     ];
     for (what, change, line, column, path, message) in cases {
         let (from, to) = change.split_once('|').unwrap();
@@ -308,13 +312,17 @@ fn every_bad_input_names_file_line_column_and_key() {
 fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
     let lab = Lab::new();
     let write = netlab::receiver::record::WriteTo { path: "rx.pcapng".into(), count: None };
-    let knobs: [(&str, RecvConfig); 6] = [
+    let knobs: [(&str, RecvConfig); 7] = [
         ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
         ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
         ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
         ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
         ("wait = \"poll\"", RecvConfig::default()),
         ("write = \"rx.pcapng\"", RecvConfig { write: Some(write), ..RecvConfig::default() }),
+        (
+            "max_delay = \"2ms\"",
+            RecvConfig { max_delay: Some(Duration::from_millis(2)), ..RecvConfig::default() },
+        ),
     ];
     let mut accepted = 0;
     for &method in Method::all() {
@@ -338,8 +346,8 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
         }
     }
     // Both accept some and refuse some: buffer 6 methods, batch 2, frames 1, busy 6, poll 8,
-    // write 6.
-    assert_eq!(accepted, 29);
+    // write 6, max_delay 1.
+    assert_eq!(accepted, 30);
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {

@@ -52,6 +52,50 @@
 //! time went to returning each frame's page to the sender's page pool, behind a spinlock the
 //! sending core also takes for the frames the full veth ring refused (`perf record -C <core>`).
 //!
+//! # Below flood: coalesced wake-ups
+//! At the rates a capture mostly runs at, the cost per frame is not the copy but the
+//! wake-ups. On a veth with threaded NAPI, every frame that finds the NAPI thread asleep wakes
+//! it (the peer's transmit schedules NAPI), and every NAPI poll that hands frames to the socket
+//! wakes a receiver sleeping in `poll(2)`: at 100 kpps both happen for nearly every frame.
+//! TPACKET_V3 (pcap, `fastnet:mmap`) avoids the second — it wakes the reader per block,
+//! retired when full or after its timeout — but not the first. Measured with
+//! `scripts/bench-cost` (ring engine, receive core shared with the NAPI thread, CPU of the
+//! receiver + NAPI thread over the window per frame, medians of 3 runs, µs; the machine was
+//! shared, so runs scatter by ±50 % at the low rates):
+//!
+//! | `fastnet:3` configuration | 10 kpps | 100 kpps | 1 Mpps | pcap in the same runs |
+//! |---|---|---|---|---|
+//! | `poll(2)` after every drain (before) | 10.6 | 4.3 | 0.91 | 6.3 / 2.7 / 0.94 |
+//! | sleep 10 ms between drains while frames flow | 10.0 | 4.0 | 1.25 | (same run) |
+//! | fixed NAPI deferral (2, 200 µs, set by hand for every method), with the sleep / without | 8.4 / 7.1 | 1.6 / 1.7 | 1.24 / 1.23 | 8.1 / 1.9 / 1.25 |
+//! | both, the deferral retuned to the rate (the default) | 1.9 | 0.93 | 0.72 | 14.1 / 4.2 / 0.94 |
+//!
+//! - **Sleeping instead of polling** alone moved the cost instead of removing it: the receiver
+//!   fell from 1.2 to 0.04 µs per frame at 100 kpps, and the NAPI thread rose from 3.0 to
+//!   4.0 — it was still woken per frame, now on a core with nothing else awake.
+//! - **NAPI deferral** (`napi_defer_hard_irqs` > 0 with a `gro_flush_timeout`): a NAPI poll that
+//!   empties the queue arms a timer instead of re-enabling the device's "interrupt", so frames
+//!   gather in the queue and one poll takes them all. veth honours it (its poll keeps
+//!   `rx_notify_masked` while `napi_complete_done` says the timer runs). A fixed 200 µs helps
+//!   every method at 100 kpps and nothing at 10 kpps (two frames per timer); a longer fixed
+//!   timeout would overflow veth's 256-slot queue at 1 Mpps (the xdp engine then loses frames,
+//!   the ring engine is slowed down). Hence a timeout retuned to the rate the receiver sees:
+//!   long enough for 128 frames (half of veth's queue) to gather, at most half the delay
+//!   budget, none at flood (below 20 µs), rewritten only when off by 2 ×.
+//! - **Together** ([`XskConfig::max_delay`], default [`DEFAULT_MAX_DELAY`] = 10 ms like
+//!   libpcap's block timeout): NAPI waits up to half the budget for frames to gather, the
+//!   receiver sleeps up to the other half between drains (shortened so the frames expected
+//!   meanwhile fill at most half the rx ring) and waits in `poll(2)` only when a drain after
+//!   a sleep found nothing, so the first frame after a quiet spell is seen at once. A frame
+//!   waits at most `max_delay` (plus wake-up latency) from the interface's queue to the
+//!   application: [`XskRx::delay_bound`]. The receiver sets the two interface knobs while it is
+//!   open and restores them when it closes; a receiver killed by `SIGKILL` leaves them set.
+//!
+//! Not measured, for want of time: `SO_PREFER_BUSY_POLL` / `SO_BUSY_POLL_BUDGET` (NAPI run from
+//! the receiver's own syscalls; with the deferral, the wake-ups it would save are already
+//! gone), and the batch size and fill-ring refill policy at low rates (neither is on the
+//! wake-up path).
+//!
 //! Everything is RAII: dropping an [`XskRx`] detaches the program (closing the link fd), closes
 //! the socket and unmaps the rings and the UMEM — and so does the process dying, even by
 //! `SIGKILL`.
@@ -61,9 +105,12 @@ use std::time::{Duration, Instant};
 
 use crate::bpf::{Helper, Insn, Link, Map, MapType, Program, Reg, XdpAction, XdpMode};
 use crate::error::{Error, Result};
-use crate::rx::{Receive, RxStats, Wait};
+use crate::rx::{Coalesce, Receive, RxStats, Wait};
 use crate::sys::xdp::{self as sys, FillRing, RingKind, RxRing, Umem};
 use crate::tally::Tally;
+
+mod defer;
+use defer::NapiDefer;
 
 /// Configuration of an [`XskRx`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +136,28 @@ pub struct XskConfig {
     /// Only with [`Wait::Poll`]: a spinning receiver never sleeps, so it is never woken.
     #[doc(alias = "SCHED_BATCH")]
     pub sched_batch: bool,
+    /// With [`Wait::Poll`]: how long a frame may wait, from reaching the interface's queue to
+    /// the receiver seeing it, while frames keep coming (see the module docs). Half of it goes
+    /// to the interface's NAPI, which waits for frames to gather (`napi_defer_hard_irqs`,
+    /// `gro_flush_timeout`, set while the receiver is open and restored when it closes), half
+    /// to the receiver, which sleeps between drains instead of being woken by every NAPI
+    /// flush ([`Coalesce`]). Zero: neither; the receiver waits in `poll(2)` after every drain.
+    /// At most [`MAX_DELAY_LIMIT`].
+    ///
+    /// The two NAPI knobs are the whole device's (every queue), written through a sysfs mounted
+    /// in a private mount namespace: opening needs `CAP_SYS_ADMIN` as well, unless this is zero.
+    #[doc(alias = "gro_flush_timeout")]
+    #[doc(alias = "napi_defer_hard_irqs")]
+    pub max_delay: Duration,
 }
+
+/// The default [`XskConfig::max_delay`]: the block timeout libpcap's TPACKET_V3 ring retires
+/// a partly filled block after (and `afpacket`'s default), so `fastnet:3` holds frames back
+/// no longer than `pcap` does.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_millis(10);
+
+/// The largest [`XskConfig::max_delay`].
+pub const MAX_DELAY_LIMIT: Duration = Duration::from_secs(1);
 
 /// UMEM frames of [`XskConfig::default`]: enough for the receiver to be away for a scheduler
 /// slice at several Mpps (see the module docs).
@@ -105,7 +173,8 @@ impl Default for XskConfig {
 
 impl XskConfig {
     /// `frames` UMEM frames of 2048 bytes, fill and rx rings big enough to hold every frame
-    /// (the next power of two), batches of 256, poll as a `SCHED_BATCH` thread, native mode.
+    /// (the next power of two), batches of 256, poll as a `SCHED_BATCH` thread coalescing
+    /// wake-ups over [`DEFAULT_MAX_DELAY`], native mode.
     /// A UMEM frame that cannot be on the fill ring is a buffer the kernel cannot use.
     pub fn for_frames(frames: u32) -> Self {
         let ring = frames.checked_next_power_of_two().unwrap_or(1 << 31).min(1 << 20);
@@ -118,6 +187,7 @@ impl XskConfig {
             wait: Wait::Poll,
             mode: XdpMode::Native,
             sched_batch: true,
+            max_delay: DEFAULT_MAX_DELAY,
         }
     }
 
@@ -149,6 +219,12 @@ impl XskConfig {
         }
         if self.batch == 0 {
             return bad("AF_XDP batch", "0: must be at least 1".into());
+        }
+        if self.max_delay > MAX_DELAY_LIMIT {
+            return bad(
+                "AF_XDP max delay",
+                format!("{:?} is more than {MAX_DELAY_LIMIT:?}", self.max_delay),
+            );
         }
         Ok(())
     }
@@ -227,6 +303,10 @@ pub struct XskRx {
     config: XskConfig,
     /// Frames taken from the rx ring since open.
     delivered: u64,
+    /// When to sleep instead of polling (half of [`XskConfig::max_delay`]).
+    coalesce: Coalesce,
+    /// The interface's NAPI deferral (the other half), when `max_delay` is not zero.
+    defer: Option<NapiDefer>,
 }
 
 impl XskRx {
@@ -270,6 +350,8 @@ impl XskRx {
         xsks.set_u32(queue, socket.as_raw_fd() as u32)?;
         let program = Program::load_xdp(&redirect_program(&xsks), "xsk_redirect")?;
         let link = Link::attach_xdp_mode(&program, ifindex, config.mode)?;
+        let coalescing = config.wait == Wait::Poll && !config.max_delay.is_zero();
+        let defer = if coalescing { Some(NapiDefer::open(ifname)?) } else { None };
         Ok(Self {
             link,
             _program: program,
@@ -281,6 +363,11 @@ impl XskRx {
             free,
             config: *config,
             delivered: 0,
+            coalesce: Coalesce::new(
+                if coalescing { config.max_delay / 2 } else { Duration::ZERO },
+                config.rx_size.min(config.frames),
+            ),
+            defer,
         })
     }
 
@@ -339,15 +426,22 @@ impl XskRx {
         n as usize
     }
 
-    /// Receives what is ready (waiting per [`XskConfig::wait`], at most about `timeout`), runs
-    /// `tally.do_something` on every frame, and returns the number of frames handled (0 on
-    /// timeout). Handles at most one batch per ready check, and keeps going while frames are
-    /// ready, up to the rx ring's size per call.
+    /// Receives what is ready (waiting per [`XskConfig::wait`] and [`XskConfig::max_delay`],
+    /// at most about `timeout`), runs `tally.do_something` on every frame, and returns the
+    /// number of frames handled (0 on timeout). Handles at most one batch per ready check, and
+    /// keeps going while frames are ready, up to the rx ring's size per call.
     pub fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
         let mut got = self.drain_batch(tally);
         if got == 0 {
             let deadline = Instant::now() + timeout;
-            loop {
+            if let Some(nap) = self.coalesce.nap() {
+                std::thread::sleep(nap.min(timeout));
+                got = self.drain_batch(tally);
+                if got == 0 {
+                    self.coalesce.idle();
+                }
+            }
+            while got == 0 {
                 match self.config.wait {
                     Wait::Busy => {
                         for _ in 0..256 {
@@ -364,7 +458,7 @@ impl XskRx {
                         got = self.drain_batch(tally);
                     }
                 }
-                if got > 0 || Instant::now() >= deadline {
+                if Instant::now() >= deadline {
                     break;
                 }
             }
@@ -376,7 +470,38 @@ impl XskRx {
             }
             got += more;
         }
+        if got > 0 {
+            self.coalesce.drained(got, Instant::now());
+            if let Some(defer) = &mut self.defer {
+                // Long enough for defer::QUEUE_FRAMES frames to gather at the rate seen, no
+                // longer than the NAPI's half of the budget.
+                let rate = self.coalesce.rate();
+                let want = if rate > 0.0 {
+                    Duration::try_from_secs_f64(f64::from(defer::QUEUE_FRAMES) / rate)
+                        .unwrap_or(Duration::MAX)
+                        .min(self.config.max_delay / 2)
+                } else {
+                    Duration::ZERO
+                };
+                defer.retune(want)?;
+            }
+        }
         Ok(got)
+    }
+
+    /// The longest a frame waits, from the interface's queue to the receiver, because of the
+    /// wait policy: [`XskConfig::max_delay`] when polling, zero when spinning.
+    pub fn delay_bound(&self) -> Duration {
+        match self.defer {
+            Some(_) => self.config.max_delay,
+            None => self.coalesce.delay_bound(),
+        }
+    }
+
+    /// The interface's `gro_flush_timeout` as this receiver set it last (`None` when it does
+    /// not defer NAPI: [`XskConfig::max_delay`] zero, or spinning).
+    pub fn napi_timeout(&self) -> Option<Duration> {
+        self.defer.as_ref().map(NapiDefer::timeout)
     }
 
     /// Kernel-side counters, mapped onto the common shape: `packets` = frames taken from the
@@ -403,6 +528,10 @@ impl Receive for XskRx {
 
     fn kernel_stats(&mut self) -> Result<RxStats> {
         XskRx::kernel_stats(self)
+    }
+
+    fn delay_bound(&self) -> Option<Duration> {
+        Some(XskRx::delay_bound(self))
     }
 }
 

@@ -83,6 +83,7 @@ fn bad_config_is_refused_before_touching_the_interface() {
         XskConfig { frames: 1, ..XskConfig::default() },
         XskConfig { rx_size: 1000, ..XskConfig::default() },
         XskConfig { batch: 0, ..XskConfig::default() },
+        XskConfig { max_delay: Duration::from_secs(2), ..XskConfig::default() },
     ] {
         assert!(matches!(XskRx::open("vb", 0, &config), Err(Error::InvalidConfig { .. })));
     }
@@ -169,4 +170,79 @@ fn a_polling_receiver_thread_becomes_sched_batch() {
         .unwrap();
         assert_eq!(policy, want as u32, "{config:?}");
     }
+}
+
+/// `napi_defer_hard_irqs` and `gro_flush_timeout` of `ifname`, as this namespace's sysfs
+/// shows them.
+fn napi_deferral(ifname: &str) -> (String, String) {
+    crate::netns::NetNs::current()
+        .unwrap()
+        .run_with_sysfs(|sys| {
+            let dir = sys.join("class/net").join(ifname);
+            let read =
+                |name: &str| std::fs::read_to_string(dir.join(name)).unwrap().trim().to_string();
+            (read("napi_defer_hard_irqs"), read("gro_flush_timeout"))
+        })
+        .unwrap()
+}
+
+fn set_napi_deferral(ifname: &str, defer_irqs: &str, timeout: &str) {
+    crate::netns::NetNs::current()
+        .unwrap()
+        .run_with_sysfs(|sys| {
+            let dir = sys.join("class/net").join(ifname);
+            std::fs::write(dir.join("napi_defer_hard_irqs"), defer_irqs).unwrap();
+            std::fs::write(dir.join("gro_flush_timeout"), timeout).unwrap();
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_coalescing_receiver_defers_napi_while_open_and_restores_it() {
+    let Some(_ns) = privileged("a_coalescing_receiver_defers_napi_while_open_and_restores_it")
+    else {
+        return;
+    };
+    veth_pair();
+    // Values of our own, to see them come back.
+    set_napi_deferral("vb", "1", "30000");
+    let mut rx = XskRx::open("vb", 0, &XskConfig::default()).unwrap();
+    assert_eq!(napi_deferral("vb"), ("2".into(), "0".into()), "no rate known yet: no timer");
+    assert_eq!(rx.napi_timeout(), Some(Duration::ZERO));
+    assert_eq!(rx.delay_bound(), DEFAULT_MAX_DELAY);
+    let defer = rx.defer.as_mut().unwrap();
+    defer.retune(Duration::from_millis(1)).unwrap();
+    assert_eq!(napi_deferral("vb").1, "1000000");
+    defer.retune(Duration::from_micros(1500)).unwrap();
+    assert_eq!(napi_deferral("vb").1, "1000000", "within a factor of two: left alone");
+    defer.retune(Duration::from_micros(10)).unwrap();
+    assert_eq!(napi_deferral("vb").1, "0", "below MIN_TIMEOUT: no timer");
+
+    // A flow: 30 rounds of 20 frames. The receiver sees a rate and gives NAPI a timer, and
+    // still gets every frame.
+    let mut live = LiveFrames::new("va", &frame(0x0800)).unwrap();
+    let mut tally = Tally::default();
+    for _ in 0..30 {
+        live.send(20).unwrap();
+        rx.receive(&mut tally, Duration::from_millis(50)).unwrap();
+    }
+    let timeout = rx.napi_timeout().unwrap();
+    assert!(timeout > Duration::ZERO && timeout <= DEFAULT_MAX_DELAY / 2, "{timeout:?}");
+    assert_eq!(napi_deferral("vb").1, timeout.as_nanos().to_string());
+    let tally = {
+        let mut rest = receive_all(&mut rx, 600 - tally.frames);
+        rest.frames += tally.frames;
+        rest.ipv4 += tally.ipv4;
+        rest
+    };
+    assert_eq!(tally, Tally::counted(600, 600));
+    drop(rx);
+    assert_eq!(napi_deferral("vb"), ("1".into(), "30000".into()), "restored on close");
+
+    // Without a budget the interface is left alone, and frames are seen at once.
+    let rx = XskRx::open("vb", 0, &XskConfig { max_delay: Duration::ZERO, ..XskConfig::default() })
+        .unwrap();
+    assert_eq!(napi_deferral("vb"), ("1".into(), "30000".into()));
+    assert_eq!(rx.napi_timeout(), None);
+    assert_eq!(rx.delay_bound(), Duration::ZERO);
 }
