@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use fastnet::rx::Wait;
-
 use crate::exit::{bad_input, Code};
 use crate::interrupt::Interrupt;
+use crate::method::Wait;
 use crate::outln;
 use crate::receiver::record::{Saved, WriteTo};
 use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
@@ -38,8 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub frames: Option<usize>,
     /// What an idle receiver does: sleep in poll(2) or spin.
-    #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
-    pub wait: WaitArg,
+    #[arg(long, value_enum, default_value_t = Wait::Poll)]
+    pub wait: Wait,
     /// fastnet:3: how long frames may gather in the ring between drains while they keep
     /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0s: woken by every NAPI flush).
     #[arg(long, value_name = "DURATION", value_parser = parse_delay_arg)]
@@ -100,15 +99,6 @@ fn knob_flag(written: &str) -> String {
     }
 }
 
-/// `--wait`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum WaitArg {
-    /// Sleep in poll(2) until frames arrive.
-    Poll,
-    /// Spin on the socket or ring: lowest latency, one core at 100 %.
-    Busy,
-}
-
 fn parse_method(text: &str) -> Result<Method, String> {
     Method::parse(text).map_err(|e| e.to_string())
 }
@@ -161,10 +151,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             buffer: args.buffer,
             batch: args.batch,
             frames: args.frames,
-            wait: match args.wait {
-                WaitArg::Poll => Wait::Poll,
-                WaitArg::Busy => Wait::Busy,
-            },
+            wait: args.wait,
             max_delay: args.max_delay,
             command: args.command.clone(),
             write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),

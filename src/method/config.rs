@@ -3,10 +3,40 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fastnet::rx::Wait;
-
 use super::{Knob, Method};
 use crate::exit::bad_field;
+
+/// What a receiver does when no frame is there — the one choice the scenario's `wait`,
+/// `netlab recv --wait` and the methods share (each method's descriptor says what busy
+/// waiting is there).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Wait {
+    /// Sleep in poll(2) until frames arrive.
+    #[default]
+    Poll,
+    /// Spin on the socket or ring: lowest latency, one core at 100 %.
+    Busy,
+}
+
+impl From<Wait> for fastnet::rx::Wait {
+    fn from(wait: Wait) -> Self {
+        match wait {
+            Wait::Poll => fastnet::rx::Wait::Poll,
+            Wait::Busy => fastnet::rx::Wait::Busy,
+        }
+    }
+}
 
 /// Where a receiver saves what it got (see `crate::receiver::record`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ fn xsk_config(config: &RecvConfig) -> XskConfig {
     });
     let mut xsk = XskConfig::for_frames(umem_frames);
     xsk.frame_size = XDP_FRAME_SIZE;
-    xsk.wait = config.wait;
+    xsk.wait = config.wait.into();
     if let Some(n) = config.frames {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         xsk.fill_size = n;

@@ -34,7 +34,7 @@ pub mod pcap;
 pub mod socket;
 mod xdp_drop;
 
-pub use config::{RecvConfig, WriteTo};
+pub use config::{RecvConfig, Wait, WriteTo};
 pub use exec::PLACEHOLDERS;
 
 /// How long one `receive` call may wait when idle: bounds how late a receiver notices a stop.
@@ -327,7 +327,7 @@ fn classify(method: Method, iface: &str, err: fastnet::Error) -> anyhow::Error {
 /// The AF_PACKET receivers' settings from the knobs (`fastnet:1`, `fastnet:2`,
 /// `fastnet:mmap`): what their `check` checks and their `open` opens.
 fn afpacket_config(config: &RecvConfig) -> fastnet::afpacket::RxConfig {
-    let mut rx = fastnet::afpacket::RxConfig { wait: config.wait, ..Default::default() };
+    let mut rx = fastnet::afpacket::RxConfig { wait: config.wait.into(), ..Default::default() };
     if let Some(bytes) = config.buffer {
         rx.buffer = Some(usize::try_from(bytes).unwrap_or(usize::MAX));
     }

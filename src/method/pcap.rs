@@ -156,7 +156,7 @@ impl super::ReceiveMethod for Pcap {
         config: &super::RecvConfig,
     ) -> Option<fastnet::Result<Box<dyn Receive>>> {
         Some(
-            PcapRx::open(iface, config.buffer, config.wait)
+            PcapRx::open(iface, config.buffer, config.wait.into())
                 .map(|rx| Box::new(rx) as Box<dyn Receive>),
         )
     }

@@ -159,7 +159,7 @@ impl super::ReceiveMethod for SocketMethod {
         config: &super::RecvConfig,
     ) -> Option<fastnet::Result<Box<dyn Receive>>> {
         Some(
-            SocketRx::open(iface, config.buffer, config.wait, super::IDLE_WAIT)
+            SocketRx::open(iface, config.buffer, config.wait.into(), super::IDLE_WAIT)
                 .map(|rx| Box::new(rx) as Box<dyn Receive>),
         )
     }

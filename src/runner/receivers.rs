@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::exit::bad_input;
 use crate::method::Knob;
 use crate::receiver::RecvConfig;
-use crate::scenario::{ReceiverSpec, Scenario, Wait};
+use crate::scenario::{ReceiverSpec, Scenario};
 
 /// One configuration per receiver of `scenario`, in file order; the first problem is a
 /// bad-input error `FILE:LINE:COLUMN: receiver[i]: …` pointing at that receiver's table.
@@ -43,10 +43,7 @@ fn config(r: &ReceiverSpec, command: Option<String>) -> RecvConfig {
         buffer: r.buffer,
         batch: r.batch.map(|b| b as usize),
         frames: r.frames.map(|f| f as usize),
-        wait: match r.wait {
-            Some(Wait::Busy) => fastnet::rx::Wait::Busy,
-            Some(Wait::Poll) | None => fastnet::rx::Wait::Poll,
-        },
+        wait: r.wait.unwrap_or_default(),
         max_delay: r.max_delay,
         command,
         write: r.write.clone().map(|path| crate::receiver::record::WriteTo { path, count: None }),

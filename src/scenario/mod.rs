@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::exit::bad_input;
-use crate::method::Knob;
+use crate::method::{Knob, Wait};
 use crate::topology::TopologySpec;
 
 mod locate;
@@ -152,16 +152,6 @@ pub struct GeneratorSpec {
     pub batch: Option<u32>,
     /// Most late frames sent at once (`None`: one batch).
     pub burst: Option<u32>,
-}
-
-/// `receiver.wait`: what a receiver does when no frame is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Wait {
-    /// Spin.
-    Busy,
-    /// Block in poll(2).
-    Poll,
 }
 
 /// One `[[receiver]]`.

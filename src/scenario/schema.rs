@@ -7,7 +7,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Engine, Order, Wait};
+use super::{Engine, Order};
+use crate::method::Wait;
 use crate::topology::TopologySpec;
 
 #[derive(Debug, Deserialize)]

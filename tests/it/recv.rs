@@ -167,7 +167,7 @@ fn fastnet_xdp_counts_exactly_and_detaches() {
 fn fastnet_xdp_busy_counts_exactly() {
     let Some(_ns) = privileged("fastnet_xdp_busy_counts_exactly") else { return };
     let config = RecvConfig {
-        wait: fastnet::rx::Wait::Busy,
+        wait: netlab::method::Wait::Busy,
         frames: Some(4096),
         batch: Some(16),
         ..roomy()

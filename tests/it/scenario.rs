@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use netlab::method::Wait;
 use netlab::receiver::RecvConfig;
-use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError, Wait};
+use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError};
 use netlab::topology::Kind;
 
 /// A directory holding a packet file, as a lab directory would.
@@ -316,7 +317,7 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
         ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
         ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
         ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
-        ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
+        ("wait = \"busy\"", RecvConfig { wait: Wait::Busy, ..RecvConfig::default() }),
         ("wait = \"poll\"", RecvConfig::default()),
         ("write = \"rx.pcapng\"", RecvConfig { write: Some(write), ..RecvConfig::default() }),
         (
