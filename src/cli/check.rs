@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::exit::Code;
 use crate::outln;
 use crate::runner::preflight;
-use crate::scenario::{Engine, Macs, Order};
+use crate::scenario::{Macs, Order};
 
 /// Arguments of `netlab check`.
 #[derive(Debug, clap::Args)]
@@ -52,7 +52,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
     outln!(
         "  generator  engine {}, rates {}, {} per point after {} warm-up",
-        engine_name(s.generator.engine),
+        s.generator.engine,
         rates.join(" "),
         humantime::format_duration(s.generator.duration),
         humantime::format_duration(s.generator.warmup)
@@ -88,15 +88,4 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
 /// `1 rate`, `3 rates`.
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// The engine as a scenario writes it.
-fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Auto => "auto",
-        Engine::Socket => "socket",
-        Engine::Mmsg => "mmsg",
-        Engine::Ring => "ring",
-        Engine::Xdp => "xdp",
-    }
 }

@@ -40,13 +40,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-pub use engine::EngineKind;
+pub use engine::{Engine, EngineKind};
 pub use pacing::Pace;
 pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
 
 use crate::exit::{bad_field, bad_input, Field, Section};
 use crate::packet::file::Frame;
-use crate::scenario::Engine;
 
 /// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
 #[derive(Debug, Clone)]

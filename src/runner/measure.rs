@@ -29,12 +29,13 @@ use anyhow::Context as _;
 use super::order::PointPlan;
 use super::progress::Progress;
 use super::template::Template;
+use crate::generator::Engine;
 use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::method::DropStage;
 use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
-use crate::scenario::{Engine, Method, Rate, Scenario};
+use crate::scenario::{Method, Rate, Scenario};
 use crate::topology::{Lab, LinkStats};
 
 /// How often the live figures are refreshed.
@@ -158,15 +159,7 @@ impl Bench<'_> {
             let generator = Generator::prepare(config)?;
             chosen.push((generator.engine(), generator.engine_reason().to_string()));
         }
-        self.engines = chosen
-            .iter()
-            .map(|(kind, _)| match kind {
-                EngineKind::Socket => Engine::Socket,
-                EngineKind::Mmsg => Engine::Mmsg,
-                EngineKind::Ring => Engine::Ring,
-                EngineKind::Xdp => Engine::Xdp,
-            })
-            .collect();
+        self.engines = chosen.iter().map(|(kind, _)| Engine::Fixed(*kind)).collect();
         Ok(chosen)
     }
 

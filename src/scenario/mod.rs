@@ -54,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::exit::bad_input;
+use crate::generator::engine::Engine;
 use crate::method::{Knob, Wait};
 use crate::topology::TopologySpec;
 
@@ -118,23 +119,6 @@ pub enum Macs {
         /// New destination MAC.
         dst: Option<MacAddr6>,
     },
-}
-
-/// `generator.engine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// The fastest engine that works on the interface.
-    #[default]
-    Auto,
-    /// One `send` per frame on AF_PACKET.
-    Socket,
-    /// `sendmmsg` batches.
-    Mmsg,
-    /// PACKET_TX_RING + PACKET_QDISC_BYPASS.
-    Ring,
-    /// BPF_PROG_RUN live frames redirected to the interface.
-    Xdp,
 }
 
 /// `[generator]`.

@@ -57,3 +57,16 @@ fn contributing_names_files_that_exist() {
         text.contains("## Adding a receive method") && text.contains("## Adding a send engine")
     );
 }
+
+#[test]
+fn every_engine_is_in_replay_help_and_the_readme() {
+    use netlab::generator::EngineKind;
+    let out = netlab().args(["replay", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let readme = read("README.md");
+    for kind in EngineKind::FASTEST_FIRST {
+        let d = kind.descriptor();
+        assert!(help.contains(&format!("{}:", d.name())) && help.contains(d.help()), "{kind}");
+        assert!(readme.contains(&format!("| `{}` |", d.name())), "{kind}: no README row");
+    }
+}

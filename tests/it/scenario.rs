@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use netlab::generator::{Engine, EngineKind};
 use netlab::method::Wait;
 use netlab::receiver::RecvConfig;
-use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError};
+use netlab::scenario::{Macs, Method, Order, Rate, Scenario, ScenarioError};
 use netlab::topology::Kind;
 
 /// A directory holding a packet file, as a lab directory would.
@@ -159,7 +160,7 @@ seed = 42
     let s = lab.parse(text).unwrap();
     assert_eq!(s.topology.kind, Kind::Bridge);
     assert!(matches!(s.packet.macs, Macs::Set { src: Some(_), dst: Some(_) }));
-    assert_eq!(s.generator.engine, Engine::Xdp);
+    assert_eq!(s.generator.engine, Engine::Fixed(EngineKind::Xdp));
     assert_eq!(
         s.generator.rates,
         [
