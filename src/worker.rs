@@ -22,8 +22,17 @@ impl<T: Send + 'static> Worker<T> {
         name: impl Into<String>,
         job: impl FnOnce(&AtomicBool) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<Worker<T>> {
+        Worker::spawn_with_switch(name, Arc::new(AtomicBool::new(false)), job)
+    }
+
+    /// [`Worker::spawn`] with a stop switch others hold too (a progress display that stops the
+    /// job).
+    pub fn spawn_with_switch(
+        name: impl Into<String>,
+        stop: Arc<AtomicBool>,
+        job: impl FnOnce(&AtomicBool) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<Worker<T>> {
         let name = name.into();
-        let stop = Arc::new(AtomicBool::new(false));
         let switch = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name(name.clone())

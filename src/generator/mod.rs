@@ -35,10 +35,7 @@ mod sender;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::Duration;
-
-use anyhow::Context as _;
 
 pub use engine::{Engine, EngineKind};
 pub use pacing::Pace;
@@ -46,6 +43,7 @@ pub use report::{Ended, Lateness, PeerCount, Rated, SendReport};
 
 use crate::exit::{bad_field, bad_input, Field, Section};
 use crate::packet::file::Frame;
+use crate::worker::Worker;
 
 /// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
 #[derive(Debug, Clone)]
@@ -212,7 +210,8 @@ fn field(key: &str) -> Field {
 pub struct Progress {
     sent: AtomicU64,
     bytes: AtomicU64,
-    stop: AtomicBool,
+    /// The sender worker's stop switch.
+    stop: Arc<AtomicBool>,
 }
 
 impl Progress {
@@ -240,8 +239,9 @@ impl Progress {
 /// engine open — waiting for [`Generator::start`]. Dropping it cancels the replay.
 #[derive(Debug)]
 pub struct Generator {
+    // Dropped before the worker is joined: the thread, still waiting for it, then cancels.
     go: mpsc::Sender<()>,
-    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    worker: Worker<Option<SendReport>>,
     progress: Arc<Progress>,
     engine: EngineKind,
     engine_reason: String,
@@ -256,26 +256,25 @@ impl Generator {
         let (go_tx, go_rx) = mpsc::channel();
         let progress = Arc::new(Progress::default());
         let shared = Arc::clone(&progress);
-        let thread = std::thread::Builder::new()
-            .name("netlab-tx".into())
-            .spawn(move || sender::run(config, shared, ready_tx, go_rx))
-            .context("cannot start the sender thread")?;
+        let mut worker =
+            Worker::spawn_with_switch("netlab-tx", Arc::clone(&progress.stop), move |_| {
+                sender::run(config, shared, ready_tx, go_rx)
+            })?;
         match ready_rx.recv() {
             Ok(Ok(ready)) => Ok(Generator {
                 go: go_tx,
-                thread,
+                worker,
                 progress,
                 engine: ready.engine,
                 engine_reason: ready.reason,
             }),
             Ok(Err(e)) => {
-                let _ = thread.join();
+                let _ = worker.join();
                 Err(e)
             }
-            Err(_) => match thread.join() {
-                Ok(Err(e)) => Err(e),
-                Ok(Ok(_)) => Err(anyhow::anyhow!("the sender thread ended before it was ready")),
-                Err(panic) => std::panic::resume_unwind(panic),
+            Err(_) => match worker.join() {
+                Err(e) => Err(e),
+                Ok(_) => Err(anyhow::anyhow!("the sender thread ended before it was ready")),
             },
         }
     }
@@ -295,14 +294,14 @@ impl Generator {
         // The thread waits on this channel; it cannot have gone away while `self` exists
         // (it only returns early when `prepare` failed).
         let _ = self.go.send(());
-        Running { thread: self.thread, progress: self.progress }
+        Running { worker: self.worker, progress: self.progress }
     }
 }
 
-/// A replay in progress.
+/// A replay in progress. Dropping it without [`Running::wait`] stops it.
 #[derive(Debug)]
 pub struct Running {
-    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    worker: Worker<Option<SendReport>>,
     progress: Arc<Progress>,
 }
 
@@ -319,17 +318,14 @@ impl Running {
 
     /// Whether the sender is done (the report is ready).
     pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
+        self.worker.is_finished()
     }
 
     /// Waits for the end of the replay and returns its report.
-    pub fn wait(self) -> anyhow::Result<SendReport> {
-        match self.thread.join() {
-            Ok(Ok(Some(report))) => Ok(report),
-            Ok(Ok(None)) => Err(anyhow::anyhow!("the replay was cancelled before it started")),
-            Ok(Err(e)) => Err(e),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+    pub fn wait(mut self) -> anyhow::Result<SendReport> {
+        self.worker
+            .join()?
+            .ok_or_else(|| anyhow::anyhow!("the replay was cancelled before it started"))
     }
 }
 
