@@ -44,31 +44,146 @@ impl From<Code> for std::process::ExitCode {
 pub struct Classified {
     /// The exit code it maps to.
     pub code: Code,
-    /// The one-line message.
+    /// The one-line message (without the field it is about).
     pub message: String,
+    /// The input it is about, when it is about one: the edge that read that input renders it
+    /// (`FILE:LINE:COL: generator.batch: …` for a scenario, the flag for a command line).
+    pub field: Option<Field>,
+    /// A setting that would let it through (`force`), when there is one: the edge offers it in
+    /// its own words if its user can set it.
+    pub unless: Option<Field>,
 }
 
 impl fmt::Display for Classified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
+}
+
+/// The table of a scenario (and the command) an input field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Section {
+    /// A top-level key (`name`): the lab's name.
+    Top,
+    /// `[topology]` (`netlab topo up`'s file).
+    Topology,
+    /// `[generator]` (`netlab replay`).
+    Generator,
+    /// A `[[receiver]]` table (`netlab recv`).
+    Receiver,
+    /// The packet to build (`netlab packet new`).
+    Packet,
+}
+
+/// What an input error is about, in the scenario's words (`generator.batch`, `receiver.buffer`):
+/// the library names the field, never how a command line spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// Its table.
+    pub section: Section,
+    /// Its key in that table (`batch`).
+    pub key: String,
+    /// The value as given, when the message is about it (a command line repeats it; a
+    /// scenario's location shows it).
+    pub value: Option<String>,
+}
+
+impl Field {
+    /// A field of `section`.
+    pub fn new(section: Section, key: impl Into<String>) -> Self {
+        Self { section, key: key.into(), value: None }
+    }
+
+    /// The same field, about the value `value`.
+    pub fn with_value(mut self, value: impl fmt::Display) -> Self {
+        self.value = Some(value.to_string());
+        self
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.section {
+            Section::Top => f.write_str(&self.key),
+            Section::Topology => write!(f, "topology.{}", self.key),
+            Section::Generator => write!(f, "generator.{}", self.key),
+            Section::Receiver => write!(f, "receiver.{}", self.key),
+            Section::Packet => write!(f, "packet.{}", self.key),
+        }
+    }
+}
+
+/// A bad-input error about `field`: `Err(bad_field(Field::new(Section::Generator, "batch"), …))`.
+pub fn bad_field(field: Field, message: impl Into<String>) -> anyhow::Error {
+    field_error(Code::BadInput, field, message, None)
+}
+
+/// An error about `field` with exit `code`, which setting `unless` would let through.
+pub fn field_error(
+    code: Code,
+    field: Field,
+    message: impl Into<String>,
+    unless: Option<Field>,
+) -> anyhow::Error {
+    anyhow::Error::new(Classified { code, message: message.into(), field: Some(field), unless })
+}
+
+/// The field the first classified cause of `err` is about, with that cause.
+pub fn field_of(err: &anyhow::Error) -> Option<&Classified> {
+    err.chain().find_map(|c| c.downcast_ref::<Classified>()).filter(|c| c.field.is_some())
+}
+
+/// `err` with its field error rendered by `render` (given the error, whose `field` is set),
+/// every other cause as it reads: how an edge (command line, scenario file) puts a field error
+/// in the user's words. The exit code stays.
+pub fn render_field(err: anyhow::Error, render: impl Fn(&Classified) -> String) -> anyhow::Error {
+    let Some(classified) = field_of(&err) else { return err };
+    let code = classified.code;
+    let text = err
+        .chain()
+        .map(|cause| match cause.downcast_ref::<Classified>() {
+            Some(c) if c.field.is_some() => render(c),
+            _ => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ");
+    anyhow::Error::new(Classified { code, message: text, field: None, unless: None })
 }
 
 impl std::error::Error for Classified {}
 
-/// A bad-input error: `Err(bad_input(format!("--src-mac: …")))`.
+/// A bad-input error: `Err(bad_input(format!("{}: no frames", path.display())))`. An error
+/// about one field of the input is a [`bad_field`].
 pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::BadInput, message: message.into() })
+    anyhow::Error::new(Classified {
+        code: Code::BadInput,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// A missing-privilege error.
 pub fn privilege(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::Privilege, message: message.into() })
+    anyhow::Error::new(Classified {
+        code: Code::Privilege,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// A missing-kernel-feature error.
 pub fn unsupported(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified { code: Code::Unsupported, message: message.into() })
+    anyhow::Error::new(Classified {
+        code: Code::Unsupported,
+        message: message.into(),
+        field: None,
+        unless: None,
+    })
 }
 
 /// The exit code for an error chain: the first classified cause wins; a broken pipe on our

@@ -18,6 +18,8 @@ const POLL: Duration = Duration::from_millis(10);
 pub struct Interrupt {
     flag: Arc<AtomicBool>,
     which: Arc<Mutex<Option<&'static str>>>,
+    /// The first signal, for async code ([`Interrupt::signalled`]).
+    first: tokio::sync::watch::Receiver<Option<&'static str>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -41,6 +43,7 @@ impl Interrupt {
         let flag = Arc::new(AtomicBool::new(false));
         let which = Arc::new(Mutex::new(None));
         let (task_flag, task_which) = (flag.clone(), which.clone());
+        let (first_tx, first) = tokio::sync::watch::channel(None);
         runtime.spawn(async move {
             loop {
                 let name = tokio::select! {
@@ -51,9 +54,10 @@ impl Interrupt {
                     slot.get_or_insert(name);
                 }
                 task_flag.store(true, Ordering::SeqCst);
+                first_tx.send_if_modified(|slot| slot.is_none() && slot.replace(name).is_none());
             }
         });
-        Ok(Interrupt { flag, which, _runtime: runtime })
+        Ok(Interrupt { flag, which, first, _runtime: runtime })
     }
 
     /// The first signal received (`"SIGINT"` or `"SIGTERM"`), if any.
@@ -62,6 +66,17 @@ impl Interrupt {
             return None;
         }
         self.which.lock().ok().and_then(|slot| *slot).or(Some("a signal"))
+    }
+
+    /// Waits (in any runtime) until a signal comes, and says which.
+    pub async fn signalled(&self) -> &'static str {
+        let mut first = self.first.clone();
+        let which = first.wait_for(Option::is_some).await.ok().and_then(|which| *which);
+        match which {
+            Some(which) => which,
+            // The watcher is gone only with `self`: no signal will come.
+            None => std::future::pending().await,
+        }
     }
 
     /// Whether a signal came.

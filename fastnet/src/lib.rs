@@ -16,7 +16,7 @@
 //! - [`cpu`]: online and possible CPUs, pinning threads and kthreads, on-CPU time.
 //! - [`poll`]: waiting for a descriptor to become readable.
 //! - [`error`]: [`Error`], with every failed kernel call named in a [`SyscallError`].
-//! - [`testing`]: privileged tests in a throwaway network namespace.
+//! - `testing` (feature `testing`): privileged tests in a throwaway network namespace.
 //!
 //! All code that talks to the kernel directly lives under `sys/`, one choke point per
 //! mechanism, each block with a `// SAFETY:` comment. File descriptors are
@@ -35,6 +35,7 @@ pub mod packet_socket;
 pub mod poll;
 pub mod rx;
 pub mod tally;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tx;
 pub mod xdp;

@@ -1,22 +1,20 @@
 //! AF_PACKET sockets that another library opened (pnet's datalink channel, for instance): the
 //! kernel's counters for them, so those methods report drops the way fastnet's own do.
+//!
+//! A thin face of [`crate::afpacket`] (which owns the socket options); nothing there uses this
+//! module.
 
 use std::os::fd::BorrowedFd;
 
 use crate::afpacket::{self, SocketBuffer};
 use crate::error::Result;
 use crate::rx::RxStats;
-use crate::sys;
 
 /// Reads `PACKET_STATISTICS` of the AF_PACKET socket `fd` and adds it to `total`, which it
 /// returns: the kernel resets the counters on every read, so keep one `total` per socket.
 #[doc(alias = "PACKET_STATISTICS")]
 pub fn accumulate_statistics(fd: BorrowedFd<'_>, total: &mut RxStats) -> Result<RxStats> {
-    let now = sys::packet::statistics(fd)?;
-    total.packets += u64::from(now.tp_packets);
-    total.drops += u64::from(now.tp_drops);
-    total.freeze_q += u64::from(now.tp_freeze_q_cnt);
-    Ok(*total)
+    afpacket::accumulate_statistics(fd, total)
 }
 
 /// Sets the receive buffer of socket `fd` to `bytes` the way fastnet's own receivers do:

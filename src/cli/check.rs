@@ -1,4 +1,5 @@
-//! `netlab check FILE`: validates a scenario without root and says what `netlab run` would do.
+//! `netlab check FILE`: runs every check `netlab run` makes before building anything
+//! ([`crate::runner::preflight::check`]), without root, and says what `run` would do.
 
 use std::path::PathBuf;
 
@@ -6,17 +7,31 @@ use crate::exit::Code;
 use crate::generator::engine::paced_choice;
 use crate::generator::DEFAULT_BURST;
 use crate::outln;
-use crate::scenario::{Macs, Scenario};
+use crate::runner::preflight;
+use crate::scenario::{Macs, Order};
 
 /// Arguments of `netlab check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario file (TOML) to validate.
     pub file: PathBuf,
+    /// Lab name `netlab run --name` would get [default: the scenario's `name`].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The results directory `netlab run --results` would get: tried for writing (nothing is
+    /// left there) when check runs with the privileges run needs.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
-    let s = Scenario::load(&args.file)?;
+    let checked = preflight::check(&args.file, args.name.as_deref())?;
+    // What root may write is not what another user may: the directory is tried as `run` would.
+    let results_tried = preflight::privileges(checked.plan.kind).is_ok();
+    if results_tried {
+        preflight::results_writable(&args.results)?;
+    }
+    let s = &checked.scenario;
     outln!("{}: ok — scenario `{}`", args.file.display(), s.name)?;
     if !s.description.is_empty() {
         outln!("  {}", s.description)?;
@@ -31,16 +46,20 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         ),
     };
     outln!("  packet     {} (MACs {macs})", s.packet.file.display())?;
-    outln!("  topology   {:?}", s.topology.kind)?;
+    outln!(
+        "  topology   {} lab `{}`",
+        crate::topology::plan::kind_name(checked.plan.kind),
+        checked.plan.name
+    )?;
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
     outln!(
-        "  generator  engine {:?}, rates {}, {} per point after {} warm-up",
+        "  generator  engine {}, rates {}, {} per point after {} warm-up",
         s.generator.engine,
         rates.join(" "),
         humantime::format_duration(s.generator.duration),
         humantime::format_duration(s.generator.warmup)
     )?;
-    if s.generator.engine == crate::scenario::Engine::Auto {
+    if s.generator.engine == crate::generator::Engine::Auto {
         let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
         // Bit rates need the frame's length; a packet file that cannot be read here is
         // reported by `run`, and its bit rates are left out of this plan.
@@ -66,13 +85,26 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     }
     let estimate = std::time::Duration::from_secs(s.estimated_time().as_secs_f64().ceil() as u64);
     outln!(
-        "  points     {} = {} rates × {} receivers × {} repetitions, {:?} order; at least {}",
+        "  points     {} = {} × {} × {}, {} order; at least {}",
         s.points(),
-        s.generator.rates.len(),
-        s.receivers.len(),
-        s.run.repeat,
-        s.run.order,
+        count(s.generator.rates.len(), "rate", "rates"),
+        count(s.receivers.len(), "receiver", "receivers"),
+        count(s.run.repeat as usize, "repetition", "repetitions"),
+        match s.run.order {
+            Order::Shuffled => "shuffled",
+            Order::Sequential => "sequential",
+        },
         humantime::format_duration(estimate)
     )?;
+    if results_tried {
+        outln!("  results    under {} (writable)", args.results.display())?;
+    } else {
+        outln!("  results    under {} (not tried: run needs root)", args.results.display())?;
+    }
     Ok(Code::Ok)
+}
+
+/// `1 rate`, `3 rates`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -10,6 +10,7 @@ mod check;
 mod compare;
 mod completions;
 mod doctor;
+mod flag;
 mod packet;
 mod recv;
 mod replay;
@@ -96,12 +97,12 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Doctor(args) => doctor::run(&args),
-        Command::Packet(args) => packet::run(&args),
+        Command::Packet(args) => packet::run(&args).map_err(flag::in_flags),
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
-        Command::Recv(args) => recv::run(&args, cli.global.quiet),
+        Command::Recv(args) => recv::run(&args, cli.global.quiet).map_err(flag::in_flags),
         Command::Topo(args) => topo::run(&args),
-        Command::Replay(args) => replay::run(&args, cli.global.quiet),
+        Command::Replay(args) => replay::run(&args, cli.global.quiet).map_err(flag::in_flags),
         Command::Run(args) => run::run(&args, cli.global.quiet),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),

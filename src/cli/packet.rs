@@ -219,7 +219,7 @@ fn mac_from_flags(
 ) -> anyhow::Result<Option<macaddr::MacAddr6>> {
     match (given, of) {
         (Some(text), _) => packet::parse_mac(text, flag).map(Some),
-        (None, Some(iface)) => packet::interface_mac(iface, netns)
+        (None, Some(iface)) => crate::topology::link::interface_mac(iface, netns)
             .map(Some)
             .with_context(|| format!("{of_flag} {iface}")),
         (None, None) => Ok(None),

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use fastnet::rx::Wait;
-
 use crate::exit::{bad_input, Code};
 use crate::interrupt::Interrupt;
+use crate::method::Wait;
 use crate::outln;
 use crate::receiver::record::{Saved, WriteTo};
 use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
@@ -17,7 +16,7 @@ use crate::scenario::units::{parse_duration, parse_size};
 
 /// Arguments of `netlab recv`.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = KNOBS_HELP)]
+#[command(after_long_help = knobs_help())]
 pub struct Args {
     /// Interface to receive on.
     #[arg(short, long, value_name = "IFACE")]
@@ -25,9 +24,8 @@ pub struct Args {
     /// Named network namespace to run in (a lab made by `netlab topo up`, or any `ip netns`).
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
-    /// Receive method: socket, pcap, fastnet:1 (fastnet:read), fastnet:2 (fastnet:batch),
-    /// fastnet:mmap, fastnet:3 (fastnet:xdp), xdp-drop, exec.
-    #[arg(short, long, value_name = "METHOD", value_parser = parse_method)]
+    #[arg(short, long, value_name = "METHOD", value_parser = parse_method,
+          help = format!("Receive method: {}", Method::valid_names()))]
     pub method: Method,
     /// Buffer size, e.g. `4MiB` (what it sizes depends on the method: see below).
     #[arg(short, long, value_name = "SIZE", value_parser = parse_buffer)]
@@ -39,8 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub frames: Option<usize>,
     /// What an idle receiver does: sleep in poll(2) or spin.
-    #[arg(long, value_enum, default_value_t = WaitArg::Poll)]
-    pub wait: WaitArg,
+    #[arg(long, value_enum, default_value_t = Wait::Poll)]
+    pub wait: Wait,
     /// fastnet:3: how long frames may gather in the ring between drains while they keep
     /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0s: woken by every NAPI flush).
     #[arg(long, value_name = "DURATION", value_parser = parse_delay_arg)]
@@ -74,24 +72,31 @@ pub struct Args {
     pub force: bool,
 }
 
-const KNOBS_HELP: &str = "\
-What --buffer sizes, per method:
-  socket, fastnet:1, fastnet:2   the socket receive buffer (SO_RCVBUF)
-  pcap                           libpcap's ring (buffer_size, like tcpdump -B)
-  fastnet:mmap                   the TPACKET_V3 ring, in whole blocks
-  fastnet:3                      the AF_XDP UMEM (in 2048-byte frames)
-  xdp-drop, exec                 not applicable
+/// What each knob sets, per method (from the methods' descriptors), and the `exec` contract.
+fn knobs_help() -> String {
+    let knobs = crate::method::knobs_help();
+    let mut out =
+        String::from("What each knob sets, per method (a method not listed does not take it):\n");
+    for line in knobs.lines() {
+        match line.strip_suffix(':') {
+            Some(key) if !line.starts_with(' ') => out.push_str(&format!("{}\n", knob_flag(key))),
+            _ => out.push_str(&format!("{line}\n")),
+        }
+    }
+    out.push_str(
+        "\nexec runs your own receiver inside the namespace, on --core: it prints READY when its \
+         socket is\nopen, and `RESULT-RX <frames>` and `RESULT-IP <ipv4>` on stdout when it gets \
+         SIGINT.",
+    );
+    out
+}
 
-exec runs your own receiver inside the namespace, on --core: it prints READY when its socket is
-open, and `RESULT-RX <frames>` and `RESULT-IP <ipv4>` on stdout when it gets SIGINT.";
-
-/// `--wait`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum WaitArg {
-    /// Sleep in poll(2) until frames arrive.
-    Poll,
-    /// Spin on the socket or ring: lowest latency, one core at 100 %.
-    Busy,
+/// The flag of a knob as the descriptors write it (`wait = "busy"` → `--wait busy`).
+fn knob_flag(written: &str) -> String {
+    match written.split_once(" = ") {
+        Some((key, value)) => format!("--{key} {}", value.trim_matches('"')),
+        None => format!("--{written}"),
+    }
 }
 
 fn parse_method(text: &str) -> Result<Method, String> {
@@ -146,10 +151,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             buffer: args.buffer,
             batch: args.batch,
             frames: args.frames,
-            wait: match args.wait {
-                WaitArg::Poll => Wait::Poll,
-                WaitArg::Busy => Wait::Busy,
-            },
+            wait: args.wait,
             max_delay: args.max_delay,
             command: args.command.clone(),
             write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),

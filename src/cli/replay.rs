@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::packet::MacFlags;
 use crate::exit::{self, bad_input, Code};
+use crate::generator::Engine;
 use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::packet::{self, Rewrite};
-use crate::scenario::{self, Engine, Rate};
+use crate::scenario::{self, Rate};
 
 /// Arguments of `netlab replay` (tcpreplay's flags where tcpreplay has them).
 #[derive(Debug, clap::Args)]
@@ -59,8 +60,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub stats: Option<u64>,
     /// Send engine: `auto` picks the fastest that works on the interface and says why.
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    pub engine: EngineArg,
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
     /// Most frames per send call [default: 64; xdp at top speed: 16384].
     #[arg(long, value_name = "N")]
     pub batch: Option<usize>,
@@ -80,33 +81,6 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub macs: MacFlags,
-}
-
-/// `--engine` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EngineArg {
-    /// The fastest engine that works on the interface.
-    Auto,
-    /// One `send` per frame (tcpreplay's path).
-    Socket,
-    /// `sendmmsg` batches.
-    Mmsg,
-    /// PACKET_TX_RING + PACKET_QDISC_BYPASS (trafgen's path).
-    Ring,
-    /// BPF_PROG_RUN live frames redirected to the interface.
-    Xdp,
-}
-
-impl From<EngineArg> for Engine {
-    fn from(e: EngineArg) -> Engine {
-        match e {
-            EngineArg::Auto => Engine::Auto,
-            EngineArg::Socket => Engine::Socket,
-            EngineArg::Mmsg => Engine::Mmsg,
-            EngineArg::Ring => Engine::Ring,
-            EngineArg::Xdp => Engine::Xdp,
-        }
-    }
 }
 
 /// A positive decimal number from a flag (`100000`, `0.5`) times `scale`, rounded to a whole
@@ -224,7 +198,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     config.limit = args.limit;
     config.duration = duration;
     config.loop_delay = Duration::from_millis(args.loopdelay_ms);
-    config.engine = args.engine.into();
+    config.engine = args.engine;
     config.batch = args.batch;
     config.burst = args.burst;
     config.core = Some(args.core.or(lab.as_ref().map(|l| l.tx_core)).unwrap_or(0));

@@ -87,10 +87,24 @@ fn kind_text(kind: Kind) -> &'static str {
     topology::plan::kind_name(kind)
 }
 
+/// A field error of the lab's file in the file's words (`FILE:LINE:COL: topology.mtu: …`); the
+/// lab name in the words of `--name` when that is where it came from.
+fn in_file_words(err: anyhow::Error, file: &std::path::Path, name_flag: bool) -> anyhow::Error {
+    let Some(c) = crate::exit::field_of(&err) else { return err };
+    let Some(field) = c.field.clone() else { return err };
+    if name_flag && field.section == crate::exit::Section::Top {
+        return super::flag::in_flags(err);
+    }
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let located = crate::scenario::field_error_in(file, &text, &field, c.message.clone());
+    crate::exit::bad_input(located.to_string())
+}
+
 fn up(args: &UpArgs) -> anyhow::Result<Code> {
     let (default_name, spec) = topology::file::read_topology(&args.file)?;
     let name = args.name.clone().unwrap_or(default_name);
-    let lab = Lab::up(&spec, &name)?;
+    let lab =
+        Lab::up(&spec, &name).map_err(|e| in_file_words(e, &args.file, args.name.is_some()))?;
     let record = lab.detach();
     if record.kind == Kind::Interface {
         outln!("lab `{}` uses existing host interfaces; nothing was created", record.name)?;

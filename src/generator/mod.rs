@@ -74,18 +74,15 @@ mod sender;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::Context as _;
-
-pub use engine::EngineKind;
+pub use engine::{Engine, EngineKind};
 pub use pacing::Pace;
 pub use report::{Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 
-use crate::exit::bad_input;
+use crate::exit::{bad_field, bad_input, Field, Section};
 use crate::packet::file::Frame;
-use crate::scenario::Engine;
+use crate::worker::Worker;
 
 /// Most frames sent back to back unless asked otherwise: a quarter of veth's 256-slot ring, so
 /// a receiver that keeps the rate also takes its bursts.
@@ -166,37 +163,43 @@ impl GeneratorConfig {
             }
             Pace::MultiplierMicros(_) => {
                 if self.frames.len() < 2 {
-                    return Err(bad_input(format!(
-                        "--multiplier: {} holds a single packet, so it has no timing to scale; \
-                         use --pps or --mbps",
-                        self.source
-                    )));
+                    return Err(bad_field(
+                        field("multiplier"),
+                        format!(
+                            "{} holds a single packet, so it has no timing to scale; give a \
+                             rate in pps or Mbps",
+                            self.source
+                        ),
+                    ));
                 }
                 let first = self.frames[0].ts_ns;
                 if self.frames.iter().all(|f| f.ts_ns == first) {
-                    return Err(bad_input(format!(
-                        "--multiplier: every packet in {} has the same timestamp, so there is no \
-                         timing to scale; use --pps or --mbps",
-                        self.source
-                    )));
+                    return Err(bad_field(
+                        field("multiplier"),
+                        format!(
+                            "every packet in {} has the same timestamp, so there is no timing to \
+                             scale; give a rate in pps or Mbps",
+                            self.source
+                        ),
+                    ));
                 }
             }
             _ => {}
         }
         if self.batch == Some(0) {
-            return Err(bad_input("--batch must be at least 1"));
+            return Err(bad_field(field("batch"), "must be at least 1"));
         }
         if self.burst == Some(0) {
-            return Err(bad_input("--burst must be at least 1"));
+            return Err(bad_field(field("burst"), "must be at least 1"));
         }
         if let Some(kind) = EngineKind::from_choice(self.engine) {
             self.check_batch(kind)?;
         }
         if self.duration == Some(Duration::ZERO) {
-            return Err(bad_input("--duration must be longer than zero"));
+            return Err(bad_field(field("duration"), "must be longer than zero"));
         }
         if self.limit == Some(0) {
-            return Err(bad_input("--limit must be at least 1"));
+            return Err(bad_field(field("limit"), "must be at least 1"));
         }
         for (i, f) in self.frames.iter().enumerate() {
             if f.data.len() < 14 {
@@ -216,16 +219,39 @@ impl GeneratorConfig {
         self.burst.unwrap_or(DEFAULT_BURST).max(1)
     }
 
-    /// `--batch` within what `kind` takes per call (checked again once `auto` has chosen).
+    /// `batch` within what `kind` takes per call (checked again once `auto` has chosen).
     fn check_batch(&self, kind: EngineKind) -> anyhow::Result<()> {
         match self.batch {
-            Some(b) if b > kind.max_batch() => Err(bad_input(format!(
-                "--batch {b}: the {kind} engine takes at most {} frames per call",
-                kind.max_batch()
-            ))),
+            Some(b) if b > kind.max_batch() => Err(bad_field(
+                field("batch").with_value(b),
+                format!("the {kind} engine takes at most {} frames per call", kind.max_batch()),
+            )),
             _ => Ok(()),
         }
     }
+
+    /// `batch` within what every engine `auto` may pick takes per call, for a lab whose
+    /// receive side runs NAPI (`peer_napi`; `None`: not known before the interface is seen):
+    /// what [`GeneratorConfig::validate`] cannot say before `auto` has chosen, said before
+    /// anything is built.
+    pub fn check_batch_for_auto(&self, peer_napi: Option<bool>) -> anyhow::Result<()> {
+        if EngineKind::from_choice(self.engine).is_some() {
+            return Ok(());
+        }
+        let paced_fps = self
+            .pace
+            .is_paced()
+            .then(|| sender::schedule_of(self).frames_due_within(1_000_000_000));
+        for kind in EngineKind::auto_may_pick(paced_fps, self.limit.is_some(), peer_napi) {
+            self.check_batch(kind)?;
+        }
+        Ok(())
+    }
+}
+
+/// A generator field (`batch`).
+fn field(key: &str) -> Field {
+    Field::new(Section::Generator, key)
 }
 
 /// Live counters of a running replay, readable from any thread.
@@ -233,7 +259,8 @@ impl GeneratorConfig {
 pub struct Progress {
     sent: AtomicU64,
     bytes: AtomicU64,
-    stop: AtomicBool,
+    /// The sender worker's stop switch.
+    stop: Arc<AtomicBool>,
 }
 
 impl Progress {
@@ -261,8 +288,9 @@ impl Progress {
 /// engine open — waiting for [`Generator::start`]. Dropping it cancels the replay.
 #[derive(Debug)]
 pub struct Generator {
+    // Dropped before the worker is joined: the thread, still waiting for it, then cancels.
     go: mpsc::Sender<()>,
-    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    worker: Worker<Option<SendReport>>,
     progress: Arc<Progress>,
     engine: EngineKind,
     engine_reason: String,
@@ -277,26 +305,25 @@ impl Generator {
         let (go_tx, go_rx) = mpsc::channel();
         let progress = Arc::new(Progress::default());
         let shared = Arc::clone(&progress);
-        let thread = std::thread::Builder::new()
-            .name("netlab-tx".into())
-            .spawn(move || sender::run(config, shared, ready_tx, go_rx))
-            .context("cannot start the sender thread")?;
+        let mut worker =
+            Worker::spawn_with_switch("netlab-tx", Arc::clone(&progress.stop), move |_| {
+                sender::run(config, shared, ready_tx, go_rx)
+            })?;
         match ready_rx.recv() {
             Ok(Ok(ready)) => Ok(Generator {
                 go: go_tx,
-                thread,
+                worker,
                 progress,
                 engine: ready.engine,
                 engine_reason: ready.reason,
             }),
             Ok(Err(e)) => {
-                let _ = thread.join();
+                let _ = worker.join();
                 Err(e)
             }
-            Err(_) => match thread.join() {
-                Ok(Err(e)) => Err(e),
-                Ok(Ok(_)) => Err(anyhow::anyhow!("the sender thread ended before it was ready")),
-                Err(panic) => std::panic::resume_unwind(panic),
+            Err(_) => match worker.join() {
+                Err(e) => Err(e),
+                Ok(_) => Err(anyhow::anyhow!("the sender thread ended before it was ready")),
             },
         }
     }
@@ -316,14 +343,14 @@ impl Generator {
         // The thread waits on this channel; it cannot have gone away while `self` exists
         // (it only returns early when `prepare` failed).
         let _ = self.go.send(());
-        Running { thread: self.thread, progress: self.progress }
+        Running { worker: self.worker, progress: self.progress }
     }
 }
 
-/// A replay in progress.
+/// A replay in progress. Dropping it without [`Running::wait`] stops it.
 #[derive(Debug)]
 pub struct Running {
-    thread: JoinHandle<anyhow::Result<Option<SendReport>>>,
+    worker: Worker<Option<SendReport>>,
     progress: Arc<Progress>,
 }
 
@@ -340,17 +367,14 @@ impl Running {
 
     /// Whether the sender is done (the report is ready).
     pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
+        self.worker.is_finished()
     }
 
     /// Waits for the end of the replay and returns its report.
-    pub fn wait(self) -> anyhow::Result<SendReport> {
-        match self.thread.join() {
-            Ok(Ok(Some(report))) => Ok(report),
-            Ok(Ok(None)) => Err(anyhow::anyhow!("the replay was cancelled before it started")),
-            Ok(Err(e)) => Err(e),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+    pub fn wait(mut self) -> anyhow::Result<SendReport> {
+        self.worker
+            .join()?
+            .ok_or_else(|| anyhow::anyhow!("the replay was cancelled before it started"))
     }
 }
 

@@ -11,8 +11,8 @@ use super::jitter::LatenessHistogram;
 use super::link::LinkFacts;
 use super::pacing::{Batch, Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
 use super::report::{errno_name, Burst, Ended, Lateness, PeerCount, Rated, SendReport};
-use super::{GeneratorConfig, Progress};
-use crate::exit::bad_input;
+use super::{field, GeneratorConfig, Progress};
+use crate::exit::{bad_field, bad_input, field_error, Code, Section};
 use fastnet::bpf::{PacedCall, PacingLimits};
 
 /// What the thread tells [`super::Generator::prepare`] once it can send.
@@ -103,7 +103,7 @@ pub(crate) fn describe_pace(pace: Pace) -> String {
     }
 }
 
-fn schedule_of(config: &GeneratorConfig) -> Schedule {
+pub(super) fn schedule_of(config: &GeneratorConfig) -> Schedule {
     let timeline = Timeline::new(config.frames.iter().map(|f| (f.data.len(), f.ts_ns)));
     Schedule::new(
         config.pace,
@@ -118,28 +118,15 @@ fn schedule_of(config: &GeneratorConfig) -> Schedule {
 type SetUp = (Sender, EngineKind, String, Option<LinkFacts>, Option<String>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
-    if let Some(ns) = &config.netns {
-        let handle = fastnet::netns::NetNs::open_named(ns).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_input(format!("--netns: {why}")),
-            other => anyhow::Error::new(other).context(format!("cannot open namespace `{ns}`")),
-        })?;
-        handle
-            .enter()
-            .map_err(|e| anyhow::Error::new(e).context(format!("cannot enter `{ns}`")))?;
-    }
-    if let Some(core) = config.core {
-        fastnet::cpu::pin_current_thread(core).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_input(format!("--core: {why}")),
-            other => anyhow::Error::new(other).context(format!("cannot pin to core {core}")),
-        })?;
-    }
+    crate::topology::place::enter(config.netns.as_deref(), config.core, Section::Generator)?;
     let place = match &config.netns {
         Some(ns) => format!("in namespace `{ns}`"),
         None => "in this namespace".to_string(),
     };
     let iface = &config.interface;
-    let link = LinkFacts::by_name(iface)?
-        .ok_or_else(|| bad_input(format!("-i: no interface named `{iface}` {place}")))?;
+    let link = LinkFacts::by_name(iface)?.ok_or_else(|| {
+        bad_field(field("interface"), format!("no interface named `{iface}` {place}"))
+    })?;
     check_link(config, &link, &place)?;
     let frames: Vec<&[u8]> = config.frames.iter().map(|f| f.data.as_slice()).collect();
     let distinct = count_distinct(&frames);
@@ -176,17 +163,24 @@ fn check_link(config: &GeneratorConfig, link: &LinkFacts, place: &str) -> anyhow
     let iface = &link.name;
     if !config.force {
         if !link.up {
-            return Err(bad_input(format!(
-                "-i: interface `{iface}` {place} is down (`ip link set {iface} up`), or pass \
-                 --force"
-            )));
+            return Err(field_error(
+                Code::BadInput,
+                field("interface"),
+                format!("interface `{iface}` {place} is down (`ip link set {iface} up`)"),
+                Some(field("force")),
+            ));
         }
         if !link.carrier {
-            return Err(bad_input(format!(
-                "-i: interface `{iface}` {place} has no carrier (operstate {}; for a veth the \
-                 peer must be up), or pass --force",
-                link.operstate
-            )));
+            return Err(field_error(
+                Code::BadInput,
+                field("interface"),
+                format!(
+                    "interface `{iface}` {place} has no carrier (operstate {}; for a veth the \
+                     peer must be up)",
+                    link.operstate
+                ),
+                Some(field("force")),
+            ));
         }
     }
     let limit = link.mtu as usize + 14;

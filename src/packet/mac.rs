@@ -1,4 +1,5 @@
-//! MAC addresses: strict parsing, lowercase display, and the MAC of an interface.
+//! MAC addresses: strict parsing and lowercase display (the MAC of an interface is a link
+//! fact: `crate::topology::link::interface_mac`).
 
 use std::fmt;
 
@@ -52,45 +53,6 @@ impl fmt::Display for Mac {
     }
 }
 
-/// How many interface names an unknown-interface error lists.
-const MAX_NAMES_LISTED: usize = 8;
-
-/// The MAC address of interface `iface`, in the caller's network namespace or, with `netns`, in the named
-/// network namespace (`/run/netns/NAME`, as `ip netns` makes them). An unknown interface or
-/// namespace, or an interface without a MAC address, is a bad-input error naming it.
-pub fn interface_mac(iface: &str, netns: Option<&str>) -> anyhow::Result<MacAddr6> {
-    let interfaces = match netns {
-        None => pnet::datalink::interfaces(),
-        Some(name) => {
-            let ns = fastnet::netns::NetNs::open_named(name).map_err(|e| match e {
-                fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
-                other => anyhow::Error::new(other)
-                    .context(format!("cannot open network namespace `{name}`")),
-            })?;
-            ns.run(pnet::datalink::interfaces)?
-        }
-    };
-    let place = match netns {
-        None => "in the current network namespace".to_string(),
-        Some(name) => format!("in network namespace `{name}`"),
-    };
-    let interface = interfaces.iter().find(|i| i.name == iface).ok_or_else(|| {
-        let mut names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
-        names.sort_unstable();
-        let more = names.len().saturating_sub(MAX_NAMES_LISTED);
-        names.truncate(MAX_NAMES_LISTED);
-        let etc = if more > 0 { format!(" and {more} more") } else { String::new() };
-        bad_input(format!(
-            "no interface named `{iface}` {place} (there are: {}{etc})",
-            names.join(", ")
-        ))
-    })?;
-    match interface.mac {
-        Some(mac) if !mac.is_zero() => Ok(MacAddr6::from(<[u8; 6]>::from(mac))),
-        _ => Err(bad_input(format!("interface `{iface}` {place} has no MAC address"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,19 +93,5 @@ mod tests {
     fn displays_lowercase() {
         let mac = MacAddr6::new(0xab, 0x0d, 0xef, 0x12, 0x34, 0x56);
         assert_eq!(Mac(mac).to_string(), "ab:0d:ef:12:34:56");
-    }
-
-    #[test]
-    fn unknown_interface_is_bad_input_naming_it() {
-        let err = interface_mac("no-such-if0", None).unwrap_err();
-        assert!(format!("{err:#}").contains("no-such-if0"), "{err:#}");
-        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
-    }
-
-    #[test]
-    fn unknown_namespace_is_bad_input_naming_it() {
-        let err = interface_mac("lo", Some("netlab-no-such-ns")).unwrap_err();
-        assert!(format!("{err:#}").contains("netlab-no-such-ns"), "{err:#}");
-        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
     }
 }

@@ -6,8 +6,7 @@
 //!   either format atomically ([`CaptureWriter`]), preload a file for replay ([`read_frames`]).
 //! - [`udp`]: build an Ethernet / IPv4 / UDP frame ([`UdpSpec`]); its default is the shipped
 //!   `packets/udp64.pcap`, byte for byte.
-//! - [`mac`]: strict MAC parsing ([`parse_mac`]), lowercase display ([`Mac`]) and the MAC of an
-//!   interface, in a namespace or not ([`interface_mac`]).
+//! - [`mac`]: strict MAC parsing ([`parse_mac`]) and lowercase display ([`Mac`]).
 //! - [`rewrite`]: set MACs and IPv4 addresses in captured frames, checksums kept valid, other
 //!   frames passed as they are ([`Rewrite`]).
 //! - [`show`]: one line per frame as `tcpdump -e -nn` prints it, with the captured length when
@@ -28,7 +27,7 @@ pub use file::{
     read_frames, write_frames, write_pcap, CaptureReader, CaptureWriter, Format, Frame, Item,
     Packet,
 };
-pub use mac::{interface_mac, parse_mac, Mac};
+pub use mac::{parse_mac, Mac};
 pub use rewrite::{Counts, Outcome, Rewrite};
 pub use show::{describe, Describer};
 pub use udp::UdpSpec;

@@ -20,7 +20,12 @@ use super::checksum;
 use super::ethernet::{
     ETHERNET_HEADER_LEN, FCS_LEN, IPV4_HEADER_LEN, MIN_FRAME_ON_WIRE, VLAN_TAG_LEN,
 };
-use crate::exit::bad_input;
+use crate::exit::{bad_field, Field, Section};
+
+/// A `netlab packet new` field (`size`).
+fn field(key: &str) -> Field {
+    Field::new(Section::Packet, key)
+}
 
 /// Source MAC of the shipped packet (locally administered).
 pub const SHIPPED_SRC_MAC: MacAddr6 = MacAddr6::new(0x02, 0, 0, 0, 0, 0x01);
@@ -44,7 +49,7 @@ const MAX_IPV4_LEN: usize = 65535;
 const MIN_IPV4_MTU: usize = 68;
 
 /// What to build: every field of the frame that can be chosen. Errors name the matching
-/// `netlab packet new` flag (`--size`, `--vlan`, `--mtu`).
+/// `netlab packet new` setting (`size`, `vlan`, `mtu`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UdpSpec {
     /// Source MAC address.
@@ -92,35 +97,38 @@ impl UdpSpec {
         self.mtu + ETHERNET_HEADER_LEN + tag + FCS_LEN
     }
 
-    /// Checks the fields that can be out of range; errors are bad input naming the flag.
+    /// Checks the fields that can be out of range; errors are bad input naming the field.
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(id) = self.vlan {
             if !(1..=4094).contains(&id) {
-                return Err(bad_input(format!("--vlan {id}: a VLAN ID is 1..4094")));
+                return Err(bad_field(field("vlan").with_value(id), "a VLAN ID is 1..4094"));
             }
         }
         if !(MIN_IPV4_MTU..=MAX_IPV4_LEN).contains(&self.mtu) {
-            return Err(bad_input(format!(
-                "--mtu {}: an IPv4 MTU is {MIN_IPV4_MTU}..{MAX_IPV4_LEN} bytes",
-                self.mtu
-            )));
+            return Err(bad_field(
+                field("mtu").with_value(self.mtu),
+                format!("an IPv4 MTU is {MIN_IPV4_MTU}..{MAX_IPV4_LEN} bytes"),
+            ));
         }
         if self.size < MIN_FRAME_ON_WIRE {
-            return Err(bad_input(format!(
-                "--size {}: an Ethernet frame is at least {MIN_FRAME_ON_WIRE} bytes on the wire \
-                 (FCS included)",
-                self.size
-            )));
+            return Err(bad_field(
+                field("size").with_value(self.size),
+                format!(
+                    "an Ethernet frame is at least {MIN_FRAME_ON_WIRE} bytes on the wire (FCS \
+                     included)"
+                ),
+            ));
         }
         if self.size > self.max_size() {
-            return Err(bad_input(format!(
-                "--size {}: larger than MTU {} allows (at most {} bytes on the wire{}, FCS \
-                 included)",
-                self.size,
-                self.mtu,
-                self.max_size(),
-                if self.vlan.is_some() { " with the VLAN tag" } else { "" },
-            )));
+            return Err(bad_field(
+                field("size").with_value(self.size),
+                format!(
+                    "larger than MTU {} allows (at most {} bytes on the wire{}, FCS included)",
+                    self.mtu,
+                    self.max_size(),
+                    if self.vlan.is_some() { " with the VLAN tag" } else { "" },
+                ),
+            ));
         }
         Ok(())
     }
@@ -225,14 +233,23 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_fields_name_their_flag() {
+    fn out_of_range_fields_name_their_field() {
         let cases = [
-            (UdpSpec { size: 63, ..UdpSpec::default() }, "--size 63"),
-            (UdpSpec { size: 1519, ..UdpSpec::default() }, "--size 1519"),
-            (UdpSpec { size: 1523, vlan: Some(1), ..UdpSpec::default() }, "--size 1523"),
-            (UdpSpec { size: 9018, mtu: 9000, vlan: Some(0), ..UdpSpec::default() }, "--vlan 0"),
-            (UdpSpec { vlan: Some(4095), ..UdpSpec::default() }, "--vlan 4095"),
-            (UdpSpec { mtu: 67, ..UdpSpec::default() }, "--mtu 67"),
+            (
+                UdpSpec { size: 63, ..UdpSpec::default() },
+                "packet.size: an Ethernet frame is at least",
+            ),
+            (UdpSpec { size: 1519, ..UdpSpec::default() }, "packet.size: larger than MTU 1500"),
+            (
+                UdpSpec { size: 1523, vlan: Some(1), ..UdpSpec::default() },
+                "packet.size: larger than MTU 1500 allows (at most 1522",
+            ),
+            (
+                UdpSpec { size: 9018, mtu: 9000, vlan: Some(0), ..UdpSpec::default() },
+                "packet.vlan: a VLAN ID",
+            ),
+            (UdpSpec { vlan: Some(4095), ..UdpSpec::default() }, "packet.vlan: a VLAN ID"),
+            (UdpSpec { mtu: 67, ..UdpSpec::default() }, "packet.mtu: an IPv4 MTU"),
         ];
         for (spec, flag) in cases {
             let err = spec.build().unwrap_err();

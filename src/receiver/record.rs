@@ -24,15 +24,7 @@ use crate::packet::file::{CaptureWriter, Format, Link, DEFAULT_SNAPLEN};
 /// 2 KiB buffers at most, 4 MiB of 64-byte frames).
 pub const QUEUE_FRAMES: usize = 65_536;
 
-/// What to save: the file (pcapng if its name ends in `.pcapng`, else pcap) and how many frames
-/// at most (`None`: all).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteTo {
-    /// The capture file, replaced when the receiver stops.
-    pub path: PathBuf,
-    /// Keep only the first this many frames.
-    pub count: Option<u64>,
-}
+pub use crate::method::WriteTo;
 
 /// What a receiver saved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

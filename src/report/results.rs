@@ -146,17 +146,74 @@ pub struct Point {
     pub invalid_reason: Option<String>,
 }
 
+/// What the packet file holds, for judging a point's IPv4 count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv4Sent {
+    /// Every frame is IPv4: every frame received must count.
+    All,
+    /// No frame is IPv4: none may count.
+    None,
+    /// A mix: of the frames sent, this many were IPv4.
+    Mixed {
+        /// IPv4 frames among those sent.
+        ipv4: u64,
+    },
+}
+
+impl From<bool> for Ipv4Sent {
+    /// `true`: a file of IPv4 frames; `false`: one without.
+    fn from(all: bool) -> Self {
+        if all {
+            Ipv4Sent::All
+        } else {
+            Ipv4Sent::None
+        }
+    }
+}
+
+impl Ipv4Sent {
+    /// Why an IPv4 count of `ipv4` among `rx` frames received of `sent` is wrong, if it is:
+    /// for a uniform file every frame or none counts; for a mixed one, the exact count of the
+    /// IPv4 frames sent when every frame arrived, else a count the frames received can hold.
+    fn disagrees(self, sent: u64, rx: u64, ipv4: u64) -> Option<String> {
+        let expected = match self {
+            Ipv4Sent::All => rx,
+            Ipv4Sent::None => 0,
+            Ipv4Sent::Mixed { ipv4: sent_ipv4 } => {
+                let sent_other = sent.saturating_sub(sent_ipv4);
+                if rx == sent && ipv4 != sent_ipv4 {
+                    return Some(format!(
+                        "IPv4 count {ipv4} disagrees with the {sent_ipv4} IPv4 frames sent (all \
+                         {rx} frames received)"
+                    ));
+                }
+                if ipv4 > sent_ipv4.min(rx) || rx - ipv4.min(rx) > sent_other {
+                    return Some(format!(
+                        "IPv4 count {ipv4} impossible: {rx} frames received of {sent_ipv4} IPv4 \
+                         and {sent_other} other frames sent"
+                    ));
+                }
+                return None;
+            }
+        };
+        (ipv4 != expected).then(|| {
+            format!("IPv4 count {ipv4} disagrees with {expected} expected ({rx} frames received)")
+        })
+    }
+}
+
 impl Point {
-    /// Derives a point from what the runner measured and judges it: invalid when the generator
-    /// offered less than [`MIN_OFFERED_FRACTION`] of the asked rate, when the receiver counted more
-    /// frames than were sent, or when its IPv4 count disagrees (`expect_ipv4`: the frame sent is
-    /// IPv4, so every frame received must count; otherwise none may).
+    /// Derives a point from what the runner measured and judges it — the one place a point's
+    /// validity is decided: invalid when the generator offered less than
+    /// [`MIN_OFFERED_FRACTION`] of the asked rate, when the receiver counted more frames than
+    /// were sent, or when its IPv4 count disagrees with what was sent ([`Ipv4Sent`]; `true`
+    /// for a file of IPv4 frames, `false` for one without).
     pub fn new(
         receiver: &ReceiverSpec,
         rate: Rate,
         repetition: u32,
         frame_len_bytes: u64,
-        expect_ipv4: bool,
+        ipv4_sent: impl Into<Ipv4Sent>,
         c: Counters,
     ) -> Point {
         let per_s = |frames: u64| {
@@ -170,7 +227,6 @@ impl Point {
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
-        let expected_ipv4 = if expect_ipv4 { c.app_rx_frames } else { 0 };
         let invalid_reason = if c.sent_frames == 0 {
             Some("the generator sent nothing".to_string())
         } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
@@ -185,13 +241,8 @@ impl Point {
                 "received {} frames but {} were sent (other traffic on the interface?)",
                 c.app_rx_frames, c.sent_frames
             ))
-        } else if c.ipv4_frames != expected_ipv4 {
-            Some(format!(
-                "IPv4 count {} disagrees with {} expected ({} frames received)",
-                c.ipv4_frames, expected_ipv4, c.app_rx_frames
-            ))
         } else {
-            None
+            ipv4_sent.into().disagrees(c.sent_frames, c.app_rx_frames, c.ipv4_frames)
         };
         Point {
             label: receiver.label.clone(),
@@ -393,5 +444,37 @@ mod tests {
         p.invalidate("receiver crashed");
         p.invalidate("second reason");
         assert_eq!(p.invalid_reason.as_deref(), Some("receiver crashed"));
+    }
+
+    #[test]
+    fn a_mixed_files_ipv4_count_is_judged_with_the_rest() {
+        // 10 frames sent, 6 of them IPv4.
+        let judge = |rx, ipv4| {
+            Point::new(
+                &receiver(),
+                Rate::Max,
+                1,
+                60,
+                Ipv4Sent::Mixed { ipv4: 6 },
+                counters(10, rx, ipv4),
+            )
+            .invalid_reason
+        };
+        assert_eq!(judge(10, 6), None);
+        assert_eq!(judge(8, 5), None);
+        assert_eq!(
+            judge(10, 5).unwrap(),
+            "IPv4 count 5 disagrees with the 6 IPv4 frames sent (all 10 frames received)"
+        );
+        assert_eq!(
+            judge(8, 7).unwrap(),
+            "IPv4 count 7 impossible: 8 frames received of 6 IPv4 and 4 other frames sent"
+        );
+        assert_eq!(
+            judge(8, 2).unwrap(),
+            "IPv4 count 2 impossible: 8 frames received of 6 IPv4 and 4 other frames sent"
+        );
+        // Received more than sent is judged first, as for a uniform file.
+        assert!(judge(11, 6).unwrap().starts_with("received 11 frames but 10 were sent"));
     }
 }

@@ -29,11 +29,13 @@ use anyhow::Context as _;
 use super::order::PointPlan;
 use super::progress::Progress;
 use super::template::Template;
+use crate::generator::Engine;
 use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
+use crate::method::DropStage;
 use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
-use crate::scenario::{Engine, Method, Rate, Scenario};
+use crate::scenario::{Method, Rate, Scenario};
 use crate::topology::{Lab, LinkStats};
 
 /// How often the live figures are refreshed.
@@ -157,15 +159,7 @@ impl Bench<'_> {
             let generator = Generator::prepare(config)?;
             chosen.push((generator.engine(), generator.engine_reason().to_string()));
         }
-        self.engines = chosen
-            .iter()
-            .map(|(kind, _)| match kind {
-                EngineKind::Socket => Engine::Socket,
-                EngineKind::Mmsg => Engine::Mmsg,
-                EngineKind::Ring => Engine::Ring,
-                EngineKind::Xdp => Engine::Xdp,
-            })
-            .collect();
+        self.engines = chosen.iter().map(|(kind, _)| Engine::Fixed(*kind)).collect();
         Ok(chosen)
     }
 
@@ -314,18 +308,14 @@ fn drops(method: Method, w: &Window) -> Drops {
         ..Drops::default()
     };
     if let Some(kernel) = w.recv.kernel {
-        match method {
-            Method::Socket
-            | Method::Pcap
-            | Method::FastnetRead
-            | Method::FastnetBatch
-            | Method::FastnetMmap => drops.socket_frames = Some(kernel.drops),
-            Method::FastnetXdp => {
+        match method.descriptor().drop_stage() {
+            DropStage::Socket => drops.socket_frames = Some(kernel.drops),
+            DropStage::Xsk => {
                 // fastnet reports XDP_STATISTICS rx_dropped + rx_ring_full as one figure.
                 drops.xdp_rx_dropped_frames = Some(kernel.drops);
                 drops.xdp_fill_ring_empty_frames = Some(kernel.freeze_q);
             }
-            Method::XdpDrop | Method::Exec => {}
+            DropStage::None => {}
         }
     }
     drops

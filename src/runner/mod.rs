@@ -1,8 +1,10 @@
 //! `netlab run`: the whole class experiment from one scenario file.
 //!
 //! 1. The scenario is loaded and validated ([`Scenario::load`]), the packet file read, every
-//!    receiver's knobs and `exec` program checked, the lab planned — all before anything is
-//!    built; any problem is bad input (exit 2). Then the privileges (exit 3).
+//!    receiver's knobs and `exec` program checked, the lab planned, the generator checked at
+//!    every rate — all before anything is built, by [`preflight::check`], which `netlab check`
+//!    runs too; any problem is bad input (exit 2). Then the privileges (exit 3) and the results
+//!    directory (exit 2).
 //! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
@@ -35,20 +37,17 @@
 
 pub mod measure;
 pub mod order;
+pub mod preflight;
 pub mod progress;
 pub mod receivers;
 pub mod template;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::interrupt::Interrupt;
-use crate::packet::read_frames;
-use crate::privilege::{self, Capability};
-use crate::report::{Manifest, Point, Results, ResultsDir};
+use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
-use crate::topology::{Kind, Lab, LabState, Plan};
+use crate::topology::{Lab, LabState};
 
 use measure::{Bench, Measured, Outcome};
 use progress::Progress;
@@ -85,23 +84,10 @@ pub struct RunOutcome {
 
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
-    let scenario = Scenario::load(&options.file)?;
-    let frames = read_frames(&scenario.packet.file)?;
-    let configs = receivers::configs(&scenario)?;
-    let lab_name = options.lab_name.clone().unwrap_or_else(|| scenario.name.clone());
-    let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
-    let plan = Plan::new(&scenario.topology, &lab_name, cpus)?;
-    for rate in &scenario.generator.rates {
-        let mut config =
-            crate::generator::GeneratorConfig::new("", frames.clone(), measure::pace(*rate));
-        config.batch = scenario.generator.batch.map(|b| b as usize);
-        config.burst = scenario.generator.burst.map(|b| b as usize);
-        config.engine = scenario.generator.engine;
-        config.duration = Some(scenario.generator.duration);
-        config.validate().with_context(|| format!("{}: [generator]", scenario.path.display()))?;
-    }
-    require_privileges(plan.kind)?;
-    check_writable(&options.results_base)?;
+    let preflight::Checked { scenario, frames, configs, plan } =
+        preflight::check(&options.file, options.lab_name.as_deref())?;
+    preflight::privileges(plan.kind)?;
+    preflight::results_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -111,37 +97,6 @@ pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let outcome = result?;
     down?;
     Ok(outcome)
-}
-
-/// Bad input unless a results directory can be made under `base`: tried for real (the
-/// directories and a file), and everything the try made removed again, before a lab is built.
-fn check_writable(base: &std::path::Path) -> anyhow::Result<()> {
-    let mut missing = Vec::new();
-    let mut dir = base;
-    while !dir.as_os_str().is_empty() && !dir.exists() {
-        missing.push(dir.to_path_buf());
-        dir = dir.parent().unwrap_or(std::path::Path::new(""));
-    }
-    let tried = std::fs::create_dir_all(base).and_then(|()| {
-        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
-    });
-    for made in &missing {
-        let _ = std::fs::remove_dir(made);
-    }
-    tried.map_err(|e| {
-        crate::exit::bad_input(format!(
-            "results directory {}: cannot write there ({e}); nothing was built",
-            base.display()
-        ))
-    })
-}
-
-fn require_privileges(kind: Kind) -> anyhow::Result<()> {
-    use Capability::{NetAdmin, NetRaw, SysAdmin};
-    // An `interface` lab makes no namespace.
-    let needed: &[Capability] =
-        if kind == Kind::Interface { &[NetAdmin, NetRaw] } else { &[NetAdmin, NetRaw, SysAdmin] };
-    privilege::require("netlab run (building the lab, raw sockets)", needed)
 }
 
 fn run_in_lab(
@@ -300,32 +255,12 @@ fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
     let ipv4_per_pass = template.ipv4_per_pass();
     let mixed = ipv4_per_pass != 0 && ipv4_per_pass != template.frames.len();
     let Measured { counters, send, recv } = m;
-    let mut point = if mixed {
-        // The report judges uniform files; a mixed file's IPv4 count is judged below.
-        let mut c = counters.clone();
-        c.ipv4_frames = c.app_rx_frames;
-        let mut p = Point::new(receiver, rate, plan.repetition, frame_len, true, c);
-        p.counters.ipv4_frames = counters.ipv4_frames;
-        p
+    let ipv4_sent = if mixed {
+        Ipv4Sent::Mixed { ipv4: template.ipv4_in_first(counters.sent_frames) }
     } else {
-        Point::new(receiver, rate, plan.repetition, frame_len, ipv4_per_pass > 0, counters.clone())
+        Ipv4Sent::from(ipv4_per_pass > 0)
     };
-    if mixed {
-        let sent_ipv4 = template.ipv4_in_first(counters.sent_frames);
-        let sent_other = counters.sent_frames - sent_ipv4;
-        let (rx, ipv4) = (counters.app_rx_frames, counters.ipv4_frames);
-        if rx == counters.sent_frames && ipv4 != sent_ipv4 {
-            point.invalidate(format!(
-                "IPv4 count {ipv4} disagrees with the {sent_ipv4} IPv4 frames sent (all {rx} \
-                 frames received)"
-            ));
-        } else if ipv4 > sent_ipv4.min(rx) || rx - ipv4.min(rx) > sent_other {
-            point.invalidate(format!(
-                "IPv4 count {ipv4} impossible: {rx} frames received of {sent_ipv4} IPv4 and \
-                 {sent_other} other frames sent"
-            ));
-        }
-    }
+    let point = Point::new(receiver, rate, plan.repetition, frame_len, ipv4_sent, counters);
     let failed = send.frames_failed();
     if failed > 0 {
         tracing::info!(

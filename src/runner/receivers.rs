@@ -1,6 +1,6 @@
 //! The scenario's `[[receiver]]` tables as receiver configurations, checked before anything is
-//! built: buffer sizes and `exec` programs that cannot be started (knobs a method does not use
-//! were refused when the scenario was parsed, by the same table).
+//! built: every knob against its method's limits (the method's descriptor, as `netlab recv`
+//! checks them) and `exec` programs that cannot be started.
 //!
 //! An `exec` command's program is looked up like a shell would (`PATH` for a bare name); a
 //! relative path (`./rx`, `bin/rx`) is read from the scenario file's directory, as
@@ -10,8 +10,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::exit::bad_input;
+use crate::method::Knob;
 use crate::receiver::RecvConfig;
-use crate::scenario::{ReceiverSpec, Scenario, Wait};
+use crate::scenario::{ReceiverSpec, Scenario};
 
 /// One configuration per receiver of `scenario`, in file order; the first problem is a
 /// bad-input error `FILE:LINE:COLUMN: receiver[i]: …` pointing at that receiver's table.
@@ -21,32 +22,32 @@ pub fn configs(scenario: &Scenario) -> anyhow::Result<Vec<RecvConfig>> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let located =
-                |message: String| bad_input(scenario.receiver_error(i, message).to_string());
-            let config = config(scenario, r).map_err(|e| located(format!("{e:#}")))?;
-            config.validate(r.method).map_err(|e| located(format!("{e:#}")))?;
-            Ok(config)
+            // The knobs first: a command with an unknown placeholder is refused as such before
+            // its program is looked for.
+            let knobs = RecvConfig { command: r.command.clone(), ..config(r, None) };
+            knobs.validate(r.method).map_err(|e| scenario.locate(e, i))?;
+            let command = match &r.command {
+                Some(command) => Some(resolve_command(command, scenario.dir()).map_err(|e| {
+                    let field = Knob::Command.field();
+                    bad_input(scenario.field_error(&field, i, format!("{e:#}")).to_string())
+                })?),
+                None => None,
+            };
+            Ok(config(r, command))
         })
         .collect()
 }
 
-fn config(scenario: &Scenario, r: &ReceiverSpec) -> anyhow::Result<RecvConfig> {
-    let command = match &r.command {
-        Some(command) => Some(resolve_command(command, scenario.dir())?),
-        None => None,
-    };
-    Ok(RecvConfig {
+fn config(r: &ReceiverSpec, command: Option<String>) -> RecvConfig {
+    RecvConfig {
         buffer: r.buffer,
         batch: r.batch.map(|b| b as usize),
         frames: r.frames.map(|f| f as usize),
-        wait: match r.wait {
-            Some(Wait::Busy) => fastnet::rx::Wait::Busy,
-            Some(Wait::Poll) | None => fastnet::rx::Wait::Poll,
-        },
+        wait: r.wait.unwrap_or_default(),
         max_delay: r.max_delay,
         command,
         write: r.write.clone().map(|path| crate::receiver::record::WriteTo { path, count: None }),
-    })
+    }
 }
 
 /// The command with its program made absolute (relative paths from `dir`), after checking it

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
+use crate::exit::{Field, Section};
+use crate::location::{closest, line_column};
+
 /// A problem in a scenario file, located: `labs/x.toml:12:1: generator.rates[2]: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
@@ -76,19 +79,39 @@ impl<'a> Source<'a> {
         error
     }
 
-    /// An error at the header of the `index`-th `[[key]]` table (e.g. the second
-    /// `[[receiver]]`), or at the start of the file when there is no such table.
-    pub(super) fn error_at_table(
+    /// An error about `field` at its value, else at the header of its table, else at the start
+    /// of the file; the path is always the field's (`receiver[1].buffer`, `generator.batch`).
+    pub(super) fn error_at_field(
         &self,
-        key: &str,
-        index: usize,
+        field: &Field,
+        receiver: usize,
         message: impl Into<String>,
     ) -> ScenarioError {
-        let span = self
-            .doc
-            .as_ref()
-            .and_then(|doc| doc.get(key)?.as_array_of_tables()?.get(index)?.span());
-        self.error(span, message)
+        let key = field.key.as_str();
+        let (table, path) = match field.section {
+            Section::Top => (None, key.to_string()),
+            Section::Topology => (Some("topology"), format!("topology.{key}")),
+            Section::Generator => (Some("generator"), format!("generator.{key}")),
+            Section::Receiver => (Some("receiver"), format!("receiver[{receiver}].{key}")),
+            Section::Packet => (Some("packet"), format!("packet.{key}")),
+        };
+        let span = self.doc.as_ref().and_then(|doc| {
+            let table_item = match (field.section, table) {
+                (_, None) => doc.as_item(),
+                (Section::Receiver, Some(t)) => {
+                    let table = doc.get(t)?.as_array_of_tables()?.get(receiver)?;
+                    return table.get(key).and_then(Item::span).or_else(|| table.span());
+                }
+                (_, Some(t)) => doc.get(t)?,
+            };
+            table_item.get(key).and_then(Item::span).or_else(|| match table_item {
+                Item::Table(t) => t.span(),
+                _ => None,
+            })
+        });
+        let mut error = self.error(span, message);
+        error.path = path;
+        error
     }
 
     /// Turns a serde/TOML error into a located one, rewriting serde's wording into the file's
@@ -97,19 +120,6 @@ impl<'a> Source<'a> {
         let message = err.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ");
         self.error(err.span(), explain(&message))
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text` (clamped to the text, and
-/// back to a character boundary).
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 /// Rewrites serde's messages: `unknown field `x`, expected one of `a`, `b`` → `unknown key `x`;
@@ -137,18 +147,6 @@ fn explain(message: &str) -> String {
         );
     }
     message.to_string()
-}
-
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub(crate) fn closest<'c>(
-    name: &str,
-    candidates: impl Iterator<Item = &'c str>,
-) -> Option<&'c str> {
-    candidates
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// The key path of the innermost key or value that contains `offset`.
@@ -257,16 +255,23 @@ mod tests {
     }
 
     #[test]
-    fn array_tables_are_found_by_index() {
-        let text = "name = \"x\"\n[[receiver]]\nmethod = \"pcap\"\n  [[ receiver ]]\nmethod = \"socket\"\n";
+    fn fields_are_found_at_their_value_else_their_table() {
+        let text = "name = \"x\"\n[generator]\nbatch = 9\n[[receiver]]\nmethod = \"pcap\"\n  \
+                    [[ receiver ]]\nmethod = \"socket\"\nbuffer = \"1B\"\n";
         let source = Source::new(Path::new("x.toml"), text);
-        let at = |i| {
-            let e = source.error_at_table("receiver", i, "m");
-            (e.line, e.column)
+        let at = |section, key: &str, i| {
+            let e = source.error_at_field(&Field::new(section, key), i, "m");
+            (e.line, e.column, e.path)
         };
-        assert_eq!(at(0), (2, 1));
-        assert_eq!(at(1), (4, 3));
-        assert_eq!(at(2), (1, 1));
+        assert_eq!(at(Section::Receiver, "buffer", 1), (8, 10, "receiver[1].buffer".into()));
+        assert_eq!(at(Section::Receiver, "batch", 1), (6, 3, "receiver[1].batch".into()));
+        assert_eq!(at(Section::Receiver, "batch", 0), (4, 1, "receiver[0].batch".into()));
+        assert_eq!(at(Section::Generator, "batch", 0), (3, 9, "generator.batch".into()));
+        assert_eq!(at(Section::Generator, "burst", 0), (2, 1, "generator.burst".into()));
+        assert_eq!(at(Section::Topology, "mtu", 0), (1, 1, "topology.mtu".into()));
+        assert_eq!(at(Section::Top, "name", 0), (1, 8, "name".into()));
+        let e = source.error_at_field(&Field::new(Section::Generator, "batch"), 0, "too big");
+        assert_eq!(e.to_string(), "x.toml:3:9: generator.batch: too big");
     }
 
     #[test]
@@ -284,13 +289,5 @@ mod tests {
             "unknown value `vet`; did you mean `veth`? (valid values: veth, bridge, interface)"
         );
         assert_eq!(explain("missing field `rates`"), "missing key `rates`");
-    }
-
-    #[test]
-    fn closest_is_a_typo_not_anything() {
-        let keys = ["method", "name", "buffer", "batch"];
-        assert_eq!(closest("metod", keys.into_iter()), Some("method"));
-        assert_eq!(closest("bufer", keys.into_iter()), Some("buffer"));
-        assert_eq!(closest("frobnicate", keys.into_iter()), None);
     }
 }

@@ -44,7 +44,7 @@
 //! - Receivers are told apart by their label: `name` if given, else the method's canonical name.
 //!   Two receivers with the same label are an error.
 //! - A receiver knob its method does not use (`batch` on `socket`, `buffer` on `xdp-drop`) is an
-//!   error; [`crate::receiver::Knob`] says which method uses what, for `netlab recv` too.
+//!   error; each method's descriptor ([`crate::method`]) says which knobs it takes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,17 +54,16 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::exit::bad_input;
-use crate::receiver::Knob;
+use crate::generator::engine::Engine;
+use crate::method::{Knob, Wait};
 use crate::topology::TopologySpec;
 
 mod locate;
-mod method;
 mod schema;
 pub mod units;
 
+pub use crate::method::{Method, UnknownMethod};
 pub use locate::ScenarioError;
-pub(crate) use locate::{closest, line_column};
-pub use method::{Method, UnknownMethod};
 pub use units::{
     parse_duration, parse_percent, parse_rate, parse_rates, parse_size, Rate, UnitError,
 };
@@ -122,23 +121,6 @@ pub enum Macs {
     },
 }
 
-/// `generator.engine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// The fastest engine that works on the interface.
-    #[default]
-    Auto,
-    /// One `send` per frame on AF_PACKET.
-    Socket,
-    /// `sendmmsg` batches.
-    Mmsg,
-    /// PACKET_TX_RING + PACKET_QDISC_BYPASS.
-    Ring,
-    /// BPF_PROG_RUN live frames redirected to the interface.
-    Xdp,
-}
-
 /// `[generator]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratorSpec {
@@ -154,16 +136,6 @@ pub struct GeneratorSpec {
     pub batch: Option<u32>,
     /// Most late frames sent at once (`None`: one batch).
     pub burst: Option<u32>,
-}
-
-/// `receiver.wait`: what a receiver does when no frame is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Wait {
-    /// Spin.
-    Busy,
-    /// Block in poll(2).
-    Poll,
 }
 
 /// One `[[receiver]]`.
@@ -247,13 +219,28 @@ impl Scenario {
         &self.source
     }
 
-    /// A problem with receiver `index` found after loading (its buffer, its `exec` program),
-    /// located at its `[[receiver]]` header: `FILE:LINE:COLUMN: receiver[i] (label): message`.
-    pub fn receiver_error(&self, index: usize, message: impl Into<String>) -> ScenarioError {
-        let source = Source::new(&self.path, &self.source);
-        let mut error = source.error_at_table("receiver", index, message);
-        error.path = format!("receiver[{index}] ({})", self.receivers[index].label);
-        error
+    /// An error about `field` (of receiver `receiver` when it is a receiver's), located where
+    /// the field is written: `FILE:LINE:COLUMN: receiver[1].buffer: message`.
+    pub fn field_error(
+        &self,
+        field: &crate::exit::Field,
+        receiver: usize,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        Source::new(&self.path, &self.source).error_at_field(field, receiver, message)
+    }
+
+    /// `err` in the scenario's words: an error about a field becomes one bad-input line
+    /// located at that field (of receiver `receiver` when it is a receiver's); any other error
+    /// is returned as it is.
+    pub fn locate(&self, err: anyhow::Error, receiver: usize) -> anyhow::Error {
+        match crate::exit::field_of(&err) {
+            Some(c) => {
+                let field = c.field.clone().unwrap_or_else(|| unreachable!("field_of has a field"));
+                bad_input(self.field_error(&field, receiver, c.message.clone()).to_string())
+            }
+            None => err,
+        }
     }
 
     /// The directory relative paths in the scenario are resolved against (`exec` commands are
@@ -273,6 +260,17 @@ impl Scenario {
         let per_point = self.generator.warmup + self.generator.duration + self.run.drain;
         per_point * u32::try_from(self.points()).unwrap_or(u32::MAX)
     }
+}
+
+/// An error about `field` located in the scenario file `path` whose text is `text` (for a file
+/// read in part, as `netlab topo up` reads its `[topology]`): `FILE:LINE:COL: key.path: …`.
+pub fn field_error_in(
+    path: &Path,
+    text: &str,
+    field: &crate::exit::Field,
+    message: impl Into<String>,
+) -> ScenarioError {
+    Source::new(path, text).error_at_field(field, 0, message)
 }
 
 fn base_dir(path: &Path) -> &Path {
@@ -480,7 +478,7 @@ fn validate(
                     span,
                     format!(
                         "`{}` does not apply to method `{method}` (used by: {})",
-                        knob.key(),
+                        knob.written(),
                         knob.users().join(", ")
                     ),
                 ));

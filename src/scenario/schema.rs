@@ -7,7 +7,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Engine, Order, Wait};
+use super::Order;
+use crate::generator::engine::Engine;
+use crate::method::Wait;
 use crate::topology::TopologySpec;
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::spec::TopologySpec;
 use crate::exit::bad_input;
-use crate::scenario::line_column;
+use crate::location::line_column;
 
 /// The parts of a scenario file `netlab topo up` reads.
 #[derive(Debug, Deserialize)]

@@ -3,12 +3,13 @@
 use anyhow::{anyhow, Context};
 use fastnet::netns::{NamedState, NetNs};
 
-use super::link::{LinkState, Rtnl};
+use super::link::{BlockingRtnl, LinkFacts, Rtnl};
 use super::marker::{self, LabRecord, LabState};
-use super::plan::{check_lab_name, Plan, PlannedInterface, NETNS_PREFIX};
+use super::plan::{Plan, PlannedInterface};
 use super::spec::{Kind, NapiMode, TopologySpec};
 use super::{napi, LabInterface, LinkStats, Role};
 use crate::exit::{bad_input, Classified, Code};
+use crate::interrupt::Interrupt;
 use crate::privilege::{self, Capability};
 
 /// Who removes the lab.
@@ -50,33 +51,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the netlink runtime")
-}
-
-/// SIGINT/SIGTERM, registered before the build starts so none is missed.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt()).context("watching SIGINT")?,
-            terminate: signal(SignalKind::terminate()).context("watching SIGTERM")?,
-        })
-    }
-
-    async fn next(&mut self) -> anyhow::Error {
-        let which = tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        };
-        anyhow::Error::new(Classified {
-            code: Code::Interrupted,
-            message: format!("interrupted by {which}; everything built so far was removed"),
-        })
-    }
 }
 
 /// "Already exists", advising `topo down` only where it would remove what is in the way.
@@ -148,11 +122,18 @@ impl Lab {
             ownership: Ownership::Nothing,
             runtime,
         };
+        // Watched before the build starts, so no signal is missed; it ends the build, and
+        // what was built is removed.
+        let interrupt = Interrupt::watch()?;
         let built = rt.block_on(async {
-            let mut signals = Signals::new()?;
             tokio::select! {
                 result = lab.build() => result,
-                interrupted = signals.next() => Err(interrupted),
+                which = interrupt.signalled() => Err(anyhow::Error::new(Classified {
+                    code: Code::Interrupted,
+                    message: format!("interrupted by {which}; everything built so far was removed"),
+                    field: None,
+                    unless: None,
+                })),
             }
         });
         match built {
@@ -223,27 +204,9 @@ impl Lab {
         let (generator, receiver) = (&plan.generator, &plan.receiver);
         let mut up_order: Vec<&PlannedInterface> = Vec::new();
         match &plan.bridge {
-            None => {
-                rtnl.add_veth(generator, receiver, mtu, queues).await.with_context(|| {
-                    format!("creating veth pair {} ↔ {}", generator.name, receiver.name)
-                })?;
-            }
+            None => super::veth::build(rtnl, generator, receiver, mtu, queues).await?,
             Some(b) => {
-                for (end, port) in [(generator, &b.generator_port), (receiver, &b.receiver_port)] {
-                    rtnl.add_veth(end, port, mtu, queues).await.with_context(|| {
-                        format!("creating veth pair {} ↔ {}", end.name, port.name)
-                    })?;
-                }
-                rtnl.add_bridge(&b.bridge, mtu)
-                    .await
-                    .with_context(|| format!("creating bridge {}", b.bridge.name))?;
-                let bridge_index = rtnl.existing(&b.bridge.name).await?.ifindex;
-                for port in [&b.generator_port, &b.receiver_port] {
-                    let index = rtnl.existing(&port.name).await?.ifindex;
-                    rtnl.set_controller(index, bridge_index).await.with_context(|| {
-                        format!("adding {} to bridge {}", port.name, b.bridge.name)
-                    })?;
-                }
+                super::bridge::build(rtnl, b, generator, receiver, mtu, queues).await?;
                 up_order.extend([&b.generator_port, &b.receiver_port, &b.bridge]);
             }
         }
@@ -375,11 +338,6 @@ impl Lab {
         self.plan.kind
     }
 
-    /// The validated plan it was built from.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// Name of its network namespace (`netlab-<name>`, for `--netns` and `ip netns exec`);
     /// `None` for `interface` labs, which live on the host.
     pub fn netns_name(&self) -> Option<&str> {
@@ -414,11 +372,6 @@ impl Lab {
     /// Every interface: generator, receiver, then bridge and its ports.
     pub fn interfaces(&self) -> &[LabInterface] {
         &self.interfaces
-    }
-
-    /// NAPI mode of the receiver.
-    pub fn napi_mode(&self) -> NapiMode {
-        self.plan.napi
     }
 
     /// Core the receivers (and the NAPI kthreads) run on.
@@ -456,7 +409,7 @@ impl Drop for Lab {
     }
 }
 
-fn interface(role: Role, name: &str, state: &LinkState) -> LabInterface {
+fn interface(role: Role, name: &str, state: &LinkFacts) -> LabInterface {
     LabInterface {
         role,
         name: name.to_string(),
@@ -479,10 +432,6 @@ pub struct LinkInfo {
 /// `netlab-t1`), or in the caller's namespace with `None`; `None` when there is no such
 /// interface. A missing namespace is bad input.
 pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<LinkInfo>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .context("starting the netlink runtime")?;
     let ns = match netns {
         Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
             fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
@@ -490,8 +439,8 @@ pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<Lin
         })?),
         None => None,
     };
-    let rtnl = Rtnl::open(runtime.handle(), ns.as_ref())?;
-    let state = runtime.block_on(rtnl.link(iface))?;
+    let nl = BlockingRtnl::open(ns.as_ref())?;
+    let state = nl.block_on(nl.rtnl.link(iface))?;
     Ok(state.map(|s| LinkInfo { up: s.up, stats: s.stats }))
 }
 
@@ -514,139 +463,4 @@ pub fn labs_with_interface(iface: &str) -> Vec<LabRecord> {
         .filter_map(|n| marker::read(n).ok().flatten())
         .filter(|r| !r.netns.is_empty() && r.interfaces.iter().any(|i| i.name == iface))
         .collect()
-}
-
-/// What `netlab topo down` did for one lab.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removal {
-    /// Its namespace, links and marker were removed. `holders`: processes that still had a
-    /// thread inside the namespace (it lives on, with no interfaces, until they exit).
-    Removed {
-        /// Pids of those processes, sorted.
-        holders: Vec<u32>,
-    },
-    /// Only a marker was left (its namespace was already gone); the marker was removed.
-    StaleMarker,
-    /// `netlab-<name>` was an empty file with no namespace mounted on it and no marker: what a
-    /// namespace maker that died half-way leaves. It was removed.
-    HalfMade,
-    /// No such lab: nothing to do.
-    NotFound,
-    /// A `netlab-<name>` namespace without netlab's marker: not netlab's, left alone.
-    NotNetlabs,
-    /// The lab's owner (the `netlab run` measuring in it, or the process building it) is
-    /// alive: left alone unless forced.
-    InUse {
-        /// The owner's pid.
-        pid: u32,
-    },
-}
-
-/// The lab name for `NAME` or `netlab-NAME` as a user may type either.
-fn lab_name(name: &str) -> &str {
-    match name.strip_prefix(NETNS_PREFIX) {
-        Some(short) if !marker::exists(name) => short,
-        _ => name,
-    }
-}
-
-/// Removes lab `name` (or `netlab-<name>`) if netlab made it: its links, namespace and marker.
-/// A lab whose owner is alive ([`LabRecord::live_owner`]) is left alone unless `force`.
-/// An entry `netlab-<name>` that is a half-made namespace is removed even without a marker.
-/// Idempotent.
-pub fn down(name: &str, force: bool) -> anyhow::Result<Removal> {
-    let name = lab_name(name);
-    check_lab_name(name)?;
-    require_privileges("removing a lab")?;
-    let netns = format!("{NETNS_PREFIX}{name}");
-    let state = NetNs::state_of(&netns)?;
-    if !marker::exists(name) {
-        return match state {
-            NamedState::Missing => Ok(Removal::NotFound),
-            NamedState::Unmounted => {
-                NetNs::remove_named(&netns)
-                    .with_context(|| format!("removing the half-made namespace {netns}"))?;
-                Ok(Removal::HalfMade)
-            }
-            NamedState::Namespace | NamedState::Other => Ok(Removal::NotNetlabs),
-        };
-    }
-    // A marker that cannot be read names no owner; the lab is removed all the same. A process
-    // may take down its own lab.
-    let owner = marker::read(name).ok().flatten().and_then(|r| r.live_owner());
-    let owner = owner.filter(|&pid| pid != std::process::id());
-    if let (Some(pid), false) = (owner, force) {
-        return Ok(Removal::InUse { pid });
-    }
-    if state == NamedState::Missing {
-        marker::remove(name)?;
-        return Ok(Removal::StaleMarker);
-    }
-    let mut holders = Vec::new();
-    if state == NamedState::Namespace {
-        holders = NetNs::holders(&netns).unwrap_or_default();
-        holders.retain(|&pid| pid != std::process::id());
-        if let Err(e) = delete_links(&netns) {
-            tracing::warn!("deleting the links of {netns}: {e:#}");
-        }
-    }
-    NetNs::remove_named(&netns).map_err(|e| {
-        // EBUSY on unlink: a namespace is still mounted on the file in a lower layer, hidden
-        // by a bind mount of the whole directory made after it (an older netlab mounted it
-        // into a plain directory, then `ip netns add` ran).
-        let hidden = if e.raw_os_error() == Some(libc::EBUSY) {
-            format!(
-                " (still mounted below a later mount of {}: `grep {netns} /proc/self/mountinfo` \
-                 shows both)",
-                fastnet::netns::NETNS_RUN_DIR
-            )
-        } else {
-            String::new()
-        };
-        anyhow::Error::new(e).context(format!("removing namespace {netns}{hidden}"))
-    })?;
-    marker::remove(name)?;
-    Ok(Removal::Removed { holders })
-}
-
-/// Removes every lab netlab made (all markers) but those in use (unless `force`), and every
-/// half-made `netlab-*` namespace; other `netlab-*` namespaces without a marker are reported as
-/// [`Removal::NotNetlabs`] and left alone.
-pub fn down_all(force: bool) -> anyhow::Result<Vec<(String, Removal)>> {
-    require_privileges("removing labs")?;
-    let mut done = Vec::new();
-    for name in marker::names()? {
-        let removal = down(&name, force)?;
-        done.push((name, removal));
-    }
-    for netns in NetNs::list_named()? {
-        if let Some(name) = netns.strip_prefix(NETNS_PREFIX) {
-            if !done.iter().any(|(n, _)| n == name) && !marker::exists(name) {
-                let removal = match NetNs::state_of(&netns)? {
-                    NamedState::Unmounted => down(name, force)?,
-                    _ => Removal::NotNetlabs,
-                };
-                done.push((name.to_string(), removal));
-            }
-        }
-    }
-    Ok(done)
-}
-
-/// Deletes every link but `lo` in namespace `netns`.
-fn delete_links(netns: &str) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .context("starting the netlink runtime")?;
-    let ns = NetNs::open_named(netns)?;
-    let rtnl = Rtnl::open(runtime.handle(), Some(&ns))?;
-    runtime.block_on(async {
-        for name in rtnl.names().await? {
-            if name != "lo" {
-                rtnl.delete(&name).await?;
-            }
-        }
-        Ok(())
-    })
 }

@@ -1,18 +1,22 @@
-//! The lab's links over rtnetlink: create veth pairs and bridges, enslave, bring up, read
-//! MAC/ifindex/`stats64`, delete. One connection per namespace: the netlink socket is opened on
-//! a thread inside the namespace and stays bound to it; tokio drives it afterwards.
+//! Links over rtnetlink — the one reader of interface facts ([`LinkFacts`]: MAC, MTU, state,
+//! kind, veth peer, XDP, `stats64`) for the lab, the generator and the CLI, with one "not
+//! found" rule — and the lab's writes: create veth pairs and bridges, enslave, bring up,
+//! delete. One connection per namespace: the netlink socket is opened on a thread inside the
+//! namespace and stays bound to it; tokio drives it afterwards.
 
 use anyhow::{anyhow, Context};
 use fastnet::netns::NetNs;
 use futures::TryStreamExt;
 use macaddr::MacAddr6;
 use rtnetlink::packet_route::link::{
-    InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage,
+    InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    LinkXdp, State, XdpAttached,
 };
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 
 use super::plan::PlannedInterface;
 use super::LinkStats;
+use crate::exit::bad_input;
 
 /// A route-netlink connection bound to one network namespace.
 pub(crate) struct Rtnl {
@@ -33,15 +37,121 @@ impl Drop for Rtnl {
     }
 }
 
-/// What netlink says about one link.
+/// An interface as the kernel describes it right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LinkState {
+pub struct LinkFacts {
+    /// Its name.
+    pub name: String,
+    /// Its index in its namespace.
     pub ifindex: u32,
-    pub mac: Option<MacAddr6>,
+    /// Largest L3 payload per frame (bytes after the Ethernet header).
     pub mtu: u32,
+    /// Administratively up (`IFF_UP`).
     pub up: bool,
+    /// Carrier present (`IFF_LOWER_UP`; for veth: the peer is up).
+    pub carrier: bool,
+    /// Operational state as `ip link` prints it (`UP`, `DOWN`, `LOWERLAYERDOWN`…).
+    pub operstate: String,
+    /// Link kind (`veth`, `bridge`…), `None` for a physical device.
+    pub kind: Option<String>,
+    /// The other end of a veth pair, when it lives in the same namespace.
+    pub peer_ifindex: Option<u32>,
+    /// An XDP program is attached (any mode).
+    pub xdp_attached: bool,
+    /// Its MAC address.
+    pub mac: Option<MacAddr6>,
+    /// The bridge it is a port of.
     pub controller: Option<u32>,
+    /// Its kernel counters (`IFLA_STATS64`), when the kernel reports them.
     pub stats: Option<LinkStats>,
+    /// Frames received so far (`stats.rx_packets`; 0 without stats).
+    pub rx_packets: u64,
+    /// Frames the device dropped on receive (`stats.rx_dropped`; 0 without stats).
+    pub rx_dropped: u64,
+}
+
+impl LinkFacts {
+    /// The interface named `name` in the calling thread's namespace, if it exists.
+    pub fn by_name(name: &str) -> anyhow::Result<Option<LinkFacts>> {
+        let nl = BlockingRtnl::open(None)?;
+        nl.block_on(nl.rtnl.link(name))
+            .with_context(|| format!("cannot read interface `{name}` over rtnetlink"))
+    }
+
+    /// The interface with index `ifindex` in the calling thread's namespace, if it exists.
+    pub fn by_index(ifindex: u32) -> anyhow::Result<Option<LinkFacts>> {
+        let nl = BlockingRtnl::open(None)?;
+        nl.block_on(nl.rtnl.link_by_index(ifindex))
+            .with_context(|| format!("cannot read interface #{ifindex} over rtnetlink"))
+    }
+
+    /// Whether this is one end of a veth pair.
+    pub fn is_veth(&self) -> bool {
+        self.kind.as_deref() == Some("veth")
+    }
+}
+
+/// How many interface names an unknown-interface error lists.
+const MAX_NAMES_LISTED: usize = 8;
+
+/// The MAC address of interface `iface`, in the caller's network namespace or, with `netns`, in
+/// the named network namespace (`/run/netns/NAME`, as `ip netns` makes them). An unknown
+/// interface or namespace, or an interface without a MAC address, is a bad-input error naming
+/// it.
+pub fn interface_mac(iface: &str, netns: Option<&str>) -> anyhow::Result<MacAddr6> {
+    let ns = match netns {
+        None => None,
+        Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
+            fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
+            other => {
+                anyhow::Error::new(other).context(format!("cannot open network namespace `{name}`"))
+            }
+        })?),
+    };
+    let place = match netns {
+        None => "in the current network namespace".to_string(),
+        Some(name) => format!("in network namespace `{name}`"),
+    };
+    let nl = BlockingRtnl::open(ns.as_ref())?;
+    let Some(link) = nl.block_on(nl.rtnl.link(iface))? else {
+        let mut names = nl.block_on(nl.rtnl.names())?;
+        names.sort_unstable();
+        let more = names.len().saturating_sub(MAX_NAMES_LISTED);
+        names.truncate(MAX_NAMES_LISTED);
+        let etc = if more > 0 { format!(" and {more} more") } else { String::new() };
+        return Err(bad_input(format!(
+            "no interface named `{iface}` {place} (there are: {}{etc})",
+            names.join(", ")
+        )));
+    };
+    match link.mac {
+        Some(mac) if !mac.is_nil() => Ok(mac),
+        _ => Err(bad_input(format!("interface `{iface}` {place} has no MAC address"))),
+    }
+}
+
+/// An [`Rtnl`] with a runtime of its own, for code that is not async: one thread, created for
+/// the call and gone after it.
+pub(crate) struct BlockingRtnl {
+    pub(crate) rtnl: Rtnl,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BlockingRtnl {
+    /// A connection in `ns` (or the calling thread's namespace).
+    pub(crate) fn open(ns: Option<&NetNs>) -> anyhow::Result<BlockingRtnl> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .context("starting the netlink runtime")?;
+        let rtnl = Rtnl::open(runtime.handle(), ns)?;
+        Ok(BlockingRtnl { rtnl, runtime })
+    }
+
+    /// Runs `future` (a request over [`BlockingRtnl::rtnl`]) to its end.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
 }
 
 /// A netlink error as an `io::Error` (so the chain shows the errno), other errors as they are.
@@ -52,8 +162,10 @@ fn nl_error(e: rtnetlink::Error) -> anyhow::Error {
     }
 }
 
-fn is_errno(e: &rtnetlink::Error, errno: i32) -> bool {
-    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -errno)
+/// The one "not found" rule for links: the kernel answers a lookup by name or index of a link
+/// that is not there with `ENODEV` (or, on some paths, `ENOENT`).
+fn is_not_found(e: &rtnetlink::Error) -> bool {
+    matches!(e, rtnetlink::Error::NetlinkError(m) if matches!(m.raw_code().abs(), libc::ENODEV | libc::ENOENT))
 }
 
 impl Rtnl {
@@ -74,19 +186,20 @@ impl Rtnl {
     }
 
     /// The link named `name`, `None` when there is none.
-    pub(crate) async fn link(&self, name: &str) -> anyhow::Result<Option<LinkState>> {
+    pub(crate) async fn link(&self, name: &str) -> anyhow::Result<Option<LinkFacts>> {
         let reply =
             self.handle.link().get().match_name(name.to_string()).execute().try_next().await;
-        match reply {
-            Ok(Some(msg)) => Ok(Some(link_state(&msg))),
-            Ok(None) => Ok(None),
-            Err(e) if is_errno(&e, libc::ENODEV) => Ok(None),
-            Err(e) => Err(nl_error(e)).with_context(|| format!("reading link {name}")),
-        }
+        one_link(reply).with_context(|| format!("reading link {name}"))
+    }
+
+    /// The link with index `ifindex`, `None` when there is none.
+    pub(crate) async fn link_by_index(&self, ifindex: u32) -> anyhow::Result<Option<LinkFacts>> {
+        let reply = self.handle.link().get().match_index(ifindex).execute().try_next().await;
+        one_link(reply).with_context(|| format!("reading link #{ifindex}"))
     }
 
     /// The link named `name`, which must exist.
-    pub(crate) async fn existing(&self, name: &str) -> anyhow::Result<LinkState> {
+    pub(crate) async fn existing(&self, name: &str) -> anyhow::Result<LinkFacts> {
         self.link(name).await?.ok_or_else(|| anyhow!("link {name} is missing"))
     }
 
@@ -167,7 +280,7 @@ impl Rtnl {
         let Some(link) = self.link(name).await? else { return Ok(false) };
         match self.handle.link().del(link.ifindex).execute().await {
             Ok(()) => Ok(true),
-            Err(e) if is_errno(&e, libc::ENODEV) => Ok(false),
+            Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(nl_error(e)).with_context(|| format!("deleting link {name}")),
         }
     }
@@ -185,24 +298,54 @@ fn with_settings<T>(
     }
 }
 
-fn link_state(msg: &LinkMessage) -> LinkState {
-    let mut state = LinkState {
+/// The answer to a lookup of one link.
+fn one_link(
+    reply: Result<Option<LinkMessage>, rtnetlink::Error>,
+) -> anyhow::Result<Option<LinkFacts>> {
+    match reply {
+        Ok(Some(msg)) => Ok(Some(facts(&msg))),
+        Ok(None) => Ok(None),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(nl_error(e)),
+    }
+}
+
+fn facts(msg: &LinkMessage) -> LinkFacts {
+    let flags = msg.header.flags;
+    let mut f = LinkFacts {
+        name: String::new(),
         ifindex: msg.header.index,
-        mac: None,
         mtu: 0,
-        up: msg.header.flags.contains(LinkFlags::Up),
+        up: flags.contains(LinkFlags::Up),
+        carrier: flags.contains(LinkFlags::LowerUp),
+        operstate: "UNKNOWN".into(),
+        kind: None,
+        peer_ifindex: None,
+        xdp_attached: false,
+        mac: None,
         controller: None,
         stats: None,
+        rx_packets: 0,
+        rx_dropped: 0,
     };
+    let mut link = None;
+    // The other end is in another namespace (so it cannot be inspected from here).
+    let mut peer_elsewhere = false;
     for attr in &msg.attributes {
         match attr {
+            LinkAttribute::IfName(n) => f.name = n.clone(),
+            LinkAttribute::Mtu(m) => f.mtu = *m,
+            LinkAttribute::OperState(s) => f.operstate = operstate_name(s),
+            LinkAttribute::Link(i) => link = Some(*i),
+            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
             LinkAttribute::Address(bytes) => {
-                state.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(MacAddr6::from);
+                f.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(MacAddr6::from);
             }
-            LinkAttribute::Mtu(mtu) => state.mtu = *mtu,
-            LinkAttribute::Controller(c) => state.controller = Some(*c),
+            LinkAttribute::Controller(c) => f.controller = Some(*c),
             LinkAttribute::Stats64(s) => {
-                state.stats = Some(LinkStats {
+                f.rx_packets = s.rx_packets;
+                f.rx_dropped = s.rx_dropped;
+                f.stats = Some(LinkStats {
                     rx_packets: s.rx_packets,
                     tx_packets: s.tx_packets,
                     rx_bytes: s.rx_bytes,
@@ -215,8 +358,66 @@ fn link_state(msg: &LinkMessage) -> LinkState {
                     rx_nohandler: s.rx_nohandler,
                 });
             }
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    if let LinkInfo::Kind(kind) = info {
+                        f.kind = Some(kind_name(kind));
+                    }
+                }
+            }
+            LinkAttribute::Xdp(xdp) => {
+                f.xdp_attached = xdp.iter().any(|x| match x {
+                    LinkXdp::Attached(a) => *a != XdpAttached::None,
+                    LinkXdp::ProgId(id) => *id != 0,
+                    _ => false,
+                });
+            }
             _ => {}
         }
     }
-    state
+    if f.is_veth() && !peer_elsewhere {
+        f.peer_ifindex = link.filter(|&i| i != 0 && i != f.ifindex);
+    }
+    f
+}
+
+fn kind_name(kind: &InfoKind) -> String {
+    match kind {
+        InfoKind::Veth => "veth".into(),
+        InfoKind::Bridge => "bridge".into(),
+        InfoKind::Other(s) => s.clone(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn operstate_name(state: &State) -> String {
+    match state {
+        State::Up => "UP".into(),
+        State::Down => "DOWN".into(),
+        State::LowerLayerDown => "LOWERLAYERDOWN".into(),
+        State::NotPresent => "NOTPRESENT".into(),
+        State::Dormant => "DORMANT".into(),
+        State::Testing => "TESTING".into(),
+        State::Unknown => "UNKNOWN".into(),
+        other => format!("{other:?}").to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_interface_is_bad_input_naming_it() {
+        let err = interface_mac("no-such-if0", None).unwrap_err();
+        assert!(format!("{err:#}").contains("no-such-if0"), "{err:#}");
+        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
+    }
+
+    #[test]
+    fn unknown_namespace_is_bad_input_naming_it() {
+        let err = interface_mac("lo", Some("netlab-no-such-ns")).unwrap_err();
+        assert!(format!("{err:#}").contains("netlab-no-such-ns"), "{err:#}");
+        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
+    }
 }

@@ -2,8 +2,11 @@
 //! rtnetlink and always taken down again.
 //!
 //! - [`spec`]: the `[topology]` table as written; [`plan`]: validated into a [`Plan`].
-//! - [`Lab::up`] builds it in namespace `netlab-<name>` (marker: [`marker`]); [`Lab::down`] or
-//!   drop removes it; [`Lab::detach`] leaves it up for `netlab topo down`.
+//! - [`Lab::up`] builds it in namespace `netlab-<name>` (marker: [`marker`]) — one file per
+//!   object kind: `veth.rs` (the pair), `bridge.rs` (two pairs and the bridge), [`napi`]; the
+//!   lab's own links over `link.rs`; [`Lab::down`] or drop removes it; [`Lab::detach`] leaves
+//!   it up for `netlab topo down` ([`down`], `removal.rs`).
+//! - [`place`]: putting a thread into a lab's namespace and onto a core.
 //! - [`link_stats`] reads any interface's kernel counters (`stats64`) over netlink.
 //!
 //! A `veth` lab is `gen0 ↔ rx0`; a `bridge` lab is `gen0 ↔ br0-gen ─ br0 ─ br0-rx ↔ rx0` (frames
@@ -13,19 +16,22 @@
 use macaddr::MacAddr6;
 use serde::{Deserialize, Serialize};
 
+mod bridge;
 pub mod file;
 mod lab;
-mod link;
+pub mod link;
 pub mod marker;
 pub mod napi;
+pub mod place;
 pub mod plan;
+mod removal;
 pub mod spec;
+mod veth;
 
-pub use lab::{
-    down, down_all, labs_with_interface, link_state, link_stats, Lab, LinkInfo, Removal,
-};
+pub use lab::{labs_with_interface, link_state, link_stats, Lab, LinkInfo};
 pub use marker::{LabRecord, LabState};
 pub use plan::Plan;
+pub use removal::{down, down_all, Removal};
 pub use spec::{Kind, NapiMode, TopologySpec};
 
 /// What an interface is for in a lab.

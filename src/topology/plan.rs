@@ -5,7 +5,12 @@
 use macaddr::MacAddr6;
 
 use super::spec::{Kind, NapiMode, TopologySpec};
-use crate::exit::bad_input;
+use crate::exit::{bad_field, Field, Section};
+
+/// A `[topology]` field.
+fn topo(key: &str) -> Field {
+    Field::new(Section::Topology, key)
+}
 use crate::packet::mac::{parse_mac, Mac};
 
 /// Prefix of every namespace netlab makes: lab `t1` lives in `netlab-t1`.
@@ -84,10 +89,13 @@ pub fn check_lab_name(name: &str) -> anyhow::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(bad_input(format!(
-            "lab name `{name}`: use 1 to {MAX_NAME_LEN} characters of A-Z a-z 0-9 _ . -, \
+        Err(bad_field(
+            Field::new(Section::Top, "name"),
+            format!(
+                "lab name `{name}`: use 1 to {MAX_NAME_LEN} characters of A-Z a-z 0-9 _ . -, \
              starting with a letter or digit"
-        )))
+            ),
+        ))
     }
 }
 
@@ -102,10 +110,13 @@ fn check_interface_name(name: &str, key: &str) -> anyhow::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(bad_input(format!(
-            "[topology] {key}: `{name}` is not an interface name (1 to 15 characters, no `/`, \
+        Err(bad_field(
+            topo(key),
+            format!(
+                "`{name}` is not an interface name (1 to 15 characters, no `/`, \
              `:`, `%` or spaces)"
-        )))
+            ),
+        ))
     }
 }
 
@@ -133,22 +144,29 @@ mod role {
 
 fn mac_of(text: Option<&str>, key: &str, lab: &str, role: u8) -> anyhow::Result<MacAddr6> {
     let Some(text) = text else { return Ok(default_mac(lab, role)) };
-    let mac = parse_mac(text, &format!("[topology] {key}"))?;
+    let mac = parse_mac(text, key).map_err(|e| {
+        let text = format!("{e:#}");
+        bad_field(topo(key), text.strip_prefix(&format!("{key}: ")).unwrap_or(&text).to_string())
+    })?;
     if mac.is_multicast() || mac.is_nil() {
-        return Err(bad_input(format!(
-            "[topology] {key}: `{text}` is not a unicast address (an interface MAC must have the \
+        return Err(bad_field(
+            topo(key),
+            format!(
+                "`{text}` is not a unicast address (an interface MAC must have the \
              lowest bit of the first octet clear and must not be 00:00:00:00:00:00)"
-        )));
+            ),
+        ));
     }
     Ok(mac)
 }
 
 fn reject_for_interface(given: bool, key: &str) -> anyhow::Result<()> {
     if given {
-        return Err(bad_input(format!(
-            "[topology] {key}: not used with kind = \"interface\" (netlab never changes a real \
-             interface; set it with ip/ethtool yourself)"
-        )));
+        return Err(bad_field(
+            topo(key),
+            "not used with kind = \"interface\" (netlab never changes a real \
+             interface; set it with ip/ethtool yourself)",
+        ));
     }
     Ok(())
 }
@@ -162,11 +180,14 @@ impl Plan {
             match value {
                 None => Ok(default),
                 Some(c) if c < cpus => Ok(c),
-                Some(c) => Err(bad_input(format!(
-                    "[topology] {key}: core {c} does not exist (this machine has {cpus} CPUs: \
+                Some(c) => Err(bad_field(
+                    topo(key),
+                    format!(
+                        "core {c} does not exist (this machine has {cpus} CPUs: \
                      0..={})",
-                    cpus - 1
-                ))),
+                        cpus - 1
+                    ),
+                )),
             }
         };
         let rx_core = core(spec.rx_core, "rx_core", cpus - 1)?;
@@ -174,22 +195,21 @@ impl Plan {
 
         let mtu = spec.mtu.unwrap_or(DEFAULT_MTU);
         if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
-            return Err(bad_input(format!(
-                "[topology] mtu: {mtu} is outside {MIN_MTU}..={MAX_MTU}"
-            )));
+            return Err(bad_field(topo("mtu"), format!("{mtu} is outside {MIN_MTU}..={MAX_MTU}")));
         }
         let queues = spec.queues.unwrap_or(1);
         if !(1..=MAX_QUEUES).contains(&queues) {
-            return Err(bad_input(format!(
-                "[topology] queues: {queues} is outside 1..={MAX_QUEUES}"
-            )));
+            return Err(bad_field(topo("queues"), format!("{queues} is outside 1..={MAX_QUEUES}")));
         }
         if spec.kind != Kind::Bridge && (spec.bridge.is_some() || spec.bridge_mac.is_some()) {
             let key = if spec.bridge.is_some() { "bridge" } else { "bridge_mac" };
-            return Err(bad_input(format!(
-                "[topology] {key}: only used with kind = \"bridge\" (this lab is kind = \"{}\")",
-                kind_name(spec.kind)
-            )));
+            return Err(bad_field(
+                topo(key),
+                format!(
+                    "only used with kind = \"bridge\" (this lab is kind = \"{}\")",
+                    kind_name(spec.kind)
+                ),
+            ));
         }
 
         let plan = match spec.kind {
@@ -199,17 +219,19 @@ impl Plan {
                 reject_for_interface(spec.mtu.is_some(), "mtu")?;
                 reject_for_interface(spec.queues.is_some(), "queues")?;
                 if spec.napi == Some(NapiMode::Threaded) {
-                    return Err(bad_input(
-                        "[topology] napi: \"threaded\" would change a real interface's settings; \
+                    return Err(bad_field(
+                        topo("napi"),
+                        "\"threaded\" would change a real interface's settings; \
                          with kind = \"interface\" netlab keeps the stock behaviour (\"inline\")",
                     ));
                 }
                 let existing = |value: &Option<String>, key: &str| -> anyhow::Result<_> {
                     let name = value.clone().ok_or_else(|| {
-                        bad_input(format!(
-                            "[topology] {key}: required with kind = \"interface\" (the name of \
-                             an existing interface)"
-                        ))
+                        bad_field(
+                            topo(key),
+                            "required with kind = \"interface\" (the name of \
+                             an existing interface)",
+                        )
                     })?;
                     check_interface_name(&name, key)?;
                     Ok(PlannedInterface { name, mac: None })
@@ -256,10 +278,13 @@ impl Plan {
                     let port = |suffix: &str, role: u8| -> anyhow::Result<PlannedInterface> {
                         let port_name = format!("{bridge_name}-{suffix}");
                         if port_name.len() > 15 {
-                            return Err(bad_input(format!(
-                                "[topology] bridge: `{bridge_name}` is too long: its ports are \
+                            return Err(bad_field(
+                                topo("bridge"),
+                                format!(
+                                    "`{bridge_name}` is too long: its ports are \
                                  named `<bridge>-gen` and `<bridge>-rx`, at most 15 characters"
-                            )));
+                                ),
+                            ));
                         }
                         Ok(PlannedInterface { name: port_name, mac: Some(default_mac(name, role)) })
                     };
@@ -328,37 +353,31 @@ impl Plan {
         for (i, (key, iface)) in all.iter().enumerate() {
             for (other_key, other) in &all[..i] {
                 if iface.name == other.name {
-                    return Err(bad_input(format!(
-                        "[topology] {key}: `{}` is already the {other_key}'s name; every \
-                         interface needs its own name",
-                        iface.name
-                    )));
+                    let written = key.split(' ').next().unwrap_or(key);
+                    return Err(bad_field(
+                        topo(written),
+                        format!(
+                            "`{}`{} is already the {other_key}'s name; every interface needs its \
+                             own name",
+                            iface.name,
+                            key.strip_prefix(written).unwrap_or_default()
+                        ),
+                    ));
                 }
                 if iface.mac.is_some() && iface.mac == other.mac {
                     let mac_key = |k: &str| format!("{}_mac", k.split(' ').next().unwrap_or(k));
-                    return Err(bad_input(format!(
-                        "[topology] {}: {} is already the {other_key}'s MAC; every interface \
-                         needs its own MAC",
-                        mac_key(key),
-                        Plan::mac_text(iface)
-                    )));
+                    return Err(bad_field(
+                        topo(&mac_key(key)),
+                        format!(
+                            "{} is already the {other_key}'s MAC; every interface needs its \
+                             own MAC",
+                            Plan::mac_text(iface)
+                        ),
+                    ));
                 }
             }
         }
         Ok(())
-    }
-
-    /// Every interface name the lab creates or uses, generator and receiver first.
-    pub fn interface_names(&self) -> Vec<&str> {
-        let mut names = vec![self.generator.name.as_str(), self.receiver.name.as_str()];
-        if let Some(b) = &self.bridge {
-            names.extend([
-                b.bridge.name.as_str(),
-                b.generator_port.name.as_str(),
-                b.receiver_port.name.as_str(),
-            ]);
-        }
-        names
     }
 
     /// The MAC of a planned interface, for messages.

@@ -1,10 +1,6 @@
 //! The command line as a user meets it.
 
-use std::process::Command;
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-}
+use super::util::netlab;
 
 #[test]
 fn version_and_help_work() {

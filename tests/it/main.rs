@@ -1,10 +1,14 @@
 //! Integration tests: one binary, one module per area.
 
 mod cli;
+mod docs;
 mod packet;
+mod preflight;
 mod recv;
 mod replay;
 mod report;
+mod rooms;
 mod run;
 mod scenario;
 mod topology;
+mod util;

@@ -1,17 +1,14 @@
 //! `netlab packet new | rewrite | show`: the shipped packet, checksums cross-checked with tshark,
 //! address rewriting, pcapng input made by Wireshark's own tools, and every bad input.
 
+use super::util::netlab;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use netlab::packet::{self, Frame, UdpSpec};
 
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-}
-
 fn shipped() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap")
+    super::util::udp64()
 }
 
 fn run(args: &[&str]) -> Output {
@@ -494,7 +491,7 @@ fn mac_of_an_interface_in_this_and_in_a_named_namespace() {
     sh(&format!("ip -n {} link add nlp-c type veth peer name nlp-d", named.0));
     sh(&format!("ip -n {} link set nlp-c address 02:0c:0c:0c:0c:0c", named.0));
     assert_eq!(
-        packet::interface_mac("nlp-c", Some(&named.0)).unwrap(),
+        netlab::topology::link::interface_mac("nlp-c", Some(&named.0)).unwrap(),
         packet::parse_mac("02:0c:0c:0c:0c:0c", "test").unwrap()
     );
     ok(&[

@@ -5,6 +5,7 @@
 //! so the kernel itself sends nothing), writes a pcap of known composition, replays it into `tx0`
 //! with tcpreplay at 20 kpps (a rate every method keeps) and receives on `rx0`.
 
+use super::util::netlab;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -166,7 +167,7 @@ fn fastnet_xdp_counts_exactly_and_detaches() {
 fn fastnet_xdp_busy_counts_exactly() {
     let Some(_ns) = privileged("fastnet_xdp_busy_counts_exactly") else { return };
     let config = RecvConfig {
-        wait: fastnet::rx::Wait::Busy,
+        wait: netlab::method::Wait::Busy,
         frames: Some(4096),
         batch: Some(16),
         ..roomy()
@@ -222,10 +223,6 @@ fn exec_failures_are_one_clear_message() {
     assert!(e.contains("exited before it was stopped (exit status 3)"), "{e}");
     let e = exec_error("sh -c 'echo READY; trap \"exit 0\" INT; while :; do sleep 0.05; done'");
     assert!(e.contains("printed no RESULT-RX line"), "{e}");
-}
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
 }
 
 #[test]
@@ -296,13 +293,13 @@ fn bad_input_is_one_line_with_the_right_exit_code() {
     assert!(err.contains("memory"), "{err}");
     let (code, err) = run(&["-i", "b", "-m", "xdp-drop", "--batch", "8"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--batch does not apply to method `xdp-drop`"), "{err}");
+    assert!(err.contains("--batch: does not apply to method `xdp-drop`"), "{err}");
     let (code, err) = run(&["-i", "b", "-m", "pcap", "--max-delay", "1ms"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--max-delay does not apply to method `pcap`"), "{err}");
+    assert!(err.contains("--max-delay: does not apply to method `pcap`"), "{err}");
     let (code, err) = run(&["-i", "b", "-m", "fastnet:3", "--max-delay", "2s"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--max-delay 2s is more than 1s"), "{err}");
+    assert!(err.contains("--max-delay 2s: is more than 1s"), "{err}");
 }
 
 #[test]

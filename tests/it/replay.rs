@@ -6,21 +6,13 @@
 //! engine's redirected frames reach it). Every count is checked at `rx0` with `ip -s -j link`,
 //! independently of the report's own netlink reading.
 
-use std::path::{Path, PathBuf};
+use super::util::{netlab, udp64};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use fastnet::testing::{privileged, sh};
 
 const ENGINES: [&str; 4] = ["socket", "mmsg", "ring", "xdp"];
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-}
-
-/// The shipped one-packet capture (60-byte IPv4/UDP frame, 64 on the wire).
-fn udp64() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap")
-}
 
 /// veth `gen0` ↔ `rx0`, up, IPv6 off, GRO on at `rx0`, in the calling thread's namespace.
 fn veth_pair() {

@@ -4,16 +4,13 @@
 //! Every test names its lab after itself and the test process (`netlab-rt-…-<pid>`), so runs
 //! in parallel never collide, and checks that the namespace is gone afterwards.
 
+use super::util::netlab;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fastnet::netns::NetNs;
 use fastnet::testing::privileged;
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
-}
 
 fn packet() -> String {
     format!("{}/packets/udp64.pcap", env!("CARGO_MANIFEST_DIR"))

@@ -2,11 +2,12 @@
 //! file:line:column and key path.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use netlab::generator::{Engine, EngineKind};
+use netlab::method::Wait;
 use netlab::receiver::RecvConfig;
-use netlab::scenario::{Engine, Macs, Method, Order, Rate, Scenario, ScenarioError, Wait};
+use netlab::scenario::{Macs, Method, Order, Rate, Scenario, ScenarioError};
 use netlab::topology::Kind;
 
 /// A directory holding a packet file, as a lab directory would.
@@ -159,7 +160,7 @@ seed = 42
     let s = lab.parse(text).unwrap();
     assert_eq!(s.topology.kind, Kind::Bridge);
     assert!(matches!(s.packet.macs, Macs::Set { src: Some(_), dst: Some(_) }));
-    assert_eq!(s.generator.engine, Engine::Xdp);
+    assert_eq!(s.generator.engine, Engine::Fixed(EngineKind::Xdp));
     assert_eq!(
         s.generator.rates,
         [
@@ -317,7 +318,7 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
         ("buffer = \"4MiB\"", RecvConfig { buffer: Some(4 << 20), ..RecvConfig::default() }),
         ("batch = 32", RecvConfig { batch: Some(32), ..RecvConfig::default() }),
         ("frames = 4096", RecvConfig { frames: Some(4096), ..RecvConfig::default() }),
-        ("wait = \"busy\"", RecvConfig { wait: fastnet::rx::Wait::Busy, ..RecvConfig::default() }),
+        ("wait = \"busy\"", RecvConfig { wait: Wait::Busy, ..RecvConfig::default() }),
         ("wait = \"poll\"", RecvConfig::default()),
         ("write = \"rx.pcapng\"", RecvConfig { write: Some(write), ..RecvConfig::default() }),
         (
@@ -352,7 +353,7 @@ fn receiver_knobs_are_accepted_exactly_where_the_receiver_uses_them() {
 }
 
 fn netlab(cwd: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_netlab")).current_dir(cwd).args(args).output().unwrap()
+    super::util::netlab().current_dir(cwd).args(args).output().unwrap()
 }
 
 #[test]

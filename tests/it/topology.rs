@@ -3,6 +3,7 @@
 //! Every test uses its own lab names (`it-<pid>-<tag>`), so tests run in parallel and never
 //! touch another lab; a failed assertion still removes the lab (`Lab`'s drop, `DownOnDrop`).
 
+use super::util::netlab;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,10 +18,6 @@ fn lab_name(tag: &str) -> String {
 
 fn spec(toml_text: &str) -> TopologySpec {
     toml::from_str(toml_text).unwrap()
-}
-
-fn netlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netlab"))
 }
 
 fn netns_exists(netns: &str) -> bool {

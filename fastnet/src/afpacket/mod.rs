@@ -206,14 +206,19 @@ pub(crate) struct RxRingLayout {
 }
 
 impl RxConfig {
-    /// Checks the settings [`ReadRx`] and [`MmsgRx`] use.
-    fn validate_socket(&self) -> Result<()> {
+    /// Checks the settings [`ReadRx`] and [`MmsgRx`] use, as opening them would.
+    pub fn validate_socket(&self) -> Result<()> {
         check_batch(self.batch)?;
         check_frame_size(self.frame_size)?;
         match self.buffer {
             Some(bytes) => check_socket_buffer(bytes, self.frame_size),
             None => Ok(()),
         }
+    }
+
+    /// Checks the settings [`RingRx`] uses, as opening it would.
+    pub fn validate_ring(&self) -> Result<()> {
+        self.ring_layout().map(drop)
     }
 
     /// Checks the settings [`RingRx`] uses and lays the ring out.
@@ -481,8 +486,18 @@ struct KernelCounters {
 
 impl KernelCounters {
     fn read(&mut self, fd: BorrowedFd<'_>) -> Result<RxStats> {
-        crate::packet_socket::accumulate_statistics(fd, &mut self.total)
+        accumulate_statistics(fd, &mut self.total)
     }
+}
+
+/// Reads `PACKET_STATISTICS` of the AF_PACKET socket `fd` and adds it to `total`, which it
+/// returns: the kernel resets the counters on every read, so keep one `total` per socket.
+pub(crate) fn accumulate_statistics(fd: BorrowedFd<'_>, total: &mut RxStats) -> Result<RxStats> {
+    let now = sys::statistics(fd)?;
+    total.packets += u64::from(now.tp_packets);
+    total.drops += u64::from(now.tp_drops);
+    total.freeze_q += u64::from(now.tp_freeze_q_cnt);
+    Ok(*total)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{socket_buffer, KernelCounters, PacketSocket, RxConfig, RxRingLayout, SocketBuffer};
+use super::{KernelCounters, PacketSocket, RxConfig, RxRingLayout, SocketBuffer};
 use crate::error::Result;
 use crate::rx::{Receive, RxStats, Wait};
 use crate::sys::packet as sys;
@@ -77,11 +77,6 @@ impl ReadRx {
         })
     }
 
-    /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
-    pub fn buffer_bytes(&self) -> Result<usize> {
-        socket_buffer(self.socket.fd(), SocketBuffer::Receive)
-    }
-
     /// Receives what is queued, up to `batch` frames, without waiting.
     #[inline]
     fn drain(
@@ -137,11 +132,6 @@ impl MmsgRx {
             wait: config.wait,
             counters: KernelCounters::default(),
         })
-    }
-
-    /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
-    pub fn buffer_bytes(&self) -> Result<usize> {
-        socket_buffer(self.socket.fd(), SocketBuffer::Receive)
     }
 
     /// One `recvmmsg` without waiting.

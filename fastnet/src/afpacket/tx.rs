@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{set_socket_buffer, socket_buffer, PacketSocket, SocketBuffer, TxConfig, TxRingLayout};
+use super::{set_socket_buffer, PacketSocket, SocketBuffer, TxConfig, TxRingLayout};
 use crate::error::{Error, Result, SyscallError};
 use crate::sys::packet as sys;
 use crate::tx::Transmit;
@@ -58,11 +58,6 @@ impl SendTx {
     pub fn max_frame_len(&self) -> usize {
         max_frame_len(self.mtu)
     }
-
-    /// The send buffer the kernel granted (`SO_SNDBUF` as read back).
-    pub fn buffer_bytes(&self) -> Result<usize> {
-        socket_buffer(self.socket.fd(), SocketBuffer::Send)
-    }
 }
 
 impl Transmit for SendTx {
@@ -105,11 +100,6 @@ impl MmsgTx {
     /// tag).
     pub fn max_frame_len(&self) -> usize {
         max_frame_len(self.mtu)
-    }
-
-    /// The send buffer the kernel granted (`SO_SNDBUF` as read back).
-    pub fn buffer_bytes(&self) -> Result<usize> {
-        socket_buffer(self.socket.fd(), SocketBuffer::Send)
     }
 }
 

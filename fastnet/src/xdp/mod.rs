@@ -191,7 +191,8 @@ impl XskConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the settings as [`XskRx::open`] does, without opening anything.
+    pub fn validate(&self) -> Result<()> {
         let bad = |what, why: String| Err(Error::InvalidConfig { what, why });
         let page = u32::try_from(crate::sys::packet::page_size()).unwrap_or(u32::MAX);
         if !self.frame_size.is_power_of_two() || !(2048..=page).contains(&self.frame_size) {

@@ -112,3 +112,55 @@ impl Receive for PcapRx {
         Ok(RxStats { packets: u64::from(s.received), drops: u64::from(s.dropped), freeze_q: 0 })
     }
 }
+
+/// The `pcap` method.
+#[derive(Debug)]
+pub struct Pcap;
+
+impl super::ReceiveMethod for Pcap {
+    fn name(&self) -> &'static str {
+        "pcap"
+    }
+    fn mechanism(&self) -> &'static str {
+        "libpcap (pcap crate): TPACKET_V3 ring inside libpcap, `pcap_dispatch`"
+    }
+    fn source(&self) -> &'static str {
+        "src/method/pcap.rs"
+    }
+    fn knobs(&self) -> &'static [super::KnobUse] {
+        use super::{Knob, KnobUse};
+        &[
+            KnobUse {
+                knob: Knob::Buffer,
+                sets: "libpcap `buffer_size` (the ring, like tcpdump -B)",
+            },
+            KnobUse { knob: Knob::BusyWait, sets: "spin on `pcap_dispatch` instead of `poll`" },
+            KnobUse { knob: Knob::Write, sets: "save what was received" },
+        ]
+    }
+    fn min_buffer(&self) -> u64 {
+        MIN_BUFFER
+    }
+    fn check(&self, config: &super::RecvConfig) -> anyhow::Result<()> {
+        match config.buffer {
+            Some(bytes) if i32::try_from(bytes).is_err() => Err(crate::exit::bad_field(
+                super::Knob::Buffer.field(),
+                format!("{bytes} B is more than libpcap takes ({} B)", i32::MAX),
+            )),
+            _ => Ok(()),
+        }
+    }
+    fn open(
+        &self,
+        iface: &str,
+        config: &super::RecvConfig,
+    ) -> Option<fastnet::Result<Box<dyn Receive>>> {
+        Some(
+            PcapRx::open(iface, config.buffer, config.wait.into())
+                .map(|rx| Box::new(rx) as Box<dyn Receive>),
+        )
+    }
+    fn drop_stage(&self) -> super::DropStage {
+        super::DropStage::Socket
+    }
+}

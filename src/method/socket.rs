@@ -127,3 +127,43 @@ impl Receive for SocketRx {
         fastnet::packet_socket::accumulate_statistics(self.stats.as_fd(), &mut self.kernel)
     }
 }
+
+/// The `socket` method.
+#[derive(Debug)]
+pub struct SocketMethod;
+
+impl super::ReceiveMethod for SocketMethod {
+    fn name(&self) -> &'static str {
+        "socket"
+    }
+    fn mechanism(&self) -> &'static str {
+        "AF_PACKET through pnet's datalink channel: poll + `recvfrom`, one copy per frame"
+    }
+    fn source(&self) -> &'static str {
+        "src/method/socket.rs"
+    }
+    fn knobs(&self) -> &'static [super::KnobUse] {
+        use super::{Knob, KnobUse};
+        &[
+            KnobUse { knob: Knob::Buffer, sets: "`SO_RCVBUF`" },
+            KnobUse { knob: Knob::BusyWait, sets: "spin instead of sleeping in pnet's `poll`" },
+            KnobUse { knob: Knob::Write, sets: "save what was received" },
+        ]
+    }
+    fn min_buffer(&self) -> u64 {
+        MIN_BUFFER
+    }
+    fn open(
+        &self,
+        iface: &str,
+        config: &super::RecvConfig,
+    ) -> Option<fastnet::Result<Box<dyn Receive>>> {
+        Some(
+            SocketRx::open(iface, config.buffer, config.wait.into(), super::IDLE_WAIT)
+                .map(|rx| Box::new(rx) as Box<dyn Receive>),
+        )
+    }
+    fn drop_stage(&self) -> super::DropStage {
+        super::DropStage::Socket
+    }
+}

@@ -20,16 +20,50 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use fastnet::afpacket::{MmsgTx, RingTx, SendTx, TxConfig};
-use fastnet::bpf::{LiveFrames, PacedCall, PacingLimits, PacingStats, LIVE_FRAMES_MAX_FRAME};
+use fastnet::afpacket::TxConfig;
+use fastnet::bpf::{LiveFrames, PacedCall, PacingLimits, PacingStats};
 use fastnet::tx::Transmit;
 use serde::Serialize;
 
 use super::link::LinkFacts;
 use crate::exit;
-use crate::scenario::Engine;
 
-/// An engine that sends (what `auto` resolves to).
+mod mmsg;
+mod ring;
+mod socket;
+mod xdp;
+
+/// Everything about one send engine. Adding an engine: one file implementing this, one
+/// variant of [`EngineKind`] and its arm in [`EngineKind::descriptor`] (the registry).
+pub trait SendEngine: Sync {
+    /// The name a scenario and `netlab replay` give it.
+    fn name(&self) -> &'static str;
+    /// The kernel path, for the report.
+    fn path(&self) -> &'static str;
+    /// One line of help: what it is and when `auto` takes it.
+    fn help(&self) -> &'static str;
+    /// What it needs of the interface, beyond being up.
+    fn needs(&self) -> &'static str {
+        "nothing more: any interface netlab can open a packet socket on"
+    }
+    /// Frames per send call when no batch is given (`paced`: at a rate, else top speed).
+    fn default_batch(&self, _paced: bool) -> usize {
+        64
+    }
+    /// The largest batch it takes.
+    fn max_batch(&self) -> usize;
+    /// Opens it on `iface` (in the calling thread's namespace) to send `frames`, `batch` at a
+    /// time at most.
+    fn open(
+        &self,
+        iface: &str,
+        frames: &[&[u8]],
+        batch: usize,
+        pacing: Option<XdpPacing>,
+    ) -> fastnet::Result<Sender>;
+}
+
+/// An engine that sends (what `auto` resolves to): the registry of the engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
@@ -48,56 +82,137 @@ impl EngineKind {
     pub const FASTEST_FIRST: [EngineKind; 4] =
         [EngineKind::Xdp, EngineKind::Ring, EngineKind::Mmsg, EngineKind::Socket];
 
+    /// Its descriptor.
+    pub fn descriptor(self) -> &'static dyn SendEngine {
+        match self {
+            EngineKind::Socket => &socket::Socket,
+            EngineKind::Mmsg => &mmsg::Mmsg,
+            EngineKind::Ring => &ring::Ring,
+            EngineKind::Xdp => &xdp::Xdp,
+        }
+    }
+
     /// The name as the command line spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Socket => "socket",
-            EngineKind::Mmsg => "mmsg",
-            EngineKind::Ring => "ring",
-            EngineKind::Xdp => "xdp",
-        }
+        self.descriptor().name()
     }
 
     /// The kernel path, for the report.
     pub fn path(self) -> &'static str {
-        match self {
-            EngineKind::Socket => "AF_PACKET send per frame",
-            EngineKind::Mmsg => "AF_PACKET sendmmsg",
-            EngineKind::Ring => "AF_PACKET PACKET_TX_RING + QDISC_BYPASS",
-            EngineKind::Xdp => "BPF_PROG_RUN live frames → ndo_xdp_xmit",
-        }
+        self.descriptor().path()
     }
 
-    /// The engine a scenario or `--engine` names; `None` for `auto`.
+    /// The engine a scenario or the command line names; `None` for `auto`.
     pub fn from_choice(choice: Engine) -> Option<EngineKind> {
         match choice {
             Engine::Auto => None,
-            Engine::Socket => Some(EngineKind::Socket),
-            Engine::Mmsg => Some(EngineKind::Mmsg),
-            Engine::Ring => Some(EngineKind::Ring),
-            Engine::Xdp => Some(EngineKind::Xdp),
+            Engine::Fixed(kind) => Some(kind),
         }
     }
 
-    /// Frames per send call when `--batch` is not given: at top speed the `xdp` engine makes big
-    /// calls (the per-call cost is paid once per call); at a paced rate it makes a call per
-    /// [`XDP_PACED_CALL_NS`] of the schedule, however many frames that holds (up to this many),
-    /// and every other engine sends what is due, up to this many.
+    /// Frames per send call when no batch is given: at top speed the `xdp` engine makes big
+    /// calls (the per-call cost is paid once per call); at a paced rate every engine sends what
+    /// is due, up to this many (the xdp engine: at least what falls due between two calls).
     pub fn default_batch(self, paced: bool) -> usize {
-        match (self, paced) {
-            (EngineKind::Xdp, false) => XDP_TOP_SPEED_BATCH,
-            (EngineKind::Xdp, true) => self.max_batch(),
-            _ => 64,
+        self.descriptor().default_batch(paced)
+    }
+
+    /// The engines `auto` may pick (`choose_and_open`) for a replay paced at `paced_fps`
+    /// (`None`: top speed), with an exact count or not, on an interface whose peer runs NAPI
+    /// (`None`: not known yet, so either). The ring's own fallback (`mmsg`, when the ring
+    /// cannot open at all) is a broken machine, not a choice, and is left out.
+    pub fn auto_may_pick(
+        paced_fps: Option<u64>,
+        exact_count: bool,
+        peer_napi: Option<bool>,
+    ) -> Vec<EngineKind> {
+        let xdp_for_rate = match paced_fps {
+            Some(fps) => fps > RING_SMOOTH_MAX_FPS,
+            None => !exact_count,
+        };
+        match (xdp_for_rate, peer_napi) {
+            (false, _) | (true, Some(false)) => vec![EngineKind::Ring],
+            (true, Some(true)) => vec![EngineKind::Xdp],
+            (true, None) => vec![EngineKind::Xdp, EngineKind::Ring],
         }
     }
 
-    /// The largest `--batch` the engine takes.
+    /// The largest `batch` the engine takes.
     pub fn max_batch(self) -> usize {
+        self.descriptor().max_batch()
+    }
+}
+
+/// The engine a scenario (`generator.engine`) or `netlab replay --engine` asks for: `auto`
+/// or one engine — the one choice both read (clap and serde by the engines' names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Engine {
+    /// The fastest engine that works on the interface.
+    #[default]
+    Auto,
+    /// This engine.
+    Fixed(EngineKind),
+}
+
+impl Engine {
+    /// `auto`, then every engine in the registry's order.
+    pub const ALL: [Engine; 5] = [
+        Engine::Auto,
+        Engine::Fixed(EngineKind::Socket),
+        Engine::Fixed(EngineKind::Mmsg),
+        Engine::Fixed(EngineKind::Ring),
+        Engine::Fixed(EngineKind::Xdp),
+    ];
+
+    /// The name a scenario and the command line give it.
+    pub fn name(self) -> &'static str {
         match self {
-            EngineKind::Mmsg => fastnet::afpacket::MAX_BATCH,
-            EngineKind::Xdp => 1 << 20,
-            EngineKind::Socket | EngineKind::Ring => 4096,
+            Engine::Auto => "auto",
+            Engine::Fixed(kind) => kind.name(),
         }
+    }
+
+    /// One line of help.
+    pub fn help(self) -> &'static str {
+        match self {
+            Engine::Auto => "The fastest engine that works on the interface, and why",
+            Engine::Fixed(kind) => kind.descriptor().help(),
+        }
+    }
+
+    /// The choice named `name`.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl clap::ValueEnum for Engine {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Engine::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.help()))
+    }
+}
+
+impl Serialize for Engine {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Engine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["auto", "socket", "mmsg", "ring", "xdp"];
+        let name = String::deserialize(d)?;
+        Engine::from_name(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES))
     }
 }
 
@@ -201,7 +316,7 @@ impl Surroundings {
         if strict && self.distinct_frames > 1 {
             return Some(format!(
                 "the file holds {} different frames and live frames send one frame content \
-                 per call, so calls would be short; ask for --engine xdp to use it anyway",
+                 per call, so calls would be short; name the xdp engine to use it anyway",
                 self.distinct_frames
             ));
         }
@@ -210,7 +325,7 @@ impl Surroundings {
             return strict.then(|| {
                 format!(
                     "cannot tell whether `{name}`'s driver takes redirected frames \
-                     (ndo_xdp_xmit); ask for --engine xdp to try, and count at the receiver"
+                     (ndo_xdp_xmit); name the xdp engine to try, and count at the receiver"
                 )
             });
         }
@@ -237,17 +352,19 @@ impl Surroundings {
 /// A paced replay as the engines see it: its rate, and how the xdp engine would keep the
 /// schedule (the program's limits and its inner batch).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct XdpPacing {
+pub struct XdpPacing {
     /// Frames per second (of the schedule's first second).
-    pub(crate) fps: u64,
-    pub(crate) limits: PacingLimits,
-    pub(crate) inner_batch: u32,
+    pub fps: u64,
+    /// What the pacing program allows (how late a frame may be, how long a burst).
+    pub limits: PacingLimits,
+    /// Frames per inner batch of a paced call ([`xdp_inner_batch`]).
+    pub inner_batch: u32,
 }
 
 /// An open engine, ready to send: every engine is a [`Transmit`] (the xdp engine at top speed
 /// sends each run of equal frames with one `BPF_PROG_RUN` call), except the xdp engine at a
 /// paced rate, which keeps the schedule inside its calls ([`LiveFrames::send_paced`]).
-pub(crate) struct Sender {
+pub struct Sender {
     tx: Tx,
     /// For xdp: whether the program stays attached between calls (cheap calls).
     resident: bool,
@@ -275,53 +392,7 @@ impl Sender {
         batch: usize,
         pacing: Option<XdpPacing>,
     ) -> fastnet::Result<Sender> {
-        let config =
-            TxConfig { batch: batch.min(fastnet::afpacket::MAX_BATCH), ..TxConfig::default() };
-        let tx: Box<dyn Transmit> = match kind {
-            EngineKind::Socket => Box::new(SendTx::open(iface, &config)?),
-            EngineKind::Mmsg => Box::new(MmsgTx::open(iface, &config)?),
-            EngineKind::Ring => {
-                let longest = frames.iter().map(|f| f.len()).max().unwrap_or(0);
-                // Slots of a power of two holding the longest frame plus the 32-byte header.
-                let frame_size = (longest + 32).next_power_of_two().max(2048);
-                Box::new(RingTx::open(iface, &TxConfig { frame_size, ..config })?)
-            }
-            EngineKind::Xdp => {
-                if let Some(long) = frames.iter().find(|f| f.len() > LIVE_FRAMES_MAX_FRAME) {
-                    return Err(fastnet::Error::InvalidConfig {
-                        what: "live frame",
-                        why: format!(
-                            "{} bytes: live frames take at most {LIVE_FRAMES_MAX_FRAME}",
-                            long.len()
-                        ),
-                    });
-                }
-                let frame = frames.first().copied().unwrap_or_default();
-                let (tx, resident) = match pacing {
-                    Some(_) if frames.iter().any(|f| *f != frame) => {
-                        return Err(fastnet::Error::InvalidConfig {
-                            what: "paced live frames",
-                            why: "the xdp engine keeps a paced schedule for one frame content, \
-                                  and the replay holds several; the ring paces any mix"
-                                .into(),
-                        });
-                    }
-                    Some(limits) => {
-                        let live =
-                            LiveFrames::paced(iface, frame, limits.inner_batch, limits.limits)?;
-                        let resident = live.is_resident();
-                        (Tx::PacedLive(live), resident)
-                    }
-                    None => {
-                        let live = LiveFrames::new(iface, frame)?;
-                        let resident = live.is_resident();
-                        (Tx::Frames(Box::new(live)), resident)
-                    }
-                };
-                return Ok(Sender { tx, resident });
-            }
-        };
-        Ok(Sender { tx: Tx::Frames(tx), resident: true })
+        kind.descriptor().open(iface, frames, batch, pacing)
     }
 
     /// Whether the engine keeps the schedule itself: hand it the frames of a window ahead of
@@ -339,6 +410,11 @@ impl Sender {
                 why: "this engine does not keep a schedule; hand it due frames".into(),
             }),
         }
+    }
+
+    /// A sender of packet-socket frames (every engine but xdp), `batch` frames a call at most.
+    fn packet_socket_config(batch: usize) -> TxConfig {
+        TxConfig { batch: batch.min(fastnet::afpacket::MAX_BATCH), ..TxConfig::default() }
     }
 
     /// Whether a call costs little beyond its frames (false: an xdp program that could not stay
@@ -383,11 +459,15 @@ pub(crate) fn choose_and_open(
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(false) {
                 if !force {
-                    return Err(exit::unsupported(format!(
-                        "--engine xdp cannot send on `{iface}`: {why}; engines that can: {} \
-                         (or --force)",
-                        usable_without_xdp()
-                    )));
+                    return Err(exit::field_error(
+                        exit::Code::Unsupported,
+                        super::field("engine"),
+                        format!(
+                            "xdp cannot send on `{iface}`: {why}; engines that can: {}",
+                            usable_without_xdp()
+                        ),
+                        Some(super::field("force")),
+                    ));
                 }
             }
         }
@@ -408,7 +488,7 @@ pub(crate) fn choose_and_open(
             }
             if exact_count && pacing.is_none() {
                 skipped.push(
-                    "not xdp: --limit asks for an exact count at top speed, and live frames have \
+                    "not xdp: a limit asks for an exact count at top speed, and live frames have \
                      no backpressure (what the peer cannot take is dropped there), while the \
                      ring waits for room"
                         .to_string(),
@@ -541,5 +621,34 @@ mod tests {
         assert_eq!(xdp_inner_batch(500_000, 64), 50);
         assert_eq!(xdp_inner_batch(1_000, 64), 1);
         assert_eq!(xdp_inner_batch(3_000_000, 1), 1);
+    }
+
+    #[test]
+    fn every_registered_engine_has_a_name_help_and_sane_batches() {
+        for kind in EngineKind::FASTEST_FIRST {
+            let d = kind.descriptor();
+            assert_eq!(Engine::from_name(d.name()), Some(Engine::Fixed(kind)));
+            assert!(!d.help().trim().is_empty() && !d.path().trim().is_empty(), "{kind}");
+            assert!(!d.needs().trim().is_empty(), "{kind}");
+            for paced in [false, true] {
+                assert!(d.default_batch(paced) <= d.max_batch(), "{kind} paced={paced}");
+            }
+        }
+        assert_eq!(Engine::ALL.len(), EngineKind::FASTEST_FIRST.len() + 1);
+        assert_eq!(Engine::from_name("auto"), Some(Engine::Auto));
+        assert_eq!(Engine::from_name("rign"), None);
+    }
+
+    #[test]
+    fn the_choice_reads_and_writes_the_engines_names() {
+        #[derive(Debug, serde::Deserialize, Serialize)]
+        struct T {
+            engine: Engine,
+        }
+        let t: T = toml::from_str("engine = \"ring\"").unwrap();
+        assert_eq!(t.engine, Engine::Fixed(EngineKind::Ring));
+        assert_eq!(toml::to_string(&t).unwrap().trim(), "engine = \"ring\"");
+        let err = toml::from_str::<T>("engine = \"rign\"").unwrap_err().to_string();
+        assert!(err.contains("unknown variant `rign`, expected one of `auto`"), "{err}");
     }
 }

@@ -1,0 +1,46 @@
+//! `fastnet:2`: `recvmmsg`, `batch` frames per call
+
+use fastnet::afpacket::{MmsgRx, RxConfig};
+use fastnet::rx::Receive;
+
+use super::{DropStage, Knob, KnobUse, ReceiveMethod, RecvConfig};
+
+/// The `fastnet:2` method.
+#[derive(Debug)]
+pub struct FastnetBatch;
+
+impl ReceiveMethod for FastnetBatch {
+    fn name(&self) -> &'static str {
+        "fastnet:2"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["fastnet:batch"]
+    }
+    fn mechanism(&self) -> &'static str {
+        "`recvmmsg`, `batch` frames per call"
+    }
+    fn source(&self) -> &'static str {
+        "fastnet/src/afpacket/"
+    }
+    fn knobs(&self) -> &'static [KnobUse] {
+        &[
+            KnobUse { knob: Knob::Buffer, sets: "`SO_RCVBUF`" },
+            KnobUse { knob: Knob::Batch, sets: "frames per `recvmmsg` (1 to 1024)" },
+            KnobUse { knob: Knob::BusyWait, sets: "spin on `MSG_DONTWAIT` instead of `poll`" },
+            KnobUse { knob: Knob::Write, sets: "save what was received" },
+        ]
+    }
+    fn min_buffer(&self) -> u64 {
+        super::socket::MIN_BUFFER
+    }
+    fn check(&self, config: &RecvConfig) -> anyhow::Result<()> {
+        super::afpacket_config(config).validate_socket().map_err(super::afpacket_error)
+    }
+    fn open(&self, iface: &str, config: &RecvConfig) -> Option<fastnet::Result<Box<dyn Receive>>> {
+        let config: RxConfig = super::afpacket_config(config);
+        Some(MmsgRx::open(iface, &config).map(|rx| Box::new(rx) as Box<dyn Receive>))
+    }
+    fn drop_stage(&self) -> DropStage {
+        DropStage::Socket
+    }
+}

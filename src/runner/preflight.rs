@@ -1,0 +1,112 @@
+//! Everything `netlab run` checks before it builds anything — the one function `netlab check`
+//! calls too, so `check` refuses every scenario `run` would refuse before building its lab.
+//!
+//! In order: the scenario file ([`Scenario::load`]), the packet file, every receiver's knobs
+//! against its method's limits and its `exec` program (found, executable, placeholders known),
+//! the lab plan (names, MTU, queues, cores, MACs), the generator at every rate (its knobs, and a
+//! `batch` every engine `auto` may pick there takes). Every problem with a field of the scenario
+//! is one line `FILE:LINE:COL: key.path: …`.
+//!
+//! Then, as `run` does them: the privileges ([`privileges`], exit 3) and a results directory
+//! that can be written ([`results_writable`]). `netlab check` tries the directory only when it
+//! holds the privileges `run` needs: what root may write is not what another user may.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::exit::{bad_input, field_of, Section};
+use crate::generator::GeneratorConfig;
+use crate::packet::{read_frames, Frame};
+use crate::privilege::{self, Capability};
+use crate::receiver::RecvConfig;
+use crate::scenario::Scenario;
+use crate::topology::{Kind, NapiMode, Plan};
+
+use super::{measure, receivers};
+
+/// A scenario that passed every check `netlab run` makes before building.
+#[derive(Debug)]
+pub struct Checked {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The frames of its packet file.
+    pub frames: Vec<Frame>,
+    /// One receiver configuration per `[[receiver]]`, in file order.
+    pub configs: Vec<RecvConfig>,
+    /// The lab to build.
+    pub plan: Plan,
+}
+
+/// Checks the scenario `file` for a lab named `lab_name` (default: the scenario's `name`),
+/// building nothing (see the module docs).
+pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
+    let scenario = Scenario::load(file)?;
+    let frames = read_frames(&scenario.packet.file)?;
+    let configs = receivers::configs(&scenario)?;
+    let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
+    let name = lab_name.unwrap_or(&scenario.name);
+    let plan = Plan::new(&scenario.topology, name, cpus).map_err(|e| {
+        // A lab name given on the command line is the command line's to render.
+        match field_of(&e) {
+            Some(c)
+                if lab_name.is_some()
+                    && c.field.as_ref().is_some_and(|f| f.section == Section::Top) =>
+            {
+                e
+            }
+            _ => scenario.locate(e, 0),
+        }
+    })?;
+    let peer_napi = match plan.kind {
+        Kind::Interface => None,
+        Kind::Veth | Kind::Bridge => Some(plan.napi == NapiMode::Threaded),
+    };
+    for rate in &scenario.generator.rates {
+        let mut config = GeneratorConfig::new("", frames.clone(), measure::pace(*rate));
+        config.batch = scenario.generator.batch.map(|b| b as usize);
+        config.burst = scenario.generator.burst.map(|b| b as usize);
+        config.engine = scenario.generator.engine;
+        config.duration = Some(scenario.generator.duration);
+        config.validate().and_then(|()| config.check_batch_for_auto(peer_napi)).map_err(|e| {
+            match field_of(&e).and_then(|c| Some((c.field.clone()?, &c.message))) {
+                Some((field, message)) => bad_input(
+                    scenario.field_error(&field, 0, format!("{message} (at {rate})")).to_string(),
+                ),
+                None => e.context(format!("{}: [generator] at {rate}", scenario.path.display())),
+            }
+        })?;
+    }
+    Ok(Checked { scenario, frames, configs, plan })
+}
+
+/// The privileges `run` needs to build a lab of `kind` (an `interface` lab makes no namespace).
+pub fn privileges(kind: Kind) -> anyhow::Result<()> {
+    use Capability::{NetAdmin, NetRaw, SysAdmin};
+    let needed: &[Capability] =
+        if kind == Kind::Interface { &[NetAdmin, NetRaw] } else { &[NetAdmin, NetRaw, SysAdmin] };
+    privilege::require("netlab run (building the lab, raw sockets)", needed)
+}
+
+/// Bad input unless a results directory can be made under `base`: tried for real (the
+/// directories and a file), and everything the try made removed again, before a lab is built.
+pub fn results_writable(base: &Path) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    let mut dir = base;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        missing.push(dir.to_path_buf());
+        dir = dir.parent().unwrap_or(Path::new(""));
+    }
+    let tried = std::fs::create_dir_all(base).and_then(|()| {
+        tempfile::Builder::new().prefix(".netlab-write-test").tempfile_in(base).map(drop)
+    });
+    for made in &missing {
+        let _ = std::fs::remove_dir(made);
+    }
+    tried.map_err(|e| {
+        bad_input(format!(
+            "results directory {}: cannot write there ({e}); nothing was built",
+            base.display()
+        ))
+    })
+}

@@ -1,0 +1,203 @@
+//! `netlab check` refuses every scenario `netlab run` would refuse before building its lab, in
+//! the scenario's words: one line `FILE:LINE:COL: key.path: …`, exit 2, and never a command-line
+//! flag the user did not type. The corpus: every knob past its limit for every method and
+//! engine, every topology fault, an `exec` program that is missing, an unknown placeholder.
+
+use std::path::Path;
+
+use netlab::method::{Knob, Method};
+
+use super::util::{netlab, udp64};
+
+/// A scenario that `check` accepts, with `{topology}`, `{generator}` and `{receivers}` filled in.
+fn scenario(name: &str, topology: &str, generator: &str, receivers: &str) -> String {
+    format!(
+        "name = \"{name}\"\n[topology]\nkind = \"veth\"\n{topology}\n[packet]\nfile = \"{}\"\n\
+         [generator]\nrates = [\"100kpps\", \"max\"]\nduration = \"1s\"\n{generator}\n\
+         {receivers}\n",
+        udp64().display()
+    )
+}
+
+fn receiver(method: &str, knobs: &str) -> String {
+    let exec =
+        if method == "exec" { "name = \"mine\"\ncommand = \"sh -c true {iface}\"\n" } else { "" };
+    format!("[[receiver]]\nmethod = \"{method}\"\n{exec}{knobs}\n")
+}
+
+/// One bad scenario and the key path its error must name.
+struct Bad {
+    what: String,
+    text: String,
+    path: String,
+}
+
+fn corpus() -> Vec<Bad> {
+    let mut bad = Vec::new();
+    let mut add = |what: String, text: String, path: &str| {
+        bad.push(Bad { what, text, path: path.to_string() })
+    };
+    let ok_rx = receiver("pcap", "");
+    // Receivers: every knob a method does not take, and every limit of those it takes.
+    for m in Method::all() {
+        let name = m.name();
+        let knob_text = |k: Knob| match k {
+            Knob::Buffer => "buffer = \"4MiB\"".to_string(),
+            Knob::Batch => "batch = 8".to_string(),
+            Knob::Frames => "frames = 1024".to_string(),
+            Knob::BusyWait => "wait = \"busy\"".to_string(),
+            Knob::Write => "write = \"rx.pcap\"".to_string(),
+            Knob::Command => "command = \"./rx\"".to_string(),
+            Knob::MaxDelay => "max_delay = \"1ms\"".to_string(),
+        };
+        for k in Knob::ALL {
+            if k == Knob::Command || k.used_by(*m) {
+                continue;
+            }
+            add(
+                format!("{name}: {k:?} not taken"),
+                scenario("t", "", "", &receiver(name, &knob_text(k))),
+                &format!("receiver[0].{}", k.key()),
+            );
+        }
+        if Knob::Buffer.used_by(*m) {
+            for size in ["1B", "1000TiB"] {
+                add(
+                    format!("{name}: buffer {size}"),
+                    scenario("t", "", "", &receiver(name, &format!("buffer = \"{size}\""))),
+                    "receiver[0].buffer",
+                );
+            }
+        }
+    }
+    add(
+        "fastnet:2: batch past recvmmsg's limit".into(),
+        scenario("t", "", "", &receiver("fastnet:2", "batch = 1025")),
+        "receiver[0].batch",
+    );
+    add(
+        "fastnet:3: frames not a power of two".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "frames = 3")),
+        "receiver[0].frames",
+    );
+    add(
+        "fastnet:3: more ring entries than allowed".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "frames = 2097152")),
+        "receiver[0].frames",
+    );
+    add(
+        "fastnet:3: max_delay past its limit".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "max_delay = \"2s\"")),
+        "receiver[0].max_delay",
+    );
+    add(
+        "second receiver: pcap buffer too small".into(),
+        scenario("t", "", "", &format!("{ok_rx}{}", receiver("socket", "buffer = \"1KiB\""))),
+        "receiver[1].buffer",
+    );
+    add(
+        "exec: program missing".into(),
+        scenario(
+            "t",
+            "",
+            "",
+            "[[receiver]]\nmethod = \"exec\"\nname = \"mine\"\ncommand = \"./no-such-rx {iface}\"\n",
+        ),
+        "receiver[0].command",
+    );
+    add(
+        "exec: unknown placeholder".into(),
+        scenario(
+            "t",
+            "",
+            "",
+            "[[receiver]]\nmethod = \"exec\"\nname = \"mine\"\ncommand = \"sh -c true {ifce}\"\n",
+        ),
+        "receiver[0].command",
+    );
+    // Engines: a batch past each engine's limit, and past what `auto` may pick.
+    for (engine, over) in
+        [("socket", 4097), ("mmsg", 1025), ("ring", 4097), ("xdp", (1 << 20) + 1), ("auto", 4097)]
+    {
+        add(
+            format!("engine {engine}: batch {over}"),
+            scenario("t", "", &format!("engine = \"{engine}\"\nbatch = {over}"), &ok_rx),
+            "generator.batch",
+        );
+    }
+    add(
+        "the issue's batch = 100000".into(),
+        scenario("t", "", "batch = 100000", &ok_rx),
+        "generator.batch",
+    );
+    // Topology faults.
+    for (what, topology, path) in [
+        ("mtu below IPv4's", "mtu = 67", "topology.mtu"),
+        ("generator = receiver", "generator = \"rx0\"\nreceiver = \"rx0\"", "topology.receiver"),
+        ("18-character interface name", "receiver = \"rx0-abcdefghijklmn\"", "topology.receiver"),
+        ("no queue", "queues = 0", "topology.queues"),
+        ("multicast MAC", "receiver_mac = \"03:00:00:00:00:01\"", "topology.receiver_mac"),
+        ("bridge on a veth lab", "bridge = \"br0\"", "topology.bridge"),
+    ] {
+        add(what.to_string(), scenario("t", topology, "", &ok_rx), path);
+    }
+    add("200-character name".into(), scenario(&"n".repeat(200), "", "", &ok_rx), "name");
+    bad
+}
+
+fn refused(args: &[&str], dir: &Path) -> (Option<i32>, String) {
+    let out = netlab().current_dir(dir).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn check_refuses_what_run_refuses_in_the_scenarios_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus();
+    assert!(corpus.len() > 40, "{}", corpus.len());
+    let mut failures = Vec::new();
+    for (i, bad) in corpus.iter().enumerate() {
+        let file = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&file, &bad.text).unwrap();
+        let file_text = file.display().to_string();
+        let lab = format!("i11p{}-{i}", std::process::id());
+        let check = refused(&["check", &file_text], dir.path());
+        // A unique lab name, unless the scenario's own name is what is wrong.
+        let run = if bad.path == "name" {
+            refused(&["run", &file_text], dir.path())
+        } else {
+            refused(&["run", &file_text, "--name", &lab], dir.path())
+        };
+        let prefix = format!("netlab: error: {file_text}:");
+        for (command, (code, err)) in [("check", &check), ("run", &run)] {
+            let line = err.lines().find(|l| l.starts_with("netlab: error:")).unwrap_or("");
+            let located = line.strip_prefix(&prefix).and_then(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                let (l, c) = (parts.next()?, parts.next()?);
+                let rest = parts.next()?;
+                (l.parse::<usize>().is_ok() && c.parse::<usize>().is_ok()).then_some(rest)
+            });
+            let ok = *code == Some(2)
+                && located.is_some_and(|rest| rest.starts_with(&format!(" {}: ", bad.path)))
+                && !line.contains("--")
+                && !Path::new("/run/netns").join(format!("netlab-{lab}")).exists();
+            if !ok {
+                failures.push(format!("{} ({command}): exit {code:?}: {err}", bad.what));
+            }
+        }
+        // `check` and `run` refuse with the same line: one function decides both.
+        assert_eq!(
+            check.1.lines().last(),
+            run.1.lines().last(),
+            "{}: check and run disagree",
+            bad.what
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} refused badly:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
+}
