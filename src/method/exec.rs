@@ -82,7 +82,7 @@ mod tests {
             Exec.check(&RecvConfig { command: Some(c.into()), ..RecvConfig::default() })
                 .map_err(|e| e.to_string())
         };
-        assert!(check("./rx {iface} --core={core}").is_ok());
+        assert!(check("./rx {iface} core={core}").is_ok());
         let e = check("./rx {ifce}").unwrap_err();
         assert!(e.contains("unknown placeholder {ifce} (known: {iface}, {core})"), "{e}");
         assert!(check("./rx 'open").unwrap_err().contains("unbalanced quotes"));

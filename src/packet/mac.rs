@@ -60,8 +60,8 @@ mod tests {
     #[test]
     fn accepts_colon_and_hyphen_forms() {
         let want = MacAddr6::new(0x02, 0, 0, 0, 0, 0x01);
-        assert_eq!(parse_mac("02:00:00:00:00:01", "--src-mac").unwrap(), want);
-        assert_eq!(parse_mac("02-00-00-00-00-01", "--src-mac").unwrap(), want);
+        assert_eq!(parse_mac("02:00:00:00:00:01", "src_mac").unwrap(), want);
+        assert_eq!(parse_mac("02-00-00-00-00-01", "src_mac").unwrap(), want);
         let mixed = parse_mac("aA:Bb:cC:dd:EE:ff", "x").unwrap();
         assert_eq!(mixed.into_array(), [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
     }
@@ -81,9 +81,9 @@ mod tests {
             "+2:00:00:00:00:01",
             "",
         ] {
-            let err = parse_mac(bad, "--dst-mac").unwrap_err();
+            let err = parse_mac(bad, "dst_mac").unwrap_err();
             let text = format!("{err:#}");
-            assert!(text.starts_with("--dst-mac: "), "{bad:?} → {text}");
+            assert!(text.starts_with("dst_mac: "), "{bad:?} → {text}");
             assert!(text.contains(bad), "{text}");
             assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
         }

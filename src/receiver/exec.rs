@@ -310,8 +310,8 @@ mod tests {
 
     #[test]
     fn argv_splits_like_a_shell_and_fills_placeholders() {
-        let a = argv("./rx {iface} --core={core} 'two words'", "veth1", Some(1)).unwrap();
-        assert_eq!(a, ["./rx", "veth1", "--core=1", "two words"]);
+        let a = argv("./rx {iface} core={core} 'two words'", "veth1", Some(1)).unwrap();
+        assert_eq!(a, ["./rx", "veth1", "core=1", "two words"]);
         assert!(argv("./rx {core}", "b", None).unwrap_err().to_string().contains("{core}"));
         assert!(argv("./rx 'open", "b", None).unwrap_err().to_string().contains("quotes"));
         assert!(argv("  ", "b", None).is_err());

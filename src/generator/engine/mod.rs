@@ -127,7 +127,7 @@ impl EngineKind {
         peer_napi: Option<bool>,
     ) -> Vec<EngineKind> {
         let xdp_for_rate = match paced_fps {
-            Some(fps) => fps > RING_SMOOTH_MAX_FPS,
+            Some(fps) => !ring_holds_smoothly(fps),
             None => !exact_count,
         };
         match (xdp_for_rate, peer_napi) {
@@ -257,7 +257,7 @@ pub const RING_SMOOTH_MAX_FPS: u64 = 1_500_000;
 /// engine, which keeps the schedule in the kernel and sends in groups of its inner batch, and
 /// says so. Also what `netlab check` prints for each rate.
 pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
-    if fps <= RING_SMOOTH_MAX_FPS {
+    if ring_holds_smoothly(fps) {
         return (EngineKind::Ring, None);
     }
     (
@@ -268,6 +268,12 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
             xdp_inner_batch(fps, burst)
         )),
     )
+}
+
+/// Whether the ring engine holds `fps` without bursts here (the one rule `auto` and its
+/// preflight both follow).
+fn ring_holds_smoothly(fps: u64) -> bool {
+    fps <= RING_SMOOTH_MAX_FPS
 }
 
 /// Frames per inner batch of a paced xdp call at `fps` with a burst limit: the frames of a
