@@ -35,7 +35,8 @@ pub use compare::{compare, Comparison, Row, Verdict};
 pub use manifest::Manifest;
 pub use plot::plots;
 pub use results::{
-    Counters, Drops, Ipv4Sent, Point, Receiver, Results, MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,
+    Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
+    MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;
 pub use results_dir::{write_dir, ResultsDir};

@@ -42,8 +42,51 @@ pub struct Results {
     pub receivers: Vec<Receiver>,
     /// The rates in scenario order: the columns of the table.
     pub rates: Vec<Rate>,
-    /// Every point measured, in the order measured.
+    /// Every point measured at a fixed rate (or `max`, CSIT's MRR), in the order measured.
     pub points: Vec<Point>,
+    /// Every loss-targeted search (NDR, PDR), in the order finished; its trials are its own.
+    #[serde(default)]
+    pub searches: Vec<Search>,
+}
+
+/// A loss target a search looks for (RFC 2544 throughput, FD.io CSIT's NDR and PDR).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchTarget {
+    /// Its name: `ndr` (no loss), `pdr` (partial drop rate), or the scenario's own.
+    pub name: String,
+    /// The most loss a passing trial may have, percent of the frames sent (NDR 0, PDR 0.5).
+    pub loss_pct: f64,
+}
+
+/// One search of one receiver for one target: the highest offered rate whose final,
+/// full-length trial lost no more than the target allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// Receiver label.
+    pub label: String,
+    /// Receiver method.
+    pub method: Method,
+    /// What it looked for.
+    pub target: SearchTarget,
+    /// Repetition, from 1.
+    pub repetition: u32,
+    /// The rate found, frames per second asked of the generator: the bracket's lower bound
+    /// once its final trial passed; `None` when even the search's lowest rate lost too much.
+    pub found_pps: Option<f64>,
+    /// The highest rate that passed (frames per second asked).
+    pub lower_pps: Option<f64>,
+    /// The lowest rate that failed (frames per second asked); `None` when the search's
+    /// highest rate passed (the answer is at least `lower_pps`).
+    pub upper_pps: Option<f64>,
+    /// Every trial, in the order run: short ones first, full-length final ones last.
+    pub trials: Vec<Point>,
+    /// Index in `trials` of the final trial at `found_pps`: the point whose counters (loss,
+    /// CPU per frame) the search reports.
+    pub final_trial: Option<usize>,
+    /// False when the search could not be completed (its trials kept coming out invalid).
+    pub valid: bool,
+    /// Why it is invalid.
+    pub invalid_reason: Option<String>,
 }
 
 /// A receiver of the run.
@@ -298,6 +341,7 @@ impl Results {
                 .collect(),
             rates: scenario.generator.rates.clone(),
             points: Vec::new(),
+            searches: Vec::new(),
         }
     }
 
