@@ -24,6 +24,7 @@
 
 mod compare;
 mod manifest;
+mod page;
 mod plot;
 mod results;
 mod results_csv;
@@ -31,14 +32,15 @@ mod results_dir;
 mod summary;
 mod table;
 
-pub use compare::{compare, Comparison, Row, Verdict};
+pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
 pub use manifest::Manifest;
-pub use plot::plots;
+pub use page::Page;
+pub use plot::{plots, png, Plot};
 pub use results::{
     Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
-    MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,
+    MIN_OFFERED_FRACTION, SCHEMA_VERSION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;
-pub use results_dir::{write_dir, ResultsDir};
-pub use summary::{Cell, Stat};
-pub use table::table;
+pub use results_dir::{results_file, write_dir, Baseline, ResultsDir};
+pub use summary::{Cell, CpuSplit, Figure, Found, Headline, Stat, SPLIT_GAP_FRACTION};
+pub use table::{grids, invalid_lines, table, table_markdown, Grid, MAX_WIDTH};

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use netlab::report::{self, Counters, Drops, Manifest, Point, Results, ResultsDir, Verdict};
+use netlab::report::{
+    self, Counters, Drops, Manifest, Measure, Point, Results, ResultsDir, Verdict,
+};
 use netlab::scenario::{Method, Rate, Scenario};
 
 use crate::scenario::Lab;
@@ -127,13 +129,32 @@ fn results_directory_is_complete_and_reads_back() {
     );
     let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), results.points.len());
-    let tx_dropped = header.iter().position(|h| h == "drops_generator_tx_dropped_frames").unwrap();
-    for (row, point) in rows.iter().zip(&results.points) {
-        let expected = point.counters.drops.generator_tx_dropped_frames.unwrap();
-        assert!(expected > 0);
-        assert_eq!(row[tx_dropped], expected.to_string());
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let tx_dropped = column("drops_generator_tx_dropped_frames");
+    // Stable order whatever order the run measured in: receiver, rate, repetition (scenario
+    // order); every row names its run and scenario.
+    let (label, rate, repetition) = (column("label"), column("rate"), column("repetition"));
+    let mut expected: Vec<&Point> = results.points.iter().collect();
+    let index = |list: Vec<String>, item: String| list.iter().position(|x| *x == item).unwrap();
+    expected.sort_by_key(|p| {
+        (
+            index(s.receivers.iter().map(|r| r.label.clone()).collect(), p.label.clone()),
+            index(s.generator.rates.iter().map(|r| r.to_string()).collect(), p.rate.to_string()),
+            p.repetition,
+        )
+    });
+    for (row, point) in rows.iter().zip(&expected) {
+        assert_eq!(
+            (&row[label], &row[rate], &row[repetition]),
+            (point.label.as_str(), point.rate.to_string().as_str(), point.repetition.to_string().as_str())
+        );
+        let drops = point.counters.drops.generator_tx_dropped_frames.unwrap();
+        assert!(drops > 0);
+        assert_eq!(row[tx_dropped], drops.to_string());
+        assert_eq!(&row[column("run_id")], dir.file_name().unwrap().to_str().unwrap());
+        assert_eq!(&row[column("scenario")], "mode3");
     }
-    let method = header.iter().position(|h| h == "method").unwrap();
+    let method = column("method");
     assert_eq!(rows.iter().filter(|r| &r[method] == "socket").count(), 12);
 
     // Manifest and the scenario copy.
@@ -171,7 +192,7 @@ fn lossless_rate_is_the_highest_rate_kept_whole_in_every_repetition() {
     assert_eq!(results.lossless_rate("pcap").map(|r| r.0), Some(Rate::Pps(1_000_000)));
     assert_eq!(results.lossless_rate("fastnet:3").map(|r| r.0), Some(Rate::Pps(1_000_000)));
     let text = report::table(&results);
-    assert!(text.contains("lossless up to"), "{text}");
+    assert!(text.contains("no loss\n") || text.contains("no loss "), "{text}");
     // One lost frame in one repetition of pcap at 1 Mpps: its lossless rate drops to 500 kpps.
     let i = results
         .points
@@ -185,7 +206,28 @@ fn lossless_rate_is_the_highest_rate_kept_whole_in_every_repetition() {
         p.loss_pct = 1.0;
     }
     assert_eq!(results.lossless_rate("socket"), None);
-    assert!(report::table(&results).contains("none asked"));
+    assert!(report::table(&results).contains("lost frames"));
+}
+
+#[test]
+fn lossless_rate_ignores_invalid_repetitions_and_never_rounds_a_loss_away() {
+    // The bugs: "none asked" for a method whose one repetition was invalid, and for one whose
+    // cell said "0.0 % loss" (25 frames of 100 000 lost, rounded).
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let mut results = fabricate(&s, 0.0, usize::MAX);
+    let at = |results: &Results, label: &str, rate: Rate| {
+        results.points.iter().position(|p| p.label == label && p.rate == rate).unwrap()
+    };
+    let i = at(&results, "pcap", Rate::Pps(1_000_000));
+    results.points[i].invalidate("the generator fell behind");
+    assert_eq!(results.lossless_rate("pcap").map(|r| r.0), Some(Rate::Pps(1_000_000)));
+    let i = at(&results, "fastnet:3", Rate::Pps(1_000_000));
+    results.points[i].loss_pct = 0.025;
+    assert_eq!(results.lossless_rate("fastnet:3").map(|r| r.0), Some(Rate::Pps(500_000)));
+    let text = report::table(&results);
+    assert!(text.contains("0.0083 % loss"), "{text}"); // 0.025 % in one of three repetitions
+    assert!(!text.contains(" 0.0 %"), "{text}");
 }
 
 #[test]
@@ -198,10 +240,12 @@ fn table_shows_means_and_keeps_invalid_points_out() {
     for header in ["100kpps", "500kpps", "1Mpps", "max", "fastnet:3", "pcap", "socket"] {
         assert!(text.contains(header), "{header}: {text}");
     }
-    // socket keeps 0.35 Mpps of 5.5 offered at max; 3 identical repetitions: no ± part.
-    assert!(text.contains("0.350\n") || text.contains("0.350 "), "{text}");
-    assert!(text.contains("93.6 % loss"), "{text}");
-    assert!(text.contains("2600 ns/frame"), "{text}");
+    // socket keeps 0.35 Mpps of 5.5 offered at max (the headline's MRR); 3 identical
+    // repetitions: no ± part.
+    assert!(text.contains("0.350 (n=3)"), "{text}");
+    assert!(text.contains("93.6 %"), "{text}");
+    // CPU per frame: the total, then receiver + kernel.
+    assert!(text.contains("2600 ns/frame") && text.contains("(1820 + 780)"), "{text}");
     assert!(!text.contains("invalid"), "{text}");
 
     // One pcap point at 1 Mpps where the generator fell short: shown, not averaged.
@@ -265,19 +309,21 @@ fn compare_passes_similar_runs_and_names_a_halved_method() {
     let mut doctored = b.clone();
     halve(&mut doctored, "fastnet:3");
     let cmp = report::compare(&a, &doctored, 0.20);
-    let failing: Vec<(&str, Rate)> = cmp.failures().map(|r| (r.label.as_str(), r.rate)).collect();
+    let failing: Vec<(&str, Measure)> =
+        cmp.failures().map(|r| (r.label.as_str(), r.measure.clone())).collect();
     assert_eq!(
         failing,
         [
-            ("fastnet:3", Rate::Pps(100_000)),
-            ("fastnet:3", Rate::Pps(500_000)),
-            ("fastnet:3", Rate::Pps(1_000_000)),
-            ("fastnet:3", Rate::Max)
+            ("fastnet:3", Measure::Mrr),
+            ("fastnet:3", Measure::Rate(Rate::Pps(100_000))),
+            ("fastnet:3", Measure::Rate(Rate::Pps(500_000))),
+            ("fastnet:3", Measure::Rate(Rate::Pps(1_000_000))),
         ]
     );
     assert!(cmp.rows.iter().all(|r| r.label == "fastnet:3" || r.verdict == Verdict::Ok));
     let text = cmp.table("a", "b");
-    assert!(text.contains("regression: fastnet:3 at max:"), "{text}");
+    assert!(text.contains("regression: fastnet:3 MRR:"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     assert!(text.contains("REGRESSION") && text.contains("-52.0 %"), "{text}");
 
     // A method with no valid point in the candidate fails as missing.
@@ -317,7 +363,7 @@ fn compare_command_exit_codes() {
     let out = run(&[&a, &c], &["--tolerance", "20%"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("regression: pcap at 1Mpps"), "{stdout}");
+    assert!(stdout.contains("regression: pcap rx @ 1Mpps"), "{stdout}");
     assert!(!stdout.contains("regression: socket"), "{stdout}");
 
     let out = run(&[&a, &b], &["--tolerance", "20"]);
