@@ -74,7 +74,7 @@ impl Page<'_> {
         let mut out = String::new();
         let _ = write!(
             out,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
              <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
             esc(&format!("netlab: {}", r.scenario))
         );

@@ -328,6 +328,7 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
             .disable_x_mesh()
             .x_labels(0)
             .y_desc("CPU ns per frame received")
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .axis_desc_style(("sans-serif", 16))
             .label_style(("sans-serif", 14))
             .light_line_style(RGBColor(242, 242, 242))

@@ -128,7 +128,7 @@ impl Grid {
     /// An HTML `<table>` with its caption and notes; every text escaped.
     pub fn html(&self) -> String {
         let cell = |text: &str| {
-            text.lines().map(|l| html_escape::encode_text(l).into_owned()).collect::<Vec<_>>().join("<br>")
+            text.lines().map(|l| html_escape::encode_text(l).into_owned()).collect::<Vec<_>>().join("<br/>")
         };
         let mut out = format!("<table>\n<caption>{}</caption>\n<thead><tr>", cell(&self.caption));
         for h in &self.header {
@@ -195,7 +195,9 @@ pub fn table(results: &Results) -> String {
     if !invalid.is_empty() {
         let _ = writeln!(out, "\ninvalid (not averaged in):");
         for line in invalid {
-            let _ = writeln!(out, "  {line}");
+            for line in wrap(&line, MAX_WIDTH - 2) {
+                let _ = writeln!(out, "  {line}");
+            }
         }
     }
     out
@@ -323,8 +325,8 @@ fn headline(results: &Results) -> Grid {
     }
     if any_split {
         notes.push(
-            "split: the repetitions fell into two groups (low | high, each mean ×count); \
-             their mean would be a rate no run showed"
+            "split: the repetitions fell into two groups (each group's mean ×count); their \
+             mean would be a rate no run showed"
                 .to_string(),
         );
     }
@@ -375,7 +377,8 @@ fn with_invalid(mut text: String, invalid: usize, total: usize) -> String {
     text
 }
 
-/// `1.234 ± 0.012 (n=3)`, or `1.60 ×1 | 3.20 ×1 split` for a split figure (values in pps).
+/// `1.234 ± 0.012` over `n=3`, or `split:` over `1.600 ×1` over `3.200 ×2` for a split
+/// figure (values in pps, shown in Mpps).
 pub fn figure_text(f: &Figure) -> String {
     match f.split {
         Some((low, high)) => {
@@ -383,13 +386,13 @@ pub fn figure_text(f: &Figure) -> String {
             let middle = (low.mean + high.mean) / 2.0;
             let lows = f.values.iter().filter(|v| **v < middle).count();
             format!(
-                "split: {:.3} ×{lows} |\n{:.3} ×{}",
+                "split:\n{:.3} ×{lows}\n{:.3} ×{}",
                 low.mean / 1e6,
                 high.mean / 1e6,
                 f.n() - lows
             )
         }
-        None => format!("{} (n={})", mpps(f.stat), f.n()),
+        None => format!("{}\nn={}", mpps(f.stat), f.n()),
     }
 }
 
