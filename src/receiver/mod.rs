@@ -150,8 +150,7 @@ impl CpuPerFrame {
 
     /// `"1234 ns/frame (receiver 800 + kernel 434)"`; the kernel part says `n/a` when unknown.
     pub fn describe(&self) -> String {
-        let kernel =
-            self.kernel_ns.map_or_else(|| "n/a".to_string(), |k| format!("{k:.0}"));
+        let kernel = self.kernel_ns.map_or_else(|| "n/a".to_string(), |k| format!("{k:.0}"));
         format!(
             "{:.0} ns/frame (receiver {:.0} + kernel {kernel})",
             self.total_ns(),

@@ -206,7 +206,8 @@ impl Comparison {
                     row.measure.to_string(),
                     stat(row.baseline),
                     stat(row.candidate),
-                    row.change().map_or_else(|| "–".to_string(), |c| format!("{:+.1} %", c * 100.0)),
+                    row.change()
+                        .map_or_else(|| "–".to_string(), |c| format!("{:+.1} %", c * 100.0)),
                     row.verdict.text().to_string(),
                 ]
             })

@@ -37,11 +37,7 @@ pub struct Plot {
 pub fn plots(results: &Results) -> anyhow::Result<Vec<Plot>> {
     let mut plots = Vec::new();
     if !results.searches.is_empty() || results.has_max() {
-        plots.push(Plot {
-            name: "rates",
-            title: RATES_TITLE,
-            svg: rates_chart(results)?,
-        });
+        plots.push(Plot { name: "rates", title: RATES_TITLE, svg: rates_chart(results)? });
     }
     let cpu = cpu_bars(results);
     if !cpu.is_empty() {
@@ -150,7 +146,9 @@ impl Legend<'_, '_> {
             Mark::Triangle => {
                 self.area.draw(&TriangleMarker::new((18, y), 5, colour.stroke_width(1)))?
             }
-            Mark::Box => self.area.draw(&Rectangle::new([(8, y - 7), (28, y + 7)], colour.filled()))?,
+            Mark::Box => {
+                self.area.draw(&Rectangle::new([(8, y - 7), (28, y + 7)], colour.filled()))?
+            }
             Mark::Text => {}
         }
         let font =
@@ -190,8 +188,10 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
             (name(results, &h.label), bars)
         })
         .collect();
-    let kinds: Vec<String> =
-        groups.first().map(|(_, bars)| bars.iter().map(|b| b.what.clone()).collect()).unwrap_or_default();
+    let kinds: Vec<String> = groups
+        .first()
+        .map(|(_, bars)| bars.iter().map(|b| b.what.clone()).collect())
+        .unwrap_or_default();
     let y_max = groups
         .iter()
         .flat_map(|(_, bars)| bars.iter().filter_map(|b| b.figure.as_ref()))
@@ -227,10 +227,8 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
         let per_group = kinds.len().max(1) as f64;
         let width = 0.8 / per_group;
         for (g, (method, bars)) in groups.iter().enumerate() {
-            let label_style = ("sans-serif", 15)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top));
+            let label_style =
+                ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
             chart
                 .draw_series([EmptyElement::at((g as f64 + 0.5, 0.0))
                     + Text::new(method.clone(), (0, 10), label_style)])
@@ -248,18 +246,32 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
                         fill.filled(),
                     )])
                     .map_err(|e| fail(title, e))?;
-                if sd > 0.0 {
+                // A bar shorter than a pixel would be a degenerate path: leave it out.
+                let visible = chart.backend_coord(&(centre, mean - sd))
+                    != chart.backend_coord(&(centre, mean + sd));
+                if sd > 0.0 && visible {
                     let cap = width * 0.15;
                     chart
                         .draw_series([
-                            PathElement::new([(centre, mean - sd), (centre, mean + sd)], BLACK.stroke_width(1)),
-                            PathElement::new([(centre - cap, mean + sd), (centre + cap, mean + sd)], BLACK.stroke_width(1)),
-                            PathElement::new([(centre - cap, mean - sd), (centre + cap, mean - sd)], BLACK.stroke_width(1)),
+                            PathElement::new(
+                                [(centre, mean - sd), (centre, mean + sd)],
+                                BLACK.stroke_width(1),
+                            ),
+                            PathElement::new(
+                                [(centre - cap, mean + sd), (centre + cap, mean + sd)],
+                                BLACK.stroke_width(1),
+                            ),
+                            PathElement::new(
+                                [(centre - cap, mean - sd), (centre + cap, mean - sd)],
+                                BLACK.stroke_width(1),
+                            ),
                         ])
                         .map_err(|e| fail(title, e))?;
                 }
                 chart
-                    .draw_series(f.values.iter().map(|v| Circle::new((centre, v / 1e6), 3, BLACK.filled())))
+                    .draw_series(
+                        f.values.iter().map(|v| Circle::new((centre, v / 1e6), 3, BLACK.filled())),
+                    )
                     .map_err(|e| fail(title, e))?;
             }
         }
@@ -270,7 +282,9 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
         }
         legend.entry("one repetition", BLACK, Mark::Dot).map_err(err)?;
         legend.entry("bars: mean ± sd", BLACK, Mark::Text).map_err(err)?;
-        if groups.iter().any(|(_, bars)| bars.iter().any(|b| b.figure.as_ref().is_some_and(|f| f.split.is_some()))) {
+        if groups.iter().any(|(_, bars)| {
+            bars.iter().any(|b| b.figure.as_ref().is_some_and(|f| f.split.is_some()))
+        }) {
             legend.entry("pale: split into", BLACK, Mark::Text).map_err(err)?;
             legend.entry("two groups; the", BLACK, Mark::Text).map_err(err)?;
             legend.entry("dots tell", BLACK, Mark::Text).map_err(err)?;
@@ -297,7 +311,9 @@ fn cpu_bars(results: &Results) -> Vec<(String, CpuSplit, String)> {
                     .rates
                     .iter()
                     .filter(|rate| rate.pps(results.frame_len_bytes as usize).is_some())
-                    .filter_map(|&rate| Some((rate, results.cell(&r.label, rate).offered_pps?.mean)))
+                    .filter_map(|&rate| {
+                        Some((rate, results.cell(&r.label, rate).offered_pps?.mean))
+                    })
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .map(|(rate, _)| rate)
             })?;
@@ -349,8 +365,12 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
                 .map_err(|e| fail(title, e))?;
             let idle = if cpu.idle_dominated() { " *" } else { "" };
             any_idle |= cpu.idle_dominated();
-            let top = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom));
-            let below = ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+            let top = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            let below =
+                ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
             chart
                 .draw_series([
                     EmptyElement::at((i as f64 + 0.5, total))
@@ -402,7 +422,12 @@ struct Series {
     trials: Vec<(f64, f64)>,
 }
 
-fn offered_chart(results: &Results, title: &str, y_desc: &str, what: Against) -> anyhow::Result<String> {
+fn offered_chart(
+    results: &Results,
+    title: &str,
+    y_desc: &str,
+    what: Against,
+) -> anyhow::Result<String> {
     let series: Vec<Series> = results
         .receivers
         .iter()
@@ -413,7 +438,8 @@ fn offered_chart(results: &Results, title: &str, y_desc: &str, what: Against) ->
                 .filter_map(|rate| {
                     let cell = results.cell(&receiver.label, *rate);
                     let x = cell.offered_pps?.mean / 1e6;
-                    let values = cell.points.iter().filter(|p| p.valid).filter_map(|p| what.value(p));
+                    let values =
+                        cell.points.iter().filter(|p| p.valid).filter_map(|p| what.value(p));
                     Some((x, Stat::of(values)?))
                 })
                 .collect();
@@ -437,7 +463,9 @@ fn offered_chart(results: &Results, title: &str, y_desc: &str, what: Against) ->
 
     let xs: Vec<f64> = series
         .iter()
-        .flat_map(|s| s.means.iter().map(|m| m.0).chain(s.invalid.iter().chain(&s.trials).map(|p| p.0)))
+        .flat_map(|s| {
+            s.means.iter().map(|m| m.0).chain(s.invalid.iter().chain(&s.trials).map(|p| p.0))
+        })
         .filter(|x| *x > 0.0)
         .collect();
     let x_lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
@@ -487,15 +515,33 @@ fn offered_chart(results: &Results, title: &str, y_desc: &str, what: Against) ->
                     chart
                         .draw_series(DashedLineSeries::new($diagonal, 6, 4, GREY.into()))
                         .map_err(|e| fail(title, e))?;
-                    legend.entry("received = offered", GREY, Mark::Dashed).map_err(|e| fail(title, e))?;
+                    legend
+                        .entry("received = offered", GREY, Mark::Dashed)
+                        .map_err(|e| fail(title, e))?;
                 }
                 for (i, s) in series.iter().enumerate() {
                     let colour = COLOURS[i % COLOURS.len()];
                     chart
-                        .draw_series(s.means.iter().map(|&(x, st)| Circle::new((x, st.mean), 5, colour.filled())))
+                        .draw_series(
+                            s.means
+                                .iter()
+                                .map(|&(x, st)| Circle::new((x, st.mean), 5, colour.filled())),
+                        )
                         .map_err(|e| fail(title, e))?;
+                    // A bar shorter than a pixel would be a degenerate path: leave it out.
+                    let bars: Vec<(f64, Stat)> = s
+                        .means
+                        .iter()
+                        .copied()
+                        .filter(|(x, st)| {
+                            let low = (*x, (st.mean - st.sd).max(0.0));
+                            st.sd > 0.0
+                                && chart.backend_coord(&low)
+                                    != chart.backend_coord(&(*x, st.mean + st.sd))
+                        })
+                        .collect();
                     chart
-                        .draw_series(s.means.iter().filter(|(_, st)| st.sd > 0.0).map(|&(x, st)| {
+                        .draw_series(bars.iter().map(|&(x, st)| {
                             PathElement::new(
                                 [(x, (st.mean - st.sd).max(0.0)), (x, st.mean + st.sd)],
                                 colour.stroke_width(2),
@@ -503,10 +549,16 @@ fn offered_chart(results: &Results, title: &str, y_desc: &str, what: Against) ->
                         }))
                         .map_err(|e| fail(title, e))?;
                     chart
-                        .draw_series(s.trials.iter().map(|&p| TriangleMarker::new(p, 4, colour.stroke_width(1))))
+                        .draw_series(
+                            s.trials
+                                .iter()
+                                .map(|&p| TriangleMarker::new(p, 4, colour.stroke_width(1))),
+                        )
                         .map_err(|e| fail(title, e))?;
                     chart
-                        .draw_series(s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))))
+                        .draw_series(
+                            s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))),
+                        )
                         .map_err(|e| fail(title, e))?;
                     legend.entry(&s.label, colour, Mark::Dot).map_err(|e| fail(title, e))?;
                 }

@@ -107,9 +107,8 @@ pub fn to_csv(results: &Results) -> anyhow::Result<Vec<u8>> {
     let run_id = results.run_id();
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(HEADER).context("cannot write CSV header")?;
-    let receiver = |label: &str| {
-        results.receivers.iter().position(|r| r.label == label).unwrap_or(usize::MAX)
-    };
+    let receiver =
+        |label: &str| results.receivers.iter().position(|r| r.label == label).unwrap_or(usize::MAX);
     let rate = |p: &Point| results.rates.iter().position(|r| *r == p.rate).unwrap_or(usize::MAX);
     let mut points: Vec<&Point> = results.points.iter().collect();
     // Stable: repeated measurements of one point keep the order they were taken in.

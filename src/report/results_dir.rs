@@ -148,7 +148,11 @@ impl ResultsDir {
     /// Writes everything made from `results` but `results.json` itself: `results.csv`,
     /// `table.txt`, `table.md`, the plots (SVG and PNG), `report.html` and `report.md` —
     /// with a comparison section against `baseline` when one is given.
-    pub fn write_report(&self, results: &Results, baseline: Option<&Baseline>) -> anyhow::Result<()> {
+    pub fn write_report(
+        &self,
+        results: &Results,
+        baseline: Option<&Baseline>,
+    ) -> anyhow::Result<()> {
         self.write_file("results.csv", &to_csv(results)?)?;
         self.write_file("table.txt", table(results).as_bytes())?;
         self.write_file("table.md", table_markdown(results).as_bytes())?;

@@ -60,11 +60,8 @@ impl Figure {
         values.sort_by(f64::total_cmp);
         let stat = Stat::of(values.iter().copied())?;
         let n = values.len();
-        let median = if n % 2 == 1 {
-            values[n / 2]
-        } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
-        };
+        let median =
+            if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
         let split = (n >= 2)
             .then(|| {
                 let (at, gap) = values
@@ -75,7 +72,9 @@ impl Figure {
                 let (low, high) = values.split_at(at + 1);
                 let range = |side: &[f64]| side[side.len() - 1] - side[0];
                 (gap > SPLIT_GAP_FRACTION * median.abs() && gap > range(low) && gap > range(high))
-                    .then(|| Some((Stat::of(low.iter().copied())?, Stat::of(high.iter().copied())?)))
+                    .then(|| {
+                        Some((Stat::of(low.iter().copied())?, Stat::of(high.iter().copied())?))
+                    })
                     .flatten()
             })
             .flatten();
@@ -231,8 +230,7 @@ impl Results {
             .filter_map(|&rate| {
                 let cell = self.cell(label, rate);
                 let mut valid = cell.points.iter().filter(|p| p.valid).peekable();
-                let kept_all = valid.peek().is_some()
-                    && valid.all(|p| p.loss_pct <= 0.0);
+                let kept_all = valid.peek().is_some() && valid.all(|p| p.loss_pct <= 0.0);
                 Some((rate, cell.offered_pps?.mean)).filter(|_| kept_all)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))

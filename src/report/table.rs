@@ -128,7 +128,10 @@ impl Grid {
     /// An HTML `<table>` with its caption and notes; every text escaped.
     pub fn html(&self) -> String {
         let cell = |text: &str| {
-            text.lines().map(|l| html_escape::encode_text(l).into_owned()).collect::<Vec<_>>().join("<br/>")
+            text.lines()
+                .map(|l| html_escape::encode_text(l).into_owned())
+                .collect::<Vec<_>>()
+                .join("<br/>")
         };
         let mut out = format!("<table>\n<caption>{}</caption>\n<thead><tr>", cell(&self.caption));
         for h in &self.header {
@@ -318,8 +321,10 @@ fn headline(results: &Results) -> Grid {
             row
         })
         .collect();
-    let mut caption = String::from("Mpps asked of the generator (NDR/PDR: the highest rate whose \
-        final trial kept within the loss target) or received (MRR); mean ± sd, n = repetitions");
+    let mut caption = String::from(
+        "Mpps asked of the generator (NDR/PDR: the highest rate whose \
+        final trial kept within the loss target) or received (MRR); mean ± sd, n = repetitions",
+    );
     if targets.is_empty() {
         caption = "Mpps received at max (CSIT's MRR), mean ± sd, n = repetitions".to_string();
     }
@@ -465,19 +470,15 @@ fn per_rate(results: &Results) -> Grid {
             row
         })
         .collect();
-    Grid {
-        caption: per_rate_caption(),
-        header,
-        rows,
-        notes: per_rate_notes(any_idle),
-    }
+    Grid { caption: per_rate_caption(), header, rows, notes: per_rate_notes(any_idle) }
 }
 
 /// One row per method × rate.
 fn per_rate_long(results: &Results) -> Grid {
-    let header = ["method", "rate", "received Mpps", "loss", "CPU ns/frame\nrx + kernel", "no loss up to"]
-        .map(String::from)
-        .to_vec();
+    let header =
+        ["method", "rate", "received Mpps", "loss", "CPU ns/frame\nrx + kernel", "no loss up to"]
+            .map(String::from)
+            .to_vec();
     let mut any_idle = false;
     let mut rows = Vec::new();
     for receiver in &results.receivers {
@@ -485,7 +486,9 @@ fn per_rate_long(results: &Results) -> Grid {
             let cell = results.cell(&receiver.label, *rate);
             any_idle |= cell_idle(&cell);
             let (rx, loss, cpu) = match cell.achieved_pps {
-                _ if cell.points.is_empty() => ("not run".to_string(), String::new(), String::new()),
+                _ if cell.points.is_empty() => {
+                    ("not run".to_string(), String::new(), String::new())
+                }
                 None => (format!("invalid ×{}", cell.invalid()), String::new(), String::new()),
                 Some(rx) => (
                     with_invalid(mpps(rx), cell.invalid(), cell.points.len()),
@@ -504,12 +507,7 @@ fn per_rate_long(results: &Results) -> Grid {
             ]);
         }
     }
-    Grid {
-        caption: per_rate_caption(),
-        header,
-        rows,
-        notes: per_rate_notes(any_idle),
-    }
+    Grid { caption: per_rate_caption(), header, rows, notes: per_rate_notes(any_idle) }
 }
 
 /// The rates of the per-rate table: all but `max` (the headline's MRR).
@@ -546,7 +544,11 @@ fn lossless_text(results: &Results, label: &str) -> String {
         Some((rate, offered)) => {
             format!("{rate}\n({} Mpps)", mpps(Stat { mean: offered, sd: 0.0 }))
         }
-        None if results.points.iter().any(|p| p.label == label && p.valid && p.asked_pps.is_some()) => {
+        None if results
+            .points
+            .iter()
+            .any(|p| p.label == label && p.valid && p.asked_pps.is_some()) =>
+        {
             "lost frames\nat every rate".to_string()
         }
         None => "not measured".to_string(),

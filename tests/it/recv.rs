@@ -527,5 +527,9 @@ fn exec_receiver_gets_sigint_even_when_netlab_ignores_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((json["app_rx_frames"].as_u64(), json["ipv4_frames"].as_u64()), (Some(5), Some(4)), "{json}");
+    assert_eq!(
+        (json["app_rx_frames"].as_u64(), json["ipv4_frames"].as_u64()),
+        (Some(5), Some(4)),
+        "{json}"
+    );
 }

@@ -146,7 +146,11 @@ fn results_directory_is_complete_and_reads_back() {
     for (row, point) in rows.iter().zip(&expected) {
         assert_eq!(
             (&row[label], &row[rate], &row[repetition]),
-            (point.label.as_str(), point.rate.to_string().as_str(), point.repetition.to_string().as_str())
+            (
+                point.label.as_str(),
+                point.rate.to_string().as_str(),
+                point.repetition.to_string().as_str()
+            )
         );
         let drops = point.counters.drops.generator_tx_dropped_frames.unwrap();
         assert!(drops > 0);
@@ -379,7 +383,6 @@ fn compare_command_exit_codes() {
     );
 }
 
-
 /// A copy of the committed results directory of a run that searched NDR and PDR and flooded at
 /// `max` (3 methods × 3 repetitions; fastnet:3's MRR split 1.61 | 3.1 Mpps, one pcap PDR
 /// search and one socket `max` point invalid), in a temporary directory.
@@ -411,7 +414,11 @@ pub fn assert_valid_results(json: &serde_json::Value, what: &str) {
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
     let errors: Vec<String> =
         validator.iter_errors(json).map(|e| format!("{}: {e}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{what} does not match docs/results.schema.json:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what} does not match docs/results.schema.json:\n{}",
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -425,8 +432,8 @@ fn results_validate_against_the_documented_schema() {
     let lab = Lab::new();
     let s = scenario(&lab);
     let results = fabricate(&s, 0.01, usize::MAX);
-    let written = report::write_dir(&lab.dir.path().join("results"), &results, &manifest(&s), &s)
-        .unwrap();
+    let written =
+        report::write_dir(&lab.dir.path().join("results"), &results, &manifest(&s), &s).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(written.join("results.json")).unwrap())
             .unwrap();
@@ -476,7 +483,8 @@ fn show_reprints_the_headline_from_results_json() {
     assert!(text.contains("pcap PDR search #2: the generator fell behind"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 100), "wider than 100 columns:\n{text}");
     // The same table as the run saves, and as Markdown.
-    let out = netlab(&["show".as_ref(), "--markdown".as_ref(), dir.join("results.json").as_os_str()]);
+    let out =
+        netlab(&["show".as_ref(), "--markdown".as_ref(), dir.join("results.json").as_os_str()]);
     let md = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(md.contains("| method | NDR Mpps<br>(no loss) |"), "{md}");
     // Not a results directory: exit 2, one line naming it.
@@ -491,9 +499,21 @@ fn report_rebuilds_a_self_contained_page_and_compares_against_a_baseline() {
     let out = netlab(&["report".as_ref(), dir.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     for file in [
-        "table.txt", "table.md", "report.html", "report.md", "results.csv", "rates.svg",
-        "rates.png", "cpu.svg", "cpu.png", "received.svg", "received.png", "loss.svg",
-        "loss.png", "ns_per_frame.svg", "ns_per_frame.png",
+        "table.txt",
+        "table.md",
+        "report.html",
+        "report.md",
+        "results.csv",
+        "rates.svg",
+        "rates.png",
+        "cpu.svg",
+        "cpu.png",
+        "received.svg",
+        "received.png",
+        "loss.svg",
+        "loss.png",
+        "ns_per_frame.svg",
+        "ns_per_frame.png",
     ] {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
@@ -520,8 +540,15 @@ fn report_rebuilds_a_self_contained_page_and_compares_against_a_baseline() {
     let svgs = doc.descendants().filter(|n| n.tag_name().name() == "svg").count();
     assert_eq!(svgs, 5, "one inline SVG per plot");
     let text: String = doc.descendants().filter_map(|n| n.text()).collect();
-    for word in ["NDR Mpps", "fastnet:3", "Invalid points", "the generator fell behind",
-                 "Machine and lab", "AMD EPYC", "rates = [\"ndr\", \"pdr\", \"max\"]"] {
+    for word in [
+        "NDR Mpps",
+        "fastnet:3",
+        "Invalid points",
+        "the generator fell behind",
+        "Machine and lab",
+        "AMD EPYC",
+        "rates = [\"ndr\", \"pdr\", \"max\"]",
+    ] {
         assert!(text.contains(word), "report.html lacks {word}");
     }
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
@@ -529,12 +556,15 @@ fn report_rebuilds_a_self_contained_page_and_compares_against_a_baseline() {
 
     // Against a baseline: the comparison section, and its legend names the baseline.
     let (_tmp2, other) = searched_run();
-    let out = netlab(&["report".as_ref(), dir.as_os_str(), "--baseline".as_ref(), other.as_os_str()]);
+    let out =
+        netlab(&["report".as_ref(), dir.as_os_str(), "--baseline".as_ref(), other.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Against the baseline"), "no comparison section");
     assert!(html.contains(&*html_escape::encode_text(&other.display().to_string())));
-    assert!(std::fs::read_to_string(dir.join("report.md")).unwrap().contains("| fastnet:3 | NDR |"));
+    assert!(std::fs::read_to_string(dir.join("report.md"))
+        .unwrap()
+        .contains("| fastnet:3 | NDR |"));
 }
 
 #[test]
@@ -557,11 +587,13 @@ fn compare_says_when_scenarios_differ_and_spread_is_no_regression() {
         p.achieved_pps *= 0.9;
     }
     let cmp = report::compare(&searched, &lower, 0.05);
-    let mrr = cmp.rows.iter().find(|r| r.label == "fastnet:3" && r.measure == Measure::Mrr).unwrap();
+    let mrr =
+        cmp.rows.iter().find(|r| r.label == "fastnet:3" && r.measure == Measure::Mrr).unwrap();
     assert_eq!(mrr.verdict, Verdict::WithinSpread);
     // pcap's NDR is tight (sd 1 %): 20 % lower is a regression.
     let mut slower = searched.clone();
-    for search in slower.searches.iter_mut().filter(|s| s.label == "pcap" && s.target.name == "ndr") {
+    for search in slower.searches.iter_mut().filter(|s| s.label == "pcap" && s.target.name == "ndr")
+    {
         search.found_pps = search.found_pps.map(|f| f * 0.8);
     }
     let cmp = report::compare(&searched, &slower, 0.05);
