@@ -45,7 +45,11 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         quiet,
     })?;
     outln!("{}", report::table(&outcome.results).trim_end())?;
-    outln!("engine {}; results in {}", outcome.engine, outcome.dir.display())?;
+    outln!(
+        "engine {}; results in {} (report.html for the class)",
+        outcome.engine,
+        outcome.dir.display()
+    )?;
     if let Some(signal) = outcome.interrupted {
         eprintln!(
             "netlab: interrupted by {signal}: {} of {} points written (partial) to {}; lab removed",

@@ -270,6 +270,34 @@ fn table_shows_means_and_keeps_invalid_points_out() {
 }
 
 #[test]
+fn a_wide_sweep_switches_to_the_long_layout_within_100_columns() {
+    let lab = Lab::new();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/mode3.toml"),
+    )
+    .unwrap()
+    .replace(
+        r#"rates = ["100kpps", "500kpps", "1Mpps", "max"]"#,
+        r#"rates = ["100k..1Mpps step 100k"]"#,
+    );
+    let s = lab.parse(&text).unwrap();
+    assert_eq!(s.generator.rates.len(), 10);
+    let results = fabricate(&s, 0.01, usize::MAX);
+    let grids = report::grids(&results);
+    // Fixed rates only: no headline, one per-rate table, long: method, rate, … as columns.
+    assert_eq!(grids.len(), 1);
+    assert_eq!(grids[0].header[..2], ["method".to_string(), "rate".to_string()]);
+    assert_eq!(grids[0].rows.len(), 30);
+    let table = report::table(&results);
+    assert!(table.lines().all(|l| l.chars().count() <= 100), "{table}");
+    assert!(table.contains("900kpps") && table.contains("socket"), "{table}");
+    // A few rates stay wide: rates as columns.
+    let s = scenario(&lab);
+    let grids = report::grids(&fabricate(&s, 0.01, usize::MAX));
+    assert_eq!(grids[1].header, ["method", "100kpps", "500kpps", "1Mpps", "no loss\nup to"]);
+}
+
+#[test]
 fn an_interrupted_run_leaves_complete_partial_files() {
     let lab = Lab::new();
     let s = scenario(&lab);
