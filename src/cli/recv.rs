@@ -339,7 +339,15 @@ fn print_summary(
     if let Some(cpu) = cpu {
         outln!("cpu/frame     {}", cpu.describe())?;
         let pps = if secs > 0.0 { report.frames as f64 / secs } else { 0.0 };
-        if pps < receiver::WAKEUPS_DOMINATE_BELOW_PPS {
+        // What the socket or ring dropped, as a share of what reached it.
+        let loss_pct = report.kernel.map_or(0.0, |k| {
+            if k.packets > 0 {
+                100.0 * k.drops as f64 / k.packets as f64
+            } else {
+                0.0
+            }
+        });
+        if receiver::wakeups_dominate(pps, loss_pct) {
             outln!(
                 "              at {pps:.0} pps idle wake-ups dominate this figure (below {:.0} \
                  kpps it is mostly the cost of waking for a few frames)",

@@ -114,11 +114,19 @@ impl RecvReport {
     }
 }
 
-/// Below this many frames per second received, CPU per frame measures mostly the receiver
-/// and the kernel waking up for a few frames (a TPACKET_V3 block, a NAPI poll), not the work
-/// per frame: 6.9 µs/frame for fastnet:3 at 100 kpps against 1.0 µs at 1 Mpps on the class's
-/// 2-core veth lab. Figures measured below it are marked "idle wake-ups dominate".
+/// Below this many frames per second received, CPU per frame of a receiver that keeps up
+/// measures mostly the receiver and the kernel waking up for a few frames (a TPACKET_V3 block,
+/// a NAPI poll), not the work per frame: 6.9 µs/frame for fastnet:3 at 100 kpps against
+/// 1.0 µs at 1 Mpps on the class's 2-core veth lab ([`wakeups_dominate`]).
 pub const WAKEUPS_DOMINATE_BELOW_PPS: f64 = 250_000.0;
+
+/// True when a CPU-per-frame figure measured receiving `received_pps` while losing `loss_pct`
+/// percent is mostly idle wake-ups: a low rate ([`WAKEUPS_DOMINATE_BELOW_PPS`]) the receiver
+/// keeps up with (under 1 % lost). A receiver losing frames at a low rate is overloaded, not
+/// idle.
+pub fn wakeups_dominate(received_pps: f64, loss_pct: f64) -> bool {
+    received_pps < WAKEUPS_DOMINATE_BELOW_PPS && loss_pct < 1.0
+}
 
 /// CPU time per frame received — the one definition `netlab recv`, `netlab run` and
 /// `results.json` use: the receiver's own CPU time (its thread; an `exec` program's

@@ -4,7 +4,8 @@
 //!   PDR) and for the rate received under flood (MRR), mean with ± sd bars and a dot per
 //!   repetition (a split figure shows as two groups of dots);
 //! - `cpu.svg` — CPU per frame per method, stacked receiver / kernel (NAPI), at NDR (or, with
-//!   no search, at the method's highest lossless fixed rate, else its highest one);
+//!   no search, at the method's highest lossless fixed rate, else its highest valid one, else
+//!   at `max`);
 //! - `received.svg`, `loss.svg`, `ns_per_frame.svg` — against the rate offered (counted at the
 //!   generator): a marker per rate measured (mean of the valid repetitions, ± sd bars) and no
 //!   line between them, which would claim something about rates nobody measured; invalid points
@@ -20,6 +21,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::results::{Point, Results};
 use super::summary::{CpuSplit, Figure, Stat};
+use crate::scenario::Rate;
 
 /// A plot: its file stem and SVG text.
 #[derive(Debug, Clone, PartialEq)]
@@ -305,18 +307,23 @@ fn cpu_bars(results: &Results) -> Vec<(String, CpuSplit, String)> {
             if let (Some(cpu), Some(first)) = (h.cpu, h.targets.first()) {
                 return Some((name(results, &r.label), cpu, first.target.to_uppercase()));
             }
-            // No search: the highest lossless fixed rate, else the highest fixed rate measured.
-            let rate = results.lossless_rate(&r.label).map(|(rate, _)| rate).or_else(|| {
-                results
-                    .rates
-                    .iter()
-                    .filter(|rate| rate.pps(results.frame_len_bytes as usize).is_some())
-                    .filter_map(|&rate| {
-                        Some((rate, results.cell(&r.label, rate).offered_pps?.mean))
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .map(|(rate, _)| rate)
-            })?;
+            // No search: the highest lossless fixed rate, else the highest fixed rate measured
+            // validly, else max.
+            let rate = results
+                .lossless_rate(&r.label)
+                .map(|(rate, _)| rate)
+                .or_else(|| {
+                    results
+                        .rates
+                        .iter()
+                        .filter(|rate| !matches!(rate, Rate::Max))
+                        .filter_map(|&rate| {
+                            Some((rate, results.cell(&r.label, rate).offered_pps?.mean))
+                        })
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|(rate, _)| rate)
+                })
+                .or_else(|| results.has_max().then_some(Rate::Max))?;
             let cpu = CpuSplit::of(results.cell(&r.label, rate).points.iter().copied())?;
             Some((name(results, &r.label), cpu, rate.to_string()))
         })

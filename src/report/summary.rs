@@ -122,6 +122,8 @@ pub struct CpuSplit {
     pub kernel: Option<Stat>,
     /// Mean frames per second received where it was measured.
     pub received_pps: f64,
+    /// Mean loss there, percent.
+    pub loss_pct: f64,
 }
 
 impl CpuSplit {
@@ -133,6 +135,7 @@ impl CpuSplit {
             receiver,
             kernel: Stat::of(points.iter().filter_map(|p| p.napi_ns_per_frame)),
             received_pps: Stat::of(points.iter().map(|p| p.achieved_pps))?.mean,
+            loss_pct: Stat::of(points.iter().map(|p| p.loss_pct))?.mean,
         })
     }
 
@@ -142,9 +145,9 @@ impl CpuSplit {
     }
 
     /// True when measured where idle wake-ups dominate
-    /// ([`crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS`]).
+    /// ([`crate::receiver::wakeups_dominate`]).
     pub fn idle_dominated(&self) -> bool {
-        self.received_pps < crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS
+        crate::receiver::wakeups_dominate(self.received_pps, self.loss_pct)
     }
 }
 

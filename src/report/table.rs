@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
-use super::results::Results;
+use super::results::{Point, Results, Search};
 use super::summary::{Cell, CpuSplit, Figure, Found, Stat};
 use crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS;
 use crate::scenario::Rate;
@@ -244,12 +244,17 @@ pub fn title(results: &Results) -> String {
     out
 }
 
-/// One line per invalid point and search: what, and why.
+/// One line per invalid point and search: what, and why; points by receiver, rate and
+/// repetition (scenario order), then searches.
 pub fn invalid_lines(results: &Results) -> Vec<String> {
-    let mut lines: Vec<String> = results
-        .points
-        .iter()
-        .filter(|p| !p.valid)
+    let receiver = |label: &str| results.receivers.iter().position(|r| r.label == label);
+    let rate = |rate: &Rate| results.rates.iter().position(|r| r == rate);
+    let mut points: Vec<&Point> = results.points.iter().filter(|p| !p.valid).collect();
+    points.sort_by_key(|p| (receiver(&p.label), rate(&p.rate), p.repetition));
+    let mut searches: Vec<&Search> = results.searches.iter().filter(|s| !s.valid).collect();
+    searches.sort_by_key(|s| (receiver(&s.label), s.target.name.clone(), s.repetition));
+    let mut lines: Vec<String> = points
+        .into_iter()
         .map(|p| {
             format!(
                 "{} @ {} #{}: {}",
@@ -260,7 +265,7 @@ pub fn invalid_lines(results: &Results) -> Vec<String> {
             )
         })
         .collect();
-    lines.extend(results.searches.iter().filter(|s| !s.valid).map(|s| {
+    lines.extend(searches.into_iter().map(|s| {
         format!(
             "{} {} search #{}: {}",
             s.label,
@@ -341,9 +346,12 @@ fn headline(results: &Results) -> Grid {
     if any_idle {
         notes.push(idle_note());
     }
-    notes.push(
-        "CPU ns/frame = (receiver thread + NAPI kthread CPU time) / frames received".to_string(),
-    );
+    if !targets.is_empty() {
+        notes.push(
+            "CPU ns/frame = (receiver thread + NAPI kthread CPU time) / frames received"
+                .to_string(),
+        );
+    }
     Grid { caption, header, rows, notes }
 }
 
@@ -422,7 +430,8 @@ fn cpu_inline(c: &CpuSplit) -> String {
 
 fn idle_note() -> String {
     format!(
-        "*: measured below {:.0} kpps received, where idle wake-ups dominate the CPU per frame",
+        "*: measured below {:.0} kpps received with the receiver keeping up: idle wake-ups \
+         dominate the CPU per frame",
         WAKEUPS_DOMINATE_BELOW_PPS / 1e3
     )
 }
