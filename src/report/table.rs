@@ -588,6 +588,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn grids_render_as_markdown_and_escaped_html() {
+        let grid = Grid {
+            caption: "rates <asked>".to_string(),
+            header: vec!["method".to_string(), "NDR Mpps\n(no loss)".to_string()],
+            rows: vec![vec!["a|b & <c>".to_string(), "1.000\nn=3".to_string()]],
+            notes: vec!["x < y".to_string()],
+        };
+        let md = grid.markdown();
+        assert!(md.contains("| method | NDR Mpps<br>(no loss) |\n|---|---:|\n"), "{md}");
+        assert!(md.contains("| a\\|b & <c> | 1.000<br>n=3 |"), "{md}");
+        let html = grid.html();
+        assert!(html.contains("<caption>rates &lt;asked&gt;</caption>"), "{html}");
+        assert!(html.contains("<th>a|b &amp; &lt;c&gt;</th><td>1.000<br/>n=3</td>"), "{html}");
+        assert!(html.contains("<p class=\"note\">x &lt; y</p>"), "{html}");
+        assert!(!html.contains("<c>"), "{html}");
+    }
+
+    #[test]
     fn percentages_never_round_a_loss_away() {
         assert_eq!(pct(0.0), "0 %");
         assert_eq!(pct(0.025), "0.025 %");

@@ -630,4 +630,33 @@ fn compare_says_when_scenarios_differ_and_spread_is_no_regression() {
     let text = cmp.table("baseline/results.json", "candidate/results.json");
     assert!(text.contains("A (baseline): baseline/results.json"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+
+    // The command takes directories, and reads their manifests: same scenario name, other
+    // scenario file → said; the identical run passes.
+    let (_tmp2, other) = searched_run();
+    let out = netlab(&["compare".as_ref(), dir.as_os_str(), other.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("NOTE"), "{stdout}");
+    let manifest = other.join("manifest.json");
+    let edited = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(r#""scenario_hash": ""#, r#""scenario_hash": "0"#);
+    std::fs::write(&manifest, edited).unwrap();
+    let out = netlab(&["compare".as_ref(), dir.as_os_str(), other.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("NOTE: the two results come from different scenario files"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().all(|l| l.chars().count() <= 100), "{stdout}");
+
+    // A results directory without its manifest and scenario copy still gets its report.
+    std::fs::remove_file(other.join("manifest.json")).unwrap();
+    std::fs::remove_file(other.join("ndr.toml")).unwrap();
+    let out = netlab(&["report".as_ref(), other.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(other.join("report.html")).unwrap();
+    assert!(html.contains("No manifest.json in this results directory"));
+    assert!(html.contains("No copy of the scenario in this results directory"));
 }
