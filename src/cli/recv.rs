@@ -349,8 +349,8 @@ fn print_summary(
         });
         if receiver::wakeups_dominate(pps, loss_pct) {
             outln!(
-                "              at {pps:.0} pps idle wake-ups dominate this figure (below {:.0} \
-                 kpps it is mostly the cost of waking for a few frames)",
+                "              idle wake-ups dominate this at {pps:.0} pps (below {:.0} kpps, \
+                 kept up with)",
                 receiver::WAKEUPS_DOMINATE_BELOW_PPS / 1e3
             )?;
         }

@@ -7,8 +7,8 @@
 //!   no search, at the method's highest lossless fixed rate, else its highest valid one, else
 //!   at `max`);
 //! - `received.svg`, `loss.svg`, `ns_per_frame.svg` — against the rate offered (counted at the
-//!   generator): a marker per rate measured (mean of the valid repetitions, ± sd bars) and no
-//!   line between them, which would claim something about rates nobody measured; invalid points
+//!   generator): a marker per rate measured (mean of the valid repetitions, ± sd bars, a ring per
+//!   repetition) and no line between them, which would claim something about rates nobody measured; invalid points
 //!   as ×, search trials as small triangles; a log x axis when the rates span more than 10×;
 //!   loss capped at 100 %.
 
@@ -122,6 +122,7 @@ enum Mark {
     Dot,
     Cross,
     Triangle,
+    Ring,
     Box,
     Text,
 }
@@ -148,6 +149,7 @@ impl Legend<'_, '_> {
             Mark::Triangle => {
                 self.area.draw(&TriangleMarker::new((18, y), 5, colour.stroke_width(1)))?
             }
+            Mark::Ring => self.area.draw(&Circle::new((18, y), 3, colour.stroke_width(1)))?,
             Mark::Box => {
                 self.area.draw(&Rectangle::new([(8, y - 7), (28, y + 7)], colour.filled()))?
             }
@@ -423,6 +425,8 @@ struct Series {
     label: String,
     /// (offered Mpps, stat) per rate with valid points.
     means: Vec<(f64, Stat)>,
+    /// (offered Mpps, value) of each valid point, when its rate has more than one.
+    repetitions: Vec<(f64, f64)>,
     /// (offered Mpps, value) of each invalid point.
     invalid: Vec<(f64, f64)>,
     /// (offered Mpps, value) of each valid search trial.
@@ -464,7 +468,15 @@ fn offered_chart(
                 .flat_map(|s| s.trials.iter().filter(|p| p.valid))
                 .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
                 .collect();
-            Series { label: name(results, &receiver.label), means, invalid, trials }
+            let repetitions = results
+                .rates
+                .iter()
+                .map(|rate| results.cell(&receiver.label, *rate))
+                .filter(|cell| cell.valid() > 1)
+                .flat_map(|cell| cell.points.into_iter().filter(|p| p.valid))
+                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+                .collect();
+            Series { label: name(results, &receiver.label), means, repetitions, invalid, trials }
         })
         .collect();
 
@@ -564,6 +576,13 @@ fn offered_chart(
                         .map_err(|e| fail(title, e))?;
                     chart
                         .draw_series(
+                            s.repetitions
+                                .iter()
+                                .map(|&p| Circle::new(p, 3, colour.stroke_width(1))),
+                        )
+                        .map_err(|e| fail(title, e))?;
+                    chart
+                        .draw_series(
                             s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))),
                         )
                         .map_err(|e| fail(title, e))?;
@@ -591,6 +610,10 @@ fn offered_chart(
             draw!(chart, vec![(0.0, 0.0), (end, end)]);
         }
         let err = |e| fail(title, e);
+        if series.iter().any(|s| !s.repetitions.is_empty()) {
+            legend.entry("one repetition", BLACK, Mark::Ring).map_err(err)?;
+            legend.entry("(filled: their mean)", BLACK, Mark::Text).map_err(err)?;
+        }
         if series.iter().any(|s| !s.trials.is_empty()) {
             legend.entry("search trial", BLACK, Mark::Triangle).map_err(err)?;
         }
