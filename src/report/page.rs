@@ -11,7 +11,7 @@ use super::compare::Comparison;
 use super::manifest::Manifest;
 use super::plot::Plot;
 use super::results::Results;
-use super::table::{grids, invalid_lines, title, Grid};
+use super::table::{grids, invalid_lines, searches_grid, title, Grid};
 
 /// What one report page shows.
 #[derive(Debug)]
@@ -89,6 +89,10 @@ impl Page<'_> {
         for grid in grids(r) {
             out.push_str(&grid.html());
         }
+        if let Some(grid) = searches_grid(r) {
+            out.push_str("<h2>Searches</h2>\n");
+            out.push_str(&grid.html());
+        }
         let invalid = invalid_lines(r);
         out.push_str("<h2>Invalid points</h2>\n");
         if invalid.is_empty() {
@@ -152,6 +156,11 @@ impl Page<'_> {
         }
         let _ = writeln!(out, "{}\n\n## Results\n", self.times());
         for grid in grids(r) {
+            out.push_str(&grid.markdown());
+            out.push('\n');
+        }
+        if let Some(grid) = searches_grid(r) {
+            out.push_str("## Searches\n\n");
             out.push_str(&grid.markdown());
             out.push('\n');
         }

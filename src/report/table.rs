@@ -285,6 +285,57 @@ fn row_name(results: &Results, label: &str) -> String {
     }
 }
 
+/// Every search, one row each: what it found, the bracket it found it in, the trials it took
+/// and the loss of its final trial — for the report page (`None` without searches).
+pub fn searches_grid(results: &Results) -> Option<Grid> {
+    if results.searches.is_empty() {
+        return None;
+    }
+    let receiver = |label: &str| results.receivers.iter().position(|r| r.label == label);
+    let targets = results.targets();
+    let target = |name: &str| targets.iter().position(|(t, _)| t == name);
+    let mut searches: Vec<&Search> = results.searches.iter().collect();
+    searches.sort_by_key(|s| (receiver(&s.label), target(&s.target.name), s.repetition));
+    let rate =
+        |pps: Option<f64>| pps.map_or_else(|| "–".to_string(), |p| format!("{:.3}", p / 1e6));
+    let rows = searches
+        .iter()
+        .map(|s| {
+            let last = s.final_trial.and_then(|i| s.trials.get(i));
+            vec![
+                s.label.clone(),
+                s.target.name.to_uppercase(),
+                s.repetition.to_string(),
+                match (s.valid, s.found_pps) {
+                    (false, _) => "invalid".to_string(),
+                    (true, None) => "below range".to_string(),
+                    (true, Some(found)) => rate(Some(found)),
+                },
+                format!("{} .. {}", rate(s.lower_pps), rate(s.upper_pps)),
+                format!(
+                    "{} ({} invalid)",
+                    s.trials.len(),
+                    s.trials.iter().filter(|t| !t.valid).count()
+                ),
+                last.map_or_else(
+                    || "–".to_string(),
+                    |t| format!("{} in {:.1} s", pct(t.loss_pct), t.counters.duration_s),
+                ),
+            ]
+        })
+        .collect();
+    Some(Grid {
+        caption: "every search: the rate found (Mpps asked), the bracket it lies in (highest \
+                  rate passed .. lowest failed), the trials it took, the loss of its final trial"
+            .to_string(),
+        header: ["method", "target", "#", "found", "bracket", "trials", "final trial loss"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        notes: Vec::new(),
+    })
+}
+
 /// The headline: one row per method.
 fn headline(results: &Results) -> Grid {
     let headlines = results.headlines();

@@ -572,6 +572,8 @@ fn report_rebuilds_a_self_contained_page_and_compares_against_a_baseline() {
         "NDR Mpps",
         "fastnet:3",
         "Invalid points",
+        "Searches",
+        "1.535 .. 1.826",
         "the generator fell behind",
         "Machine and lab",
         "AMD EPYC",
