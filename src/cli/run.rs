@@ -33,6 +33,11 @@ averaged in.
 A receiver program (`exec`) that fails — no READY within 5 s, no or a malformed RESULT- line, an
 exit before it is stopped — makes its own point invalid with the reason; the run goes on.
 
+The results directory holds results.json (docs/results.schema.json), results.csv, manifest.json,
+a copy of the scenario, table.txt and table.md (the table printed), the plots (SVG and PNG) and
+report.html, one self-contained page for the class; `netlab show DIR` prints the table again,
+`netlab report DIR [--baseline OTHER]` writes the page again.
+
 Exit: 0 done; 1 failed; 2 bad scenario; 3 not root; 4 kernel feature missing; 5 done, but a
 receiver program failed (its points are invalid); 130 interrupted (SIGINT/SIGTERM): the points
 measured so far are written, marked partial, and the lab removed.";

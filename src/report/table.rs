@@ -391,7 +391,7 @@ fn headline(results: &Results) -> Grid {
                 .to_string(),
         );
     }
-    if targets.iter().any(|_| headlines.iter().any(|h| h.targets.iter().any(|f| f.at_least))) {
+    if headlines.iter().any(|h| h.targets.iter().any(|f| f.at_least)) {
         notes.push("≥: the search's highest rate passed; the method takes at least that".into());
     }
     if any_idle {
