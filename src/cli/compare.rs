@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::report::{self, Baseline};
+use crate::report::{self, SavedRun};
 use crate::scenario::parse_percent;
 
 /// Arguments of `netlab compare`.
@@ -25,13 +25,13 @@ fn tolerance(text: &str) -> Result<f64, String> {
 }
 
 pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
-    let baseline = Baseline::read(&args.baseline)?;
-    let candidate = Baseline::read(&args.candidate)?;
+    let baseline = SavedRun::read(&args.baseline)?;
+    let candidate = SavedRun::read(&args.candidate)?;
     let mut comparison = report::compare(&baseline.results, &candidate.results, args.tolerance);
     if let (Some(a), Some(b)) = (&baseline.scenario_hash, &candidate.scenario_hash) {
         comparison.note_scenario_files(a, b);
     }
-    let name = |run: &Baseline| {
+    let name = |run: &SavedRun| {
         let partial = if run.results.partial { " (partial)" } else { "" };
         format!("{}{partial}", run.name)
     };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::report::{results_file, Baseline, Results, ResultsDir};
+use crate::report::{results_file, Results, ResultsDir, SavedRun};
 
 /// Arguments of `netlab report`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ pub struct Args {
 
 pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     let results = Results::read(&results_file(&args.dir))?;
-    let baseline = args.baseline.as_deref().map(Baseline::read).transpose()?;
+    let baseline = args.baseline.as_deref().map(SavedRun::read).transpose()?;
     let dir = ResultsDir::open(&args.dir)?;
     dir.write_report(&results, baseline.as_ref())?;
     outln!("{}", dir.path().join("report.html").display())?;

@@ -47,6 +47,6 @@ pub use results::{
     MIN_OFFERED_FRACTION, SCHEMA_VERSION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;
-pub use results_dir::{results_file, write_dir, Baseline, ResultsDir};
+pub use results_dir::{results_file, write_dir, ResultsDir, SavedRun};
 pub use summary::{Cell, CpuSplit, Figure, Found, Headline, Stat, SPLIT_GAP_FRACTION};
 pub use table::{grids, invalid_lines, table, table_markdown, Grid, MAX_WIDTH};

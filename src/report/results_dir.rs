@@ -32,28 +32,31 @@ pub struct ResultsDir {
     scenario: Option<(String, String)>,
 }
 
-/// A run to compare against in the report: its name (a path) and results.
+/// A run read back from its results directory (or its `results.json`), to compare against.
 #[derive(Debug)]
-pub struct Baseline {
-    /// How the report names it (the path given).
+pub struct SavedRun {
+    /// How a report names it (the path given).
     pub name: String,
     /// Its results.
     pub results: Results,
-    /// Its scenario file's hash, when its manifest was readable.
+    /// Its scenario file's hash, from the `manifest.json` beside its `results.json`.
     pub scenario_hash: Option<String>,
 }
 
-impl Baseline {
-    /// Reads a baseline from a results directory or its `results.json`.
-    pub fn read(path: &Path) -> anyhow::Result<Baseline> {
+impl SavedRun {
+    /// Reads a run from a results directory or its `results.json` (a results file under
+    /// another name is read alone: a `manifest.json` beside it may be another run's).
+    pub fn read(path: &Path) -> anyhow::Result<SavedRun> {
         let file = results_file(path);
         let results = Results::read(&file)?;
-        let scenario_hash = file
-            .parent()
+        let scenario_hash = (file.file_name() == Some("results.json".as_ref()))
+            .then(|| file.parent())
+            .flatten()
+            .map(|dir| if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
             .and_then(|dir| std::fs::read_to_string(dir.join("manifest.json")).ok())
             .and_then(|text| serde_json::from_str::<Manifest>(&text).ok())
             .map(|m| m.scenario_hash);
-        Ok(Baseline { name: path.display().to_string(), results, scenario_hash })
+        Ok(SavedRun { name: path.display().to_string(), results, scenario_hash })
     }
 }
 
@@ -151,7 +154,7 @@ impl ResultsDir {
     pub fn write_report(
         &self,
         results: &Results,
-        baseline: Option<&Baseline>,
+        baseline: Option<&SavedRun>,
     ) -> anyhow::Result<()> {
         self.write_file("results.csv", &to_csv(results)?)?;
         self.write_file("table.txt", table(results).as_bytes())?;
