@@ -140,12 +140,14 @@ impl ResultsDir {
         &self.path
     }
 
-    /// Writes (or rewrites) every file made from `results`: `results.json`, `results.csv`, the
-    /// tables, the plots and the report. Call it after each point and at the end; an
-    /// interrupted run keeps the last complete set.
+    /// Writes (or rewrites) the files made from `results`. While the run goes on (`finished`
+    /// unset), after each point: `results.json`, `results.csv`, the tables and the SVG plots;
+    /// once it has ended ([`Results::finish`], also after an interrupt): everything, the PNG
+    /// plots, `report.html` and `report.md` too. A run stopped at any moment keeps the last
+    /// complete set; `netlab report` rebuilds the rest from `results.json`.
     pub fn write_results(&self, results: &Results) -> anyhow::Result<()> {
         self.write_file("results.json", results.to_json()?.as_bytes())?;
-        self.write_report(results, None)
+        self.write_derived(results, None, results.finished.is_some())
     }
 
     /// Writes everything made from `results` but `results.json` itself: `results.csv`,
@@ -156,12 +158,27 @@ impl ResultsDir {
         results: &Results,
         baseline: Option<&SavedRun>,
     ) -> anyhow::Result<()> {
+        self.write_derived(results, baseline, true)
+    }
+
+    /// The files made from `results`; the PNGs and the report pages only when `complete`.
+    fn write_derived(
+        &self,
+        results: &Results,
+        baseline: Option<&SavedRun>,
+        complete: bool,
+    ) -> anyhow::Result<()> {
         self.write_file("results.csv", &to_csv(results)?)?;
         self.write_file("table.txt", table(results).as_bytes())?;
         self.write_file("table.md", table_markdown(results).as_bytes())?;
         let plots = plots(results)?;
         for plot in &plots {
             self.write_file(&format!("{}.svg", plot.name), plot.svg.as_bytes())?;
+        }
+        if !complete {
+            return Ok(());
+        }
+        for plot in &plots {
             let png = png(&plot.svg).with_context(|| format!("{}.png", plot.name))?;
             self.write_file(&format!("{}.png", plot.name), &png)?;
         }

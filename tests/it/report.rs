@@ -310,6 +310,11 @@ fn an_interrupted_run_leaves_complete_partial_files() {
         results.points.push(point.clone());
         dir.write_results(&results).unwrap();
     }
+    // While it runs: the data, the tables and the SVGs after every point; the page at the end.
+    for file in ["results.json", "results.csv", "table.txt", "table.md", "received.svg"] {
+        assert!(dir.path().join(file).is_file(), "{file} missing during the run");
+    }
+    assert!(!dir.path().join("report.html").exists());
     results.finish(); // Ctrl-C after 5 of 36
     dir.write_results(&results).unwrap();
     let back = Results::read(&dir.path().join("results.json")).unwrap();
@@ -317,6 +322,9 @@ fn an_interrupted_run_leaves_complete_partial_files() {
     assert_eq!(back.points.len(), 5);
     assert_eq!(back.planned_points, 36);
     assert!(report::table(&back).contains("PARTIAL: 5 of 36 points measured"));
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(page.contains("PARTIAL: 5 of 36 points measured"), "{page}");
+    assert!(dir.path().join("received.png").is_file());
     let svg = std::fs::read_to_string(dir.path().join("received.svg")).unwrap();
     roxmltree::Document::parse(&svg).unwrap();
 }
