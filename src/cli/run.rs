@@ -24,11 +24,16 @@ pub struct Args {
 }
 
 const RUN_HELP: &str = "\
+Rates may name loss targets: \"ndr\" (the highest rate with no loss), \"pdr\" (at most 0.5 %
+lost) or a target of [search]: each receiver is then searched for them — short trials to bracket
+the rate, a full-length final trial to confirm it.
+
 Each point (rate × receiver × repetition): the receiver starts pinned to the receive core in the
 lab, the generator warms up at the rate (`warmup`, not counted), then a fresh receiver session
 counts a window of `duration` plus `drain`. A point whose generator offered < 98 % of the asked
 rate, or whose IPv4 count disagrees with the frames received, is marked invalid and never
-averaged in.
+averaged in; it is measured again at the end of the run, up to `retries` times ([run]), and what
+is still invalid is listed with the reason.
 
 A receiver program (`exec`) that fails — no READY within 5 s, no or a malformed RESULT- line, an
 exit before it is stopped — makes its own point invalid with the reason; the run goes on.
@@ -45,6 +50,30 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         quiet,
     })?;
     outln!("{}", report::table(&outcome.results).trim_end())?;
+    let found = outcome.results.found();
+    if !found.is_empty() {
+        outln!(
+            "searched: the highest rate offered whose full-length trial lost at most the \
+             target's share (median of the repetitions; each in brackets)"
+        )?;
+        for f in &found {
+            let each: Vec<String> = f.found_pps.iter().map(|v| format!("{:.3}", v / 1e6)).collect();
+            let headline =
+                f.median_pps.map_or("none found".to_string(), |m| format!("{:.3} Mpps", m / 1e6));
+            let invalid = match f.invalid {
+                0 => String::new(),
+                n => format!(", {n} of {} invalid", f.searches),
+            };
+            outln!("  {:<14} {:<4} {headline} [{}]{invalid}", f.label, f.target, each.join(", "))?;
+        }
+    }
+    let invalid = runner::invalid_lines(&outcome.results);
+    if !invalid.is_empty() {
+        outln!("still invalid at the end of the run:")?;
+        for line in &invalid {
+            outln!("  {line}")?;
+        }
+    }
     outln!("engine {}; results in {}", outcome.engine, outcome.dir.display())?;
     if let Some(signal) = outcome.interrupted {
         eprintln!(

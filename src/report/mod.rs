@@ -34,6 +34,7 @@ mod table;
 pub use compare::{compare, Comparison, Row, Verdict};
 pub use manifest::Manifest;
 pub use plot::plots;
+pub use summary::{median, Found};
 pub use results::{
     Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
     MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,

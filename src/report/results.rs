@@ -47,6 +47,9 @@ pub struct Results {
     /// Every loss-targeted search (NDR, PDR), in the order finished; its trials are its own.
     #[serde(default)]
     pub searches: Vec<Search>,
+    /// Searches planned: targets × receivers × repetitions (0 in results of runs without).
+    #[serde(default)]
+    pub planned_searches: usize,
 }
 
 /// A loss target a search looks for (RFC 2544 throughput, FD.io CSIT's NDR and PDR).
@@ -168,6 +171,10 @@ pub struct Point {
     pub asked_pps: Option<f64>,
     /// Repetition, from 1.
     pub repetition: u32,
+    /// Which measurement of this rate × receiver × repetition it is: 1 the first, 2 and on
+    /// the re-measurements of an invalid one (`run.retries`); a search's trials count theirs.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     /// What was measured (flattened: its fields are the point's own in JSON).
     #[serde(flatten)]
     pub counters: Counters,
@@ -270,18 +277,34 @@ impl Point {
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
+        let refused = c.drops.generator_tx_dropped_frames.unwrap_or(0);
         let invalid_reason = if c.sent_frames == 0 {
-            Some("the generator sent nothing".to_string())
+            Some(
+                "the generator sent nothing: the lab's link may be down; run the point again"
+                    .to_string(),
+            )
         } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
-            Some(format!(
-                "the generator offered {} pps, below {:.0} % of the {} pps asked",
+            let short = format!(
+                "offered {} pps, below {:.0} % of the {} pps asked",
                 round_pps(offered_pps),
                 MIN_OFFERED_FRACTION * 100.0,
                 round_pps(asked)
-            ))
+            );
+            Some(if refused > 0 {
+                format!(
+                    "the receiving side held the generator back ({short}; its ring refused \
+                     {refused} frames): the receiver does not keep up with this rate; lower it"
+                )
+            } else {
+                format!(
+                    "the generator fell behind ({short}): the machine is busy; close other \
+                     programs or lower the rate"
+                )
+            })
         } else if c.app_rx_frames > c.sent_frames {
             Some(format!(
-                "received {} frames but {} were sent (other traffic on the interface?)",
+                "received {} frames but {} were sent: other traffic reaches the receiver; stop \
+                 whatever else sends into the lab",
                 c.app_rx_frames, c.sent_frames
             ))
         } else {
@@ -293,6 +316,7 @@ impl Point {
             rate,
             asked_pps,
             repetition,
+            attempt: 1,
             offered_pps,
             ns_per_frame: (c.app_rx_frames > 0).then(|| cpu_ns as f64 / c.app_rx_frames as f64),
             achieved_pps,
@@ -310,6 +334,11 @@ impl Point {
         }
     }
 
+    /// Whether the generator offered less than [`MIN_OFFERED_FRACTION`] of the rate asked.
+    pub fn fell_short(&self) -> bool {
+        self.asked_pps.is_some_and(|asked| self.offered_pps < MIN_OFFERED_FRACTION * asked)
+    }
+
     /// Marks the point invalid (the first reason is kept).
     pub fn invalidate(&mut self, reason: impl Into<String>) {
         if self.valid {
@@ -317,6 +346,10 @@ impl Point {
             self.invalid_reason = Some(reason.into());
         }
     }
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 fn round_pps(pps: f64) -> u64 {
@@ -342,14 +375,16 @@ impl Results {
             rates: scenario.generator.rates.clone(),
             points: Vec::new(),
             searches: Vec::new(),
+            planned_searches: scenario.searches(),
         }
     }
 
-    /// Records the end: `partial` stays true when fewer points than planned were measured
-    /// (an interrupted run).
+    /// Records the end: `partial` stays true when fewer points or searches than planned were
+    /// made (an interrupted run).
     pub fn finish(&mut self) {
         self.finished = Some(SystemTime::now());
-        self.partial = self.points.len() < self.planned_points;
+        self.partial = self.points.len() < self.planned_points
+            || self.searches.len() < self.planned_searches;
     }
 
     /// Reads a `results.json`. A file that is not one is a bad-input error naming it.
@@ -472,7 +507,13 @@ mod tests {
         assert!(p
             .invalid_reason
             .unwrap()
-            .contains("offered 950000 pps, below 98 % of the 1000000"));
+            .contains("the generator fell behind (offered 950000 pps, below 98 % of the 1000000"));
+        // Held back by the receiving side: that is what the reason says.
+        let mut c = counters(1_900_000, 1_900_000, 1_900_000);
+        c.drops.generator_tx_dropped_frames = Some(5000);
+        let p = judge(Rate::Pps(1_000_000), c);
+        assert!(p.fell_short());
+        assert!(p.invalid_reason.unwrap().contains("its ring refused 5000 frames"));
         // 98.5 % offered is fine; `max` has nothing to fall short of.
         assert!(judge(Rate::Pps(1_000_000), counters(1_970_000, 10, 10)).valid);
         assert!(judge(Rate::Max, counters(1_000, 10, 10)).valid);

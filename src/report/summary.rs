@@ -61,7 +61,72 @@ impl Cell<'_> {
     }
 }
 
+/// One receiver × search target over its repetitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Receiver label.
+    pub label: String,
+    /// Target name (`ndr`, `pdr`, …).
+    pub target: String,
+    /// The rates found by the valid searches that found one, pps, in repetition order.
+    pub found_pps: Vec<f64>,
+    /// Their median: the headline figure, robust to one odd repetition.
+    pub median_pps: Option<f64>,
+    /// Searches made (valid or not).
+    pub searches: usize,
+    /// Searches that are invalid.
+    pub invalid: usize,
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 impl Results {
+    /// What the searches found: one entry per receiver × target, receivers in scenario order,
+    /// targets in the order first searched.
+    pub fn found(&self) -> Vec<Found> {
+        let mut targets: Vec<&str> = Vec::new();
+        for s in &self.searches {
+            if !targets.contains(&s.target.name.as_str()) {
+                targets.push(&s.target.name);
+            }
+        }
+        let mut out = Vec::new();
+        for receiver in &self.receivers {
+            for target in &targets {
+                let mut searches: Vec<_> = self
+                    .searches
+                    .iter()
+                    .filter(|s| s.label == receiver.label && s.target.name == *target)
+                    .collect();
+                if searches.is_empty() {
+                    continue;
+                }
+                searches.sort_by_key(|s| s.repetition);
+                let found_pps: Vec<f64> =
+                    searches.iter().filter(|s| s.valid).filter_map(|s| s.found_pps).collect();
+                out.push(Found {
+                    label: receiver.label.clone(),
+                    target: target.to_string(),
+                    median_pps: median(&found_pps),
+                    found_pps,
+                    searches: searches.len(),
+                    invalid: searches.iter().filter(|s| !s.valid).count(),
+                });
+            }
+        }
+        out
+    }
+
     /// One cell per receiver × rate, receivers in scenario order, rates in scenario order; cells
     /// without any point (not measured yet) are included with empty statistics.
     pub fn cells(&self) -> Vec<Cell<'_>> {
@@ -109,6 +174,13 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
 
     #[test]
     fn stat_mean_and_sample_sd() {

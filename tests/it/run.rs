@@ -512,7 +512,8 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
         dir.path(),
         "too-fast",
         "[generator]\nrates = [\"100Mpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
-         [[receiver]]\nmethod = \"xdp-drop\"\n[run]\nrepeat = 1\ndrain = \"100ms\"\n",
+         [[receiver]]\nmethod = \"xdp-drop\"\n[run]\nrepeat = 1\ndrain = \"100ms\"\n\
+         retries = 0\n",
     );
     let lab = lab_name("too-fast");
     let results = dir.path().join("results");
