@@ -238,9 +238,13 @@ fn measure_all(
                     repetition,
                 };
                 let spec_receiver = &bench.scenario.receivers[receiver];
+                let g = &bench.scenario.generator;
+                let burst_limit =
+                    g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
                 let found = search::search(
                     spec,
                     bench.scenario.run.retries,
+                    burst_limit,
                     spec_receiver,
                     repetition,
                     &mut trials,

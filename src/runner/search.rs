@@ -17,14 +17,16 @@
 //!    whose lower ends coincide share the final trial.
 //!
 //! # What counts as loss
-//! The frames sent that the receiver did not count (`loss_pct`), or — for engines that wait
-//! when the receiving side's ring is full (the ring) — the share of sends the ring refused
-//! (generator `tx_dropped`), whichever is larger: a ring that refused frames did not take the
-//! rate. A trial whose generator fell behind on its own (it offered < 98 % of the rate with
-//! nothing refused, or did not hold the rate smoothly) is **invalid**, not a loss: it is
-//! measured again up to `run.retries` times, and a rate the generator cannot hold becomes the
-//! top of the range. Any other invalid trial (a receiver program that failed, a count that
-//! makes no sense) is measured again too; if it stays invalid, so does the search.
+//! The frames sent that the receiver did not count (`loss_pct`). The ring engine waits when
+//! the receiving side's ring is full (a refusal, counted in the generator's `tx_dropped`); a
+//! few such waits are backpressure that costs no frame, but a trial whose generator was held
+//! back below 98 % of the rate by refusals did not have the rate taken: it fails, with the
+//! shortfall as its loss. A trial whose generator fell behind on its own (below 98 % with
+//! nothing refused), or sent bursts beyond its burst limit (they can overflow the receiver's
+//! ring and fake a loss), is **invalid**, not a loss: it is measured again up to `run.retries`
+//! times, and a rate the generator cannot hold becomes the top of the range. Any other
+//! invalid trial (a receiver program that failed, a count that makes no sense) is measured
+//! again too; if it stays invalid, so does the search.
 
 use std::time::Duration;
 
@@ -91,33 +93,28 @@ enum Verdict {
     Broken(String),
 }
 
-/// Judges a trial's point; one that is valid but whose generator did not hold the rate
-/// smoothly is marked invalid here.
-fn verdict(p: &mut Point) -> Verdict {
+/// Judges a trial's point (`burst_limit`: the most frames the generator may send back to
+/// back); one that is valid but whose generator sent larger bursts is marked invalid here.
+fn verdict(p: &mut Point, burst_limit: u64) -> Verdict {
     let c = &p.counters;
     let refused = c.drops.generator_tx_dropped_frames.unwrap_or(0);
-    let refused_pct = if refused > 0 {
-        100.0 * refused as f64 / (c.sent_frames + refused) as f64
-    } else {
-        0.0
-    };
-    let loss = p.loss_pct.max(refused_pct);
     if p.valid {
-        if let Some(limit) = c.generator_limit.clone() {
+        if let Some(burst) = c.largest_burst_frames.filter(|b| *b > burst_limit) {
             p.invalidate(format!(
-                "the generator did not hold the rate smoothly ({limit}): the machine is busy; \
-                 close other programs or lower the rate"
+                "the generator sent bursts of {burst} frames (limit {burst_limit}), which can \
+                 overflow the receiver's ring and fake a loss: the machine is busy; close other \
+                 programs or lower the rate"
             ));
             return Verdict::Behind(p.invalid_reason.clone().unwrap_or_default());
         }
-        return Verdict::Loss(loss);
+        return Verdict::Loss(p.loss_pct);
     }
     let reason = p.invalid_reason.clone().unwrap_or_default();
     if p.fell_short() && refused > 0 {
         // Held back by the receiving side: the rate was not taken.
         let asked = p.asked_pps.unwrap_or(p.offered_pps).max(1.0);
         let shortfall = 100.0 * (asked - p.offered_pps) / asked;
-        return Verdict::Loss(loss.max(shortfall));
+        return Verdict::Loss(p.loss_pct.max(shortfall));
     }
     if p.fell_short() || c.sent_frames == 0 {
         return Verdict::Behind(reason);
@@ -158,6 +155,11 @@ impl Bracket {
     }
 
     fn done(&self, range: &Range, precision: f64) -> bool {
+        // Passing at the top of the range, or failing at its bottom, ends it too.
+        if self.lo.is_some_and(|l| l >= range.ceiling) || self.hi.is_some_and(|h| h <= range.floor)
+        {
+            return true;
+        }
         match (self.lo, self.hi) {
             (Some(l), Some(h)) => h as f64 <= l as f64 * (1.0 + precision) + 0.5,
             (Some(l), None) => l >= range.ceiling,
@@ -219,6 +221,7 @@ fn mpps(pps: f64) -> String {
 struct Searcher<'a> {
     spec: &'a SearchSpec,
     retries: u32,
+    burst_limit: u64,
     trials: Vec<Point>,
     title: String,
 }
@@ -242,7 +245,7 @@ impl Searcher<'_> {
             let ask = Ask { rate, length, kind, attempt };
             let Some(mut point) = out.measure(&ask)? else { return Ok(None) };
             point.attempt = attempt;
-            let verdict = verdict(&mut point);
+            let verdict = verdict(&mut point, self.burst_limit);
             let told = match &verdict {
                 Verdict::Loss(loss) => {
                     let marks: Vec<String> = brackets
@@ -285,11 +288,13 @@ struct Outcome {
 }
 
 /// Searches `receiver` (repetition `repetition`) for every target of `spec` (see the module
-/// docs): one [`Search`] per target, in `spec`'s order, sharing the trials; `None` when a
-/// signal came.
+/// docs), measuring an invalid trial again up to `retries` times, with the generator's
+/// `burst_limit`: one [`Search`] per target, in `spec`'s order, sharing the trials; `None`
+/// when a signal came.
 pub fn search(
     spec: &SearchSpec,
     retries: u32,
+    burst_limit: u64,
     receiver: &ReceiverSpec,
     repetition: u32,
     out: &mut dyn Trials,
@@ -297,6 +302,7 @@ pub fn search(
     let mut s = Searcher {
         spec,
         retries,
+        burst_limit,
         trials: Vec::new(),
         title: format!("{} #{repetition} search:", receiver.label),
     };
@@ -580,7 +586,7 @@ mod tests {
     }
 
     fn run(fake: &mut Fake, spec: &SearchSpec) -> Vec<Search> {
-        search(spec, 2, &receiver(), 1, fake).unwrap().unwrap()
+        search(spec, 2, 64, &receiver(), 1, fake).unwrap().unwrap()
     }
 
     /// The final trial's point of a search.
@@ -711,7 +717,7 @@ mod tests {
             }
         }
         let mut slow = Slow(Fake::new(1e9, 3_000_000.0));
-        let found = search(&spec(), 1, &receiver(), 1, &mut slow).unwrap().unwrap();
+        let found = search(&spec(), 1, 64, &receiver(), 1, &mut slow).unwrap().unwrap();
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         let f = ndr.found_pps.unwrap();
@@ -720,53 +726,50 @@ mod tests {
     }
 
     #[test]
+    fn a_ceiling_lowered_under_a_wide_bracket_ends_it() {
+        let range = Range { floor: 10_000, ceiling: 14_800 };
+        let b = Bracket { loss_pct: 0.0, lo: Some(14_800), hi: Some(138_000), width: 0.2 };
+        assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
+        let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2 };
+        assert!(b.done(&range, 0.05), "failing at the floor");
+        let b = Bracket { loss_pct: 0.0, lo: Some(12_000), hi: Some(138_000), width: 0.2 };
+        assert!(!b.done(&range, 0.05));
+    }
+
+    #[test]
     fn a_receiver_that_holds_the_generator_back_fails_the_rate() {
-        let mut p = Point::new(
-            &receiver(),
-            Rate::Pps(1_000_000),
-            1,
-            60,
-            true,
-            Counters {
-                drops: crate::report::Drops {
-                    generator_tx_dropped_frames: Some(10),
-                    ..Default::default()
-                },
-                ..counters(Duration::from_secs(1), 900_000.0, 900_000.0)
+        let refused = |offered: f64| Counters {
+            drops: crate::report::Drops {
+                generator_tx_dropped_frames: Some(10),
+                ..Default::default()
             },
-        );
-        assert_eq!(verdict(&mut p), Verdict::Loss(10.0));
-        // A few refusals that the ring got through still fail NDR.
-        let mut p = Point::new(
-            &receiver(),
-            Rate::Pps(1_000_000),
-            1,
-            60,
-            true,
-            Counters {
-                drops: crate::report::Drops {
-                    generator_tx_dropped_frames: Some(10),
-                    ..Default::default()
-                },
-                ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
-            },
-        );
-        assert!(matches!(verdict(&mut p), Verdict::Loss(l) if l > 0.0 && l < 0.01));
+            ..counters(Duration::from_secs(1), offered, offered)
+        };
+        let judge = |c| Point::new(&receiver(), Rate::Pps(1_000_000), 1, 60, true, c);
+        // Held back to 90 % of the rate by refusals: a 10 % loss.
+        let mut p = judge(refused(900_000.0));
+        assert!(matches!(verdict(&mut p, 64), Verdict::Loss(l) if (l - 10.0).abs() < 1e-9));
+        // A few refusals the ring waited out, the rate held: backpressure, no loss.
+        let mut p = judge(refused(1_000_000.0));
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
+        // Behind with nothing refused: invalid, not a loss.
+        let mut p = judge(counters(Duration::from_secs(1), 900_000.0, 900_000.0));
+        assert!(matches!(verdict(&mut p, 64), Verdict::Behind(_)));
         // Bursts beyond the limit: invalid, not a loss.
-        let mut p = Point::new(
-            &receiver(),
-            Rate::Pps(1_000_000),
-            1,
-            60,
-            true,
-            Counters {
-                generator_limit: Some("held only in bursts of 1000 frames".into()),
-                ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
-            },
-        );
-        assert!(matches!(verdict(&mut p), Verdict::Behind(_)));
+        let mut p = judge(Counters {
+            largest_burst_frames: Some(1000),
+            ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
+        });
+        assert!(matches!(verdict(&mut p, 64), Verdict::Behind(_)));
         assert!(!p.valid);
-        assert!(p.invalid_reason.unwrap().contains("bursts of 1000 frames"));
+        assert!(p.invalid_reason.unwrap().contains("bursts of 1000 frames (limit 64)"));
+        // Within the limit, a slipped schedule is only a note.
+        let mut p = judge(Counters {
+            largest_burst_frames: Some(64),
+            generator_limit: Some("rate not held: the schedule slipped 2 ms".into()),
+            ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
+        });
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
     }
 
     #[test]
