@@ -77,11 +77,14 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         }
     }
     if let Some(search) = &s.search {
-        let targets: Vec<String> =
-            search.targets.iter().map(|t| format!("{} (loss ≤ {} %)", t.name, t.loss_pct)).collect();
-        let upper = search
-            .upper_pps
-            .map_or("the generator's top speed".to_string(), |u| crate::scenario::Rate::Pps(u).to_string());
+        let targets: Vec<String> = search
+            .targets
+            .iter()
+            .map(|t| format!("{} (loss ≤ {} %)", t.name, t.loss_pct))
+            .collect();
+        let upper = search.upper_pps.map_or("the generator's top speed".to_string(), |u| {
+            crate::scenario::Rate::Pps(u).to_string()
+        });
         outln!(
             "  search     {}: {} short trials, then {} final ones, from {} up to {}, \
              precision {} %",

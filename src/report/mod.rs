@@ -34,12 +34,12 @@ mod table;
 pub use compare::{compare, Comparison, Row, Verdict};
 pub use manifest::Manifest;
 pub use plot::plots;
-pub use summary::{median, Found};
 pub use results::{
     Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
     MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;
 pub use results_dir::{write_dir, ResultsDir};
+pub use summary::{median, Found};
 pub use summary::{Cell, Stat};
 pub use table::table;

@@ -123,6 +123,18 @@ pub struct Drops {
     pub xdp_fill_ring_empty_frames: Option<u64>,
 }
 
+impl Drops {
+    /// Sends the receiving side refused without losing the frame: the generator interface's
+    /// `tx_dropped` beyond what the receiver's `rx_dropped` counts as lost (the skb path
+    /// counts a refusal there only; the XDP path counts each lost frame at both ends). A
+    /// generator that waits on them (the ring engine) was held back by the receiving side.
+    pub fn refused_frames(&self) -> u64 {
+        self.generator_tx_dropped_frames
+            .unwrap_or(0)
+            .saturating_sub(self.iface_rx_dropped_frames.unwrap_or(0))
+    }
+}
+
 /// What the runner measured for one point, before anything is derived; a [`Point`] holds it
 /// (its fields appear in the point's JSON and CSV under these names).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -277,7 +289,7 @@ impl Point {
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
-        let refused = c.drops.generator_tx_dropped_frames.unwrap_or(0);
+        let refused = c.drops.refused_frames();
         let invalid_reason = if c.sent_frames == 0 {
             Some(
                 "the generator sent nothing: the lab's link may be down; run the point again"
@@ -383,8 +395,8 @@ impl Results {
     /// made (an interrupted run).
     pub fn finish(&mut self) {
         self.finished = Some(SystemTime::now());
-        self.partial = self.points.len() < self.planned_points
-            || self.searches.len() < self.planned_searches;
+        self.partial =
+            self.points.len() < self.planned_points || self.searches.len() < self.planned_searches;
     }
 
     /// Reads a `results.json`. A file that is not one is a bad-input error naming it.
@@ -511,9 +523,13 @@ mod tests {
         // Held back by the receiving side: that is what the reason says.
         let mut c = counters(1_900_000, 1_900_000, 1_900_000);
         c.drops.generator_tx_dropped_frames = Some(5000);
-        let p = judge(Rate::Pps(1_000_000), c);
+        let p = judge(Rate::Pps(1_000_000), c.clone());
         assert!(p.fell_short());
         assert!(p.invalid_reason.unwrap().contains("its ring refused 5000 frames"));
+        // Frames the XDP path lost count at both ends: not refusals, the generator fell behind.
+        c.drops.iface_rx_dropped_frames = Some(5000);
+        let p = judge(Rate::Pps(1_000_000), c);
+        assert!(p.invalid_reason.unwrap().starts_with("the generator fell behind"));
         // 98.5 % offered is fine; `max` has nothing to fall short of.
         assert!(judge(Rate::Pps(1_000_000), counters(1_970_000, 10, 10)).valid);
         assert!(judge(Rate::Max, counters(1_000, 10, 10)).valid);

@@ -161,7 +161,12 @@ impl Bench<'_> {
     }
 
     /// The generator configuration for `rate` with `engine` over `length`.
-    pub fn generator_config(&self, rate: Rate, engine: Engine, length: Duration) -> GeneratorConfig {
+    pub fn generator_config(
+        &self,
+        rate: Rate,
+        engine: Engine,
+        length: Duration,
+    ) -> GeneratorConfig {
         let g = &self.scenario.generator;
         let mut config = GeneratorConfig::new(
             &self.lab.generator().name,

@@ -9,8 +9,11 @@
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
-//!    ([`measure`]) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and
-//!    the results files rewritten after each one, so the directory is always complete.
+//!    ([`measure`]) and every receiver searched for the scenario's loss targets ([`search`]:
+//!    NDR, PDR) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and the
+//!    results files rewritten after each point and each search, so the directory is always
+//!    complete. Then the points still invalid are measured again, up to `run.retries` times
+//!    ([`invalid_lines`] lists what stays invalid, with the reason).
 //! 5. The lab is taken down — also on error, on SIGINT/SIGTERM and on panic (its `Drop`).
 //!
 //! # Validity of a point
@@ -239,8 +242,7 @@ fn measure_all(
                 };
                 let spec_receiver = &bench.scenario.receivers[receiver];
                 let g = &bench.scenario.generator;
-                let burst_limit =
-                    g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
+                let burst_limit = g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
                 let found = search::search(
                     spec,
                     bench.scenario.run.retries,
@@ -313,7 +315,8 @@ impl search::Trials for SearchTrials<'_, '_> {
             }
         };
         let label = &self.bench.scenario.receivers[self.receiver].label;
-        let attempt = if ask.attempt > 1 { format!(" (attempt {})", ask.attempt) } else { String::new() };
+        let attempt =
+            if ask.attempt > 1 { format!(" (attempt {})", ask.attempt) } else { String::new() };
         let trial = Trial {
             receiver: self.receiver,
             repetition: self.repetition,
@@ -339,9 +342,12 @@ impl search::Trials for SearchTrials<'_, '_> {
     }
 }
 
+/// How the reason of a point whose receiver program failed begins.
+const RECEIVER_FAILED: &str = "receiver failed: ";
+
 /// Measures again, at the end of the run, every point at a fixed rate whose last measurement
-/// is invalid, up to `run.retries` times; each new measurement is a point of its own
-/// (`attempt` 2 and on).
+/// is invalid (but not because its receiver program failed), up to `run.retries` times; each
+/// new measurement is a point of its own (`attempt` 2 and on).
 fn retry_invalid(
     bench: &Bench<'_>,
     results: &mut Results,
@@ -353,6 +359,8 @@ fn retry_invalid(
     for attempt in 2..=scenario.run.retries.saturating_add(1) {
         let todo: Vec<(usize, usize, u32)> = still_invalid(&results.points)
             .into_iter()
+            // A receiver program's failure is its own: measuring it again would not help.
+            .filter(|p| !p.invalid_reason.as_deref().unwrap_or("").starts_with(RECEIVER_FAILED))
             .filter_map(|p| {
                 let rate = scenario.generator.rates.iter().position(|r| *r == p.rate)?;
                 let receiver = scenario.receivers.iter().position(|r| r.label == p.label)?;
@@ -439,7 +447,7 @@ fn failed(bench: &Bench<'_>, trial: &Trial, reason: String) -> Point {
     let mut point =
         Point::new(receiver, trial.rate, trial.repetition, frame_len, ipv4, Default::default());
     point.valid = false;
-    point.invalid_reason = Some(format!("receiver failed: {reason}"));
+    point.invalid_reason = Some(format!("{RECEIVER_FAILED}{reason}"));
     point
 }
 

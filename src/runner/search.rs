@@ -18,7 +18,8 @@
 //!
 //! # What counts as loss
 //! The frames sent that the receiver did not count (`loss_pct`). The ring engine waits when
-//! the receiving side's ring is full (a refusal, counted in the generator's `tx_dropped`); a
+//! the receiving side's ring is full (a refusal, counted in the generator's `tx_dropped` but
+//! not as lost in the receiver's `rx_dropped`: [`crate::report::Drops::refused_frames`]); a
 //! few such waits are backpressure that costs no frame, but a trial whose generator was held
 //! back below 98 % of the rate by refusals did not have the rate taken: it fails, with the
 //! shortfall as its loss. A trial whose generator fell behind on its own (below 98 % with
@@ -97,7 +98,7 @@ enum Verdict {
 /// back); one that is valid but whose generator sent larger bursts is marked invalid here.
 fn verdict(p: &mut Point, burst_limit: u64) -> Verdict {
     let c = &p.counters;
-    let refused = c.drops.generator_tx_dropped_frames.unwrap_or(0);
+    let refused = c.drops.refused_frames();
     if p.valid {
         if let Some(burst) = c.largest_burst_frames.filter(|b| *b > burst_limit) {
             p.invalidate(format!(
@@ -252,7 +253,11 @@ impl Searcher<'_> {
                         .iter()
                         .zip(&self.spec.targets)
                         .map(|(b, t)| {
-                            format!("{} {}", t.name, if b.passes(*loss) { "passes" } else { "fails" })
+                            format!(
+                                "{} {}",
+                                t.name,
+                                if b.passes(*loss) { "passes" } else { "fails" }
+                            )
                         })
                         .collect();
                     format!("lost {loss:.3} %: {}", marks.join(", "))
@@ -372,8 +377,7 @@ pub fn search(
         }
         shorts += 1;
         let rate = brackets[t].next(&range, guess);
-        let Some((_, verdict)) = s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)?
-        else {
+        let Some((_, verdict)) = s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)? else {
             return Ok(None);
         };
         match verdict {
@@ -776,7 +780,10 @@ mod tests {
     fn a_broken_receiver_makes_every_target_invalid() {
         let mut fake = Fake::new(512_345.0, 5_000_000.0);
         // More received than sent, three times in a row on the first short trial.
-        let bad = Counters { app_rx_frames: 10_000_000, ..counters(Duration::from_millis(300), 512_000.0, 512_000.0) };
+        let bad = Counters {
+            app_rx_frames: 10_000_000,
+            ..counters(Duration::from_millis(300), 512_000.0, 512_000.0)
+        };
         for i in 1..=3 {
             fake.script.push((i, bad.clone()));
         }

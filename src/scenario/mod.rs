@@ -479,8 +479,7 @@ fn validate(
                     ),
                 ));
             }
-            let expanded =
-                parse_rates(word).map_err(|e| err(written.span(), e.to_string()))?;
+            let expanded = parse_rates(word).map_err(|e| err(written.span(), e.to_string()))?;
             for rate in expanded {
                 if rates.contains(&rate) {
                     return Err(err(written.span(), format!("rate {rate} is listed twice")));

@@ -397,7 +397,8 @@ fn check_rejects_bad_input_with_one_line_and_exit_2() {
 #[test]
 fn rates_may_name_search_targets_and_search_sets_how() {
     let lab = Lab::new();
-    let s = lab.parse(&edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"100kpps\", \"pdr\", \"max\"]"))
+    let s = lab
+        .parse(&edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"100kpps\", \"pdr\", \"max\"]"))
         .unwrap();
     assert_eq!(s.generator.rates, [Rate::Pps(100_000), Rate::Max], "targets are not rates");
     let search = s.search.as_ref().unwrap();
@@ -441,33 +442,110 @@ fn bad_searches_name_file_line_column_and_key() {
         format!("{}[search]\n{search}", edit("rates = [\"1Mpps\"]", rates))
     };
     let cases: &[(&str, String, usize, usize, &str, &str)] = &[
-        ("a word that is no target", edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"nrd\"]"),
-         7, 17, "generator.rates[1]",
-         "`nrd` is not a rate or a search target: did you mean `ndr`? (targets: ndr, pdr;"),
-        ("a target twice", edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"ndr\"]"), 7, 17,
-         "generator.rates[1]", "`ndr` is listed twice"),
-        ("a [search] without a target", with_search("rates = [\"1Mpps\"]", "precision = \"5%\"\n"),
-         11, 1, "search", "no search asked: add a target"),
-        ("precision without unit", with_search("rates = [\"ndr\"]", "precision = \"5\"\n"), 12, 13,
-         "search.precision", "is not a percentage"),
-        ("precision too wide", with_search("rates = [\"ndr\"]", "precision = \"80%\"\n"), 12, 13,
-         "search.precision", "between 0.1% and 50%"),
-        ("zero trial", with_search("rates = [\"ndr\"]", "short_trial = \"0s\"\n"), 12, 15,
-         "search.short_trial", "greater than zero"),
-        ("bad final trial", with_search("rates = [\"ndr\"]", "final_trial = \"soon\"\n"), 12, 15,
-         "search.final_trial", "is not a duration"),
-        ("lower bound max", with_search("rates = [\"ndr\"]", "lower = \"max\"\n"), 12, 9,
-         "search.lower", "the lower bound must be a rate"),
-        ("bounds in bits", with_search("rates = [\"ndr\"]", "upper = \"100Mbps\"\n"), 12, 9,
-         "search.upper", "in frames per second"),
-        ("upper below lower", with_search("rates = [\"ndr\"]", "lower = \"1Mpps\"\nupper = \"1Mpps\"\n"),
-         13, 9, "search.upper", "must be above the lower bound (1000000 pps)"),
-        ("bad target name", with_search("rates = [\"ndr\"]", "targets = { Loss1 = \"1%\" }\n"), 12, 21,
-         "search.targets.Loss1", "`Loss1` is not a target name"),
-        ("bad target loss", with_search("rates = [\"ndr\"]", "targets = { plr = \"1\" }\n"), 12, 19,
-         "search.targets.plr", "is not a percentage"),
-        ("unknown key", with_search("rates = [\"ndr\"]", "precison = \"5%\"\n"), 12, 1,
-         "search.precison", "did you mean `precision`?"),
+        (
+            "a word that is no target",
+            edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"nrd\"]"),
+            7,
+            17,
+            "generator.rates[1]",
+            "`nrd` is not a rate or a search target: did you mean `ndr`? (targets: ndr, pdr;",
+        ),
+        (
+            "a target twice",
+            edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"ndr\"]"),
+            7,
+            17,
+            "generator.rates[1]",
+            "`ndr` is listed twice",
+        ),
+        (
+            "a [search] without a target",
+            with_search("rates = [\"1Mpps\"]", "precision = \"5%\"\n"),
+            11,
+            1,
+            "search",
+            "no search asked: add a target",
+        ),
+        (
+            "precision without unit",
+            with_search("rates = [\"ndr\"]", "precision = \"5\"\n"),
+            12,
+            13,
+            "search.precision",
+            "is not a percentage",
+        ),
+        (
+            "precision too wide",
+            with_search("rates = [\"ndr\"]", "precision = \"80%\"\n"),
+            12,
+            13,
+            "search.precision",
+            "between 0.1% and 50%",
+        ),
+        (
+            "zero trial",
+            with_search("rates = [\"ndr\"]", "short_trial = \"0s\"\n"),
+            12,
+            15,
+            "search.short_trial",
+            "greater than zero",
+        ),
+        (
+            "bad final trial",
+            with_search("rates = [\"ndr\"]", "final_trial = \"soon\"\n"),
+            12,
+            15,
+            "search.final_trial",
+            "is not a duration",
+        ),
+        (
+            "lower bound max",
+            with_search("rates = [\"ndr\"]", "lower = \"max\"\n"),
+            12,
+            9,
+            "search.lower",
+            "the lower bound must be a rate",
+        ),
+        (
+            "bounds in bits",
+            with_search("rates = [\"ndr\"]", "upper = \"100Mbps\"\n"),
+            12,
+            9,
+            "search.upper",
+            "in frames per second",
+        ),
+        (
+            "upper below lower",
+            with_search("rates = [\"ndr\"]", "lower = \"1Mpps\"\nupper = \"1Mpps\"\n"),
+            13,
+            9,
+            "search.upper",
+            "must be above the lower bound (1000000 pps)",
+        ),
+        (
+            "bad target name",
+            with_search("rates = [\"ndr\"]", "targets = { Loss1 = \"1%\" }\n"),
+            12,
+            21,
+            "search.targets.Loss1",
+            "`Loss1` is not a target name",
+        ),
+        (
+            "bad target loss",
+            with_search("rates = [\"ndr\"]", "targets = { plr = \"1\" }\n"),
+            12,
+            19,
+            "search.targets.plr",
+            "is not a percentage",
+        ),
+        (
+            "unknown key",
+            with_search("rates = [\"ndr\"]", "precison = \"5%\"\n"),
+            12,
+            1,
+            "search.precison",
+            "did you mean `precision`?",
+        ),
     ];
     for (what, text, line, column, path, message) in cases {
         let e = lab.parse(text).expect_err(what);
