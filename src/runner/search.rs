@@ -202,6 +202,36 @@ impl Bracket {
 struct Range {
     floor: u64,
     ceiling: u64,
+    /// The ceiling came down because the generator fell behind at a rate (not the range's
+    /// own top).
+    lowered: bool,
+}
+
+impl Bracket {
+    /// Why the short trials did not narrow this bracket to `precision`, if they did not: the
+    /// generator could not hold the rates in between, or the trials ran out.
+    fn incomplete(&self, range: &Range, precision: f64) -> Option<String> {
+        let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
+        match (self.lo, self.hi) {
+            (Some(l), Some(h)) if narrow(l, h) => None,
+            (Some(l), _) if range.lowered && l >= range.ceiling => Some(format!(
+                "the generator fell behind at every rate tried above {} (its limit here, or a busy \
+                 machine: close other programs): the rate found is only a lower bound",
+                Rate::Pps(l)
+            )),
+            (Some(_), None) if l_at_top(self.lo, range) => None,
+            (None, Some(h)) if h <= range.floor => None,
+            _ => Some(format!(
+                "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
+                 the loss is not steady; make the trials longer or the machine quieter",
+                precision * 100.0
+            )),
+        }
+    }
+}
+
+fn l_at_top(lo: Option<u64>, range: &Range) -> bool {
+    lo.is_some_and(|l| l >= range.ceiling)
 }
 
 /// `pps` rounded to three significant digits (`523417` → `523000`), at least 1.
@@ -361,6 +391,7 @@ pub fn search(
     let mut range = Range {
         floor: spec.lower_pps,
         ceiling: spec.upper_pps.unwrap_or(offered as u64).max(spec.lower_pps),
+        lowered: false,
     };
     let guess = round_rate(s.trials[top].achieved_pps).clamp(range.floor, range.ceiling);
 
@@ -399,6 +430,7 @@ pub fn search(
                     .fold(0.0, f64::max);
                 let below = (rate as f64 / (1.0 + spec.precision)).min(best);
                 range.ceiling = round_rate(below).max(range.floor);
+                range.lowered = true;
             }
             Verdict::Broken(why) => {
                 give_up(&mut outcomes, &format!("a trial stayed invalid: {why}"));
@@ -410,6 +442,7 @@ pub fn search(
     // 3. Final trials, the lowest loss first; targets at the same rate share one.
     let mut finals: Vec<(u64, usize, Verdict)> = Vec::new();
     for &t in &order {
+        let incomplete = brackets[t].incomplete(&range, spec.precision);
         let o = &mut outcomes[t];
         o.upper = brackets[t].hi;
         let mut candidate = brackets[t].lo;
@@ -472,7 +505,10 @@ pub fn search(
                 }
             }
         }
-        let o = &outcomes[t];
+        let o = &mut outcomes[t];
+        if o.invalid.is_none() {
+            o.invalid = incomplete;
+        }
         let target = &spec.targets[t];
         let line = match (o.found, &o.invalid) {
             (_, Some(why)) => format!("{} {}: INVALID: {why}", s.title, target.name),
@@ -706,6 +742,32 @@ mod tests {
     }
 
     #[test]
+    fn a_search_whose_generator_fell_behind_above_the_rate_found_is_only_a_lower_bound() {
+        // The generator holds 300 kpps paced at most; the receiver would take 1 Mpps.
+        struct Busy(Fake);
+        impl Trials for Busy {
+            fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+                let Some(pps) = ask.rate.pps(60) else { return self.0.measure(ask) };
+                if pps <= 300_000.0 {
+                    return self.0.measure(ask);
+                }
+                self.0.asked.push(ask.clone());
+                let c = counters(ask.length, 200_000.0, 200_000.0);
+                Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+            }
+            fn say(&mut self, line: &str) {
+                self.0.say(line);
+            }
+        }
+        let mut busy = Busy(Fake::new(1_000_000.0, 3_000_000.0));
+        let found = search(&spec(), 0, 64, &receiver(), 1, &mut busy).unwrap().unwrap();
+        let ndr = &found[0];
+        assert!(!ndr.valid);
+        assert!(ndr.invalid_reason.as_ref().unwrap().contains("only a lower bound"), "{ndr:?}");
+        assert!(ndr.found_pps.unwrap() <= 300_000.0);
+    }
+
+    #[test]
     fn a_rate_the_generator_never_holds_ends_the_range_below_it() {
         // The receiver takes anything; the generator holds 1.2 Mpps paced at most.
         struct Slow(Fake);
@@ -723,15 +785,16 @@ mod tests {
         let mut slow = Slow(Fake::new(1e9, 3_000_000.0));
         let found = search(&spec(), 1, 64, &receiver(), 1, &mut slow).unwrap().unwrap();
         let ndr = &found[0];
-        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         let f = ndr.found_pps.unwrap();
         assert!((1_000_000.0..=1_200_000.0).contains(&f), "{f}");
         assert_eq!(ndr.upper_pps, None, "no loss was seen: only the generator's limit");
+        assert!(!ndr.valid, "the answer is only a lower bound");
+        assert!(ndr.invalid_reason.as_ref().unwrap().contains("fell behind at every rate tried"));
     }
 
     #[test]
     fn a_ceiling_lowered_under_a_wide_bracket_ends_it() {
-        let range = Range { floor: 10_000, ceiling: 14_800 };
+        let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
         let b = Bracket { loss_pct: 0.0, lo: Some(14_800), hi: Some(138_000), width: 0.2 };
         assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
         let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2 };
