@@ -76,6 +76,26 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
             }
         }
     }
+    if let Some(search) = &s.search {
+        let targets: Vec<String> = search
+            .targets
+            .iter()
+            .map(|t| format!("{} (loss ≤ {} %)", t.name, t.loss_pct))
+            .collect();
+        let upper = search.upper_pps.map_or("the generator's top speed".to_string(), |u| {
+            crate::scenario::Rate::Pps(u).to_string()
+        });
+        outln!(
+            "  search     {}: {} short trials, then {} final ones, from {} up to {}, \
+             precision {} %",
+            targets.join(", "),
+            humantime::format_duration(search.short_trial),
+            humantime::format_duration(search.final_trial),
+            crate::scenario::Rate::Pps(search.lower_pps),
+            upper,
+            search.precision * 100.0
+        )?;
+    }
     for r in &s.receivers {
         if r.label == r.method.name() {
             outln!("  receiver   {}", r.label)?;
@@ -96,6 +116,15 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         },
         humantime::format_duration(estimate)
     )?;
+    if s.search_runs() > 0 {
+        outln!(
+            "  searches   {} = {} × {}; invalid points measured again up to {} times",
+            s.search_runs(),
+            count(s.receivers.len(), "receiver", "receivers"),
+            count(s.run.repeat as usize, "repetition", "repetitions"),
+            s.run.retries
+        )?;
+    }
     if results_tried {
         outln!("  results    under {} (writable)", args.results.display())?;
     } else {

@@ -24,11 +24,16 @@ pub struct Args {
 }
 
 const RUN_HELP: &str = "\
+Rates may name loss targets: \"ndr\" (the highest rate with no loss), \"pdr\" (at most 0.5 %
+lost) or a target of [search]: each receiver is then searched for them — short trials to bracket
+the rate, a full-length final trial to confirm it.
+
 Each point (rate × receiver × repetition): the receiver starts pinned to the receive core in the
 lab, the generator warms up at the rate (`warmup`, not counted), then a fresh receiver session
 counts a window of `duration` plus `drain`. A point whose generator offered < 98 % of the asked
 rate, or whose IPv4 count disagrees with the frames received, is marked invalid and never
-averaged in.
+averaged in; it is measured again at the end of the run, up to `retries` times ([run]), and what
+is still invalid is listed with the reason.
 
 A receiver program (`exec`) that fails — no READY within 5 s, no or a malformed RESULT- line, an
 exit before it is stopped — makes its own point invalid with the reason; the run goes on.

@@ -60,6 +60,9 @@ pub struct Results {
     /// Every loss-targeted search (NDR, PDR), in the order finished; its trials are its own.
     #[serde(default)]
     pub searches: Vec<Search>,
+    /// Searches planned: targets × receivers × repetitions (0 in results of runs without).
+    #[serde(default)]
+    pub planned_searches: usize,
 }
 
 /// A loss target a search looks for (RFC 2544 throughput, FD.io CSIT's NDR and PDR).
@@ -133,6 +136,18 @@ pub struct Drops {
     pub xdp_fill_ring_empty_frames: Option<u64>,
 }
 
+impl Drops {
+    /// Sends the receiving side refused without losing the frame: the generator interface's
+    /// `tx_dropped` beyond what the receiver's `rx_dropped` counts as lost (the skb path
+    /// counts a refusal there only; the XDP path counts each lost frame at both ends). A
+    /// generator that waits on them (the ring engine) was held back by the receiving side.
+    pub fn refused_frames(&self) -> u64 {
+        self.generator_tx_dropped_frames
+            .unwrap_or(0)
+            .saturating_sub(self.iface_rx_dropped_frames.unwrap_or(0))
+    }
+}
+
 /// What the runner measured for one point, before anything is derived; a [`Point`] holds it
 /// (its fields appear in the point's JSON and CSV under these names).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,6 +196,10 @@ pub struct Point {
     pub asked_pps: Option<f64>,
     /// Repetition, from 1.
     pub repetition: u32,
+    /// Which measurement of this rate × receiver × repetition it is: 1 the first, 2 and on
+    /// the re-measurements of an invalid one (`run.retries`); a search's trials count theirs.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     /// What was measured (flattened: its fields are the point's own in JSON).
     #[serde(flatten)]
     pub counters: Counters,
@@ -290,18 +309,34 @@ impl Point {
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu = CpuPerFrame::of(c.app_rx_frames, c.rx_cpu_ns, c.napi_cpu_ns);
+        let refused = c.drops.refused_frames();
         let invalid_reason = if c.sent_frames == 0 {
-            Some("the generator sent nothing".to_string())
+            Some(
+                "the generator sent nothing: the lab's link may be down; run the point again"
+                    .to_string(),
+            )
         } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
-            Some(format!(
-                "the generator offered {} pps, below {:.0} % of the {} pps asked",
+            let short = format!(
+                "offered {} pps, below {:.0} % of the {} pps asked",
                 round_pps(offered_pps),
                 MIN_OFFERED_FRACTION * 100.0,
                 round_pps(asked)
-            ))
+            );
+            Some(if refused > 0 {
+                format!(
+                    "the receiving side held the generator back ({short}; its ring refused \
+                     {refused} frames): the receiver does not keep up with this rate; lower it"
+                )
+            } else {
+                format!(
+                    "the generator fell behind ({short}): the machine is busy; close other \
+                     programs or lower the rate"
+                )
+            })
         } else if c.app_rx_frames > c.sent_frames {
             Some(format!(
-                "received {} frames but {} were sent (other traffic on the interface?)",
+                "received {} frames but {} were sent: other traffic reaches the receiver; stop \
+                 whatever else sends into the lab",
                 c.app_rx_frames, c.sent_frames
             ))
         } else {
@@ -313,6 +348,7 @@ impl Point {
             rate,
             asked_pps,
             repetition,
+            attempt: 1,
             offered_pps,
             ns_per_frame: cpu.map(|c| c.total_ns()),
             rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
@@ -332,6 +368,11 @@ impl Point {
         }
     }
 
+    /// Whether the generator offered less than [`MIN_OFFERED_FRACTION`] of the rate asked.
+    pub fn fell_short(&self) -> bool {
+        self.asked_pps.is_some_and(|asked| self.offered_pps < MIN_OFFERED_FRACTION * asked)
+    }
+
     /// Marks the point invalid (the first reason is kept).
     pub fn invalidate(&mut self, reason: impl Into<String>) {
         if self.valid {
@@ -349,6 +390,10 @@ pub(super) fn run_id(scenario: &str, started: SystemTime) -> String {
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
     format!("{scenario}-{stamp}")
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 fn round_pps(pps: f64) -> u64 {
@@ -375,14 +420,16 @@ impl Results {
             rates: scenario.generator.rates.clone(),
             points: Vec::new(),
             searches: Vec::new(),
+            planned_searches: scenario.searches(),
         }
     }
 
-    /// Records the end: `partial` stays true when fewer points than planned were measured
-    /// (an interrupted run).
+    /// Records the end: `partial` stays true when fewer points or searches than planned were
+    /// made (an interrupted run).
     pub fn finish(&mut self) {
         self.finished = Some(SystemTime::now());
-        self.partial = self.points.len() < self.planned_points;
+        self.partial =
+            self.points.len() < self.planned_points || self.searches.len() < self.planned_searches;
     }
 
     /// The run's identity: `<scenario>-<started, UTC, YYYYMMDDTHHMMSSZ>`, the name of its
@@ -522,7 +569,17 @@ mod tests {
         assert!(p
             .invalid_reason
             .unwrap()
-            .contains("offered 950000 pps, below 98 % of the 1000000"));
+            .contains("the generator fell behind (offered 950000 pps, below 98 % of the 1000000"));
+        // Held back by the receiving side: that is what the reason says.
+        let mut c = counters(1_900_000, 1_900_000, 1_900_000);
+        c.drops.generator_tx_dropped_frames = Some(5000);
+        let p = judge(Rate::Pps(1_000_000), c.clone());
+        assert!(p.fell_short());
+        assert!(p.invalid_reason.unwrap().contains("its ring refused 5000 frames"));
+        // Frames the XDP path lost count at both ends: not refusals, the generator fell behind.
+        c.drops.iface_rx_dropped_frames = Some(5000);
+        let p = judge(Rate::Pps(1_000_000), c);
+        assert!(p.invalid_reason.unwrap().starts_with("the generator fell behind"));
         // 98.5 % offered is fine; `max` has nothing to fall short of.
         assert!(judge(Rate::Pps(1_000_000), counters(1_970_000, 10, 10)).valid);
         assert!(judge(Rate::Max, counters(1_000, 10, 10)).valid);

@@ -210,6 +210,24 @@ impl Cell<'_> {
 }
 
 impl Results {
+    /// The points at fixed rates whose last measurement (highest attempt) is invalid, in the
+    /// order first measured: what the end of a run measures again, and what stays invalid.
+    pub fn still_invalid(&self) -> Vec<&Point> {
+        let mut last: Vec<&Point> = Vec::new();
+        for p in &self.points {
+            match last
+                .iter_mut()
+                .find(|q| q.label == p.label && q.rate == p.rate && q.repetition == p.repetition)
+            {
+                Some(q) if p.attempt >= q.attempt => *q = p,
+                Some(_) => {}
+                None => last.push(p),
+            }
+        }
+        last.retain(|p| !p.valid);
+        last
+    }
+
     /// One cell per receiver × rate, receivers in scenario order, rates in scenario order; cells
     /// without any point (not measured yet) are included with empty statistics.
     pub fn cells(&self) -> Vec<Cell<'_>> {

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
-use super::results::{Point, Results, Search};
+use super::results::{Results, Search};
 use super::summary::{Cell, CpuSplit, Figure, Found, Stat};
 use crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS;
 use crate::scenario::Rate;
@@ -244,20 +244,25 @@ pub fn title(results: &Results) -> String {
     out
 }
 
-/// One line per invalid point and search: what, and why; points by receiver, rate and
-/// repetition (scenario order), then searches.
+/// One line per point and search still invalid at the end of the run (a point re-measured
+/// valid is not listed): what, and why; points by receiver, rate and repetition (scenario
+/// order), then searches.
 pub fn invalid_lines(results: &Results) -> Vec<String> {
     let receiver = |label: &str| results.receivers.iter().position(|r| r.label == label);
     let rate = |rate: &Rate| results.rates.iter().position(|r| r == rate);
-    let mut points: Vec<&Point> = results.points.iter().filter(|p| !p.valid).collect();
+    let mut points = results.still_invalid();
     points.sort_by_key(|p| (receiver(&p.label), rate(&p.rate), p.repetition));
     let mut searches: Vec<&Search> = results.searches.iter().filter(|s| !s.valid).collect();
     searches.sort_by_key(|s| (receiver(&s.label), s.target.name.clone(), s.repetition));
     let mut lines: Vec<String> = points
         .into_iter()
         .map(|p| {
+            let attempts = match p.attempt {
+                0 | 1 => String::new(),
+                n => format!(" (after {n} attempts)"),
+            };
             format!(
-                "{} @ {} #{}: {}",
+                "{} @ {} #{}{attempts}: {}",
                 p.label,
                 p.rate,
                 p.repetition,

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::order::PointPlan;
 use super::progress::Progress;
 use super::template::Template;
 use crate::generator::Engine;
@@ -74,6 +73,26 @@ pub struct Bench<'a> {
     /// rate is fed the same way (a receiver that attaches XDP could otherwise let `auto` pick
     /// another engine for its points only).
     pub engines: Vec<Engine>,
+}
+
+/// One point to measure: a receiver at a load for a length of time — a point of the
+/// scenario's fixed rates ([`Bench::fixed`]) or a trial of a search at any rate.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    /// Index into `scenario.receivers`.
+    pub receiver: usize,
+    /// Repetition, from 1.
+    pub repetition: u32,
+    /// The rate asked of the generator.
+    pub rate: Rate,
+    /// The engine that sends it (fixed: what `auto` chose for the rate with no receiver up).
+    pub engine: Engine,
+    /// The warm-up (not counted).
+    pub warmup: Duration,
+    /// The measured window's length.
+    pub duration: Duration,
+    /// What the progress display calls it (`pcap @ 1Mpps #2`).
+    pub title: String,
 }
 
 /// What one measured window produced.
@@ -125,10 +144,29 @@ struct Window {
 }
 
 impl Bench<'_> {
-    /// The generator configuration for the `rate`-th rate of the scenario over `length`.
-    pub fn generator_config(&self, rate: usize, length: Duration) -> GeneratorConfig {
-        let engine = self.engines.get(rate).copied().unwrap_or(self.scenario.generator.engine);
-        let rate = self.scenario.generator.rates[rate];
+    /// The point of the scenario's `rate`-th fixed rate for a receiver and repetition, with
+    /// the scenario's warm-up and duration and the engine pinned for that rate.
+    pub fn fixed(&self, rate: usize, receiver: usize, repetition: u32) -> Trial {
+        let g = &self.scenario.generator;
+        let (label, asked) = (&self.scenario.receivers[receiver].label, g.rates[rate]);
+        Trial {
+            receiver,
+            repetition,
+            rate: asked,
+            engine: self.engines.get(rate).copied().unwrap_or(g.engine),
+            warmup: g.warmup,
+            duration: g.duration,
+            title: format!("{label} @ {asked} #{repetition}"),
+        }
+    }
+
+    /// The generator configuration for `rate` with `engine` over `length`.
+    pub fn generator_config(
+        &self,
+        rate: Rate,
+        engine: Engine,
+        length: Duration,
+    ) -> GeneratorConfig {
         let g = &self.scenario.generator;
         let mut config = GeneratorConfig::new(
             &self.lab.generator().name,
@@ -152,20 +190,30 @@ impl Bench<'_> {
     /// generator and cancelling it — and pins it for the run (`auto` chooses by rate: the ring
     /// at low paced rates, xdp at high ones). Returns, per rate, the engine and why.
     pub fn resolve_engines(&mut self) -> anyhow::Result<Vec<(EngineKind, String)>> {
-        let mut chosen = Vec::new();
         self.engines.clear();
-        for rate in 0..self.scenario.generator.rates.len() {
-            let config = self.generator_config(rate, Duration::from_secs(1));
-            let generator = Generator::prepare(config)?;
-            chosen.push((generator.engine(), generator.engine_reason().to_string()));
-        }
+        let chosen = self
+            .scenario
+            .generator
+            .rates
+            .iter()
+            .map(|rate| self.resolve_engine(*rate))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         self.engines = chosen.iter().map(|(kind, _)| Engine::Fixed(*kind)).collect();
         Ok(chosen)
     }
 
+    /// The engine the scenario's choice takes at `rate`, and why, found with no receiver
+    /// running (call it between points).
+    pub fn resolve_engine(&self, rate: Rate) -> anyhow::Result<(EngineKind, String)> {
+        let config =
+            self.generator_config(rate, self.scenario.generator.engine, Duration::from_secs(1));
+        let generator = Generator::prepare(config)?;
+        Ok((generator.engine(), generator.engine_reason().to_string()))
+    }
+
     /// Measures one point (warm-up, then the window).
-    pub fn measure(&self, plan: PointPlan, progress: &mut Progress) -> anyhow::Result<Outcome> {
-        match self.measure_windows(plan, progress) {
+    pub fn measure(&self, trial: &Trial, progress: &mut Progress) -> anyhow::Result<Outcome> {
+        match self.measure_windows(trial, progress) {
             Ok(Some(measured)) => Ok(Outcome::Measured(Box::new(measured))),
             Ok(None) => Ok(Outcome::Interrupted),
             Err(e) => match e.downcast::<ReceiverFailed>() {
@@ -178,24 +226,21 @@ impl Bench<'_> {
     /// The warm-up and the measured window; `None` when a signal came.
     fn measure_windows(
         &self,
-        plan: PointPlan,
+        trial: &Trial,
         progress: &mut Progress,
     ) -> anyhow::Result<Option<Measured>> {
-        let receiver = &self.scenario.receivers[plan.receiver];
-        let rate = self.scenario.generator.rates[plan.rate];
-        let title = format!("{} @ {rate} #{}", receiver.label, plan.repetition);
-        let warmup = self.scenario.generator.warmup;
-        let duration = self.scenario.generator.duration;
+        let receiver = &self.scenario.receivers[trial.receiver];
+        let (title, warmup, duration) = (&trial.title, trial.warmup, trial.duration);
         if !warmup.is_zero() {
-            progress.begin(&title, "warm-up", warmup);
-            if self.window(plan, warmup, &title, "warm-up", progress)?.is_none() {
+            progress.begin(title, "warm-up", warmup);
+            if self.window(trial, warmup, "warm-up", progress)?.is_none() {
                 return Ok(None);
             }
-            progress.phase(&title, "measuring", duration);
+            progress.phase(title, "measuring", duration);
         } else {
-            progress.begin(&title, "measuring", duration);
+            progress.begin(title, "measuring", duration);
         }
-        let Some(w) = self.window(plan, duration, &title, "measuring", progress)? else {
+        let Some(w) = self.window(trial, duration, "measuring", progress)? else {
             return Ok(None);
         };
         let counters = Counters {
@@ -221,13 +266,12 @@ impl Bench<'_> {
     /// One receiver session with the generator sending for `length`; `None` when a signal came.
     fn window(
         &self,
-        plan: PointPlan,
+        trial: &Trial,
         length: Duration,
-        title: &str,
         phase: &str,
         progress: &mut Progress,
     ) -> anyhow::Result<Option<Window>> {
-        let receiver = &self.scenario.receivers[plan.receiver];
+        let (receiver, title) = (&self.scenario.receivers[trial.receiver], &trial.title);
         // A program's own failure fails its point; netlab's (a method that cannot open) the run.
         let program_failed = |e: anyhow::Error| -> anyhow::Error {
             if receiver.method == Method::Exec {
@@ -241,10 +285,11 @@ impl Bench<'_> {
             iface: self.lab.receiver().name.clone(),
             netns: self.lab.netns_name().map(str::to_string),
             core: Some(self.lab.rx_core()),
-            config: self.configs[plan.receiver].clone(),
+            config: self.configs[trial.receiver].clone(),
         })?;
         session.wait_ready(READY_TIMEOUT).map_err(program_failed)?;
-        let generator = Generator::prepare(self.generator_config(plan.rate, length))?;
+        let generator =
+            Generator::prepare(self.generator_config(trial.rate, trial.engine, length))?;
         let (rx, gen) = (&self.lab.receiver().name, &self.lab.generator().name);
         let (before, gen_before) = (self.stats(rx)?, self.stats(gen)?);
         let running = generator.start();

@@ -9,8 +9,11 @@
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
-//!    ([`measure`]) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and
-//!    the results files rewritten after each one, so the directory is always complete.
+//!    ([`measure`]) and every receiver searched for the scenario's loss targets ([`search`]:
+//!    NDR, PDR) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and the
+//!    results files rewritten after each point and each search, so the directory is always
+//!    complete. Then the points still invalid are measured again, up to `run.retries` times
+//!    ([`crate::report::invalid_lines`] lists what stays invalid, with the reason).
 //! 5. The lab is taken down — also on error, on SIGINT/SIGTERM and on panic (its `Drop`).
 //!
 //! # Validity of a point
@@ -40,6 +43,7 @@ pub mod order;
 pub mod preflight;
 pub mod progress;
 pub mod receivers;
+pub mod search;
 pub mod template;
 
 use std::path::PathBuf;
@@ -49,7 +53,9 @@ use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{Lab, LabState};
 
-use measure::{Bench, Measured, Outcome};
+use crate::generator::Engine;
+use crate::scenario::Rate;
+use measure::{Bench, Measured, Outcome, Trial};
 use progress::Progress;
 use template::Template;
 
@@ -120,7 +126,7 @@ fn run_in_lab(
         .map(|(rate, (kind, why))| serde_json::json!({"rate": rate, "engine": kind, "why": why}))
         .collect();
     let seed = scenario.run.seed.unwrap_or_else(order::fresh_seed);
-    let points = order::points(scenario, seed);
+    let steps = order::steps(scenario, seed);
 
     let frame_len = template.frame_len();
     let mut results = Results::new(scenario, frame_len);
@@ -140,24 +146,31 @@ fn run_in_lab(
         lab_facts,
     );
     let dir = ResultsDir::create(&options.results_base, scenario, results.started, &manifest)?;
-    let mut progress = Progress::new(points.len(), options.quiet);
+    let mut progress = Progress::new(steps.len(), options.quiet);
+    let searches = match scenario.search_runs() {
+        0 => String::new(),
+        n => format!(", {n} search{}", if n == 1 { "" } else { "es" }),
+    };
     progress.say(&format!(
-        "lab `{}` up ({} {}), engine {engine}, {} points; results in {}",
+        "lab `{}` up ({} {}), engine {engine}, {} points{searches}; results in {}",
         lab.name(),
         crate::topology::plan::kind_name(lab.kind()),
         lab.netns_name().unwrap_or("host"),
-        points.len(),
+        scenario.points(),
         dir.path().display()
     ));
 
     let mut receivers_failed = Vec::new();
     let measured =
-        measure_all(&bench, &points, &mut results, &dir, &mut progress, &mut receivers_failed);
+        measure_all(&bench, &steps, &mut results, &dir, &mut progress, &mut receivers_failed);
     progress.finish();
     results.finish();
+    if interrupt.is_set() {
+        results.partial = true;
+    }
     match measured {
         Ok(()) => {}
-        Err(e) if results.points.is_empty() => {
+        Err(e) if results.points.is_empty() && results.searches.is_empty() => {
             // Nothing was measured: leave nothing behind.
             if let Err(cleanup) = std::fs::remove_dir_all(dir.path()) {
                 tracing::warn!("removing {}: {cleanup}", dir.path().display());
@@ -179,77 +192,235 @@ fn run_in_lab(
     Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine, receivers_failed })
 }
 
-/// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines.
+/// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
+/// also the engine choice their trials make at each trial's rate (`auto for search trials`).
 fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, String)]) -> String {
     let first = chosen.first().map(|(kind, _)| *kind);
-    if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
-        return first.map_or_else(String::new, |k| k.name().to_string());
-    }
-    let per_rate: Vec<String> = scenario
-        .generator
-        .rates
-        .iter()
-        .zip(chosen)
-        .map(|(rate, (kind, _))| format!("{kind} ({rate})"))
-        .collect();
-    per_rate.join(", ")
+    let fixed = if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
+        first.map_or_else(String::new, |k| k.name().to_string())
+    } else {
+        let per_rate: Vec<String> = scenario
+            .generator
+            .rates
+            .iter()
+            .zip(chosen)
+            .map(|(rate, (kind, _))| format!("{kind} ({rate})"))
+            .collect();
+        per_rate.join(", ")
+    };
+    let searched = (scenario.search_runs() > 0)
+        .then(|| format!("{} for search trials", scenario.generator.engine));
+    [Some(fixed).filter(|f| !f.is_empty()), searched]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn measure_all(
     bench: &Bench<'_>,
-    points: &[order::PointPlan],
+    steps: &[order::Step],
     results: &mut Results,
     dir: &ResultsDir,
     progress: &mut Progress,
     receivers_failed: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    for plan in points {
+    let mut engines = Engines::default();
+    for step in steps {
         if bench.interrupt.is_set() {
-            break;
+            return Ok(());
         }
-        let point = match bench.measure(*plan, progress) {
-            Ok(Outcome::Measured(m)) => judge(bench, *plan, *m),
-            Ok(Outcome::ReceiverFailed(reason)) => {
-                // The point's summary line says why (INVALID: receiver failed: …).
-                let label = &bench.scenario.receivers[plan.receiver].label;
-                if !receivers_failed.contains(label) {
-                    receivers_failed.push(label.clone());
-                }
-                failed(bench, *plan, reason)
+        match *step {
+            order::Step::Point(plan) => {
+                let trial = bench.fixed(plan.rate, plan.receiver, plan.repetition);
+                let Some(point) = measure_point(bench, &trial, progress, receivers_failed)? else {
+                    return Ok(());
+                };
+                progress.end(&summary(&point));
+                results.points.push(point);
             }
-            Ok(Outcome::Interrupted) => {
-                progress.abandon();
-                break;
+            order::Step::Search { receiver, repetition } => {
+                let Some(spec) = &bench.scenario.search else { continue };
+                let mut trials = SearchTrials {
+                    bench,
+                    progress: &mut *progress,
+                    receivers_failed: &mut *receivers_failed,
+                    engines: &mut engines,
+                    receiver,
+                    repetition,
+                };
+                let spec_receiver = &bench.scenario.receivers[receiver];
+                let g = &bench.scenario.generator;
+                let burst_limit = g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
+                let found = search::search(
+                    spec,
+                    bench.scenario.run.retries,
+                    burst_limit,
+                    spec_receiver,
+                    repetition,
+                    &mut trials,
+                )?;
+                let Some(found) = found else { return Ok(()) };
+                progress.advance();
+                results.searches.extend(found);
             }
-            Err(e) => {
-                progress.abandon();
-                return Err(e);
+        }
+        dir.write_results(results)?;
+    }
+    retry_invalid(bench, results, dir, progress, receivers_failed)
+}
+
+/// Measures a point; `None` when a signal came (the display is cleared; the caller ends it).
+fn measure_point(
+    bench: &Bench<'_>,
+    trial: &Trial,
+    progress: &mut Progress,
+    receivers_failed: &mut Vec<String>,
+) -> anyhow::Result<Option<Point>> {
+    match bench.measure(trial, progress) {
+        Ok(Outcome::Measured(m)) => Ok(Some(judge(bench, trial, *m))),
+        Ok(Outcome::ReceiverFailed(reason)) => {
+            // The point's summary line says why (INVALID: receiver failed: …).
+            let label = &bench.scenario.receivers[trial.receiver].label;
+            if !receivers_failed.contains(label) {
+                receivers_failed.push(label.clone());
+            }
+            Ok(Some(failed(bench, trial, reason)))
+        }
+        Ok(Outcome::Interrupted) => {
+            progress.abandon();
+            Ok(None)
+        }
+        Err(e) => {
+            progress.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// The engine of each rate a search tried, found once with no receiver running.
+#[derive(Debug, Default)]
+struct Engines(std::collections::HashMap<Rate, Engine>);
+
+/// A search's trials, measured by the bench.
+struct SearchTrials<'b, 'p> {
+    bench: &'b Bench<'b>,
+    progress: &'p mut Progress,
+    receivers_failed: &'p mut Vec<String>,
+    engines: &'p mut Engines,
+    receiver: usize,
+    repetition: u32,
+}
+
+impl search::Trials for SearchTrials<'_, '_> {
+    fn measure(&mut self, ask: &search::Ask) -> anyhow::Result<Option<Point>> {
+        let engine = match self.engines.0.get(&ask.rate) {
+            Some(engine) => *engine,
+            None => {
+                let (kind, why) = self.bench.resolve_engine(ask.rate)?;
+                tracing::info!("search trials at {}: engine {kind} ({why})", ask.rate);
+                self.engines.0.insert(ask.rate, Engine::Fixed(kind));
+                Engine::Fixed(kind)
             }
         };
-        progress.end(&summary(&point));
-        results.points.push(point);
-        dir.write_results(results)?;
+        let label = &self.bench.scenario.receivers[self.receiver].label;
+        let attempt =
+            if ask.attempt > 1 { format!(" (attempt {})", ask.attempt) } else { String::new() };
+        let trial = Trial {
+            receiver: self.receiver,
+            repetition: self.repetition,
+            rate: ask.rate,
+            engine,
+            warmup: self.bench.scenario.generator.warmup,
+            duration: ask.length,
+            title: format!(
+                "{label} {} @ {} #{}{attempt}",
+                ask.kind.name(),
+                ask.rate,
+                self.repetition
+            ),
+        };
+        let point = measure_point(self.bench, &trial, self.progress, self.receivers_failed)?;
+        // The search says what the trial came to.
+        self.progress.abandon();
+        Ok(point)
+    }
+
+    fn say(&mut self, line: &str) {
+        self.progress.say(line);
+    }
+}
+
+/// How the reason of a point whose receiver program failed begins.
+const RECEIVER_FAILED: &str = "receiver failed: ";
+
+/// Measures again, at the end of the run, every point at a fixed rate whose last measurement
+/// is invalid (but not because its receiver program failed), up to `run.retries` times; each
+/// new measurement is a point of its own (`attempt` 2 and on).
+fn retry_invalid(
+    bench: &Bench<'_>,
+    results: &mut Results,
+    dir: &ResultsDir,
+    progress: &mut Progress,
+    receivers_failed: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let scenario = bench.scenario;
+    for attempt in 2..=scenario.run.retries.saturating_add(1) {
+        let todo: Vec<(usize, usize, u32)> = results
+            .still_invalid()
+            .into_iter()
+            // A receiver program's failure is its own: measuring it again would not help.
+            .filter(|p| !p.invalid_reason.as_deref().unwrap_or("").starts_with(RECEIVER_FAILED))
+            .filter_map(|p| {
+                let rate = scenario.generator.rates.iter().position(|r| *r == p.rate)?;
+                let receiver = scenario.receivers.iter().position(|r| r.label == p.label)?;
+                Some((rate, receiver, p.repetition))
+            })
+            .collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        progress.more(todo.len());
+        progress.say(&format!(
+            "measuring {} invalid point{} again (attempt {attempt} of {})",
+            todo.len(),
+            if todo.len() == 1 { "" } else { "s" },
+            scenario.run.retries + 1
+        ));
+        for (rate, receiver, repetition) in todo {
+            if bench.interrupt.is_set() {
+                return Ok(());
+            }
+            let mut trial = bench.fixed(rate, receiver, repetition);
+            trial.title = format!("{} (attempt {attempt})", trial.title);
+            let Some(mut point) = measure_point(bench, &trial, progress, receivers_failed)? else {
+                return Ok(());
+            };
+            point.attempt = attempt;
+            progress.end(&summary(&point));
+            results.points.push(point);
+            dir.write_results(results)?;
+        }
     }
     Ok(())
 }
 
 /// The point of a receiver program that failed: nothing counted, invalid with the reason.
-fn failed(bench: &Bench<'_>, plan: order::PointPlan, reason: String) -> Point {
-    let receiver = &bench.scenario.receivers[plan.receiver];
-    let rate = bench.scenario.generator.rates[plan.rate];
+fn failed(bench: &Bench<'_>, trial: &Trial, reason: String) -> Point {
+    let receiver = &bench.scenario.receivers[trial.receiver];
     let frame_len = bench.template.frame_len();
     let ipv4 = bench.template.ipv4_per_pass() > 0;
     let mut point =
-        Point::new(receiver, rate, plan.repetition, frame_len, ipv4, Default::default());
+        Point::new(receiver, trial.rate, trial.repetition, frame_len, ipv4, Default::default());
     point.valid = false;
-    point.invalid_reason = Some(format!("receiver failed: {reason}"));
+    point.invalid_reason = Some(format!("{RECEIVER_FAILED}{reason}"));
     point
 }
 
 /// The point of a measured window, judged (see the module docs on validity).
-fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
-    let receiver = &bench.scenario.receivers[plan.receiver];
-    let rate = bench.scenario.generator.rates[plan.rate];
+fn judge(bench: &Bench<'_>, trial: &Trial, m: Measured) -> Point {
+    let receiver = &bench.scenario.receivers[trial.receiver];
+    let rate = trial.rate;
     let template = bench.template;
     let frame_len = template.frame_len();
     let ipv4_per_pass = template.ipv4_per_pass();
@@ -260,13 +431,13 @@ fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
     } else {
         Ipv4Sent::from(ipv4_per_pass > 0)
     };
-    let point = Point::new(receiver, rate, plan.repetition, frame_len, ipv4_sent, counters);
+    let point = Point::new(receiver, rate, trial.repetition, frame_len, ipv4_sent, counters);
     let failed = send.frames_failed();
     if failed > 0 {
         tracing::info!(
             "{} @ {rate} #{}: the generator gave up {failed} frames ({:?})",
             receiver.label,
-            plan.repetition,
+            trial.repetition,
             send.failed
         );
     }

@@ -1,10 +1,12 @@
-//! The order of a run's points.
+//! The order of a run's steps: its points at fixed rates, and its searches (one per receiver
+//! and repetition, for every target at once), which come in the order as if they were one more
+//! rate, ahead of the others.
 //!
-//! - `sequential`: rate by rate (file order), receivers in file order, a receiver's repetitions
-//!   one after the other.
+//! - `sequential`: the searches, then rate by rate (file order), receivers in file order, a
+//!   receiver's repetitions one after the other.
 //! - `shuffled` (default): repetition by repetition — every rate × receiver is measured once
-//!   before any is measured again — and within a repetition in a random order drawn from the
-//!   seed. Slow drift of the machine (thermal, other load) then spreads over every method
+//!   (and every receiver searched once) before any is measured again — and within a repetition
+//!   in a random order drawn from the seed. Slow drift of the machine (thermal, other load) then spreads over every method
 //!   instead of favouring the ones measured first, and an interrupted run holds whole rounds.
 //!   The same seed gives the same order; the seed used is recorded in `manifest.json`.
 
@@ -21,18 +23,38 @@ pub struct PointPlan {
     pub repetition: u32,
 }
 
-/// Every point of `scenario`, in the order they are measured (`seed` is used when shuffled).
-pub fn points(scenario: &Scenario, seed: u64) -> Vec<PointPlan> {
-    let rates = scenario.generator.rates.len();
+/// One step of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A point at a fixed rate (or `max`).
+    Point(PointPlan),
+    /// A search of a receiver (index into `scenario.receivers`) for every target.
+    Search {
+        /// Index into `scenario.receivers`.
+        receiver: usize,
+        /// Repetition, from 1.
+        repetition: u32,
+    },
+}
+
+/// Every step of `scenario`, in the order they are made (`seed` is used when shuffled).
+pub fn steps(scenario: &Scenario, seed: u64) -> Vec<Step> {
+    // The searches are "rate" 0 here, the fixed rates 1 and on.
+    let searched = usize::from(scenario.search.is_some());
+    let rates = scenario.generator.rates.len() + searched;
     let receivers = scenario.receivers.len();
     let repeat = scenario.run.repeat;
-    let mut out = Vec::with_capacity(scenario.points());
+    let step = |rate: usize, receiver: usize, repetition: u32| match rate.checked_sub(searched) {
+        Some(rate) => Step::Point(PointPlan { rate, receiver, repetition }),
+        None => Step::Search { receiver, repetition },
+    };
+    let mut out = Vec::with_capacity(scenario.points() + scenario.search_runs());
     match scenario.run.order {
         Order::Sequential => {
             for rate in 0..rates {
                 for receiver in 0..receivers {
                     for repetition in 1..=repeat {
-                        out.push(PointPlan { rate, receiver, repetition });
+                        out.push(step(rate, receiver, repetition));
                     }
                 }
             }
@@ -40,9 +62,9 @@ pub fn points(scenario: &Scenario, seed: u64) -> Vec<PointPlan> {
         Order::Shuffled => {
             let mut random = SplitMix64(seed);
             for repetition in 1..=repeat {
-                let mut round: Vec<PointPlan> = (0..rates)
+                let mut round: Vec<Step> = (0..rates)
                     .flat_map(|rate| {
-                        (0..receivers).map(move |receiver| PointPlan { rate, receiver, repetition })
+                        (0..receivers).map(move |receiver| step(rate, receiver, repetition))
                     })
                     .collect();
                 shuffle(&mut round, &mut random);
@@ -109,8 +131,42 @@ mod tests {
         Scenario::parse(&dir.path().join("t.toml"), &text).unwrap()
     }
 
-    fn key(p: &PointPlan) -> (usize, usize, u32) {
-        (p.rate, p.receiver, p.repetition)
+    fn key(s: &Step) -> (usize, usize, u32) {
+        match *s {
+            Step::Point(p) => (p.rate, p.receiver, p.repetition),
+            Step::Search { receiver, repetition } => (usize::MAX, receiver, repetition),
+        }
+    }
+
+    fn points(s: &Scenario, seed: u64) -> Vec<Step> {
+        steps(s, seed)
+    }
+
+    #[test]
+    fn searches_come_first_when_sequential_and_once_per_round_when_shuffled() {
+        let mut s = scenario("sequential", 2);
+        s.search = Some(crate::scenario::SearchSpec {
+            targets: vec![],
+            precision: 0.05,
+            short_trial: std::time::Duration::from_millis(300),
+            final_trial: std::time::Duration::from_secs(1),
+            lower_pps: 10_000,
+            upper_pps: None,
+        });
+        let order: Vec<_> = steps(&s, 0).iter().map(key).collect();
+        assert_eq!(order.len(), 16);
+        assert_eq!(
+            &order[..4],
+            &[(usize::MAX, 0, 1), (usize::MAX, 0, 2), (usize::MAX, 1, 1), (usize::MAX, 1, 2)]
+        );
+        assert_eq!(order[4], (0, 0, 1));
+        s.run.order = Order::Shuffled;
+        let order: Vec<_> = steps(&s, 9).iter().map(key).collect();
+        for (round, steps) in order.chunks(8).enumerate() {
+            let searches: Vec<_> = steps.iter().filter(|k| k.0 == usize::MAX).collect();
+            assert_eq!(searches.len(), 2, "both receivers searched in round {round}: {order:?}");
+            assert!(steps.iter().all(|k| k.2 == round as u32 + 1));
+        }
     }
 
     #[test]
@@ -129,7 +185,7 @@ mod tests {
         assert_eq!(a.len(), s.points());
         let mut keys: Vec<_> = a.iter().map(key).collect();
         for (i, p) in a.iter().enumerate() {
-            assert_eq!(p.repetition as usize, i / 6 + 1, "rounds are kept together");
+            assert_eq!(key(p).2 as usize, i / 6 + 1, "rounds are kept together");
         }
         keys.sort_unstable();
         keys.dedup();

@@ -4,7 +4,8 @@
 //! In order: the scenario file ([`Scenario::load`]), the packet file, every receiver's knobs
 //! against its method's limits and its `exec` program (found, executable, placeholders known),
 //! the lab plan (names, MTU, queues, cores, MACs), the generator at every rate (its knobs, and a
-//! `batch` every engine `auto` may pick there takes). Every problem with a field of the scenario
+//! `batch` every engine `auto` may pick there takes) — for a search, at both ends of its range
+//! and at top speed. Every problem with a field of the scenario
 //! is one line `FILE:LINE:COL: key.path: …`.
 //!
 //! Then, as `run` does them: the privileges ([`privileges`], exit 3) and a results directory
@@ -20,7 +21,7 @@ use crate::generator::GeneratorConfig;
 use crate::packet::{read_frames, Frame};
 use crate::privilege::{self, Capability};
 use crate::receiver::RecvConfig;
-use crate::scenario::Scenario;
+use crate::scenario::{Rate, Scenario};
 use crate::topology::{Kind, NapiMode, Plan};
 
 use super::{measure, receivers};
@@ -62,7 +63,14 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
         Kind::Interface => None,
         Kind::Veth | Kind::Bridge => Some(plan.napi == NapiMode::Threaded),
     };
-    for rate in &scenario.generator.rates {
+    // A search's trials range from its lower bound to its upper one (or top speed).
+    let mut rates = scenario.generator.rates.clone();
+    if let Some(search) = &scenario.search {
+        rates.push(Rate::Pps(search.lower_pps));
+        rates.push(search.upper_pps.map_or(Rate::Max, Rate::Pps));
+        rates.push(Rate::Max);
+    }
+    for rate in &rates {
         let mut config = GeneratorConfig::new("", frames.clone(), measure::pace(*rate));
         config.batch = scenario.generator.batch.map(|b| b as usize);
         config.burst = scenario.generator.burst.map(|b| b as usize);

@@ -83,7 +83,17 @@ impl Progress {
         self.say(line);
     }
 
-    /// The point was abandoned (interrupt or error).
+    /// A step that prints no line of its own (a search) is done.
+    pub fn advance(&self) {
+        self.overall.inc(1);
+    }
+
+    /// `n` more steps than planned (points measured again).
+    pub fn more(&self, n: usize) {
+        self.overall.inc_length(n as u64);
+    }
+
+    /// The point was abandoned (interrupt or error), or is over without a line of its own.
     pub fn abandon(&mut self) {
         if let Some(bar) = self.point.take() {
             bar.finish_and_clear();

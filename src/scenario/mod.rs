@@ -29,6 +29,14 @@
 //! order = "shuffled"                 # "shuffled" (default) | "sequential"
 //! drain = "200ms"                    # default 200ms
 //! seed = 7                           # optional: the shuffle's seed
+//! retries = 2                        # default 2: invalid points measured again at the end
+//! [search]                           # optional: how "ndr", "pdr" in generator.rates are found
+//! targets = { ndr = "0%", pdr = "0.5%" }  # the defaults; more names with their loss
+//! precision = "5%"                   # the final bracket's width, relative to its lower end
+//! short_trial = "300ms"              # trials that bracket the rate
+//! final_trial = "1s"                 # the trial that confirms it (default generator.duration)
+//! lower = "10kpps"                   # the search's range (default 10kpps up to
+//! upper = "max"                      # what the generator sends at top speed)
 //! ```
 //!
 //! Rules:
@@ -43,6 +51,9 @@
 //!   An absolute path is taken as is. The file must exist.
 //! - Receivers are told apart by their label: `name` if given, else the method's canonical name.
 //!   Two receivers with the same label are an error.
+//! - `generator.rates` may name search targets next to rates: `"ndr"` (the highest rate with no
+//!   loss, RFC 2544's throughput), `"pdr"` (loss ≤ 0.5 %, FD.io CSIT's partial drop rate), or a
+//!   name of `[search.targets]`; each receiver is then searched for them ([`SearchSpec`]).
 //! - A receiver knob its method does not use (`batch` on `socket`, `buffer` on `xdp-drop`) is an
 //!   error; each method's descriptor ([`crate::method`]) says which knobs it takes.
 
@@ -90,6 +101,9 @@ pub struct Scenario {
     pub receivers: Vec<ReceiverSpec>,
     /// `[run]`.
     pub run: RunSpec,
+    /// The loss-targeted searches `generator.rates` asks for, with `[search]`'s settings;
+    /// `None` when it names no target.
+    pub search: Option<SearchSpec>,
     /// The file's bytes, for [`Scenario::hash`] and the copy in the results directory.
     source: String,
 }
@@ -175,6 +189,43 @@ pub enum Order {
     Sequential,
 }
 
+/// A loss target: a search finds the highest rate whose loss stays within it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossTarget {
+    /// Its name as `generator.rates` writes it (`ndr`, `pdr`, or one of `[search.targets]`).
+    pub name: String,
+    /// The most loss a passing trial may have, percent of the frames sent.
+    pub loss_pct: f64,
+}
+
+/// The loss-targeted searches of a scenario: the targets `generator.rates` names, and
+/// `[search]`'s settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchSpec {
+    /// The targets to find, in the order `generator.rates` names them (at least one).
+    pub targets: Vec<LossTarget>,
+    /// Width of the final bracket relative to its lower end (0.05: the rate found is within
+    /// 5 % of the lowest rate that lost too much).
+    pub precision: f64,
+    /// Length of a short (bracketing) trial.
+    pub short_trial: Duration,
+    /// Length of a final trial (default `generator.duration`).
+    pub final_trial: Duration,
+    /// The lowest rate tried, frames per second.
+    pub lower_pps: u64,
+    /// The highest rate tried, frames per second; `None`: what the generator sends at top
+    /// speed, measured by a short top-speed trial at the start of each search.
+    pub upper_pps: Option<u64>,
+}
+
+/// The targets every scenario knows: NDR (no loss) and PDR (0.5 %), as FD.io CSIT defines them.
+pub const DEFAULT_TARGETS: [(&str, f64); 2] = [("ndr", 0.0), ("pdr", 0.5)];
+
+const DEFAULT_PRECISION: f64 = 0.05;
+const DEFAULT_SHORT_TRIAL: Duration = Duration::from_millis(300);
+const DEFAULT_LOWER_PPS: u64 = 10_000;
+const DEFAULT_RETRIES: u32 = 2;
+
 /// `[run]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunSpec {
@@ -186,6 +237,9 @@ pub struct RunSpec {
     pub drain: Duration,
     /// Seed of the shuffle (`None`: pick one and record it).
     pub seed: Option<u64>,
+    /// How many times an invalid point is measured again at the end of the run (default 2),
+    /// and an invalid trial of a search at once.
+    pub retries: u32,
 }
 
 const DEFAULT_WARMUP: Duration = Duration::from_secs(1);
@@ -249,16 +303,38 @@ impl Scenario {
         base_dir(&self.path)
     }
 
-    /// Number of points: rates × receivers × repetitions.
+    /// Number of points at fixed rates: rates × receivers × repetitions.
     pub fn points(&self) -> usize {
         self.generator.rates.len() * self.receivers.len() * self.run.repeat as usize
     }
 
-    /// Lower bound of the run time: per point warm-up + duration + drain (receiver start-up and
-    /// the lab's set-up come on top).
+    /// Number of searches (each receiver × repetition searched once for all the targets).
+    pub fn search_runs(&self) -> usize {
+        if self.search.is_some() {
+            self.receivers.len() * self.run.repeat as usize
+        } else {
+            0
+        }
+    }
+
+    /// Number of search results: targets × receivers × repetitions.
+    pub fn searches(&self) -> usize {
+        self.search.as_ref().map_or(0, |s| s.targets.len()) * self.search_runs()
+    }
+
+    /// Rough length of the run: per point warm-up + duration + drain, per search about ten
+    /// short trials and one final trial per target (receiver start-up and the lab's set-up
+    /// come on top).
     pub fn estimated_time(&self) -> Duration {
         let per_point = self.generator.warmup + self.generator.duration + self.run.drain;
-        per_point * u32::try_from(self.points()).unwrap_or(u32::MAX)
+        let mut total = per_point * u32::try_from(self.points()).unwrap_or(u32::MAX);
+        if let Some(search) = &self.search {
+            let trial = |length| self.generator.warmup + length + self.run.drain;
+            let per_search = trial(search.short_trial) * 10
+                + trial(search.final_trial) * search.targets.len() as u32;
+            total += per_search * u32::try_from(self.search_runs()).unwrap_or(u32::MAX);
+        }
+        total
     }
 }
 
@@ -369,6 +445,8 @@ fn validate(
         PacketSpec { file: resolved, macs }
     };
 
+    let known_targets = search_targets(source, raw.search.as_ref())?;
+    let mut targets: Vec<LossTarget> = Vec::new();
     let generator = {
         let g = raw.generator;
         if g.rates.get_ref().is_empty() {
@@ -379,8 +457,29 @@ fn validate(
         }
         let mut rates = Vec::new();
         for written in g.rates.get_ref() {
-            let expanded =
-                parse_rates(written.get_ref()).map_err(|e| err(written.span(), e.to_string()))?;
+            let word = written.get_ref();
+            if let Some(target) = known_targets.iter().find(|t| t.name == *word) {
+                if targets.contains(target) {
+                    return Err(err(written.span(), format!("`{word}` is listed twice")));
+                }
+                targets.push(target.clone());
+                continue;
+            }
+            if word.starts_with(|c: char| c.is_ascii_alphabetic()) && word.trim() != "max" {
+                let names: Vec<&str> = known_targets.iter().map(|t| t.name.as_str()).collect();
+                let hint = crate::location::closest(word, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                return Err(err(
+                    written.span(),
+                    format!(
+                        "`{word}` is not a rate or a search target: {hint}(targets: {}; more \
+                         in [search.targets])",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            let expanded = parse_rates(word).map_err(|e| err(written.span(), e.to_string()))?;
             for rate in expanded {
                 if rates.contains(&rate) {
                     return Err(err(written.span(), format!("rate {rate} is listed twice")));
@@ -526,8 +625,11 @@ fn validate(
             None => DEFAULT_DRAIN,
             Some(d) => parse_duration(d.get_ref()).map_err(|e| err(d.span(), e.to_string()))?,
         };
-        RunSpec { repeat, order: raw.run.order, drain, seed: raw.run.seed }
+        let retries = raw.run.retries.map_or(DEFAULT_RETRIES, toml::Spanned::into_inner);
+        RunSpec { repeat, order: raw.run.order, drain, seed: raw.run.seed, retries }
     };
+
+    let search = search_spec(source, raw.search.as_ref(), targets, generator.duration)?;
 
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -538,8 +640,113 @@ fn validate(
         generator,
         receivers,
         run,
+        search,
         source: text.to_string(),
     })
+}
+
+/// The targets `generator.rates` may name: NDR and PDR, and `[search.targets]` (which may
+/// set their loss too).
+fn search_targets(
+    source: &Source<'_>,
+    raw: Option<&schema::RawSearch>,
+) -> Result<Vec<LossTarget>, ScenarioError> {
+    let mut targets: Vec<LossTarget> = DEFAULT_TARGETS
+        .iter()
+        .map(|(name, loss_pct)| LossTarget { name: (*name).to_string(), loss_pct: *loss_pct })
+        .collect();
+    for (name, loss) in raw.map(|r| &r.targets).into_iter().flatten() {
+        if !name.starts_with(|c: char| c.is_ascii_lowercase())
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || name == "max"
+        {
+            return Err(source.error_at_key(
+                &["search", "targets", name],
+                format!(
+                    "`{name}` is not a target name (lowercase letters, digits, `_`, starting \
+                     with a letter; not `max`)"
+                ),
+            ));
+        }
+        let loss_pct = 100.0
+            * parse_percent(loss.get_ref())
+                .map_err(|e| source.error(Some(loss.span()), e.to_string()))?;
+        match targets.iter_mut().find(|t| t.name == *name) {
+            Some(t) => t.loss_pct = loss_pct,
+            None => targets.push(LossTarget { name: name.clone(), loss_pct }),
+        }
+    }
+    Ok(targets)
+}
+
+/// `[search]` validated for the `targets` `generator.rates` names.
+fn search_spec(
+    source: &Source<'_>,
+    raw: Option<&schema::RawSearch>,
+    targets: Vec<LossTarget>,
+    duration: Duration,
+) -> Result<Option<SearchSpec>, ScenarioError> {
+    if targets.is_empty() {
+        return match raw {
+            Some(_) => Err(source.error_at_key(
+                &["search"],
+                "no search asked: add a target (\"ndr\", \"pdr\", …) to generator.rates",
+            )),
+            None => Ok(None),
+        };
+    }
+    let err = |span: std::ops::Range<usize>, msg: String| source.error(Some(span), msg);
+    let duration_of = |value: Option<&toml::Spanned<String>>, default: Duration| match value {
+        None => Ok(default),
+        Some(v) => {
+            let d = parse_duration(v.get_ref()).map_err(|e| err(v.span(), e.to_string()))?;
+            if d.is_zero() {
+                return Err(err(v.span(), "the duration must be greater than zero".into()));
+            }
+            Ok(d)
+        }
+    };
+    let pps_of = |value: &toml::Spanned<String>| match parse_rate(value.get_ref()) {
+        Ok(Rate::Pps(pps)) => Ok(Some(pps)),
+        Ok(Rate::Max) => Ok(None),
+        Ok(Rate::L2BitsPerSec(_)) => Err(err(
+            value.span(),
+            "give the search's bounds in frames per second (e.g. \"10kpps\")".into(),
+        )),
+        Err(e) => Err(err(value.span(), e.to_string())),
+    };
+    let precision = match raw.and_then(|r| r.precision.as_ref()) {
+        None => DEFAULT_PRECISION,
+        Some(p) => {
+            let value = parse_percent(p.get_ref()).map_err(|e| err(p.span(), e.to_string()))?;
+            if !(0.001..=0.5).contains(&value) {
+                return Err(err(p.span(), "the precision must be between 0.1% and 50%".into()));
+            }
+            value
+        }
+    };
+    let short_trial = duration_of(raw.and_then(|r| r.short_trial.as_ref()), DEFAULT_SHORT_TRIAL)?;
+    let final_trial = duration_of(raw.and_then(|r| r.final_trial.as_ref()), duration)?;
+    let lower_pps = match raw.and_then(|r| r.lower.as_ref()) {
+        None => DEFAULT_LOWER_PPS,
+        Some(l) => pps_of(l)?.ok_or_else(|| {
+            err(l.span(), "the lower bound must be a rate (e.g. \"10kpps\"), not max".into())
+        })?,
+    };
+    let upper_pps = match raw.and_then(|r| r.upper.as_ref()) {
+        None => None,
+        Some(u) => {
+            let upper = pps_of(u)?;
+            if upper.is_some_and(|upper| upper <= lower_pps) {
+                return Err(err(
+                    u.span(),
+                    format!("the upper bound must be above the lower bound ({lower_pps} pps)"),
+                ));
+            }
+            upper
+        }
+    };
+    Ok(Some(SearchSpec { targets, precision, short_trial, final_trial, lower_pps, upper_pps }))
 }
 
 /// A count that must be at least 1.

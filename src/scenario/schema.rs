@@ -25,6 +25,20 @@ pub(super) struct RawScenario {
     pub receiver: Vec<RawReceiver>,
     #[serde(default)]
     pub run: RawRun,
+    pub search: Option<RawSearch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSearch {
+    /// Target name → most loss allowed (`"0.5%"`).
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, Spanned<String>>,
+    pub precision: Option<Spanned<String>>,
+    pub short_trial: Option<Spanned<String>>,
+    pub final_trial: Option<Spanned<String>>,
+    pub lower: Option<Spanned<String>>,
+    pub upper: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,4 +116,5 @@ pub(super) struct RawRun {
     pub order: Order,
     pub drain: Option<Spanned<String>>,
     pub seed: Option<u64>,
+    pub retries: Option<Spanned<u32>>,
 }

@@ -93,7 +93,7 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
         "tiny",
         "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"200ms\"\n\
          [[receiver]]\nmethod = \"pcap\"\n[[receiver]]\nmethod = \"fastnet:2\"\n\
-         [run]\nrepeat = 1\ndrain = \"100ms\"\nseed = 3\n",
+         [run]\nrepeat = 1\ndrain = \"100ms\"\nseed = 3\nretries = 0\n",
     );
     let results = dir.path().join("results");
     let out = run(&file, &lab, &results);
@@ -366,7 +366,7 @@ fn failing_exec_receivers_invalidate_their_own_points_and_the_run_goes_on() {
             "[[receiver]]\nmethod = \"exec\"\nname = \"{name}\"\ncommand = \"{command}\"\n"
         ));
     }
-    body.push_str("[run]\nrepeat = 1\ndrain = \"100ms\"\norder = \"sequential\"\n");
+    body.push_str("[run]\nrepeat = 1\ndrain = \"100ms\"\norder = \"sequential\"\nretries = 0\n");
     let file = scenario(dir.path(), "exec-bad", &body);
     let lab = lab_name("exec-bad");
     let results = dir.path().join("results");
@@ -539,7 +539,8 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
         dir.path(),
         "too-fast",
         "[generator]\nrates = [\"100Mpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
-         [[receiver]]\nmethod = \"xdp-drop\"\n[run]\nrepeat = 1\ndrain = \"100ms\"\n",
+         [[receiver]]\nmethod = \"xdp-drop\"\n[run]\nrepeat = 1\ndrain = \"100ms\"\n\
+         retries = 1\n",
     );
     let lab = lab_name("too-fast");
     let results = dir.path().join("results");
@@ -555,6 +556,93 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     assert!(p["sent_frames"].as_u64().unwrap() < 100_000_000, "{p}");
     assert_eq!(p["valid"], false, "{p}");
     assert!(p["invalid_reason"].as_str().unwrap().contains("below 98 %"), "{p}");
+    // Invalid, it was measured once more at the end (`retries = 1`), and is listed as still
+    // invalid with what to do.
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{json}");
+    assert_eq!((points[0]["attempt"].as_u64(), points[1]["attempt"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(points[1]["valid"], false, "{}", points[1]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("invalid (not averaged in):"), "{stdout}");
+    assert!(
+        stdout.contains("xdp-drop @ 100Mpps #1 (after 2 attempts): the generator fell behind"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("lower the rate"), "{stdout}");
+    let csv = std::fs::read_to_string(results_dir(&results).join("results.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "attempt").expect("an attempt column");
+    let attempts: Vec<&str> =
+        csv.lines().skip(1).map(|l| l.split(',').nth(column).unwrap()).collect();
+    assert_eq!(attempts, ["1", "2"]);
+}
+
+/// A real search in a throwaway lab: NDR and PDR of pcap over a small range, each found in
+/// its bracket and confirmed by a full-length final trial within its target.
+#[test]
+fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
+    let Some(_ns) = privileged("a_search_finds_ndr_and_pdr") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "search",
+        "[generator]\nrates = [\"ndr\", \"pdr\"]\nduration = \"1s\"\nwarmup = \"100ms\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n\
+         [search]\nshort_trial = \"200ms\"\nfinal_trial = \"500ms\"\nlower = \"10kpps\"\n\
+         upper = \"40kpps\"\nprecision = \"10%\"\n\
+         [run]\nrepeat = 1\ndrain = \"100ms\"\nretries = 3\n",
+    );
+    let lab = lab_name("search");
+    let results = dir.path().join("results");
+    let out = run(&file, &lab, &results);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_lab_gone(&lab);
+    assert!(stderr.contains("pcap #1 search: top-speed trial @ max"), "{stderr}");
+    assert!(stderr.contains("pcap #1 search: final trial @ "), "{stderr}");
+    assert!(stdout.contains("NDR Mpps"), "{stdout}");
+    let json = results_json(&results_dir(&results));
+    assert_eq!(json["partial"], false);
+    assert_eq!(json["planned_searches"], 2);
+    assert!(json["points"].as_array().unwrap().is_empty(), "no fixed rates asked");
+    let searches = json["searches"].as_array().unwrap();
+    let names: Vec<&str> = searches.iter().map(|s| s["target"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ndr", "pdr"]);
+    for s in searches {
+        let trials = s["trials"].as_array().unwrap();
+        assert_eq!(trials[0]["rate"], "max", "the search starts at top speed");
+        for t in trials {
+            assert!(t["attempt"].as_u64().unwrap() >= 1, "{t}");
+        }
+        if s["valid"] == false {
+            // A machine busy enough (the rest of the suite flooding its own labs) that the
+            // generator cannot hold even these rates: the search says so, and names no rate as
+            // more than a lower bound.
+            let why = s["invalid_reason"].as_str().unwrap();
+            assert!(why.contains("fell behind") || why.contains("not steady"), "{s}");
+            assert!(
+                stdout.contains("still invalid at the end of the run:") && stdout.contains(why),
+                "{stdout}"
+            );
+            continue;
+        }
+        let found = s["found_pps"].as_f64().unwrap_or_else(|| panic!("a rate found: {s}"));
+        let lower = s["lower_pps"].as_f64().unwrap();
+        assert_eq!(found, lower, "{s}");
+        assert!((10_000.0..=40_000.0).contains(&found), "within the range: {s}");
+        if let Some(upper) = s["upper_pps"].as_f64() {
+            assert!(found < upper && upper <= found * 1.1 + 1.0, "bracket within 10 %: {s}");
+        }
+        let last = &trials[s["final_trial"].as_u64().unwrap() as usize];
+        assert_eq!(last["asked_pps"].as_f64(), Some(found), "{last}");
+        assert_eq!(last["valid"], true, "{last}");
+        let secs = last["duration_s"].as_f64().unwrap();
+        assert!((0.45..0.7).contains(&secs), "the final trial is full length: {last}");
+        let loss = last["loss_pct"].as_f64().unwrap();
+        assert!(loss <= s["target"]["loss_pct"].as_f64().unwrap(), "{last}");
+    }
+    let json_points = serde_json::json!({ "points": searches[0]["trials"] });
+    assert_points_consistent(&json_points);
 }
 
 /// A results directory that cannot be written is refused before the lab is built.

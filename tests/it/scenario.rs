@@ -392,3 +392,165 @@ fn check_rejects_bad_input_with_one_line_and_exit_2() {
         String::from_utf8_lossy(&out.stderr).contains("labs/missing.toml: cannot read scenario")
     );
 }
+
+/// `generator.rates` may name search targets next to rates; `[search]` sets how they are found.
+#[test]
+fn rates_may_name_search_targets_and_search_sets_how() {
+    let lab = Lab::new();
+    let s = lab
+        .parse(&edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"100kpps\", \"pdr\", \"max\"]"))
+        .unwrap();
+    assert_eq!(s.generator.rates, [Rate::Pps(100_000), Rate::Max], "targets are not rates");
+    let search = s.search.as_ref().unwrap();
+    let targets: Vec<(&str, f64)> =
+        search.targets.iter().map(|t| (t.name.as_str(), t.loss_pct)).collect();
+    assert_eq!(targets, [("ndr", 0.0), ("pdr", 0.5)]);
+    assert_eq!(search.precision, 0.05);
+    assert_eq!(search.short_trial, Duration::from_millis(300));
+    assert_eq!(search.final_trial, Duration::from_secs(2), "the generator's duration");
+    assert_eq!((search.lower_pps, search.upper_pps), (10_000, None));
+    assert_eq!(s.run.retries, 2);
+    assert_eq!((s.points(), s.search_runs(), s.searches()), (2, 1, 2));
+
+    let text = format!(
+        "{}\n[search]\ntargets = {{ pdr = \"0.1%\", plr1 = \"1%\" }}\nprecision = \"2%\"\n\
+         short_trial = \"200ms\"\nfinal_trial = \"3s\"\nlower = \"50kpps\"\nupper = \"2Mpps\"\n\
+         [run]\nretries = 0\nrepeat = 3\n",
+        edit("rates = [\"1Mpps\"]", "rates = [\"plr1\", \"pdr\"]")
+    );
+    let s = lab.parse(&text).unwrap();
+    assert!(s.generator.rates.is_empty());
+    let search = s.search.as_ref().unwrap();
+    let targets: Vec<(&str, f64)> =
+        search.targets.iter().map(|t| (t.name.as_str(), t.loss_pct)).collect();
+    assert_eq!(targets, [("plr1", 1.0), ("pdr", 0.1)], "in the order rates names them");
+    assert_eq!(search.precision, 0.02);
+    assert_eq!(
+        (search.short_trial, search.final_trial),
+        (Duration::from_millis(200), Duration::from_secs(3))
+    );
+    assert_eq!((search.lower_pps, search.upper_pps), (50_000, Some(2_000_000)));
+    assert_eq!(s.run.retries, 0);
+    assert_eq!((s.points(), s.search_runs(), s.searches()), (0, 3, 6));
+    assert!(lab.parse(BASE).unwrap().search.is_none());
+}
+
+#[test]
+fn bad_searches_name_file_line_column_and_key() {
+    let lab = Lab::new();
+    let with_search = |rates: &str, search: &str| {
+        format!("{}[search]\n{search}", edit("rates = [\"1Mpps\"]", rates))
+    };
+    let cases: &[(&str, String, usize, usize, &str, &str)] = &[
+        (
+            "a word that is no target",
+            edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"nrd\"]"),
+            7,
+            17,
+            "generator.rates[1]",
+            "`nrd` is not a rate or a search target: did you mean `ndr`? (targets: ndr, pdr;",
+        ),
+        (
+            "a target twice",
+            edit("rates = [\"1Mpps\"]", "rates = [\"ndr\", \"ndr\"]"),
+            7,
+            17,
+            "generator.rates[1]",
+            "`ndr` is listed twice",
+        ),
+        (
+            "a [search] without a target",
+            with_search("rates = [\"1Mpps\"]", "precision = \"5%\"\n"),
+            11,
+            1,
+            "search",
+            "no search asked: add a target",
+        ),
+        (
+            "precision without unit",
+            with_search("rates = [\"ndr\"]", "precision = \"5\"\n"),
+            12,
+            13,
+            "search.precision",
+            "is not a percentage",
+        ),
+        (
+            "precision too wide",
+            with_search("rates = [\"ndr\"]", "precision = \"80%\"\n"),
+            12,
+            13,
+            "search.precision",
+            "between 0.1% and 50%",
+        ),
+        (
+            "zero trial",
+            with_search("rates = [\"ndr\"]", "short_trial = \"0s\"\n"),
+            12,
+            15,
+            "search.short_trial",
+            "greater than zero",
+        ),
+        (
+            "bad final trial",
+            with_search("rates = [\"ndr\"]", "final_trial = \"soon\"\n"),
+            12,
+            15,
+            "search.final_trial",
+            "is not a duration",
+        ),
+        (
+            "lower bound max",
+            with_search("rates = [\"ndr\"]", "lower = \"max\"\n"),
+            12,
+            9,
+            "search.lower",
+            "the lower bound must be a rate",
+        ),
+        (
+            "bounds in bits",
+            with_search("rates = [\"ndr\"]", "upper = \"100Mbps\"\n"),
+            12,
+            9,
+            "search.upper",
+            "in frames per second",
+        ),
+        (
+            "upper below lower",
+            with_search("rates = [\"ndr\"]", "lower = \"1Mpps\"\nupper = \"1Mpps\"\n"),
+            13,
+            9,
+            "search.upper",
+            "must be above the lower bound (1000000 pps)",
+        ),
+        (
+            "bad target name",
+            with_search("rates = [\"ndr\"]", "targets = { Loss1 = \"1%\" }\n"),
+            12,
+            21,
+            "search.targets.Loss1",
+            "`Loss1` is not a target name",
+        ),
+        (
+            "bad target loss",
+            with_search("rates = [\"ndr\"]", "targets = { plr = \"1\" }\n"),
+            12,
+            19,
+            "search.targets.plr",
+            "is not a percentage",
+        ),
+        (
+            "unknown key",
+            with_search("rates = [\"ndr\"]", "precison = \"5%\"\n"),
+            12,
+            1,
+            "search.precison",
+            "did you mean `precision`?",
+        ),
+    ];
+    for (what, text, line, column, path, message) in cases {
+        let e = lab.parse(text).expect_err(what);
+        assert!(e.message.contains(message), "{what}: message {:?}\n{text}", e.message);
+        assert_eq!((e.line, e.column, e.path.as_str()), (*line, *column, *path), "{what}: {e}");
+        assert!(!e.to_string().contains('\n'), "{what}: one line: {e}");
+    }
+}

@@ -1,0 +1,865 @@
+//! Loss-targeted searches: for one receiver, the highest offered rate whose loss stays within
+//! each target (RFC 2544's throughput = NDR, FD.io CSIT's PDR), found as CSIT's MLRsearch finds
+//! them — short trials to bracket the rate, full-length final trials to confirm it — with every
+//! trial measured like any other point ([`super::measure`]).
+//!
+//! # The search
+//! 1. A short **top-speed** trial: what the receiver keeps under flood is the first guess, and
+//!    what the generator offered is the top of the range unless `[search] upper` sets one.
+//! 2. **Short trials** bracket each target, the lowest loss first; every trial counts for
+//!    every target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share
+//!    them. With one side of a bracket known the next rate steps away from it, the step
+//!    doubling each time (4 × precision first); with both, the next rate is their geometric
+//!    middle, until the upper end is within `precision` of the lower one.
+//! 3. A **final trial** of full length at each target's lower end confirms it: the rate found.
+//!    One that loses too much becomes the upper end, and the next final trial steps down
+//!    (precision, then 2×, 4×); after three such the search gives up and says why. Targets
+//!    whose lower ends coincide share the final trial.
+//!
+//! # What counts as loss
+//! The frames sent that the receiver did not count (`loss_pct`). The ring engine waits when
+//! the receiving side's ring is full (a refusal, counted in the generator's `tx_dropped` but
+//! not as lost in the receiver's `rx_dropped`: [`crate::report::Drops::refused_frames`]); a
+//! few such waits are backpressure that costs no frame, but a trial whose generator was held
+//! back below 98 % of the rate by refusals did not have the rate taken: it fails, with the
+//! shortfall as its loss. A trial whose generator fell behind on its own (below 98 % with
+//! nothing refused), or sent bursts beyond its burst limit (they can overflow the receiver's
+//! ring and fake a loss), is **invalid**, not a loss: it is measured again up to `run.retries`
+//! times, and a rate the generator cannot hold becomes the top of the range. Any other
+//! invalid trial (a receiver program that failed, a count that makes no sense) is measured
+//! again too; if it stays invalid, so does the search.
+
+use std::time::Duration;
+
+use crate::report::{Point, Search, SearchTarget};
+use crate::scenario::{Rate, ReceiverSpec, SearchSpec};
+
+/// Most short trials of one search.
+const MAX_SHORT_TRIALS: usize = 24;
+
+/// Most final trials of one target that may lose too much before the search gives up.
+const MAX_FINAL_FAILURES: u32 = 3;
+
+/// What a trial is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialKind {
+    /// The top-speed trial that starts a search.
+    TopSpeed,
+    /// A short trial that brackets the rate.
+    Short,
+    /// A full-length trial that confirms it.
+    Final,
+}
+
+impl TrialKind {
+    /// How the progress lines call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialKind::TopSpeed => "top-speed",
+            TrialKind::Short => "short",
+            TrialKind::Final => "final",
+        }
+    }
+}
+
+/// A trial the search asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    /// The rate (`max` for the top-speed trial).
+    pub rate: Rate,
+    /// Its measured window.
+    pub length: Duration,
+    /// What it is for.
+    pub kind: TrialKind,
+    /// 1 the first time at this rate, more when measured again after an invalid trial.
+    pub attempt: u32,
+}
+
+/// What a search needs of the runner: trials measured, lines shown (a script in tests).
+pub trait Trials {
+    /// Measures a trial: its point, judged; `None` when a signal came.
+    fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>>;
+    /// Shows what the search did.
+    fn say(&mut self, line: &str);
+}
+
+/// How a trial counts.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// Measured: this much was lost (percent).
+    Loss(f64),
+    /// The generator did not hold the rate: says nothing of the receiver.
+    Behind(String),
+    /// The measurement is wrong for another reason.
+    Broken(String),
+}
+
+/// Judges a trial's point (`burst_limit`: the most frames the generator may send back to
+/// back); one that is valid but whose generator sent larger bursts is marked invalid here.
+fn verdict(p: &mut Point, burst_limit: u64) -> Verdict {
+    let c = &p.counters;
+    let refused = c.drops.refused_frames();
+    if p.valid {
+        if let Some(burst) = c.largest_burst_frames.filter(|b| *b > burst_limit) {
+            p.invalidate(format!(
+                "the generator sent bursts of {burst} frames (limit {burst_limit}), which can \
+                 overflow the receiver's ring and fake a loss: the machine is busy; close other \
+                 programs or lower the rate"
+            ));
+            return Verdict::Behind(p.invalid_reason.clone().unwrap_or_default());
+        }
+        return Verdict::Loss(p.loss_pct);
+    }
+    let reason = p.invalid_reason.clone().unwrap_or_default();
+    if p.fell_short() && refused > 0 {
+        // Held back by the receiving side: the rate was not taken.
+        let asked = p.asked_pps.unwrap_or(p.offered_pps).max(1.0);
+        let shortfall = 100.0 * (asked - p.offered_pps) / asked;
+        return Verdict::Loss(p.loss_pct.max(shortfall));
+    }
+    if p.fell_short() || c.sent_frames == 0 {
+        return Verdict::Behind(reason);
+    }
+    Verdict::Broken(reason)
+}
+
+/// What is known of one target.
+#[derive(Debug, Clone)]
+struct Bracket {
+    /// Most loss allowed, percent.
+    loss_pct: f64,
+    /// Highest rate that passed (latest evidence wins).
+    lo: Option<u64>,
+    /// Lowest rate that failed.
+    hi: Option<u64>,
+    /// Relative step away from a one-sided bracket; doubles each time.
+    width: f64,
+}
+
+impl Bracket {
+    fn passes(&self, loss_pct: f64) -> bool {
+        loss_pct <= self.loss_pct + 1e-9
+    }
+
+    fn record(&mut self, rate: u64, pass: bool) {
+        if pass {
+            self.lo = Some(self.lo.map_or(rate, |l| l.max(rate)));
+            if self.hi.is_some_and(|h| h <= rate) {
+                self.hi = None;
+            }
+        } else {
+            self.hi = Some(self.hi.map_or(rate, |h| h.min(rate)));
+            if self.lo.is_some_and(|l| l >= rate) {
+                self.lo = None;
+            }
+        }
+    }
+
+    fn done(&self, range: &Range, precision: f64) -> bool {
+        // Passing at the top of the range, or failing at its bottom, ends it too.
+        if self.lo.is_some_and(|l| l >= range.ceiling) || self.hi.is_some_and(|h| h <= range.floor)
+        {
+            return true;
+        }
+        match (self.lo, self.hi) {
+            (Some(l), Some(h)) => h as f64 <= l as f64 * (1.0 + precision) + 0.5,
+            (Some(l), None) => l >= range.ceiling,
+            (None, Some(h)) => h <= range.floor,
+            (None, None) => false,
+        }
+    }
+
+    /// The next rate to try.
+    fn next(&mut self, range: &Range, guess: u64) -> u64 {
+        let rate = match (self.lo, self.hi) {
+            (Some(l), Some(h)) => {
+                let mid = (l as f64 * h as f64).sqrt();
+                let nice = round_rate(mid);
+                if nice > l && nice < h {
+                    nice
+                } else {
+                    mid.round() as u64
+                }
+            }
+            (Some(l), None) => {
+                let r = round_rate(l as f64 * (1.0 + self.width));
+                self.width *= 2.0;
+                r
+            }
+            (None, Some(h)) => {
+                let r = round_rate(h as f64 / (1.0 + self.width));
+                self.width *= 2.0;
+                r
+            }
+            (None, None) => guess,
+        };
+        rate.clamp(range.floor, range.ceiling)
+    }
+}
+
+/// The rates a search may try.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    floor: u64,
+    ceiling: u64,
+    /// The ceiling came down because the generator fell behind at a rate (not the range's
+    /// own top).
+    lowered: bool,
+}
+
+impl Bracket {
+    /// Why the short trials did not narrow this bracket to `precision`, if they did not: the
+    /// generator could not hold the rates in between, or the trials ran out.
+    fn incomplete(&self, range: &Range, precision: f64) -> Option<String> {
+        let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
+        match (self.lo, self.hi) {
+            (Some(l), Some(h)) if narrow(l, h) => None,
+            (Some(l), _) if range.lowered && l >= range.ceiling => Some(format!(
+                "the generator fell behind at every rate tried above {} (its limit here, or a busy \
+                 machine: close other programs): the rate found is only a lower bound",
+                Rate::Pps(l)
+            )),
+            (Some(_), None) if l_at_top(self.lo, range) => None,
+            (None, Some(h)) if h <= range.floor => None,
+            _ => Some(format!(
+                "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
+                 the loss is not steady; make the trials longer or the machine quieter",
+                precision * 100.0
+            )),
+        }
+    }
+}
+
+fn l_at_top(lo: Option<u64>, range: &Range) -> bool {
+    lo.is_some_and(|l| l >= range.ceiling)
+}
+
+/// `pps` rounded to three significant digits (`523417` → `523000`), at least 1.
+fn round_rate(pps: f64) -> u64 {
+    if pps < 1000.0 {
+        return pps.round().max(1.0) as u64;
+    }
+    let scale = 10f64.powi(pps.log10().floor() as i32 - 2);
+    ((pps / scale).round() * scale).round() as u64
+}
+
+/// A rate for the progress lines: `0.523 Mpps`.
+fn mpps(pps: f64) -> String {
+    format!("{:.3} Mpps", pps / 1e6)
+}
+
+/// The searches' state and their trials.
+struct Searcher<'a> {
+    spec: &'a SearchSpec,
+    retries: u32,
+    burst_limit: u64,
+    trials: Vec<Point>,
+    title: String,
+}
+
+impl Searcher<'_> {
+    /// A trial at `rate`, measured again while invalid (up to `retries` more times): the
+    /// index of its last point and how it counts; `None` when a signal came.
+    fn trial(
+        &mut self,
+        out: &mut dyn Trials,
+        rate: Rate,
+        kind: TrialKind,
+        brackets: &[Bracket],
+    ) -> anyhow::Result<Option<(usize, Verdict)>> {
+        let length = match kind {
+            TrialKind::Final => self.spec.final_trial,
+            TrialKind::TopSpeed | TrialKind::Short => self.spec.short_trial,
+        };
+        let mut attempt = 1;
+        loop {
+            let ask = Ask { rate, length, kind, attempt };
+            let Some(mut point) = out.measure(&ask)? else { return Ok(None) };
+            point.attempt = attempt;
+            let verdict = verdict(&mut point, self.burst_limit);
+            let told = match &verdict {
+                Verdict::Loss(loss) => {
+                    let marks: Vec<String> = brackets
+                        .iter()
+                        .zip(&self.spec.targets)
+                        .map(|(b, t)| {
+                            format!(
+                                "{} {}",
+                                t.name,
+                                if b.passes(*loss) { "passes" } else { "fails" }
+                            )
+                        })
+                        .collect();
+                    format!("lost {loss:.3} %: {}", marks.join(", "))
+                }
+                Verdict::Behind(why) | Verdict::Broken(why) => format!("INVALID: {why}"),
+            };
+            out.say(&format!(
+                "{} {} trial @ {rate}{}: sent {}, received {}, {told}",
+                self.title,
+                kind.name(),
+                if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() },
+                mpps(point.offered_pps),
+                mpps(point.achieved_pps),
+            ));
+            self.trials.push(point);
+            let index = self.trials.len() - 1;
+            if matches!(verdict, Verdict::Loss(_)) || attempt > self.retries {
+                return Ok(Some((index, verdict)));
+            }
+            attempt += 1;
+        }
+    }
+}
+
+/// What one target came to.
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    found: Option<u64>,
+    lower: Option<u64>,
+    upper: Option<u64>,
+    final_trial: Option<usize>,
+    invalid: Option<String>,
+}
+
+/// Searches `receiver` (repetition `repetition`) for every target of `spec` (see the module
+/// docs), measuring an invalid trial again up to `retries` times, with the generator's
+/// `burst_limit`: one [`Search`] per target, in `spec`'s order, sharing the trials; `None`
+/// when a signal came.
+pub fn search(
+    spec: &SearchSpec,
+    retries: u32,
+    burst_limit: u64,
+    receiver: &ReceiverSpec,
+    repetition: u32,
+    out: &mut dyn Trials,
+) -> anyhow::Result<Option<Vec<Search>>> {
+    let mut s = Searcher {
+        spec,
+        retries,
+        burst_limit,
+        trials: Vec::new(),
+        title: format!("{} #{repetition} search:", receiver.label),
+    };
+    let initial_width = (4.0 * spec.precision).max(0.1);
+    let mut brackets: Vec<Bracket> = spec
+        .targets
+        .iter()
+        .map(|t| Bracket { loss_pct: t.loss_pct, lo: None, hi: None, width: initial_width })
+        .collect();
+    let mut outcomes = vec![Outcome::default(); brackets.len()];
+    let finish = |s: Searcher<'_>, outcomes: Vec<Outcome>| {
+        let searches = spec
+            .targets
+            .iter()
+            .zip(outcomes)
+            .map(|(target, o)| Search {
+                label: receiver.label.clone(),
+                method: receiver.method,
+                target: SearchTarget { name: target.name.clone(), loss_pct: target.loss_pct },
+                repetition,
+                found_pps: o.found.map(|f| f as f64),
+                lower_pps: o.lower.map(|l| l as f64),
+                upper_pps: o.upper.map(|u| u as f64),
+                trials: s.trials.clone(),
+                final_trial: o.final_trial,
+                valid: o.invalid.is_none(),
+                invalid_reason: o.invalid,
+            })
+            .collect();
+        Some(searches)
+    };
+    let give_up = |outcomes: &mut Vec<Outcome>, why: &str| {
+        for o in outcomes.iter_mut() {
+            o.invalid.get_or_insert_with(|| why.to_string());
+        }
+    };
+
+    // 1. Top speed: the first guess and the range.
+    let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)? else {
+        return Ok(None);
+    };
+    let offered = s.trials[top].offered_pps;
+    if let Verdict::Broken(why) = &verdict {
+        give_up(&mut outcomes, &format!("its top-speed trial stayed invalid: {why}"));
+        return Ok(finish(s, outcomes));
+    }
+    if offered < 1.0 {
+        give_up(&mut outcomes, "the generator sent nothing at top speed");
+        return Ok(finish(s, outcomes));
+    }
+    let mut range = Range {
+        floor: spec.lower_pps,
+        ceiling: spec.upper_pps.unwrap_or(offered as u64).max(spec.lower_pps),
+        lowered: false,
+    };
+    let guess = round_rate(s.trials[top].achieved_pps).clamp(range.floor, range.ceiling);
+
+    // 2. Short trials.
+    let order = {
+        let mut order: Vec<usize> = (0..brackets.len()).collect();
+        order.sort_by(|a, b| brackets[*a].loss_pct.total_cmp(&brackets[*b].loss_pct));
+        order
+    };
+    let mut shorts = 0;
+    while let Some(&t) = order.iter().find(|t| !brackets[**t].done(&range, spec.precision)) {
+        if shorts == MAX_SHORT_TRIALS {
+            break;
+        }
+        shorts += 1;
+        let rate = brackets[t].next(&range, guess);
+        let Some((_, verdict)) = s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)? else {
+            return Ok(None);
+        };
+        match verdict {
+            Verdict::Loss(loss) => {
+                for b in &mut brackets {
+                    let pass = b.passes(loss);
+                    b.record(rate, pass);
+                }
+            }
+            Verdict::Behind(_) => {
+                // The generator cannot hold this rate here: the range ends below it, at most
+                // at the best it offered.
+                let best = s
+                    .trials
+                    .iter()
+                    .rev()
+                    .take_while(|p| p.asked_pps == Some(rate as f64))
+                    .map(|p| p.offered_pps)
+                    .fold(0.0, f64::max);
+                let below = (rate as f64 / (1.0 + spec.precision)).min(best);
+                range.ceiling = round_rate(below).max(range.floor);
+                range.lowered = true;
+            }
+            Verdict::Broken(why) => {
+                give_up(&mut outcomes, &format!("a trial stayed invalid: {why}"));
+                return Ok(finish(s, outcomes));
+            }
+        }
+    }
+
+    // 3. Final trials, the lowest loss first; targets at the same rate share one.
+    let mut finals: Vec<(u64, usize, Verdict)> = Vec::new();
+    for &t in &order {
+        let incomplete = brackets[t].incomplete(&range, spec.precision);
+        let o = &mut outcomes[t];
+        o.upper = brackets[t].hi;
+        let mut candidate = brackets[t].lo;
+        if candidate.is_none() {
+            // Even the lowest rate tried lost too much (or nothing could be tried).
+            if brackets[t].hi.is_none() {
+                o.invalid = Some(
+                    "no short trial could be measured: the generator fell behind at every rate"
+                        .into(),
+                );
+            }
+            continue;
+        }
+        let mut failures = 0;
+        while let Some(rate) = candidate {
+            let (index, verdict) = match finals.iter().find(|(r, ..)| *r == rate) {
+                Some((_, index, verdict)) => (*index, verdict.clone()),
+                None => {
+                    let Some((index, verdict)) =
+                        s.trial(out, Rate::Pps(rate), TrialKind::Final, &brackets)?
+                    else {
+                        return Ok(None);
+                    };
+                    finals.push((rate, index, verdict.clone()));
+                    (index, verdict)
+                }
+            };
+            let o = &mut outcomes[t];
+            match verdict {
+                Verdict::Loss(loss) if brackets[t].passes(loss) => {
+                    (o.found, o.lower, o.final_trial) = (Some(rate), Some(rate), Some(index));
+                    break;
+                }
+                Verdict::Broken(why) => {
+                    o.invalid = Some(format!("its final trial stayed invalid: {why}"));
+                    break;
+                }
+                Verdict::Loss(_) | Verdict::Behind(_) => {
+                    if let Verdict::Loss(_) = verdict {
+                        o.upper = Some(o.upper.map_or(rate, |u| u.min(rate)));
+                    }
+                    failures += 1;
+                    if failures == MAX_FINAL_FAILURES {
+                        o.invalid = Some(match verdict {
+                            Verdict::Behind(why) => {
+                                format!("its final trials stayed invalid: {why}")
+                            }
+                            _ => format!(
+                                "its final trials lost more than {} % at every rate below the \
+                                 short trials' bracket: the loss is not steady; make the trials \
+                                 longer or the machine quieter",
+                                spec.targets[t].loss_pct
+                            ),
+                        });
+                        break;
+                    }
+                    let step = spec.precision * f64::from(1u32 << (failures - 1));
+                    let next = round_rate(rate as f64 / (1.0 + step));
+                    candidate = (next >= range.floor && next < rate).then_some(next);
+                }
+            }
+        }
+        let o = &mut outcomes[t];
+        if o.invalid.is_none() {
+            o.invalid = incomplete;
+        }
+        let target = &spec.targets[t];
+        let line = match (o.found, &o.invalid) {
+            (_, Some(why)) => format!("{} {}: INVALID: {why}", s.title, target.name),
+            (Some(found), None) => format!(
+                "{} {} = {} (its {:.1} s final trial lost {:.3} %, at most {} % allowed; \
+                 bracket {} to {}; {} trials)",
+                s.title,
+                target.name,
+                mpps(found as f64),
+                spec.final_trial.as_secs_f64(),
+                o.final_trial.map_or(0.0, |i| s.trials[i].loss_pct),
+                target.loss_pct,
+                mpps(found as f64),
+                o.upper.map_or("the range's top".to_string(), |u| mpps(u as f64)),
+                s.trials.len()
+            ),
+            (None, None) => format!(
+                "{} {}: none: even {} lost more than {} %",
+                s.title,
+                target.name,
+                mpps(o.upper.unwrap_or(range.floor) as f64),
+                target.loss_pct
+            ),
+        };
+        out.say(&line);
+    }
+    Ok(finish(s, outcomes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Counters;
+    use crate::scenario::{LossTarget, Method};
+
+    fn receiver() -> ReceiverSpec {
+        ReceiverSpec {
+            method: Method::Pcap,
+            label: "pcap".into(),
+            buffer: None,
+            batch: None,
+            frames: None,
+            wait: None,
+            max_delay: None,
+            command: None,
+            write: None,
+        }
+    }
+
+    fn spec() -> SearchSpec {
+        SearchSpec {
+            targets: vec![
+                LossTarget { name: "ndr".into(), loss_pct: 0.0 },
+                LossTarget { name: "pdr".into(), loss_pct: 0.5 },
+            ],
+            precision: 0.05,
+            short_trial: Duration::from_millis(300),
+            final_trial: Duration::from_secs(1),
+            lower_pps: 10_000,
+            upper_pps: None,
+        }
+    }
+
+    /// A receiver that keeps up to `capacity` frames/s and loses the rest, behind a generator
+    /// that tops out at `top`; `script` may override a trial (by its number, from 0).
+    struct Fake {
+        capacity: f64,
+        top: f64,
+        /// Loss (percent) added to final trials only.
+        final_extra: f64,
+        script: Vec<(usize, Counters)>,
+        asked: Vec<Ask>,
+        lines: Vec<String>,
+    }
+
+    impl Fake {
+        fn new(capacity: f64, top: f64) -> Fake {
+            Fake { capacity, top, final_extra: 0.0, script: vec![], asked: vec![], lines: vec![] }
+        }
+    }
+
+    fn counters(length: Duration, offered: f64, kept: f64) -> Counters {
+        let secs = length.as_secs_f64();
+        let sent = (offered * secs).round() as u64;
+        let rx = ((kept * secs).round() as u64).min(sent);
+        Counters {
+            duration_s: secs,
+            sent_frames: sent,
+            iface_rx_frames: sent,
+            app_rx_frames: rx,
+            ipv4_frames: rx,
+            ..Counters::default()
+        }
+    }
+
+    impl Trials for Fake {
+        fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+            let n = self.asked.len();
+            self.asked.push(ask.clone());
+            let offered = ask.rate.pps(60).unwrap_or(self.top);
+            let mut kept = offered.min(self.capacity);
+            if ask.kind == TrialKind::Final {
+                kept = kept.min(offered * (1.0 - self.final_extra / 100.0));
+            }
+            let c = match self.script.iter().position(|(i, _)| *i == n) {
+                Some(i) => self.script.remove(i).1,
+                None => counters(ask.length, offered, kept),
+            };
+            Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+        }
+
+        fn say(&mut self, line: &str) {
+            self.lines.push(line.to_string());
+        }
+    }
+
+    fn run(fake: &mut Fake, spec: &SearchSpec) -> Vec<Search> {
+        search(spec, 2, 64, &receiver(), 1, fake).unwrap().unwrap()
+    }
+
+    /// The final trial's point of a search.
+    fn final_point(s: &Search) -> &Point {
+        &s.trials[s.final_trial.unwrap()]
+    }
+
+    #[test]
+    fn finds_the_capacity_within_the_precision_and_confirms_it_at_full_length() {
+        let mut fake = Fake::new(512_345.0, 5_000_000.0);
+        let found = run(&mut fake, &spec());
+        assert_eq!(found.len(), 2);
+        let (ndr, pdr) = (&found[0], &found[1]);
+        assert_eq!(ndr.target.name, "ndr");
+        for s in [ndr, pdr] {
+            assert!(s.valid, "{:?}", s.invalid_reason);
+            let f = s.found_pps.unwrap();
+            let (lo, hi) = (s.lower_pps.unwrap(), s.upper_pps.unwrap());
+            assert!(lo <= f && f < hi, "{f} in [{lo}, {hi})");
+            assert!(hi <= lo * 1.05 + 1.0, "bracket within the precision: {lo}..{hi}");
+            let p = final_point(s);
+            assert_eq!(p.asked_pps, Some(f));
+            assert_eq!(p.counters.duration_s, 1.0, "the final trial is full length");
+            assert!(p.loss_pct <= s.target.loss_pct);
+        }
+        let ndr_found = ndr.found_pps.unwrap();
+        assert!((487_000.0..=512_345.0).contains(&ndr_found), "{ndr_found}");
+        // PDR allows 0.5 %: it is at least NDR and at most 0.5 % above the capacity.
+        let pdr_found = pdr.found_pps.unwrap();
+        assert!(pdr_found >= ndr_found && pdr_found <= 512_345.0 / 0.995, "{pdr_found}");
+        // The first trial is at top speed; the trials are shared, short ones before finals.
+        assert_eq!(fake.asked[0].rate, Rate::Max);
+        assert_eq!(ndr.trials, pdr.trials);
+        let kinds: Vec<TrialKind> = fake.asked.iter().map(|a| a.kind).collect();
+        let first_final = kinds.iter().position(|k| *k == TrialKind::Final).unwrap();
+        assert!(kinds[first_final..].iter().all(|k| *k == TrialKind::Final), "{kinds:?}");
+        assert!(fake.asked.len() <= 16, "{} trials", fake.asked.len());
+        assert!(fake.lines.iter().any(|l| l.contains("ndr = 0.")), "{:?}", fake.lines);
+    }
+
+    #[test]
+    fn a_receiver_faster_than_the_generator_passes_at_the_top_of_the_range() {
+        let mut fake = Fake::new(1e9, 2_000_000.0);
+        let found = run(&mut fake, &spec());
+        let ndr = &found[0];
+        assert!(ndr.valid);
+        assert_eq!(ndr.found_pps, Some(2_000_000.0));
+        assert_eq!(ndr.upper_pps, None, "nothing failed: the answer is at least the top");
+    }
+
+    #[test]
+    fn a_receiver_that_loses_at_the_lowest_rate_has_no_rate_found() {
+        let mut fake = Fake::new(1_000.0, 2_000_000.0);
+        let found = run(&mut fake, &spec());
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(ndr.found_pps, None);
+        assert_eq!(ndr.upper_pps, Some(10_000.0));
+        assert!(fake.asked.iter().all(|a| a.kind != TrialKind::Final));
+    }
+
+    #[test]
+    fn a_final_trial_that_loses_steps_down_and_is_confirmed_below() {
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        // A short trial at the bracket's lower end passes; its first full-length trial loses.
+        fake.final_extra = 0.0;
+        let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
+        // Script: the first final trial loses 1 frame.
+        let mut probe = Fake::new(800_000.0, 5_000_000.0);
+        let _ = run(&mut probe, &spec);
+        let first_final = probe.asked.iter().position(|a| a.kind == TrialKind::Final).unwrap();
+        let rate = probe.asked[first_final].rate.pps(60).unwrap();
+        fake.script.push((first_final, counters(Duration::from_secs(1), rate, rate - 1.0)));
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert!(ndr.found_pps.unwrap() < rate);
+        assert_eq!(ndr.upper_pps, Some(rate), "the final failure is the upper end");
+        assert_eq!(final_point(ndr).loss_pct, 0.0);
+    }
+
+    #[test]
+    fn finals_that_keep_losing_make_the_search_invalid_with_the_reason() {
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        fake.final_extra = 1.0;
+        let found = run(&mut fake, &spec());
+        let ndr = &found[0];
+        assert!(!ndr.valid);
+        assert!(ndr.invalid_reason.as_ref().unwrap().contains("the loss is not steady"));
+        assert_eq!(
+            fake.asked.iter().filter(|a| a.kind == TrialKind::Final).count(),
+            MAX_FINAL_FAILURES as usize
+        );
+    }
+
+    #[test]
+    fn a_generator_that_falls_behind_is_tried_again_not_counted_as_loss() {
+        let mut fake = Fake::new(512_345.0, 5_000_000.0);
+        // The second trial (the first short one, at the top-speed guess) falls behind twice.
+        let behind = counters(Duration::from_millis(300), 400_000.0, 400_000.0);
+        fake.script.push((1, behind.clone()));
+        fake.script.push((2, behind));
+        let found = run(&mut fake, &spec());
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(fake.asked[2].attempt, 2);
+        assert_eq!(fake.asked[3].attempt, 3);
+        assert_eq!(fake.asked[1].rate, fake.asked[3].rate, "the same rate, again");
+        assert_eq!(ndr.trials[1].attempt, 1);
+        assert!(!ndr.trials[1].valid);
+        assert!(ndr.trials[1].invalid_reason.as_ref().unwrap().contains("the machine is busy"));
+        assert!((487_000.0..=512_345.0).contains(&ndr.found_pps.unwrap()));
+    }
+
+    #[test]
+    fn a_search_whose_generator_fell_behind_above_the_rate_found_is_only_a_lower_bound() {
+        // The generator holds 300 kpps paced at most; the receiver would take 1 Mpps.
+        struct Busy(Fake);
+        impl Trials for Busy {
+            fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+                let Some(pps) = ask.rate.pps(60) else { return self.0.measure(ask) };
+                if pps <= 300_000.0 {
+                    return self.0.measure(ask);
+                }
+                self.0.asked.push(ask.clone());
+                let c = counters(ask.length, 200_000.0, 200_000.0);
+                Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+            }
+            fn say(&mut self, line: &str) {
+                self.0.say(line);
+            }
+        }
+        let mut busy = Busy(Fake::new(1_000_000.0, 3_000_000.0));
+        let found = search(&spec(), 0, 64, &receiver(), 1, &mut busy).unwrap().unwrap();
+        let ndr = &found[0];
+        assert!(!ndr.valid);
+        assert!(ndr.invalid_reason.as_ref().unwrap().contains("only a lower bound"), "{ndr:?}");
+        assert!(ndr.found_pps.unwrap() <= 300_000.0);
+    }
+
+    #[test]
+    fn a_rate_the_generator_never_holds_ends_the_range_below_it() {
+        // The receiver takes anything; the generator holds 1.2 Mpps paced at most.
+        struct Slow(Fake);
+        impl Trials for Slow {
+            fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+                let Some(pps) = ask.rate.pps(60) else { return self.0.measure(ask) };
+                let c = counters(ask.length, pps.min(1_200_000.0), pps.min(1_200_000.0));
+                self.0.asked.push(ask.clone());
+                Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+            }
+            fn say(&mut self, line: &str) {
+                self.0.say(line);
+            }
+        }
+        let mut slow = Slow(Fake::new(1e9, 3_000_000.0));
+        let found = search(&spec(), 1, 64, &receiver(), 1, &mut slow).unwrap().unwrap();
+        let ndr = &found[0];
+        let f = ndr.found_pps.unwrap();
+        assert!((1_000_000.0..=1_200_000.0).contains(&f), "{f}");
+        assert_eq!(ndr.upper_pps, None, "no loss was seen: only the generator's limit");
+        assert!(!ndr.valid, "the answer is only a lower bound");
+        assert!(ndr.invalid_reason.as_ref().unwrap().contains("fell behind at every rate tried"));
+    }
+
+    #[test]
+    fn a_ceiling_lowered_under_a_wide_bracket_ends_it() {
+        let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
+        let b = Bracket { loss_pct: 0.0, lo: Some(14_800), hi: Some(138_000), width: 0.2 };
+        assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
+        let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2 };
+        assert!(b.done(&range, 0.05), "failing at the floor");
+        let b = Bracket { loss_pct: 0.0, lo: Some(12_000), hi: Some(138_000), width: 0.2 };
+        assert!(!b.done(&range, 0.05));
+    }
+
+    #[test]
+    fn a_receiver_that_holds_the_generator_back_fails_the_rate() {
+        let refused = |offered: f64| Counters {
+            drops: crate::report::Drops {
+                generator_tx_dropped_frames: Some(10),
+                ..Default::default()
+            },
+            ..counters(Duration::from_secs(1), offered, offered)
+        };
+        let judge = |c| Point::new(&receiver(), Rate::Pps(1_000_000), 1, 60, true, c);
+        // Held back to 90 % of the rate by refusals: a 10 % loss.
+        let mut p = judge(refused(900_000.0));
+        assert!(matches!(verdict(&mut p, 64), Verdict::Loss(l) if (l - 10.0).abs() < 1e-9));
+        // A few refusals the ring waited out, the rate held: backpressure, no loss.
+        let mut p = judge(refused(1_000_000.0));
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
+        // Behind with nothing refused: invalid, not a loss.
+        let mut p = judge(counters(Duration::from_secs(1), 900_000.0, 900_000.0));
+        assert!(matches!(verdict(&mut p, 64), Verdict::Behind(_)));
+        // Bursts beyond the limit: invalid, not a loss.
+        let mut p = judge(Counters {
+            largest_burst_frames: Some(1000),
+            ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
+        });
+        assert!(matches!(verdict(&mut p, 64), Verdict::Behind(_)));
+        assert!(!p.valid);
+        assert!(p.invalid_reason.unwrap().contains("bursts of 1000 frames (limit 64)"));
+        // Within the limit, a slipped schedule is only a note.
+        let mut p = judge(Counters {
+            largest_burst_frames: Some(64),
+            generator_limit: Some("rate not held: the schedule slipped 2 ms".into()),
+            ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
+        });
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
+    }
+
+    #[test]
+    fn a_broken_receiver_makes_every_target_invalid() {
+        let mut fake = Fake::new(512_345.0, 5_000_000.0);
+        // More received than sent, three times in a row on the first short trial.
+        let bad = Counters {
+            app_rx_frames: 10_000_000,
+            ..counters(Duration::from_millis(300), 512_000.0, 512_000.0)
+        };
+        for i in 1..=3 {
+            fake.script.push((i, bad.clone()));
+        }
+        let found = run(&mut fake, &spec());
+        assert!(found.iter().all(|s| !s.valid && s.found_pps.is_none()));
+        assert!(found[0].invalid_reason.as_ref().unwrap().contains("other traffic"));
+    }
+
+    #[test]
+    fn rates_are_rounded_to_three_digits() {
+        assert_eq!(round_rate(523_417.0), 523_000);
+        assert_eq!(round_rate(1_234_567.0), 1_230_000);
+        assert_eq!(round_rate(99_949.0), 99_900);
+        assert_eq!(round_rate(0.2), 1);
+    }
+}
