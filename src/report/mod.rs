@@ -32,7 +32,7 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Row, Verdict};
-pub use manifest::Manifest;
+pub use manifest::{HostFacts, Manifest};
 pub use plot::plots;
 pub use results::{
     Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,

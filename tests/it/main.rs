@@ -11,4 +11,5 @@ mod rooms;
 mod run;
 mod scenario;
 mod topology;
+mod two_hosts;
 mod util;
