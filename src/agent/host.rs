@@ -300,6 +300,14 @@ impl Host {
         }
     }
 
+    /// Runs `netlab doctor`'s checks on the host.
+    pub fn doctor(&self) -> anyhow::Result<Vec<super::protocol::CheckResult>> {
+        match self.call(Request::Doctor)? {
+            Reply::Doctor(checks) => Ok(checks),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
     /// Drops the host's receiver and generator (best effort: errors are logged).
     pub fn abandon(&self) {
         if let Err(e) = self.call(Request::Abandon) {

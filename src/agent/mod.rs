@@ -17,5 +17,5 @@ pub mod protocol;
 mod serve;
 
 pub use host::{ssh_command, Host, CLEANUP_TIMEOUT, HELLO_TIMEOUT};
-pub use protocol::{Facts, Hello, InterfaceFacts, Reply, Request, PROTOCOL};
+pub use protocol::{CheckResult, Facts, Hello, InterfaceFacts, Reply, Request, PROTOCOL};
 pub use serve::{error_reply, serve, Agent};

@@ -100,6 +100,21 @@ pub enum Request {
     GenWait,
     /// Drops the receiver and the generator, whatever their state ([`Reply::Done`]).
     Abandon,
+    /// Runs `netlab doctor`'s checks on the host ([`Reply::Doctor`]).
+    Doctor,
+}
+
+/// One of `netlab doctor`'s checks, as a host ran it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// What was checked.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it when it failed.
+    pub fix: String,
 }
 
 /// What a host has (its facts and interfaces).
@@ -152,6 +167,8 @@ pub enum Reply {
         /// Why (for `auto`).
         reason: String,
     },
+    /// [`Request::Doctor`]: every check, in order.
+    Doctor(Vec<CheckResult>),
     /// [`Request::RecvStop`].
     Received(Box<RecvReport>),
     /// [`Request::GenWait`].

@@ -125,6 +125,17 @@ impl Agent {
                 self.abandon();
                 Ok(Reply::Done)
             }
+            Request::Doctor => Ok(Reply::Doctor(
+                crate::doctor::run_checks()
+                    .into_iter()
+                    .map(|c| super::protocol::CheckResult {
+                        name: c.name.to_string(),
+                        ok: c.ok,
+                        detail: c.detail,
+                        fix: c.fix.to_string(),
+                    })
+                    .collect(),
+            )),
         }
     }
 

@@ -436,6 +436,69 @@ fn dry_run_connects_says_versions_and_interfaces_and_builds_nothing() {
     assert!(!NetNs::exists(&format!("netlab-{lab}")));
     assert!(!hosts.path("results").exists(), "results written by a dry run");
     hosts.assert_clean_within_5s(Some(&lab));
+
+    // `netlab doctor --host` runs the checks there.
+    let out = netlab().args(["doctor", "--host", "b"]).arg(&file).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("host `b` (ssh root@{ADDR_B}): netlab ")), "{stdout}");
+    assert!(stdout.contains("✔ CAP_NET_ADMIN") && stdout.contains("AF_XDP"), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let out = netlab().args(["doctor", "--host", "c"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no host `c` in [hosts]"), "{}", text(&out.stderr));
+    hosts.assert_clean_within_5s(Some(&lab));
+}
+
+#[test]
+fn ctrl_c_stops_every_host_as_on_one() {
+    let Some(hosts) = TwoHosts::new("ctrl_c_stops_every_host") else { return };
+    let file = hosts.scenario(
+        "interrupted",
+        CABLE,
+        "[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+         [[receiver]]\nmethod = \"fastnet:3\"\n[run]\nrepeat = 8\n",
+        "known_hosts",
+        &bin(),
+    );
+    let results = hosts.path("results");
+    let child = netlab()
+        .args(["run", "--results"])
+        .arg(&results)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !results.exists() || std::fs::read_dir(&results).unwrap().next().is_none() {
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    sh(&format!("kill -INT {}", child.id()));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}{}", text(&out.stdout), text(&out.stderr));
+    let written = json(&results_dir(&results).join("results.json"));
+    assert_eq!(written["partial"], true, "{written}");
+    hosts.assert_clean_within_5s(None);
+}
+
+#[test]
+fn topo_up_refuses_a_lab_placed_on_another_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("placed.toml");
+    std::fs::write(
+        &file,
+        "name = \"p\"\n[hosts]\nvm = { ssh = \"vm\" }\n[topology]\nkind = \"veth\"\nhost = \"vm\"\n",
+    )
+    .unwrap();
+    let out = netlab().args(["topo", "up"]).arg(&file).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("placed.toml:6:8: topology.host: this lab is placed on a host"),
+        "{stderr}"
+    );
 }
 
 #[test]
