@@ -9,7 +9,7 @@
 //! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |
 //! | 5 | `netlab run` finished, but a receiver program (`exec`) failed: its points are invalid |
 //! | 6 | a host of the scenario's `[hosts]` could not be used: ssh could not connect or authenticate, its netlab is missing or speaks another protocol, or its connection was lost mid-run (partial results written, every host cleaned) |
-//! | 130 | interrupted (SIGINT/SIGTERM); partial results were written and the lab removed |
+//! | 130 | interrupted (SIGINT/SIGTERM, or SIGHUP: a closed terminal or ssh session); partial results were written and the lab removed |
 
 use std::fmt;
 

@@ -419,3 +419,29 @@ impl Drop for Remote {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_never_prompts_and_the_users_options_come_before_the_defaults() {
+        let place = Place::Ssh {
+            target: "root@192.168.56.101".into(),
+            options: vec!["-p".into(), "2222".into(), "-o".into(), "ConnectTimeout=3".into()],
+            netlab: "/opt/net lab/netlab".into(),
+        };
+        let ssh = ssh_command(&place).unwrap();
+        assert_eq!(ssh.get_program(), "ssh");
+        let args: Vec<String> = ssh.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(&args[..2], ["-o", "BatchMode=yes"]);
+        assert_eq!(&args[2..6], ["-p", "2222", "-o", "ConnectTimeout=3"]);
+        // ssh takes the first value of an option: the user's timeout wins over the default.
+        let user = args.iter().position(|a| a == "ConnectTimeout=3").unwrap();
+        let default = args.iter().position(|a| a == "ConnectTimeout=15").unwrap();
+        assert!(user < default);
+        // The remote shell gets the program quoted.
+        assert_eq!(&args[args.len() - 2..], ["root@192.168.56.101", "'/opt/net lab/netlab' agent"]);
+        assert!(ssh_command(&Place::Local).is_none());
+    }
+}

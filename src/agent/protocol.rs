@@ -181,3 +181,44 @@ pub enum Reply {
         message: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_replies_are_one_line_of_json_each_way() {
+        let requests = [
+            Request::Facts,
+            Request::Stats { netns: Some("netlab-t".into()), iface: "rx0".into() },
+            Request::Interface { name: "eth2".into(), role: Role::Receiver },
+            Request::RecvStatus,
+            Request::Abandon,
+        ];
+        for request in requests {
+            let line = serde_json::to_string(&request).unwrap();
+            assert!(!line.contains('\n'), "{line}");
+            let back: Request = serde_json::from_str(&line).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), line);
+        }
+        assert_eq!(serde_json::to_string(&Request::Facts).unwrap(), r#"{"op":"facts"}"#);
+        let error = Reply::Error { code: 2, message: "no interface named `eth9`".into() };
+        assert_eq!(
+            serde_json::to_string(&error).unwrap(),
+            r#"{"reply":"error","value":{"code":2,"message":"no interface named `eth9`"}}"#
+        );
+        let status: Reply =
+            serde_json::from_str(r#"{"reply":"status","value":{"frames":7,"finished":false}}"#)
+                .unwrap();
+        assert!(matches!(status, Reply::Status { frames: 7, finished: false }));
+    }
+
+    #[test]
+    fn the_hello_names_this_build_and_protocol() {
+        let hello = serde_json::to_string(&Hello::ours()).unwrap();
+        assert_eq!(
+            hello,
+            format!(r#"{{"netlab":"{}","protocol":{PROTOCOL}}}"#, env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

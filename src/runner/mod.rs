@@ -40,7 +40,7 @@
 //! stdin close), and `netlab run` exits with [`crate::exit::Code::Host`] (6).
 //!
 //! # Interrupts
-//! SIGINT/SIGTERM stop the point in progress (it is dropped: its window is incomplete), the
+//! SIGINT/SIGTERM (and SIGHUP) stop the point in progress (it is dropped: its window is incomplete), the
 //! points measured so far are written with `"partial": true`, the lab is taken down, and
 //! `netlab run` exits with 130.
 

@@ -280,6 +280,40 @@ fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results()
 }
 
 #[test]
+fn a_veth_lab_placed_on_the_remote_host_is_built_measured_and_removed_there() {
+    let Some(hosts) = TwoHosts::new("a_veth_lab_placed_on_the_remote_host") else { return };
+    let lab = format!("i13v-{}", std::process::id());
+    let file = hosts.scenario(
+        "remote-veth",
+        "[topology]\nkind = \"veth\"\nhost = \"b\"\n",
+        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n",
+        "known_hosts",
+        &bin(),
+    );
+    let results = hosts.path("results");
+    let out = netlab()
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let dir = results_dir(&results);
+    let written = json(&dir.join("results.json"));
+    let p = &written["points"][0];
+    assert_eq!(p["sent_frames"], 20_000, "{p}");
+    assert_eq!(p["iface_rx_frames"], 20_000, "{p}");
+    // The lab's threaded NAPI kthread, on B, was charged.
+    assert!(p["napi_cpu_ns"].as_u64().is_some(), "{p}");
+    let manifest = json(&dir.join("manifest.json"));
+    assert_eq!(manifest["lab"]["lab"]["netns"], format!("netlab-{lab}"), "{manifest}");
+    assert!(manifest["hosts"]["b"]["kernel"].is_string(), "{manifest}");
+    assert!(!NetNs::exists(&format!("netlab-{lab}")), "the lab was left up");
+    hosts.assert_clean_within_5s(Some(&lab));
+}
+
+#[test]
 fn sigkill_of_the_orchestrator_leaves_nothing_on_the_remote_host() {
     let Some(hosts) = TwoHosts::new("sigkill_of_the_orchestrator") else { return };
     let lab = format!("i13k-{}", std::process::id());
