@@ -360,6 +360,12 @@ impl Remote {
         lines.iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string())
     }
 
+    /// The first line ssh printed on stderr containing `needle`.
+    fn line_with(&self, needle: &str) -> Option<String> {
+        let lines = self.stderr.lock().ok()?;
+        lines.iter().find(|l| l.contains(needle)).map(|l| l.trim().to_string())
+    }
+
     /// Closes the agent's stdin — it then removes what it built and exits — and waits up to
     /// `timeout` for ssh to end (killing it after). Returns ssh's exit status if it ended.
     fn end(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
@@ -393,7 +399,12 @@ impl Remote {
         let said_text = said.clone().unwrap_or_else(|| why.clone());
         match status.and_then(|s| s.code()) {
             // ssh's own failure: cannot resolve, connect, authenticate, verify the host key.
-            Some(255) => format!("{who}: ssh: {said_text}"),
+            // For a host key, its last words ("Host key verification failed.") come with the
+            // line that says why: unknown, or changed.
+            Some(255) => match self.line_with("requested strict checking") {
+                Some(why) if why != said_text => format!("{who}: ssh: {why} {said_text}"),
+                _ => format!("{who}: ssh: {said_text}"),
+            },
             // The remote shell: command not found / not executable.
             Some(126 | 127) => format!(
                 "{who}: no netlab at `{netlab}` there ({said_text}): install netlab on that host, \

@@ -420,14 +420,29 @@ fn assert_refused(hosts: &TwoHosts, file: &Path, says: &[&str]) {
 }
 
 #[test]
-fn wrong_host_key_unknown_host_and_no_netlab_are_one_line_each_and_build_nothing() {
-    let Some(hosts) = TwoHosts::new("wrong_host_key_unknown_host_and_no_netlab") else { return };
+fn wrong_key_unknown_host_refused_login_and_no_netlab_are_one_line_each_and_build_nothing() {
+    let Some(hosts) = TwoHosts::new("wrong_key_unknown_host_refused_login_and_no_netlab") else {
+        return;
+    };
     let body =
         "[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\n[[receiver]]\nmethod = \"pcap\"\n";
     let wrong = hosts.scenario("wrongkey", CABLE, body, "wrong_known_hosts", &bin());
-    assert_refused(&hosts, &wrong, &["host `b`", "ssh:", "Host key verification failed"]);
+    assert_refused(
+        &hosts,
+        &wrong,
+        &["host `b`", "ssh: Host key for 10.213.0.2 has changed", "Host key verification failed"],
+    );
     let unknown = hosts.scenario("unknown", CABLE, body, "empty_known_hosts", &bin());
-    assert_refused(&hosts, &unknown, &["host `b`", "ssh:", "Host key verification failed"]);
+    assert_refused(
+        &hosts,
+        &unknown,
+        &["host `b`", "ssh: No ED25519 host key is known for 10.213.0.2", "verification failed"],
+    );
+    // A key the host does not authorize: ssh's own words.
+    let denied = hosts.scenario("denied", CABLE, body, "known_hosts", &bin());
+    let text = std::fs::read_to_string(&denied).unwrap().replace("client_key", "other_key");
+    std::fs::write(&denied, text).unwrap();
+    assert_refused(&hosts, &denied, &["host `b`", "ssh: ", "Permission denied (publickey)"]);
     let missing = hosts.scenario("missing", CABLE, body, "known_hosts", "/nonexistent/netlab");
     assert_refused(
         &hosts,
