@@ -158,12 +158,29 @@ impl TwoHosts {
             .collect()
     }
 
-    /// Within 5 s nothing netlab made is left on B: no process besides sshd, no XDP program on
-    /// the cable, no lab namespace `netlab-<lab>`.
+    /// The processes in A, the test thread's namespace (the test process itself is not: its
+    /// main thread, which /proc shows, stays in the machine's).
+    fn strays_in_a(&self) -> Vec<String> {
+        let ours = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| std::fs::read_link(e.path().join("ns/net")).is_ok_and(|ns| ns == ours))
+            .map(|e| {
+                let cmd = std::fs::read_to_string(e.path().join("cmdline")).unwrap_or_default();
+                format!("{} {}", e.file_name().to_string_lossy(), cmd.replace('\0', " "))
+            })
+            .collect()
+    }
+
+    /// Within 5 s nothing netlab made is left on either host: no process on A, none on B
+    /// besides sshd, no XDP program on the cable, no lab namespace `netlab-<lab>`.
     fn assert_clean_within_5s(&self, lab: Option<&str>) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let strays = self.strays();
+            let mut strays = self.strays();
+            strays.extend(self.strays_in_a());
             let link = sh(&format!("ip -n {} link show {CABLE_B}", self.b));
             let xdp = link.contains("xdp");
             let netns = lab.is_some_and(|l| NetNs::exists(&format!("netlab-{l}")));
@@ -253,14 +270,15 @@ fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results()
         assert!(n("sent_frames") > 0, "{p}");
         assert_eq!(n("ipv4_frames"), n("app_rx_frames"), "{p}");
         if p["rate"] == "100kpps" {
-            // Exact: sent here = counted on B's interface = received by the application there.
-            assert_eq!(n("sent_frames"), 100_000, "{p}");
-            assert_eq!(n("iface_rx_frames"), 100_000, "{p}");
-            // Every frame B's interface took is accounted for: handed to the application,
-            // or dropped by the receiver's socket or ring (a debug build may drop some).
+            // Exact: sent here = counted on B's interface = received by the application there
+            // (or dropped by its socket or ring: a debug build may drop some). 100 000 frames
+            // unless the generator, falling behind, was cut off at the window's grace.
+            let sent = n("sent_frames");
+            assert!(sent <= 100_000 && (sent == 100_000 || p["valid"] == false), "{p}");
+            assert_eq!(n("iface_rx_frames"), sent, "{p}");
             let dropped = |key: &str| p["drops"][key].as_u64().unwrap_or(0);
             let kernel = dropped("socket_frames") + dropped("xdp_rx_dropped_frames");
-            assert_eq!(n("app_rx_frames") + kernel, 100_000, "{p}");
+            assert_eq!(n("app_rx_frames") + kernel, sent, "{p}");
         }
     }
     let manifest = json(&dir.join("manifest.json"));
@@ -276,6 +294,10 @@ fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results()
     }
     let interfaces = manifest["lab"]["lab"]["interfaces"].as_array().unwrap();
     assert_eq!(interfaces.len(), 2, "{manifest}");
+    // `macs = "auto"`: to B's end of the cable, its MAC learned from B.
+    let link = sh(&format!("ip -n {} -o link show {CABLE_B}", hosts.b));
+    let mac = link.split_whitespace().skip_while(|w| *w != "link/ether").nth(1).unwrap();
+    assert_eq!(manifest["lab"]["packet"]["dst_mac"], mac, "{manifest}");
     hosts.assert_clean_within_5s(None);
 }
 
@@ -302,8 +324,9 @@ fn a_veth_lab_placed_on_the_remote_host_is_built_measured_and_removed_there() {
     let dir = results_dir(&results);
     let written = json(&dir.join("results.json"));
     let p = &written["points"][0];
-    assert_eq!(p["sent_frames"], 20_000, "{p}");
-    assert_eq!(p["iface_rx_frames"], 20_000, "{p}");
+    assert!(p["sent_frames"].as_u64().is_some_and(|s| s > 0), "{p}");
+    assert_eq!(p["iface_rx_frames"], p["sent_frames"], "{p}");
+    assert_eq!(p["app_rx_frames"], p["ipv4_frames"], "{p}");
     // The lab's threaded NAPI kthread, on B, was charged.
     assert!(p["napi_cpu_ns"].as_u64().is_some(), "{p}");
     let manifest = json(&dir.join("manifest.json"));
