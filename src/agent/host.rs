@@ -116,12 +116,19 @@ impl Host {
             })?;
         }
         let stderr = Arc::new(Mutex::new(Vec::new()));
+        // Before the hello, ssh's words only explain a failure (one line, built below); after
+        // it, what the agent logs (its warnings) is shown as ours.
+        let said_hello = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(pipe) = stderr_pipe {
-            let (sink, who) = (Arc::clone(&stderr), who.clone());
+            let (sink, who, said) = (Arc::clone(&stderr), who.clone(), Arc::clone(&said_hello));
             std::thread::Builder::new().name("netlab-host-err".into()).spawn(move || {
                 for line in BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
-                    tracing::info!("{who}: {line}");
+                    if said.load(std::sync::atomic::Ordering::Relaxed) {
+                        tracing::warn!("{who}: {}", line.trim());
+                    } else {
+                        tracing::info!("{who}: {line}");
+                    }
                     if let Ok(mut lines) = sink.lock() {
                         lines.push(line);
                     }
@@ -136,6 +143,7 @@ impl Host {
                 return Err(host_error(remote.explain_no_hello(&who, netlab, why, status)));
             }
         };
+        said_hello.store(true, std::sync::atomic::Ordering::Relaxed);
         if hello.protocol != PROTOCOL {
             remote.end(Duration::from_secs(5));
             return Err(host_error(format!(

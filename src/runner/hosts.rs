@@ -17,7 +17,7 @@ use crate::topology::{Kind, LabRecord, LabState, NapiMode, Plan, Role};
 #[derive(Debug)]
 pub struct Hosts {
     hosts: Vec<Host>,
-    /// What each said of itself, by name.
+    /// What each said of itself, by name (when a role runs on another machine).
     pub facts: BTreeMap<String, HostFacts>,
     generator: usize,
     receiver: usize,
@@ -36,7 +36,9 @@ impl Hosts {
             }
             let spec = scenario.host(name).unwrap_or_else(|| unreachable!("placed on a host"));
             let host = Host::connect(name, &spec.place)?;
-            facts.insert(name.to_string(), host.facts()?.host);
+            if scenario.is_remote() {
+                facts.insert(name.to_string(), host.facts()?.host);
+            }
             hosts.push(host);
             Ok(hosts.len() - 1)
         };
