@@ -15,7 +15,9 @@ mod flag;
 mod packet;
 mod recv;
 mod replay;
+mod report;
 mod run;
+mod show;
 mod topo;
 
 /// Build a veth/bridge lab, replay a packet at a rate, and compare how many packets each receive
@@ -63,8 +65,14 @@ pub enum Command {
     Packet(packet::Args),
     /// Validate a scenario file (no root needed) and show what `netlab run` would do.
     Check(check::Args),
-    /// Compare a run's results.json against a baseline's; exit 1 on a regression.
+    /// Compare a run's results against a baseline's (NDR, PDR, MRR, each rate); exit 1 on a
+    /// regression.
     Compare(compare::Args),
+    /// Print a run's tables again from its results directory.
+    Show(show::Args),
+    /// Write a run's tables, plots, report.html and report.md again (optionally against a
+    /// baseline run).
+    Report(report::Args),
     /// Receive on an interface with one method; live rate, then frames, IPv4, drops, CPU/frame.
     Recv(recv::Args),
     /// Build, list and remove labs (network namespace, veth pair or bridge): `up`, `show`, `down`.
@@ -103,6 +111,8 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Packet(args) => packet::run(&args).map_err(flag::in_flags),
         Command::Check(args) => check::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Show(args) => show::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Recv(args) => recv::run(&args, cli.global.quiet).map_err(flag::in_flags),
         Command::Topo(args) => topo::run(&args),
         Command::Replay(args) => replay::run(&args, cli.global.quiet).map_err(flag::in_flags),

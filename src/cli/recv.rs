@@ -128,8 +128,13 @@ struct Summary<'a> {
     #[serde(flatten)]
     report: &'a RecvReport,
     /// The interface's `rx_packets` (netlink stats64) over the run, when readable.
-    iface_rx_packets: Option<u64>,
-    cpu_ns_per_frame: Option<f64>,
+    iface_rx_frames: Option<u64>,
+    /// (receiver + NAPI CPU) / frame, as in `results.json`.
+    ns_per_frame: Option<f64>,
+    /// The receiver's part.
+    rx_ns_per_frame: Option<f64>,
+    /// The NAPI kthread's part.
+    napi_ns_per_frame: Option<f64>,
     /// What `--write` saved.
     #[serde(skip_serializing_if = "Option::is_none")]
     saved: Option<&'a Saved>,
@@ -288,14 +293,17 @@ fn print_summary(
     iface_rx: Option<u64>,
     saved: Option<&Saved>,
 ) -> anyhow::Result<()> {
+    let cpu = report.cpu_per_frame();
     if args.json {
         let summary = Summary {
             iface: &args.iface,
             netns: args.netns.as_deref(),
             core: args.core,
             report,
-            iface_rx_packets: iface_rx,
-            cpu_ns_per_frame: report.cpu_ns_per_frame(),
+            iface_rx_frames: iface_rx,
+            ns_per_frame: cpu.map(|c| c.total_ns()),
+            rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
+            napi_ns_per_frame: cpu.and_then(|c| c.kernel_ns),
             saved,
         };
         outln!("{}", serde_json::to_string_pretty(&summary)?)?;
@@ -323,11 +331,29 @@ fn print_summary(
     if let Some(rx) = iface_rx {
         outln!("iface rx      {rx} (netlink rx_packets over the run)")?;
     }
-    let per_frame =
-        report.cpu_ns_per_frame().map(|n| format!(" = {n:.0} ns/frame")).unwrap_or_default();
-    outln!("cpu           {:.3} ms receiver{per_frame}", report.cpu_ns as f64 / 1e6)?;
-    if let Some(napi) = report.napi_cpu_ns {
-        outln!("napi cpu      {:.3} ms (NAPI kthread)", napi as f64 / 1e6)?;
+    let kernel = report.napi_cpu_ns.map_or_else(
+        || "kernel n/a (no NAPI kthread to measure)".to_string(),
+        |napi| format!("{:.3} ms kernel (NAPI kthread)", napi as f64 / 1e6),
+    );
+    outln!("cpu           {:.3} ms receiver + {kernel}", report.cpu_ns as f64 / 1e6)?;
+    if let Some(cpu) = cpu {
+        outln!("cpu/frame     {}", cpu.describe())?;
+        let pps = if secs > 0.0 { report.frames as f64 / secs } else { 0.0 };
+        // What the socket or ring dropped, as a share of what reached it.
+        let loss_pct = report.kernel.map_or(0.0, |k| {
+            if k.packets > 0 {
+                100.0 * k.drops as f64 / k.packets as f64
+            } else {
+                0.0
+            }
+        });
+        if receiver::wakeups_dominate(pps, loss_pct) {
+            outln!(
+                "              idle wake-ups dominate this at {pps:.0} pps (below {:.0} kpps, \
+                 kept up with)",
+                receiver::WAKEUPS_DOMINATE_BELOW_PPS / 1e3
+            )?;
+        }
     }
     if let Some(bound) = report.delay_bound_ns {
         outln!(

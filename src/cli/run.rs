@@ -37,6 +37,11 @@ averaged in.
 A receiver program (`exec`) that fails — no READY within 5 s, no or a malformed RESULT- line, an
 exit before it is stopped — makes its own point invalid with the reason; the run goes on.
 
+The results directory holds results.json (docs/results.schema.json), results.csv, manifest.json,
+a copy of the scenario, table.txt and table.md (the table printed), the plots (SVG and PNG) and
+report.html, one self-contained page for the class; `netlab show DIR` prints the table again,
+`netlab report DIR [--baseline OTHER]` writes the page again.
+
 With [hosts], the roles run where [topology] places them: this machine in-process, another over
 `ssh [ssh_options] TARGET NETLAB agent` (your own ssh config, keys and agent; BatchMode, so it
 never prompts). Every host removes what it built when its connection ends, however it ends.
@@ -59,7 +64,11 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
     let outcome = runner::run(&options)?;
     outln!("{}", report::table(&outcome.results).trim_end())?;
-    outln!("engine {}; results in {}", outcome.engine, outcome.dir.display())?;
+    outln!(
+        "engine {}; results in {} (report.html for the class)",
+        outcome.engine,
+        outcome.dir.display()
+    )?;
     if let Some(signal) = outcome.interrupted {
         eprintln!(
             "netlab: interrupted by {signal}: {} of {} points written (partial) to {}; lab removed",

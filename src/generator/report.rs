@@ -32,7 +32,8 @@ pub struct SendReport {
     pub asked: String,
     /// Frames the schedule held, when fixed in advance (limit, loops, paced duration).
     pub planned_frames: Option<u64>,
-    /// Frames the kernel accepted.
+    /// Frames the kernel accepted (`sent_frames` in JSON, as in `results.json`).
+    #[serde(rename = "sent_frames")]
     pub frames_sent: u64,
     /// L2 bytes of those frames (without FCS).
     pub bytes_sent: u64,
@@ -126,9 +127,12 @@ pub struct Burst {
 pub struct PeerCount {
     /// The peer interface.
     pub interface: String,
-    /// `rx_packets` (netlink `IFLA_STATS64`) gained during the replay.
+    /// `rx_packets` (netlink `IFLA_STATS64`) gained during the replay (`iface_rx_frames` in
+    /// JSON, as in `results.json`).
+    #[serde(rename = "iface_rx_frames")]
     pub rx_packets: u64,
-    /// `rx_dropped` gained during the replay.
+    /// `rx_dropped` gained during the replay (`iface_rx_dropped_frames` in JSON).
+    #[serde(rename = "iface_rx_dropped_frames")]
     pub rx_dropped: u64,
 }
 

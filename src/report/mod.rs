@@ -1,4 +1,5 @@
-//! Results of a run: the data model, the terminal table, the results directory and `compare`.
+//! Results of a run: the data model, the tables, the plots, the report page, the results
+//! directory and `compare`.
 //!
 //! How the runner uses it:
 //! ```text
@@ -10,20 +11,26 @@
 //! dir.write_results(&results)?;  outln!("{}", report::table(&results))?;
 //! ```
 //! A Ctrl-C'd run calls `finish` and `write_results` too: the files then hold the points done so
-//! far with `"partial": true`. [`write_dir`] does create + write in one call.
+//! far with `"partial": true`. [`write_dir`] does create + write in one call; `netlab report`
+//! opens an existing directory ([`ResultsDir::open`]) and writes everything but `results.json`
+//! again ([`ResultsDir::write_report`]).
 //!
-//! The directory holds `results.json` ([`Results`], every counter, units in the field names),
-//! `results.csv` (one row per point), `manifest.json` ([`Manifest`]), a copy of the scenario, and
-//! `received.svg` (received vs offered per method — the lecture's graph), `loss.svg`,
-//! `ns_per_frame.svg`.
+//! The directory holds `results.json` ([`Results`], every counter, units in the field names,
+//! [`SCHEMA_VERSION`], `docs/results.schema.json`), `results.csv` (one row per point and search
+//! trial), `manifest.json` ([`Manifest`]), a copy of the scenario, `table.txt` and `table.md`
+//! ([`table`]: the headline NDR/PDR/MRR per method, the per-rate table), the plots as SVG and
+//! PNG ([`plots`]: `rates`, `cpu`, `received`, `loss`, `ns_per_frame`), and `report.html` /
+//! `report.md` ([`Page`]).
 //!
 //! Units everywhere: pps = frames per second; L2 Mbps = frame bytes without the FCS × 8 / 10⁶
 //! (as tcpreplay counts); wire Mbps = (frame bytes + 24) × 8 / 10⁶; ns/frame = CPU time of the
-//! receiver thread plus the NAPI kthread over the frames the receiver counted; offered = frames
-//! the generator sent / counting window.
+//! receiver thread plus the NAPI kthread over the frames the receiver counted
+//! ([`crate::receiver::CpuPerFrame`]), kept in its two parts; offered = frames the generator
+//! sent / counting window.
 
 mod compare;
 mod manifest;
+mod page;
 mod plot;
 mod results;
 mod results_csv;
@@ -31,14 +38,15 @@ mod results_dir;
 mod summary;
 mod table;
 
-pub use compare::{compare, Comparison, Row, Verdict};
+pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
 pub use manifest::{HostFacts, Manifest};
-pub use plot::plots;
+pub use page::Page;
+pub use plot::{plots, png, Plot};
 pub use results::{
     Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
-    MIN_OFFERED_FRACTION, WIRE_OVERHEAD_BYTES,
+    MIN_OFFERED_FRACTION, SCHEMA_VERSION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;
-pub use results_dir::{write_dir, ResultsDir};
-pub use summary::{Cell, Stat};
-pub use table::table;
+pub use results_dir::{results_file, write_dir, ResultsDir, SavedRun};
+pub use summary::{Cell, CpuSplit, Figure, Found, Headline, Stat, SPLIT_GAP_FRACTION};
+pub use table::{grids, invalid_lines, table, table_markdown, Grid, MAX_WIDTH};

@@ -1,51 +1,71 @@
-//! SVG plots (plotters, SVG backend): one line per receiver against the rate offered (counted at
-//! the generator), means of the valid repetitions with ± sd bars; invalid points drawn as ×.
+//! The plots of a run (plotters' SVG backend; PNG copies rendered from the SVG by resvg):
+//!
+//! - `rates.svg` — the lecture's bar chart: Mpps per method, one bar per search target (NDR,
+//!   PDR) and for the rate received under flood (MRR), mean with ± sd bars and a dot per
+//!   repetition (a split figure shows as two groups of dots);
+//! - `cpu.svg` — CPU per frame per method, stacked receiver / kernel (NAPI), at NDR (or, with
+//!   no search, at the method's highest lossless fixed rate, else its highest valid one, else
+//!   at `max`);
+//! - `received.svg`, `loss.svg`, `ns_per_frame.svg` — against the rate offered (counted at the
+//!   generator): a marker per rate measured (mean of the valid repetitions, ± sd bars, a ring per
+//!   repetition) and no line between them, which would claim something about rates nobody measured; invalid points
+//!   as ×, search trials as small triangles; a log x axis when the rates span more than 10×;
+//!   loss capped at 100 %.
 
-use anyhow::anyhow;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{anyhow, Context as _};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::results::{Point, Results};
-use super::summary::Stat;
+use super::summary::{CpuSplit, Figure, Stat};
+use crate::scenario::Rate;
 
-/// The plots written into a results directory: file name and SVG text.
-pub fn plots(results: &Results) -> anyhow::Result<Vec<(&'static str, String)>> {
-    Ok(vec![
-        (
-            "received.svg",
-            chart(
-                results,
-                "frames received vs offered",
-                "received by the app (Mpps)",
-                |p| Some(p.achieved_pps / 1e6),
-                true,
-            )?,
-        ),
-        (
-            "loss.svg",
-            chart(
-                results,
-                "loss vs offered",
-                "loss (% of frames sent)",
-                |p| Some(p.loss_pct),
-                false,
-            )?,
-        ),
-        (
-            "ns_per_frame.svg",
-            chart(
-                results,
-                "CPU cost per frame received",
-                "receiver + NAPI CPU (ns/frame)",
-                |p| p.ns_per_frame,
-                false,
-            )?,
-        ),
-    ])
+/// A plot: its file stem and SVG text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    /// File name without extension (`rates`, `received`…).
+    pub name: &'static str,
+    /// Its title.
+    pub title: &'static str,
+    /// The SVG text.
+    pub svg: String,
 }
 
-/// Tableau 10: distinguishable, also in print.
-const COLOURS: [RGBColor; 10] = [
+/// The plots for `results`: `rates` and `cpu` when there is something to put in them, the
+/// three against the rate offered always.
+pub fn plots(results: &Results) -> anyhow::Result<Vec<Plot>> {
+    let mut plots = Vec::new();
+    if !results.searches.is_empty() || results.has_max() {
+        plots.push(Plot { name: "rates", title: RATES_TITLE, svg: rates_chart(results)? });
+    }
+    let cpu = cpu_bars(results);
+    if !cpu.is_empty() {
+        plots.push(Plot { name: "cpu", title: CPU_TITLE, svg: cpu_chart(results, &cpu)? });
+    }
+    let against = [
+        ("received", "frames received vs offered", "received by the app (Mpps)", Against::Received),
+        ("loss", "loss vs offered", "loss (% of frames sent)", Against::Loss),
+        (
+            "ns_per_frame",
+            "CPU per frame received vs offered",
+            "receiver + NAPI CPU (ns/frame)",
+            Against::Cpu,
+        ),
+    ];
+    for (name, title, y_desc, what) in against {
+        plots.push(Plot { name, title, svg: offered_chart(results, title, y_desc, what)? });
+    }
+    Ok(plots)
+}
+
+const RATES_TITLE: &str = "Mpps per method";
+const CPU_TITLE: &str = "CPU per frame received, receiver + kernel";
+
+/// Tableau 10 without its grey (the reference line's colour): distinguishable, also in print.
+const COLOURS: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -53,25 +73,371 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
+const GREY: RGBColor = RGBColor(150, 150, 150);
+const SIZE: (u32, u32) = (960, 600);
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+fn fail(title: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("cannot draw {title}: {e}")
+}
+
+/// The title and the run's subtitle on top; the rest of the area below.
+fn frame<'a>(root: &Area<'a>, results: &Results, title: &str) -> anyhow::Result<Area<'a>> {
+    root.fill(&WHITE).map_err(|e| fail(title, e))?;
+    let subtitle = format!(
+        "{} — {} B frames — {}{}",
+        results.scenario,
+        results.frame_len_bytes,
+        humantime::format_rfc3339_seconds(results.started),
+        if results.partial { " — PARTIAL" } else { "" }
+    );
+    let (header, body) = root.split_vertically(64);
+    let centre = |size: f64, colour: RGBColor| {
+        ("sans-serif", size).into_font().color(&colour).pos(Pos::new(HPos::Center, VPos::Center))
+    };
+    let middle = SIZE.0 as i32 / 2;
+    header
+        .draw(&Text::new(title.to_string(), (middle, 22), centre(24.0, BLACK)))
+        .map_err(|e| fail(title, e))?;
+    header
+        .draw(&Text::new(subtitle, (middle, 50), centre(14.0, RGBColor(90, 90, 90))))
+        .map_err(|e| fail(title, e))?;
+    Ok(body)
+}
+
+/// Legend entries drawn one under the other in their own area, where they hide no data.
+struct Legend<'a, 'b> {
+    area: &'a Area<'b>,
+    row: i32,
+}
+
+#[derive(Clone, Copy)]
+enum Mark {
+    Line,
+    Dashed,
+    Dot,
+    Cross,
+    Triangle,
+    Ring,
+    Box,
+    Text,
+}
+
+impl Legend<'_, '_> {
+    fn entry(
+        &mut self,
+        text: &str,
+        colour: RGBColor,
+        mark: Mark,
+    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+        let y = 24 + self.row * 24;
+        self.row += 1;
+        match mark {
+            Mark::Line => {
+                self.area.draw(&PathElement::new([(6, y), (30, y)], colour.stroke_width(3)))?
+            }
+            Mark::Dashed => {
+                self.area.draw(&PathElement::new([(6, y), (14, y)], colour.stroke_width(2)))?;
+                self.area.draw(&PathElement::new([(22, y), (30, y)], colour.stroke_width(2)))?
+            }
+            Mark::Dot => self.area.draw(&Circle::new((18, y), 5, colour.filled()))?,
+            Mark::Cross => self.area.draw(&Cross::new((18, y), 5, colour.stroke_width(2)))?,
+            Mark::Triangle => {
+                self.area.draw(&TriangleMarker::new((18, y), 5, colour.stroke_width(1)))?
+            }
+            Mark::Ring => self.area.draw(&Circle::new((18, y), 3, colour.stroke_width(1)))?,
+            Mark::Box => {
+                self.area.draw(&Rectangle::new([(8, y - 7), (28, y + 7)], colour.filled()))?
+            }
+            Mark::Text => {}
+        }
+        let font =
+            ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        self.area.draw(&Text::new(text.to_string(), (38, y), font))
+    }
+}
+
+/// A receiver's name in a legend or under a bar.
+fn name(results: &Results, label: &str) -> String {
+    match results.receivers.iter().find(|r| r.label == label) {
+        Some(r) if r.label != r.method.name() => format!("{} ({})", r.label, r.method),
+        _ => label.to_string(),
+    }
+}
+
+/// One bar of the rates chart.
+struct Bar {
+    what: String,
+    figure: Option<Figure>,
+}
+
+fn rates_chart(results: &Results) -> anyhow::Result<String> {
+    let title = RATES_TITLE;
+    let headlines = results.headlines();
+    let groups: Vec<(String, Vec<Bar>)> = headlines
+        .iter()
+        .map(|h| {
+            let mut bars: Vec<Bar> = h
+                .targets
+                .iter()
+                .map(|f| Bar { what: f.target.to_uppercase(), figure: f.found_pps.clone() })
+                .collect();
+            if results.has_max() {
+                bars.push(Bar { what: "MRR".to_string(), figure: h.mrr_pps.clone() });
+            }
+            (name(results, &h.label), bars)
+        })
+        .collect();
+    let kinds: Vec<String> = groups
+        .first()
+        .map(|(_, bars)| bars.iter().map(|b| b.what.clone()).collect())
+        .unwrap_or_default();
+    let y_max = groups
+        .iter()
+        .flat_map(|(_, bars)| bars.iter().filter_map(|b| b.figure.as_ref()))
+        .flat_map(|f| f.values.iter().copied().chain([f.stat.mean + f.stat.sd]))
+        .fold(0.0, f64::max)
+        / 1e6;
+    let y_max = nice_ceiling(y_max);
+    let n = groups.len().max(1) as f64;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let body = frame(&root, results, title)?;
+        let (plot_area, legend_area) = body.split_horizontally(780);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..n, 0f64..y_max)
+            .map_err(|e| fail(title, e))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("Mpps (NDR/PDR: asked of the generator; MRR: received)")
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 14))
+            .light_line_style(RGBColor(242, 242, 242))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(|e| fail(title, e))?;
+        let per_group = kinds.len().max(1) as f64;
+        let width = 0.8 / per_group;
+        for (g, (method, bars)) in groups.iter().enumerate() {
+            let label_style =
+                ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+            chart
+                .draw_series([EmptyElement::at((g as f64 + 0.5, 0.0))
+                    + Text::new(method.clone(), (0, 10), label_style)])
+                .map_err(|e| fail(title, e))?;
+            for (k, bar) in bars.iter().enumerate() {
+                let colour = COLOURS[k % COLOURS.len()];
+                let left = g as f64 + 0.1 + k as f64 * width;
+                let centre = left + width / 2.0;
+                let Some(f) = &bar.figure else { continue };
+                let (mean, sd) = (f.stat.mean / 1e6, f.stat.sd / 1e6);
+                let fill = if f.split.is_some() { colour.mix(0.35) } else { colour.mix(0.9) };
+                chart
+                    .draw_series([Rectangle::new(
+                        [(left + width * 0.05, 0.0), (left + width * 0.95, mean)],
+                        fill.filled(),
+                    )])
+                    .map_err(|e| fail(title, e))?;
+                // A bar shorter than a pixel would be a degenerate path: leave it out.
+                let visible = chart.backend_coord(&(centre, mean - sd))
+                    != chart.backend_coord(&(centre, mean + sd));
+                if sd > 0.0 && visible {
+                    let cap = width * 0.15;
+                    chart
+                        .draw_series([
+                            PathElement::new(
+                                [(centre, mean - sd), (centre, mean + sd)],
+                                BLACK.stroke_width(1),
+                            ),
+                            PathElement::new(
+                                [(centre - cap, mean + sd), (centre + cap, mean + sd)],
+                                BLACK.stroke_width(1),
+                            ),
+                            PathElement::new(
+                                [(centre - cap, mean - sd), (centre + cap, mean - sd)],
+                                BLACK.stroke_width(1),
+                            ),
+                        ])
+                        .map_err(|e| fail(title, e))?;
+                }
+                chart
+                    .draw_series(
+                        f.values.iter().map(|v| Circle::new((centre, v / 1e6), 3, BLACK.filled())),
+                    )
+                    .map_err(|e| fail(title, e))?;
+            }
+        }
+        let mut legend = Legend { area: &legend_area, row: 0 };
+        let err = |e| fail(title, e);
+        for (k, kind) in kinds.iter().enumerate() {
+            legend.entry(kind, COLOURS[k % COLOURS.len()], Mark::Box).map_err(err)?;
+        }
+        legend.entry("one repetition", BLACK, Mark::Dot).map_err(err)?;
+        legend.entry("bars: mean ± sd", BLACK, Mark::Text).map_err(err)?;
+        if groups.iter().any(|(_, bars)| {
+            bars.iter().any(|b| b.figure.as_ref().is_some_and(|f| f.split.is_some()))
+        }) {
+            legend.entry("pale: split into", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("two groups; the", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("dots tell", BLACK, Mark::Text).map_err(err)?;
+        }
+        root.present().map_err(|e| fail(title, e))?;
+    }
+    Ok(svg)
+}
+
+/// Per method: CPU per frame and where it was measured (`NDR`, a rate).
+fn cpu_bars(results: &Results) -> Vec<(String, CpuSplit, String)> {
+    let headlines = results.headlines();
+    results
+        .receivers
+        .iter()
+        .filter_map(|r| {
+            let h = headlines.iter().find(|h| h.label == r.label)?;
+            if let (Some(cpu), Some(first)) = (h.cpu, h.targets.first()) {
+                return Some((name(results, &r.label), cpu, first.target.to_uppercase()));
+            }
+            // No search: the highest lossless fixed rate, else the highest fixed rate measured
+            // validly, else max.
+            let rate = results
+                .lossless_rate(&r.label)
+                .map(|(rate, _)| rate)
+                .or_else(|| {
+                    results
+                        .rates
+                        .iter()
+                        .filter(|rate| !matches!(rate, Rate::Max))
+                        .filter_map(|&rate| {
+                            Some((rate, results.cell(&r.label, rate).offered_pps?.mean))
+                        })
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|(rate, _)| rate)
+                })
+                .or_else(|| results.has_max().then_some(Rate::Max))?;
+            let cpu = CpuSplit::of(results.cell(&r.label, rate).points.iter().copied())?;
+            Some((name(results, &r.label), cpu, rate.to_string()))
+        })
+        .collect()
+}
+
+fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::Result<String> {
+    let title = CPU_TITLE;
+    let y_max = nice_ceiling(bars.iter().map(|(_, c, _)| c.total()).fold(0.0, f64::max));
+    let n = bars.len().max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let body = frame(&root, results, title)?;
+        let (plot_area, legend_area) = body.split_horizontally(780);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(56)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..n, 0f64..y_max)
+            .map_err(|e| fail(title, e))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("CPU ns per frame received")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 14))
+            .light_line_style(RGBColor(242, 242, 242))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(|e| fail(title, e))?;
+        let (receiver, kernel) = (COLOURS[0], COLOURS[1]);
+        let mut any_idle = false;
+        for (i, (method, cpu, at)) in bars.iter().enumerate() {
+            let (left, right) = (i as f64 + 0.25, i as f64 + 0.75);
+            let rx = cpu.receiver.mean;
+            let total = cpu.total();
+            chart
+                .draw_series([
+                    Rectangle::new([(left, 0.0), (right, rx)], receiver.filled()),
+                    Rectangle::new([(left, rx), (right, total)], kernel.filled()),
+                ])
+                .map_err(|e| fail(title, e))?;
+            let idle = if cpu.idle_dominated() { " *" } else { "" };
+            any_idle |= cpu.idle_dominated();
+            let top = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            let below =
+                ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+            chart
+                .draw_series([
+                    EmptyElement::at((i as f64 + 0.5, total))
+                        + Text::new(format!("{total:.0}{idle}"), (0, -4), top),
+                    EmptyElement::at((i as f64 + 0.5, 0.0))
+                        + Text::new(method.clone(), (0, 8), below.clone()),
+                    EmptyElement::at((i as f64 + 0.5, 0.0))
+                        + Text::new(format!("at {at}"), (0, 28), below),
+                ])
+                .map_err(|e| fail(title, e))?;
+        }
+        let mut legend = Legend { area: &legend_area, row: 0 };
+        let err = |e| fail(title, e);
+        legend.entry("kernel (NAPI)", kernel, Mark::Box).map_err(err)?;
+        legend.entry("receiver", receiver, Mark::Box).map_err(err)?;
+        if any_idle {
+            legend.entry("*: idle wake-ups", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("dominate (low rate)", BLACK, Mark::Text).map_err(err)?;
+        }
+        root.present().map_err(|e| fail(title, e))?;
+    }
+    Ok(svg)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Against {
+    Received,
+    Loss,
+    Cpu,
+}
+
+impl Against {
+    fn value(self, p: &Point) -> Option<f64> {
+        match self {
+            Against::Received => Some(p.achieved_pps / 1e6),
+            Against::Loss => Some(p.loss_pct.min(100.0)),
+            Against::Cpu => p.ns_per_frame,
+        }
+    }
+}
 
 struct Series {
     label: String,
-    /// (offered Mpps, mean, sd) per rate with valid points.
+    /// (offered Mpps, stat) per rate with valid points.
     means: Vec<(f64, Stat)>,
+    /// (offered Mpps, value) of each valid point, when its rate has more than one.
+    repetitions: Vec<(f64, f64)>,
     /// (offered Mpps, value) of each invalid point.
     invalid: Vec<(f64, f64)>,
+    /// (offered Mpps, value) of each valid search trial.
+    trials: Vec<(f64, f64)>,
 }
 
-fn chart(
+fn offered_chart(
     results: &Results,
     title: &str,
     y_desc: &str,
-    value: impl Fn(&Point) -> Option<f64>,
-    diagonal: bool,
+    what: Against,
 ) -> anyhow::Result<String> {
     let series: Vec<Series> = results
         .receivers
@@ -82,10 +448,10 @@ fn chart(
                 .iter()
                 .filter_map(|rate| {
                     let cell = results.cell(&receiver.label, *rate);
-                    let valid: Vec<&Point> =
-                        cell.points.iter().copied().filter(|p| p.valid).collect();
                     let x = cell.offered_pps?.mean / 1e6;
-                    Some((x, Stat::of(valid.iter().filter_map(|p| value(p)))?))
+                    let values =
+                        cell.points.iter().filter(|p| p.valid).filter_map(|p| what.value(p));
+                    Some((x, Stat::of(values)?))
                 })
                 .collect();
             means.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -93,112 +459,175 @@ fn chart(
                 .points
                 .iter()
                 .filter(|p| !p.valid && p.label == receiver.label)
-                .filter_map(|p| Some((p.offered_pps / 1e6, value(p)?)))
+                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
                 .collect();
-            let label = if receiver.label == receiver.method.name() {
-                receiver.label.clone()
-            } else {
-                format!("{} ({})", receiver.label, receiver.method)
-            };
-            Series { label, means, invalid }
+            let trials = results
+                .searches
+                .iter()
+                .filter(|s| s.label == receiver.label)
+                .flat_map(|s| s.trials.iter().filter(|p| p.valid))
+                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+                .collect();
+            let repetitions = results
+                .rates
+                .iter()
+                .map(|rate| results.cell(&receiver.label, *rate))
+                .filter(|cell| cell.valid() > 1)
+                .flat_map(|cell| cell.points.into_iter().filter(|p| p.valid))
+                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+                .collect();
+            Series { label: name(results, &receiver.label), means, repetitions, invalid, trials }
         })
         .collect();
 
-    let x_max = results.points.iter().map(|p| p.offered_pps / 1e6).fold(0.0, f64::max);
-    let y_max = series
+    let xs: Vec<f64> = series
         .iter()
         .flat_map(|s| {
-            s.means.iter().map(|(_, st)| st.mean + st.sd).chain(s.invalid.iter().map(|(_, y)| *y))
+            s.means.iter().map(|m| m.0).chain(s.invalid.iter().chain(&s.trials).map(|p| p.0))
         })
-        .fold(if diagonal { x_max } else { 0.0 }, f64::max);
-    let x_max = nice_ceiling(x_max);
-    let y_max = nice_ceiling(y_max);
+        .filter(|x| *x > 0.0)
+        .collect();
+    let x_lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let x_hi = xs.iter().copied().fold(0.0, f64::max);
+    let log = x_lo.is_finite() && x_hi > 10.0 * x_lo;
+    let y_top = series
+        .iter()
+        .flat_map(|s| {
+            s.means
+                .iter()
+                .map(|(_, st)| st.mean + st.sd)
+                .chain(s.invalid.iter().chain(&s.trials).map(|(_, y)| *y))
+        })
+        .fold(if what == Against::Received { x_hi } else { 0.0 }, f64::max);
+    let y_max = match what {
+        Against::Loss => nice_ceiling(y_top).min(100.0),
+        _ => nice_ceiling(y_top),
+    };
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, 600)).into_drawing_area();
-        let fail = |e: &dyn std::fmt::Display| anyhow!("cannot draw {title}: {e}");
-        root.fill(&WHITE).map_err(|e| fail(&e))?;
-        let subtitle = format!(
-            "{} — {} B frames — {}{}",
-            results.scenario,
-            results.frame_len_bytes,
-            humantime::format_rfc3339_seconds(results.started),
-            if results.partial { " — PARTIAL" } else { "" }
-        );
-        let (header, body) = root.split_vertically(64);
-        let centre = |size: f64, colour: RGBColor| {
-            ("sans-serif", size)
-                .into_font()
-                .color(&colour)
-                .pos(Pos::new(HPos::Center, VPos::Center))
-        };
-        header
-            .draw(&Text::new(title.to_string(), (480, 22), centre(24.0, BLACK)))
-            .map_err(|e| fail(&e))?;
-        header
-            .draw(&Text::new(subtitle, (480, 50), centre(14.0, RGBColor(90, 90, 90))))
-            .map_err(|e| fail(&e))?;
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let body = frame(&root, results, title)?;
         let (plot_area, legend_area) = body.split_horizontally(740);
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(56)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(|e| fail(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("offered (Mpps, frames sent by the generator / s)")
-            .y_desc(y_desc)
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .max_light_lines(2)
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| fail(&e))?;
-
-        // The legend beside the plot, where it can hide no data.
-        let grey = RGBColor(150, 150, 150);
         let mut legend = Legend { area: &legend_area, row: 0 };
-        if diagonal {
-            let end = x_max.min(y_max);
-            chart
-                .draw_series(DashedLineSeries::new([(0.0, 0.0), (end, end)], 6, 4, grey.into()))
-                .map_err(|e| fail(&e))?;
-            legend.entry("received = offered", grey, false).map_err(|e| fail(&e))?;
+        let mut builder = ChartBuilder::on(&plot_area);
+        builder.margin(16).margin_top(4).x_label_area_size(56).y_label_area_size(80);
+        let x_desc = format!(
+            "offered (Mpps, frames sent by the generator / s){}",
+            if log { ", log scale" } else { "" }
+        );
+        macro_rules! draw {
+            ($chart:expr, $diagonal:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc.clone())
+                    .y_desc(y_desc)
+                    .axis_desc_style(("sans-serif", 16))
+                    .label_style(("sans-serif", 14))
+                    .max_light_lines(2)
+                    .light_line_style(RGBColor(242, 242, 242))
+                    .bold_line_style(RGBColor(215, 215, 215))
+                    .draw()
+                    .map_err(|e| fail(title, e))?;
+                if what == Against::Received {
+                    chart
+                        .draw_series(DashedLineSeries::new($diagonal, 6, 4, GREY.into()))
+                        .map_err(|e| fail(title, e))?;
+                    legend
+                        .entry("received = offered", GREY, Mark::Dashed)
+                        .map_err(|e| fail(title, e))?;
+                }
+                for (i, s) in series.iter().enumerate() {
+                    let colour = COLOURS[i % COLOURS.len()];
+                    chart
+                        .draw_series(
+                            s.means
+                                .iter()
+                                .map(|&(x, st)| Circle::new((x, st.mean), 5, colour.filled())),
+                        )
+                        .map_err(|e| fail(title, e))?;
+                    // A bar shorter than a pixel would be a degenerate path: leave it out.
+                    let bars: Vec<(f64, Stat)> = s
+                        .means
+                        .iter()
+                        .copied()
+                        .filter(|(x, st)| {
+                            let low = (*x, (st.mean - st.sd).max(0.0));
+                            st.sd > 0.0
+                                && chart.backend_coord(&low)
+                                    != chart.backend_coord(&(*x, st.mean + st.sd))
+                        })
+                        .collect();
+                    chart
+                        .draw_series(bars.iter().map(|&(x, st)| {
+                            PathElement::new(
+                                [(x, (st.mean - st.sd).max(0.0)), (x, st.mean + st.sd)],
+                                colour.stroke_width(2),
+                            )
+                        }))
+                        .map_err(|e| fail(title, e))?;
+                    chart
+                        .draw_series(
+                            s.trials
+                                .iter()
+                                .map(|&p| TriangleMarker::new(p, 4, colour.stroke_width(1))),
+                        )
+                        .map_err(|e| fail(title, e))?;
+                    chart
+                        .draw_series(
+                            s.repetitions
+                                .iter()
+                                .map(|&p| Circle::new(p, 3, colour.stroke_width(1))),
+                        )
+                        .map_err(|e| fail(title, e))?;
+                    chart
+                        .draw_series(
+                            s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))),
+                        )
+                        .map_err(|e| fail(title, e))?;
+                    legend.entry(&s.label, colour, Mark::Dot).map_err(|e| fail(title, e))?;
+                }
+            }};
         }
-        for (i, s) in series.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
-            let line: Vec<(f64, f64)> = s.means.iter().map(|(x, st)| (*x, st.mean)).collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
-                .map_err(|e| fail(&e))?;
-            chart
-                .draw_series(line.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-                .map_err(|e| fail(&e))?;
-            chart
-                .draw_series(s.means.iter().filter(|(_, st)| st.sd > 0.0).map(|(x, st)| {
-                    PathElement::new(
-                        [(*x, st.mean - st.sd), (*x, st.mean + st.sd)],
-                        colour.stroke_width(1),
-                    )
-                }))
-                .map_err(|e| fail(&e))?;
-            chart
-                .draw_series(s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))))
-                .map_err(|e| fail(&e))?;
-            legend.entry(&s.label, colour, false).map_err(|e| fail(&e))?;
+        if log {
+            let (lo, hi) = (x_lo / 1.5, x_hi * 1.5);
+            let chart = builder
+                .build_cartesian_2d((lo..hi).log_scale(), 0f64..y_max)
+                .map_err(|e| fail(title, e))?;
+            // The reference y = x, sampled along the log axis (a curve on these axes).
+            let diagonal: Vec<(f64, f64)> = (0..=64)
+                .map(|i| lo * (hi / lo).powf(f64::from(i) / 64.0))
+                .filter(|x| *x <= y_max)
+                .map(|x| (x, x))
+                .collect();
+            draw!(chart, diagonal);
+        } else {
+            let x_max = nice_ceiling(x_hi);
+            let chart =
+                builder.build_cartesian_2d(0f64..x_max, 0f64..y_max).map_err(|e| fail(title, e))?;
+            let end = x_max.min(y_max);
+            draw!(chart, vec![(0.0, 0.0), (end, end)]);
+        }
+        let err = |e| fail(title, e);
+        if series.iter().any(|s| !s.repetitions.is_empty()) {
+            legend.entry("one repetition", BLACK, Mark::Ring).map_err(err)?;
+            legend.entry("(filled: their mean)", BLACK, Mark::Text).map_err(err)?;
+        }
+        if series.iter().any(|s| !s.trials.is_empty()) {
+            legend.entry("search trial", BLACK, Mark::Triangle).map_err(err)?;
         }
         if series.iter().any(|s| !s.invalid.is_empty()) {
-            legend.entry("invalid point", BLACK, true).map_err(|e| fail(&e))?;
-            legend.entry("(not averaged)", WHITE, false).map_err(|e| fail(&e))?;
+            legend.entry("invalid point", BLACK, Mark::Cross).map_err(err)?;
+            legend.entry("(not averaged)", BLACK, Mark::Text).map_err(err)?;
         }
         if series.iter().any(|s| s.means.iter().any(|(_, st)| st.sd > 0.0)) {
-            legend.entry("bars: ± sd", WHITE, false).map_err(|e| fail(&e))?;
+            legend.entry("bars: ± sd", BLACK, Mark::Line).map_err(err)?;
         }
-        root.present().map_err(|e| fail(&e))?;
+        if what == Against::Loss {
+            legend.entry("(axis ends at 100 %)", BLACK, Mark::Text).map_err(err)?;
+        }
+        root.present().map_err(|e| fail(title, e))?;
     }
     Ok(svg)
 }
@@ -217,31 +646,38 @@ fn nice_ceiling(value: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
-/// Legend entries drawn one under the other in their own area.
-struct Legend<'a, 'b> {
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
-    row: i32,
+/// The system's fonts, loaded once; `sans-serif` mapped to a family that is installed.
+fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
+    static FONTS: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = resvg::usvg::fontdb::Database::new();
+            db.load_system_fonts();
+            let preferred = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "FreeSans"];
+            let installed = preferred.iter().find(|family| {
+                db.faces().any(|f| f.families.iter().any(|(name, _)| name == *family))
+            });
+            if let Some(family) = installed {
+                db.set_sans_serif_family(*family);
+            }
+            Arc::new(db)
+        })
+        .clone()
 }
 
-impl Legend<'_, '_> {
-    /// A line (or, with `cross`, a ×) in `colour` and `text` beside it.
-    fn entry(
-        &mut self,
-        text: &str,
-        colour: RGBColor,
-        cross: bool,
-    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
-        let y = 24 + self.row * 24;
-        self.row += 1;
-        if cross {
-            self.area.draw(&Cross::new((18, y), 5, colour.stroke_width(2)))?;
-        } else {
-            self.area.draw(&PathElement::new([(6, y), (30, y)], colour.stroke_width(3)))?;
-        }
-        let font =
-            ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-        self.area.draw(&Text::new(text.to_string(), (38, y), font))
-    }
+/// The PNG of an SVG plot, at its own size (text drawn with the system's fonts).
+pub fn png(svg: &str) -> anyhow::Result<Vec<u8>> {
+    let options = resvg::usvg::Options {
+        fontdb: fonts(),
+        font_family: "sans-serif".to_string(),
+        ..resvg::usvg::Options::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).context("cannot read the SVG plot")?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .context("cannot allocate the PNG")?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().context("cannot encode the PNG")
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::exit::bad_input;
+use crate::receiver::CpuPerFrame;
 use crate::scenario::{Method, Rate, ReceiverSpec, Scenario};
 
 /// A point whose generator offered less than this fraction of the asked rate is invalid.
@@ -19,9 +20,21 @@ pub const MIN_OFFERED_FRACTION: f64 = 0.98;
 /// Bytes a frame takes on the wire beyond its L2 bytes: preamble + SFD 8, FCS 4, gap 12.
 pub const WIRE_OVERHEAD_BYTES: u64 = 24;
 
+/// The layout version of `results.json` this netlab writes. 1: before the field existed;
+/// 2: `schema_version`, `searches`, CPU per frame in parts. `docs/results.schema.json` describes
+/// it; a file from a newer netlab is refused rather than misread.
+pub const SCHEMA_VERSION: u32 = 2;
+
+fn schema_version_1() -> u32 {
+    1
+}
+
 /// The results of one run (`results.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
+    /// The layout version ([`SCHEMA_VERSION`]; 1 when absent).
+    #[serde(default = "schema_version_1")]
+    pub schema_version: u32,
     /// Scenario name.
     pub scenario: String,
     /// Scenario description.
@@ -173,8 +186,15 @@ pub struct Point {
     pub counters: Counters,
     /// `sent_frames / duration_s`: the rate really offered.
     pub offered_pps: f64,
-    /// `(rx_cpu_ns + napi_cpu_ns) / app_rx_frames` (`None` when nothing was received).
+    /// CPU per frame, `(rx_cpu_ns + napi_cpu_ns) / app_rx_frames` (`None` when nothing was
+    /// received): the one definition ([`crate::receiver::CpuPerFrame`]).
     pub ns_per_frame: Option<f64>,
+    /// Its receiver part, `rx_cpu_ns / app_rx_frames`.
+    #[serde(default)]
+    pub rx_ns_per_frame: Option<f64>,
+    /// Its kernel part, `napi_cpu_ns / app_rx_frames` (`None` without a NAPI kthread).
+    #[serde(default)]
+    pub napi_ns_per_frame: Option<f64>,
     /// `app_rx_frames / duration_s`.
     pub achieved_pps: f64,
     /// `achieved_pps` in L2 Mbps.
@@ -269,7 +289,7 @@ impl Point {
         let asked_pps = rate.pps(frame_len_bytes as usize);
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
-        let cpu_ns = c.rx_cpu_ns + c.napi_cpu_ns.unwrap_or(0);
+        let cpu = CpuPerFrame::of(c.app_rx_frames, c.rx_cpu_ns, c.napi_cpu_ns);
         let invalid_reason = if c.sent_frames == 0 {
             Some("the generator sent nothing".to_string())
         } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
@@ -294,7 +314,9 @@ impl Point {
             asked_pps,
             repetition,
             offered_pps,
-            ns_per_frame: (c.app_rx_frames > 0).then(|| cpu_ns as f64 / c.app_rx_frames as f64),
+            ns_per_frame: cpu.map(|c| c.total_ns()),
+            rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
+            napi_ns_per_frame: cpu.and_then(|c| c.kernel_ns),
             achieved_pps,
             achieved_l2_mbps: achieved_pps * (frame_len_bytes * 8) as f64 / 1e6,
             achieved_wire_mbps: achieved_pps * ((frame_len_bytes + WIRE_OVERHEAD_BYTES) * 8) as f64
@@ -319,6 +341,16 @@ impl Point {
     }
 }
 
+/// `<scenario>-<YYYYMMDDTHHMMSSZ>` ([`Results::run_id`]).
+pub(super) fn run_id(scenario: &str, started: SystemTime) -> String {
+    let stamp: String = humantime::format_rfc3339_seconds(started)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    format!("{scenario}-{stamp}")
+}
+
 fn round_pps(pps: f64) -> u64 {
     pps.round() as u64
 }
@@ -327,6 +359,7 @@ impl Results {
     /// Empty results for `scenario`, started now, `partial` until [`Results::finish`].
     pub fn new(scenario: &Scenario, frame_len_bytes: u64) -> Results {
         Results {
+            schema_version: SCHEMA_VERSION,
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             started: SystemTime::now(),
@@ -352,18 +385,35 @@ impl Results {
         self.partial = self.points.len() < self.planned_points;
     }
 
-    /// Reads a `results.json`. A file that is not one is a bad-input error naming it.
+    /// The run's identity: `<scenario>-<started, UTC, YYYYMMDDTHHMMSSZ>`, the name of its
+    /// results directory (before any `-2` a clash appends) and the `run_id` column of
+    /// `results.csv`.
+    pub fn run_id(&self) -> String {
+        run_id(&self.scenario, self.started)
+    }
+
+    /// Reads a `results.json`. A file that is not one, or one from a newer netlab, is a
+    /// bad-input error naming it.
     pub fn read(path: &Path) -> anyhow::Result<Results> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad_input(format!("{}: cannot read results: {e}", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let results: Results = serde_json::from_str(&text).map_err(|e| {
             bad_input(format!(
                 "{}:{}:{}: not a netlab results.json: {e}",
                 path.display(),
                 e.line(),
                 e.column()
             ))
-        })
+        })?;
+        if results.schema_version > SCHEMA_VERSION {
+            return Err(bad_input(format!(
+                "{}: schema_version {} is newer than this netlab reads ({SCHEMA_VERSION}): \
+                 update netlab",
+                path.display(),
+                results.schema_version
+            )));
+        }
+        Ok(results)
     }
 
     /// The JSON form (pretty).

@@ -1,11 +1,21 @@
 //! `results.csv`: one row per point, the same fields as `results.json` (drops flattened as
-//! `drops_*`), empty where a counter does not apply.
+//! `drops_*`), empty where a counter does not apply; each row names its run (`run_id`, as the
+//! results directory is named) and scenario, so the files of several runs concatenate.
+//!
+//! Row order is stable, whatever order the run measured in: the fixed-rate and `max` points by
+//! receiver (scenario order), rate (scenario order), repetition; then every search's trials by
+//! receiver, target (NDR before PDR), repetition, trial — `search` names the target,
+//! `final_trial` marks the trial whose counters the search reports.
 
 use anyhow::Context as _;
 
 use super::results::{Point, Results};
 
 const HEADER: &[&str] = &[
+    "run_id",
+    "scenario",
+    "search",
+    "final_trial",
     "label",
     "method",
     "rate",
@@ -29,6 +39,8 @@ const HEADER: &[&str] = &[
     "largest_burst_frames",
     "generator_limit",
     "ns_per_frame",
+    "rx_ns_per_frame",
+    "napi_ns_per_frame",
     "achieved_pps",
     "achieved_l2_mbps",
     "achieved_wire_mbps",
@@ -41,10 +53,21 @@ fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn row(p: &Point) -> Vec<String> {
+/// Which run and, for a search's trial, which search: the first columns of a row.
+struct Origin<'a> {
+    run_id: &'a str,
+    scenario: &'a str,
+    search: Option<(&'a str, bool)>,
+}
+
+fn row(origin: &Origin<'_>, p: &Point) -> Vec<String> {
     let c = &p.counters;
     let d = &c.drops;
     vec![
+        origin.run_id.to_string(),
+        origin.scenario.to_string(),
+        origin.search.map(|(name, _)| name.to_string()).unwrap_or_default(),
+        origin.search.map(|(_, last)| last.to_string()).unwrap_or_default(),
         p.label.clone(),
         p.method.to_string(),
         p.rate.to_string(),
@@ -68,6 +91,8 @@ fn row(p: &Point) -> Vec<String> {
         opt(c.largest_burst_frames),
         c.generator_limit.clone().unwrap_or_default(),
         opt(p.ns_per_frame),
+        opt(p.rx_ns_per_frame),
+        opt(p.napi_ns_per_frame),
         p.achieved_pps.to_string(),
         p.achieved_l2_mbps.to_string(),
         p.achieved_wire_mbps.to_string(),
@@ -77,12 +102,33 @@ fn row(p: &Point) -> Vec<String> {
     ]
 }
 
-/// The CSV text of `results`: a header and one row per point.
+/// The CSV text of `results`: a header and one row per point, then per search trial.
 pub fn to_csv(results: &Results) -> anyhow::Result<Vec<u8>> {
+    let run_id = results.run_id();
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(HEADER).context("cannot write CSV header")?;
-    for point in &results.points {
-        writer.write_record(row(point)).context("cannot write CSV row")?;
+    let receiver =
+        |label: &str| results.receivers.iter().position(|r| r.label == label).unwrap_or(usize::MAX);
+    let rate = |p: &Point| results.rates.iter().position(|r| *r == p.rate).unwrap_or(usize::MAX);
+    let mut points: Vec<&Point> = results.points.iter().collect();
+    // Stable: repeated measurements of one point keep the order they were taken in.
+    points.sort_by_key(|p| (receiver(&p.label), rate(p), p.repetition));
+    let plain = Origin { run_id: &run_id, scenario: &results.scenario, search: None };
+    for point in points {
+        writer.write_record(row(&plain, point)).context("cannot write CSV row")?;
+    }
+    let targets = results.targets();
+    let target = |name: &str| targets.iter().position(|(t, _)| t == name).unwrap_or(usize::MAX);
+    let mut searches: Vec<_> = results.searches.iter().collect();
+    searches.sort_by_key(|s| (receiver(&s.label), target(&s.target.name), s.repetition));
+    for search in searches {
+        for (i, trial) in search.trials.iter().enumerate() {
+            let origin = Origin {
+                search: Some((&search.target.name, search.final_trial == Some(i))),
+                ..plain
+            };
+            writer.write_record(row(&origin, trial)).context("cannot write CSV row")?;
+        }
     }
     writer.into_inner().context("cannot finish CSV")
 }
@@ -100,6 +146,7 @@ mod tests {
             "valid": true, "invalid_reason": null
         }))
         .unwrap();
-        assert_eq!(super::row(&p).len(), super::HEADER.len());
+        let origin = super::Origin { run_id: "r", scenario: "s", search: Some(("ndr", true)) };
+        assert_eq!(super::row(&origin, &p).len(), super::HEADER.len());
     }
 }

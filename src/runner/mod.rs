@@ -362,7 +362,11 @@ fn judge(bench: &Bench<'_>, plan: order::PointPlan, m: Measured) -> Point {
 
 /// One line for a finished point.
 fn summary(p: &Point) -> String {
-    let ns = p.ns_per_frame.map_or("-".to_string(), |ns| format!("{ns:.0} ns/frame"));
+    let cpu = p.rx_ns_per_frame.map(|receiver_ns| crate::receiver::CpuPerFrame {
+        receiver_ns,
+        kernel_ns: p.napi_ns_per_frame,
+    });
+    let ns = cpu.map_or("-".to_string(), |c| c.describe());
     let verdict = match &p.invalid_reason {
         Some(why) => format!("  INVALID: {why}"),
         None => String::new(),

@@ -245,9 +245,19 @@ fn cli_recv_count_prints_a_json_summary() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["method"], "fastnet:mmap");
-    assert_eq!(json["frames"].as_u64(), Some((IPV4 + ARP + NOT_IPV4) as u64), "{json}");
-    assert_eq!(json["ipv4"].as_u64(), Some(IPV4 as u64), "{json}");
+    assert_eq!(json["app_rx_frames"].as_u64(), Some((IPV4 + ARP + NOT_IPV4) as u64), "{json}");
+    assert_eq!(json["ipv4_frames"].as_u64(), Some(IPV4 as u64), "{json}");
     assert_eq!(json["kernel"]["drops"].as_u64(), Some(0), "{json}");
+    // The words of results.json, and its one definition of CPU per frame: receiver + kernel.
+    for key in ["rx_cpu_ns", "napi_cpu_ns", "delay_bound_ns", "iface_rx_frames", "ns_per_frame"] {
+        assert!(json.get(key).is_some(), "{key} missing: {json}");
+    }
+    let frames = json["app_rx_frames"].as_f64().unwrap();
+    let rx = json["rx_cpu_ns"].as_f64().unwrap();
+    let napi = json["napi_cpu_ns"].as_f64().unwrap_or(0.0);
+    let total = json["ns_per_frame"].as_f64().unwrap();
+    assert!((total - (rx + napi) / frames).abs() < 1e-6, "{json}");
+    assert!((json["rx_ns_per_frame"].as_f64().unwrap() - rx / frames).abs() < 1e-6, "{json}");
 }
 
 #[test]
@@ -517,5 +527,9 @@ fn exec_receiver_gets_sigint_even_when_netlab_ignores_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((json["frames"].as_u64(), json["ipv4"].as_u64()), (Some(5), Some(4)), "{json}");
+    assert_eq!(
+        (json["app_rx_frames"].as_u64(), json["ipv4_frames"].as_u64()),
+        (Some(5), Some(4)),
+        "{json}"
+    );
 }

@@ -68,10 +68,10 @@ fn limit_sends_exactly_that_many_with_every_engine() {
             replay_json(&["--engine", engine, "--loop", "0", "--limit", "12345"]);
         assert_eq!(received, 12_345, "{engine}: rx0 received");
         assert_eq!(report["engine"], engine);
-        assert_eq!(report["frames_sent"], 12_345, "{engine}: {report}");
+        assert_eq!(report["sent_frames"], 12_345, "{engine}: {report}");
         assert_eq!(report["bytes_sent"], 12_345 * 60, "{engine}: {report}");
         assert_eq!(report["peer"]["interface"], "rx0");
-        assert_eq!(report["peer"]["rx_packets"], 12_345, "{engine}: {report}");
+        assert_eq!(report["peer"]["iface_rx_frames"], 12_345, "{engine}: {report}");
         assert_eq!(report["ended"]["reason"], "completed");
     }
 }
@@ -85,7 +85,7 @@ fn rate_times_duration_is_exact_with_every_engine() {
         let (report, received) =
             replay_json(&["--engine", engine, "--pps", "100", "--duration", "2s", "--loop", "0"]);
         assert_eq!(received, 200, "{engine}: rx0 received; report {report}");
-        assert_eq!(report["frames_sent"], 200, "{engine}");
+        assert_eq!(report["sent_frames"], 200, "{engine}");
         assert_eq!(report["planned_frames"], 200, "{engine}");
         let elapsed = report["elapsed_ns"].as_u64().unwrap();
         assert!(elapsed >= 2_000_000_000, "{engine}: a 2 s replay ended after {elapsed} ns");
@@ -104,7 +104,7 @@ fn one_pps_with_a_duration_sends_one_frame_per_second() {
     // tcpreplay's spelling: seconds without a unit.
     let (report, received) = replay_json(&["--pps", "1", "--duration", "3", "--loop", "0"]);
     assert_eq!(received, 3, "{report}");
-    assert_eq!(report["frames_sent"], 3);
+    assert_eq!(report["sent_frames"], 3);
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn mbps_counts_l2_bytes_as_tcpreplay_does() {
         let want = 208_333.0;
         let off = (received as f64 - want).abs() / want;
         assert!(off <= 0.005, "{engine}: rx0 received {received}, want {want} ± 0.5 %");
-        assert_eq!(report["frames_sent"].as_u64(), Some(received), "{engine}: {report}");
+        assert_eq!(report["sent_frames"].as_u64(), Some(received), "{engine}: {report}");
         let l2 = report["rated"]["l2_mbps"].as_f64().unwrap();
         let wire = report["rated"]["wire_mbps"].as_f64().unwrap();
         // Wire bytes are L2 + 24 per frame: 84/60 of the L2 rate.
@@ -278,5 +278,5 @@ fn a_schedule_the_engine_cannot_keep_stops_a_grace_after_the_duration() {
     let elapsed = json["elapsed_ns"].as_u64().unwrap() as f64 / 1e9;
     // Stopped by the command (a tick late at most), not after the 50 M frames planned.
     assert!(elapsed < 6.5, "sent for {elapsed} s: {json}");
-    assert!(json["frames_sent"].as_u64().unwrap() < 50_000_000, "{json}");
+    assert!(json["sent_frames"].as_u64().unwrap() < 50_000_000, "{json}");
 }

@@ -103,13 +103,35 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
     assert_lab_gone(&lab);
 
     let rdir = results_dir(&results);
-    for file in
-        ["results.json", "results.csv", "manifest.json", "tiny.toml", "received.svg", "loss.svg"]
-    {
+    for file in [
+        "results.json",
+        "results.csv",
+        "manifest.json",
+        "tiny.toml",
+        "received.svg",
+        "received.png",
+        "loss.svg",
+        "table.txt",
+        "table.md",
+        "report.html",
+        "report.md",
+    ] {
         assert!(rdir.join(file).is_file(), "{file} missing in {}", rdir.display());
     }
     let json = results_json(&rdir);
     assert_eq!(json["partial"], false);
+    // A real run's results match the documented schema; the table it printed is table.txt,
+    // and `netlab show` prints it again.
+    crate::report::assert_valid_results(&json, "a real run's results.json");
+    let saved = std::fs::read_to_string(rdir.join("table.txt")).unwrap();
+    assert!(stdout.contains(saved.trim_end()), "table.txt:\n{saved}\nstdout:\n{stdout}");
+    let shown = crate::util::netlab().arg("show").arg(&rdir).output().unwrap();
+    assert_eq!(text(&shown.stdout).trim_end(), saved.trim_end());
+    for p in json["points"].as_array().unwrap() {
+        let (rx, napi) = (p["rx_ns_per_frame"].as_f64().unwrap(), p["napi_ns_per_frame"].as_f64());
+        let total = p["ns_per_frame"].as_f64().unwrap();
+        assert!((total - rx - napi.unwrap_or(0.0)).abs() < 1e-6, "{p}");
+    }
     let points = json["points"].as_array().unwrap();
     assert_eq!(points.len(), 2);
     let mut labels: Vec<&str> = points.iter().map(|p| p["label"].as_str().unwrap()).collect();
@@ -121,6 +143,11 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
     assert_eq!(csv.lines().count(), 3, "{csv}");
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert!(header.contains(&"drops_generator_tx_dropped_frames"), "{csv}");
+    // Rows name their run (the directory's name) and scenario, in scenario order.
+    let run_id = rdir.file_name().unwrap().to_str().unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows[0].starts_with(&format!("{run_id},tiny,,,pcap,")), "{csv}");
+    assert!(rows[1].starts_with(&format!("{run_id},tiny,,,fastnet:2,")), "{csv}");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(rdir.join("manifest.json")).unwrap())
             .unwrap();
