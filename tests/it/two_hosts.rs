@@ -248,12 +248,41 @@ fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results()
     let out = run(&file, &results);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let dir = results_dir(&results);
-    // The same files as a run on one machine.
-    for name in
-        ["results.json", "results.csv", "manifest.json", "cable.toml", "received.svg", "loss.svg"]
-    {
-        assert!(dir.join(name).is_file(), "{name} missing in {}", dir.display());
-    }
+    // The same files as a run of the same points on one machine (a veth lab here).
+    let one = hosts.path("one-host.toml");
+    let source = std::fs::read_to_string(&file).unwrap();
+    let local = source[..source.find("[hosts]").unwrap()].to_string()
+        + &source[source.find("[packet]").unwrap()..]
+            .replace("duration = \"1s\"", "duration = \"200ms\"")
+            .replace("warmup = \"200ms\"", "warmup = \"0s\"");
+    std::fs::write(
+        &one,
+        local.replace("name = \"cable\"\n", "name = \"cable\"\n[topology]\nkind = \"veth\"\n"),
+    )
+    .unwrap();
+    let one_results = hosts.path("one-host-results");
+    let lab = format!("i13o-{}", std::process::id());
+    let out = netlab()
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&one_results)
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().replace("one-host", "cable"))
+            .collect();
+        names.sort();
+        names
+    };
+    let two = names(&dir);
+    assert_eq!(two, names(&results_dir(&one_results)), "results files differ");
+    assert!(
+        two.iter().any(|n| n == "results.json") && two.iter().any(|n| n == "cable.toml"),
+        "{two:?}"
+    );
     let results = json(&dir.join("results.json"));
     assert_eq!(results["partial"], false);
     let points = results["points"].as_array().unwrap();
