@@ -97,6 +97,10 @@ impl Host {
         // Its own process group: a Ctrl-C at the terminal is the orchestrator's to handle (it
         // stops the run and then closes the connection), not ssh's.
         std::os::unix::process::CommandExt::process_group(&mut ssh, 0);
+        // Killed with this process, however it dies (even SIGKILL): the remote agent then sees
+        // its connection end and cleans its host. Connect from a thread that lives as long as
+        // the connection should.
+        fastnet::child::kill_with_parent(&mut ssh);
         let mut child = ssh
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
