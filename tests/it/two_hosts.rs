@@ -29,12 +29,27 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A named network namespace, deleted on drop (also when the set-up fails half-way).
+struct Named(String);
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Host B and the ssh set-up to reach it; everything is removed on drop.
 struct TwoHosts {
     /// Host A: the test thread's namespace (dropped last).
     _a: NetNsGuard,
-    /// Host B's namespace name.
-    b: String,
+    /// Host B's namespace.
+    b: Named,
     dir: tempfile::TempDir,
     sshd: Child,
     /// One pair of hosts at a time: their measurements share two cores.
@@ -49,12 +64,13 @@ impl TwoHosts {
         let a = privileged(test)?;
         let serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = format!("i13b-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
+        sh(&format!("ip netns add {b}"));
+        let b = Named(b);
         let dir = tempfile::tempdir().unwrap();
         // No IPv6 chatter on the cable: only the generator's frames reach the receiver.
         let quiet =
             "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1";
         sh(quiet);
-        sh(&format!("ip netns add {b}"));
         sh(&format!("ip netns exec {b} {quiet}"));
         sh(&format!(
             "ip link add mgmt0 type veth peer name mgmt1 netns {b} && \
@@ -201,7 +217,7 @@ impl Drop for TwoHosts {
     fn drop(&mut self) {
         let _ = self.sshd.kill();
         let _ = self.sshd.wait();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
+        // B's namespace goes with its field.
     }
 }
 
