@@ -33,18 +33,25 @@ impl Check {
     }
 }
 
-impl fmt::Display for Check {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Check {
+    /// The check's line, under `name` with `fix` (a check another host ran and reported).
+    pub fn line(&self, name: &str, fix: &str) -> String {
         let mark = if self.ok { '✔' } else { '✘' };
-        write!(f, "{mark} {}", self.name)?;
-        let pad = 28usize.saturating_sub(self.name.chars().count());
+        let mut line = format!("{mark} {name}");
+        let pad = 28usize.saturating_sub(name.chars().count());
         if !self.detail.is_empty() {
-            write!(f, "{:pad$} {}", "", self.detail)?;
+            line.push_str(&format!("{:pad$} {}", "", self.detail));
         }
         if !self.ok {
-            write!(f, " — fix: {}", self.fix)?;
+            line.push_str(&format!(" — fix: {fix}"));
         }
-        Ok(())
+        line
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line(self.name, self.fix))
     }
 }
 

@@ -8,7 +8,8 @@
 //! | 3 | missing privileges (root / `CAP_NET_ADMIN`, `CAP_NET_RAW`, `CAP_BPF`) |
 //! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |
 //! | 5 | `netlab run` finished, but a receiver program (`exec`) failed: its points are invalid |
-//! | 130 | interrupted (SIGINT/SIGTERM); partial results were written and the lab removed |
+//! | 6 | a host of the scenario's `[hosts]` could not be used: ssh could not connect or authenticate, its netlab is missing or speaks another protocol, or its connection was lost mid-run (partial results written, every host cleaned) |
+//! | 130 | interrupted (SIGINT/SIGTERM, or SIGHUP: a closed terminal or ssh session); partial results were written and the lab removed |
 
 use std::fmt;
 
@@ -29,8 +30,30 @@ pub enum Code {
     /// `netlab run` measured every point, but a receiver program failed some: those points
     /// are invalid with the reason, the other receivers' points are measured.
     ReceiversFailed = 5,
+    /// A host of the scenario could not be reached or used over ssh, or its connection was
+    /// lost mid-run (the points measured are written, marked partial).
+    Host = 6,
     /// Interrupted by a signal.
     Interrupted = 130,
+}
+
+impl Code {
+    /// The code of a number, as an agent reports it ([`Code::Failed`] for one not listed).
+    pub fn from_number(n: u8) -> Code {
+        [
+            Code::Ok,
+            Code::Failed,
+            Code::BadInput,
+            Code::Privilege,
+            Code::Unsupported,
+            Code::ReceiversFailed,
+            Code::Host,
+            Code::Interrupted,
+        ]
+        .into_iter()
+        .find(|c| *c as u8 == n)
+        .unwrap_or(Code::Failed)
+    }
 }
 
 impl From<Code> for std::process::ExitCode {

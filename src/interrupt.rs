@@ -1,4 +1,4 @@
-//! SIGINT / SIGTERM (Ctrl-C) during a command: noted, not fatal, so the command can stop what it
+//! SIGINT / SIGTERM (Ctrl-C) — and SIGHUP, a closed terminal or ssh session — during a command: noted, not fatal, so the command can stop what it
 //! is doing and still report. `netlab run` stops the point in progress, writes what it has,
 //! takes the lab down and exits with [`crate::exit::Code::Interrupted`]; `netlab recv` and
 //! `netlab replay` stop receiving or sending and print their report.
@@ -12,7 +12,7 @@ use anyhow::Context as _;
 /// How often an interruptible wait looks at the flag.
 const POLL: Duration = Duration::from_millis(10);
 
-/// Watches SIGINT and SIGTERM for the life of the value. Once created, these signals no longer
+/// Watches SIGINT, SIGTERM and SIGHUP for the life of the value. Once created, these signals no longer
 /// end the process; [`Interrupt::signal`] says whether one came.
 #[derive(Debug)]
 pub struct Interrupt {
@@ -33,11 +33,13 @@ impl Interrupt {
             .enable_io()
             .build()
             .context("starting the signal watcher")?;
-        let (mut interrupt, mut terminate) = {
+        let (mut interrupt, mut terminate, mut hangup) = {
             let _entered = runtime.enter();
             (
                 signal(SignalKind::interrupt()).context("watching SIGINT")?,
                 signal(SignalKind::terminate()).context("watching SIGTERM")?,
+                // A closed terminal or ssh session: clean up as for Ctrl-C, not die mid-build.
+                signal(SignalKind::hangup()).context("watching SIGHUP")?,
             )
         };
         let flag = Arc::new(AtomicBool::new(false));
@@ -49,6 +51,7 @@ impl Interrupt {
                 let name = tokio::select! {
                     _ = interrupt.recv() => "SIGINT",
                     _ = terminate.recv() => "SIGTERM",
+                    _ = hangup.recv() => "SIGHUP",
                 };
                 if let Ok(mut slot) = task_which.lock() {
                     slot.get_or_insert(name);

@@ -9,6 +9,7 @@
 //! This crate only orchestrates; the kernel-facing fast paths live in [`fastnet`].
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod cli;
 pub mod doctor;
 pub mod exit;

@@ -51,6 +51,33 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         crate::topology::plan::kind_name(checked.plan.kind),
         checked.plan.name
     )?;
+    if s.is_remote() {
+        for host in &s.hosts {
+            let mut roles = Vec::new();
+            if s.placement.generator == host.name {
+                roles.push("generator");
+            }
+            if s.placement.receiver == host.name {
+                roles.push("receivers");
+            }
+            if roles.is_empty() {
+                continue;
+            }
+            let place = match &host.place {
+                crate::scenario::Place::Local => "this machine".to_string(),
+                crate::scenario::Place::Ssh { target, options, netlab } => {
+                    let options = if options.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", options.join(" "))
+                    };
+                    format!("ssh{options} {target} {netlab} agent")
+                }
+            };
+            outln!("  host       `{}`: {} ({place})", host.name, roles.join(", "))?;
+        }
+        outln!("  hosts      not connected: `netlab run --dry-run` connects and builds nothing")?;
+    }
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
     outln!(
         "  generator  engine {}, rates {}, {} per point after {} warm-up",

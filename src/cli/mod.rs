@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{self, Code};
 
+mod agent;
 mod check;
 mod compare;
 mod completions;
@@ -81,6 +82,8 @@ pub enum Command {
     /// Run a scenario: build its lab, measure every rate × receiver, print the table, write
     /// `results/<name>-<UTC>/`, take the lab down.
     Run(run::Args),
+    /// Serve a remote host's roles for `netlab run` on stdin/stdout (started over ssh).
+    Agent(agent::Args),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions(completions::Args),
     /// Write the man pages into a directory.
@@ -114,6 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Topo(args) => topo::run(&args),
         Command::Replay(args) => replay::run(&args, cli.global.quiet).map_err(flag::in_flags),
         Command::Run(args) => run::run(&args, cli.global.quiet),
+        Command::Agent(args) => agent::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
     }

@@ -21,6 +21,10 @@ pub struct Args {
     /// Directory under which results/<name>-<UTC>/ is created.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results: PathBuf,
+    /// Check the scenario, connect to every host its roles are placed on ([hosts]), print
+    /// their netlab versions and interfaces, and stop: nothing is built, nothing written.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 const RUN_HELP: &str = "\
@@ -43,17 +47,27 @@ a copy of the scenario, table.txt and table.md (the table printed), the plots (S
 report.html, one self-contained page for the class; `netlab show DIR` prints the table again,
 `netlab report DIR [--baseline OTHER]` writes the page again.
 
+With [hosts], the roles run where [topology] places them: this machine in-process, another over
+`ssh [ssh_options] TARGET NETLAB agent` (your own ssh config, keys and agent; BatchMode, so it
+never prompts). Every host removes what it built when its connection ends, however it ends.
+
 Exit: 0 done; 1 failed; 2 bad scenario; 3 not root; 4 kernel feature missing; 5 done, but a
-receiver program failed (its points are invalid); 130 interrupted (SIGINT/SIGTERM): the points
-measured so far are written, marked partial, and the lab removed.";
+receiver program failed (its points are invalid); 6 a host could not be reached or used over ssh
+(nothing built), or its connection was lost mid-run (the points measured are written, marked
+partial, every host cleaned); 130 interrupted (SIGINT/SIGTERM): the points measured so far are
+written, marked partial, and the lab removed.";
 
 pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
-    let outcome = runner::run(&RunOptions {
+    let options = RunOptions {
         file: args.file.clone(),
         lab_name: args.name.clone(),
         results_base: args.results.clone(),
         quiet,
-    })?;
+    };
+    if args.dry_run {
+        return dry_run(&options);
+    }
+    let outcome = runner::run(&options)?;
     outln!("{}", report::table(&outcome.results).trim_end())?;
     outln!(
         "engine {}; results in {} (report.html for the class)",
@@ -86,5 +100,44 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         );
         return Ok(Code::ReceiversFailed);
     }
+    Ok(Code::Ok)
+}
+
+/// `--dry-run`: every host's versions and interfaces, nothing built.
+fn dry_run(options: &RunOptions) -> anyhow::Result<Code> {
+    for host in runner::dry_run(options)? {
+        let f = &host.facts.host;
+        outln!(
+            "host `{}` ({}): netlab {}, agent protocol {}; kernel {}, {} × {}",
+            host.name,
+            host.place.describe(),
+            host.hello.netlab,
+            host.hello.protocol,
+            f.kernel,
+            f.cores,
+            f.cpu_model
+        )?;
+        for i in &host.facts.interfaces {
+            let role = host.uses.iter().find(|(_, name)| *name == i.name).map(|(r, _)| r.name());
+            outln!(
+                "  {:<16} {:<17} {:<8} mtu {}{}",
+                i.name,
+                i.mac.as_deref().unwrap_or("-"),
+                i.operstate,
+                i.mtu,
+                role.map(|r| format!("  ← {r}")).unwrap_or_default()
+            )?;
+        }
+        for (role, name) in &host.uses {
+            if !host.facts.interfaces.iter().any(|i| i.name == *name) {
+                return Err(crate::exit::bad_input(format!(
+                    "host `{}` has no interface `{name}` for the {}",
+                    host.name,
+                    role.name()
+                )));
+            }
+        }
+    }
+    outln!("dry run: nothing built, nothing written")?;
     Ok(Code::Ok)
 }

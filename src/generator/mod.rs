@@ -89,7 +89,7 @@ use crate::worker::Worker;
 pub const DEFAULT_BURST: usize = 64;
 
 /// Everything one replay needs. Build with [`GeneratorConfig::new`] and set the rest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GeneratorConfig {
     /// The interface to send on.
     pub interface: String,

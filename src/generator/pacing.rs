@@ -48,7 +48,7 @@ pub const LATE_AFTER_NS: u64 = 100_000;
 const NS_PER_SEC: u128 = 1_000_000_000;
 
 /// How frames are spaced in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Pace {
     /// As fast as the engine goes.
     TopSpeed,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::engine::EngineKind;
 
@@ -16,7 +16,7 @@ pub const WIRE_OVERHEAD_BYTES: u64 = 24;
 /// The report of one replay. Every count says where it was taken: `frames_sent` is what the
 /// kernel accepted from the generator (for `xdp`: program runs, each a redirect); `peer` is what
 /// the other end of the link received, the only count that proves frames arrived.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendReport {
     /// The interface sent on.
     pub interface: String,
@@ -64,7 +64,7 @@ pub struct SendReport {
 }
 
 /// Rates, all over the sending time.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Rated {
     /// Frames per second.
     pub pps: f64,
@@ -95,7 +95,7 @@ impl Rated {
 
 /// How late batches left against the schedule: for each send call, the time from the first
 /// frame's scheduled time to the call.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Lateness {
     /// Send calls measured.
     pub batches: u64,
@@ -114,7 +114,7 @@ pub struct Lateness {
 }
 
 /// Bursts of a paced replay.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Burst {
     /// Most frames that left back to back.
     pub largest: u64,
@@ -123,7 +123,7 @@ pub struct Burst {
 }
 
 /// Frames counted at the other end of the link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PeerCount {
     /// The peer interface.
     pub interface: String,
@@ -137,7 +137,7 @@ pub struct PeerCount {
 }
 
 /// How the replay ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
 pub enum Ended {
     /// Every frame of the schedule was handed over (or refused and counted).

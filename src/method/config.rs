@@ -39,7 +39,7 @@ impl From<Wait> for fastnet::rx::Wait {
 }
 
 /// Where a receiver saves what it got (see `crate::receiver::record`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WriteTo {
     /// The capture file, replaced when the receiver stops.
     pub path: PathBuf,
@@ -48,7 +48,7 @@ pub struct WriteTo {
 }
 
 /// The knobs every method takes (each method's descriptor says what it makes of them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecvConfig {
     /// Buffer bytes: socket receive buffer, pcap ring, packet ring, or UMEM.
     pub buffer: Option<u64>,

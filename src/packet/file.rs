@@ -41,7 +41,7 @@ use crate::exit::bad_input;
 
 /// One captured frame held in memory: the bytes from the destination MAC on (no FCS) and when it
 /// was captured. What [`read_frames`] preloads for replay.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Frame {
     /// The frame as captured, starting with the Ethernet header.
     pub data: Vec<u8>,

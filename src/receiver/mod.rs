@@ -61,7 +61,7 @@ impl Live {
 }
 
 /// Kernel counters of the receiver's own socket or ring (see [`fastnet::rx::RxStats`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KernelCounters {
     /// Frames that reached the socket or ring, delivered plus dropped.
     pub packets: u64,
@@ -79,7 +79,7 @@ impl From<RxStats> for KernelCounters {
 
 /// What one receiver run counted, and what it cost. Its JSON keys are the words of a point
 /// in `results.json`: `app_rx_frames`, `ipv4_frames`, `rx_cpu_ns`, `napi_cpu_ns`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecvReport {
     /// The method.
     pub method: Method,
@@ -168,7 +168,7 @@ impl CpuPerFrame {
 }
 
 /// Where and how to run a receiver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecvSpec {
     /// The method.
     pub method: Method,

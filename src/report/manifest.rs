@@ -33,6 +33,10 @@ pub struct Manifest {
     pub lab: serde_json::Value,
     /// The command line.
     pub command: Vec<String>,
+    /// The facts of every host of the scenario's `[hosts]` the run used, by name (each as that
+    /// host reported them); empty for a run on this machine alone.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub hosts: std::collections::BTreeMap<String, HostFacts>,
 }
 
 impl Manifest {
@@ -43,6 +47,47 @@ impl Manifest {
         seed: Option<u64>,
         lab: serde_json::Value,
     ) -> Manifest {
+        let machine = HostFacts::collect();
+        Manifest {
+            netlab_version: machine.netlab_version,
+            git_hash: env!("NETLAB_GIT_HASH").to_string(),
+            kernel: machine.kernel,
+            kernel_version: machine.kernel_version,
+            arch: machine.arch,
+            cpu_model: machine.cpu_model,
+            cores: machine.cores,
+            scenario_file: scenario.path.display().to_string(),
+            scenario_hash: scenario.hash(),
+            engine: engine.into(),
+            seed,
+            lab,
+            command: std::env::args().collect(),
+            hosts: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// One machine's facts: what the manifest records of the machine `netlab run` ran on, and of
+/// every host of a scenario's `[hosts]` (each reports its own, over the agent protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// netlab's version on that machine.
+    pub netlab_version: String,
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Kernel build (`uname -v`).
+    pub kernel_version: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// CPU model (`/proc/cpuinfo` "model name"), or "unknown".
+    pub cpu_model: String,
+    /// Online CPUs.
+    pub cores: usize,
+}
+
+impl HostFacts {
+    /// The facts of the machine this process runs on.
+    pub fn collect() -> HostFacts {
         let read = |path: &str| {
             std::fs::read_to_string(path)
                 .map(|s| s.trim().to_string())
@@ -50,9 +95,8 @@ impl Manifest {
         };
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let (cpu_model, cores) = cpu(&cpuinfo);
-        Manifest {
+        HostFacts {
             netlab_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_hash: env!("NETLAB_GIT_HASH").to_string(),
             kernel: read("/proc/sys/kernel/osrelease"),
             kernel_version: read("/proc/sys/kernel/version"),
             arch: std::env::consts::ARCH.to_string(),
@@ -62,12 +106,6 @@ impl Manifest {
             } else {
                 std::thread::available_parallelism().map_or(1, usize::from)
             },
-            scenario_file: scenario.path.display().to_string(),
-            scenario_hash: scenario.hash(),
-            engine: engine.into(),
-            seed,
-            lab,
-            command: std::env::args().collect(),
         }
     }
 }

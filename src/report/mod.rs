@@ -39,7 +39,7 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
-pub use manifest::Manifest;
+pub use manifest::{HostFacts, Manifest};
 pub use page::Page;
 pub use plot::{plots, png, Plot};
 pub use results::{

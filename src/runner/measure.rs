@@ -28,14 +28,16 @@ use anyhow::Context as _;
 
 use super::progress::Progress;
 use super::template::Template;
+use crate::agent::Host;
+use crate::exit::{code_for, Code};
 use crate::generator::Engine;
-use crate::generator::{EngineKind, Generator, GeneratorConfig, Pace, SendReport};
+use crate::generator::{EngineKind, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::method::DropStage;
-use crate::receiver::{self, RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
+use crate::receiver::{RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
 use crate::report::{Counters, Drops};
 use crate::scenario::{Method, Rate, Scenario};
-use crate::topology::{Lab, LinkStats};
+use crate::topology::{LabInterface, LabRecord, LinkStats, Role};
 
 /// How often the live figures are refreshed.
 const TICK: Duration = Duration::from_millis(100);
@@ -61,7 +63,11 @@ pub struct Bench<'a> {
     /// The scenario.
     pub scenario: &'a Scenario,
     /// The lab, up.
-    pub lab: &'a Lab,
+    pub lab: &'a LabRecord,
+    /// The host the generator runs on (the lab's generator interface is there).
+    pub generator_host: &'a Host,
+    /// The host the receivers run on (the lab's receiver interface is there).
+    pub receiver_host: &'a Host,
     /// The frames to send.
     pub template: &'a Template,
     /// One receiver configuration per `scenario.receivers`.
@@ -169,7 +175,7 @@ impl Bench<'_> {
     ) -> GeneratorConfig {
         let g = &self.scenario.generator;
         let mut config = GeneratorConfig::new(
-            &self.lab.generator().name,
+            &self.iface(Role::Generator).name,
             self.template.frames.clone(),
             pace(rate),
         );
@@ -180,7 +186,7 @@ impl Bench<'_> {
         config.engine = engine;
         config.batch = g.batch.map(|b| b as usize);
         config.burst = g.burst.map(|b| b as usize);
-        config.core = Some(self.lab.tx_core());
+        config.core = Some(self.lab.tx_core);
         // The runner reads the receiver's counters itself, around the whole window.
         config.count_peer = false;
         config
@@ -207,8 +213,10 @@ impl Bench<'_> {
     pub fn resolve_engine(&self, rate: Rate) -> anyhow::Result<(EngineKind, String)> {
         let config =
             self.generator_config(rate, self.scenario.generator.engine, Duration::from_secs(1));
-        let generator = Generator::prepare(config)?;
-        Ok((generator.engine(), generator.engine_reason().to_string()))
+        let prepared = self.generator_host.gen_prepare(config);
+        // Cancelled: it only had to say which engine.
+        self.generator_host.abandon();
+        prepared
     }
 
     /// Measures one point (warm-up, then the window).
@@ -259,11 +267,22 @@ impl Bench<'_> {
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }
 
-    fn stats(&self, iface: &str) -> anyhow::Result<LinkStats> {
-        self.lab.stats(iface).with_context(|| format!("reading the counters of {iface}"))
+    /// The lab's interface of `role`.
+    fn iface(&self, role: Role) -> &LabInterface {
+        // A lab is handed to the bench with its generator and receiver recorded.
+        self.lab.interface(role).unwrap_or_else(|| unreachable!("lab without a {}", role.name()))
+    }
+
+    /// The counters of the lab's interface of `role`, read on the host it is on.
+    fn stats(&self, role: Role) -> anyhow::Result<LinkStats> {
+        let host = if role == Role::Generator { self.generator_host } else { self.receiver_host };
+        let iface = &self.iface(role).name;
+        host.stats(self.lab.netns_name(), iface)
+            .with_context(|| format!("reading the counters of {iface}"))
     }
 
     /// One receiver session with the generator sending for `length`; `None` when a signal came.
+    /// Whatever ends it early, both roles are stopped on their hosts.
     fn window(
         &self,
         trial: &Trial,
@@ -271,34 +290,49 @@ impl Bench<'_> {
         phase: &str,
         progress: &mut Progress,
     ) -> anyhow::Result<Option<Window>> {
+        let window = self.run_window(trial, length, phase, progress);
+        if !matches!(window, Ok(Some(_))) {
+            self.generator_host.abandon();
+            self.receiver_host.abandon();
+        }
+        window
+    }
+
+    fn run_window(
+        &self,
+        trial: &Trial,
+        length: Duration,
+        phase: &str,
+        progress: &mut Progress,
+    ) -> anyhow::Result<Option<Window>> {
         let (receiver, title) = (&self.scenario.receivers[trial.receiver], &trial.title);
-        // A program's own failure fails its point; netlab's (a method that cannot open) the run.
+        // A program's own failure fails its point; netlab's (a method that cannot open) the run,
+        // and so does a host lost.
         let program_failed = |e: anyhow::Error| -> anyhow::Error {
-            if receiver.method == Method::Exec {
+            if receiver.method == Method::Exec && code_for(&e) != Code::Host {
                 anyhow::Error::new(ReceiverFailed(format!("{e:#}")))
             } else {
                 e.context(format!("receiver `{}`", receiver.label))
             }
         };
-        let mut session = receiver::start(RecvSpec {
+        let (rx_host, gen_host) = (self.receiver_host, self.generator_host);
+        let spec = RecvSpec {
             method: receiver.method,
-            iface: self.lab.receiver().name.clone(),
+            iface: self.iface(Role::Receiver).name.clone(),
             netns: self.lab.netns_name().map(str::to_string),
-            core: Some(self.lab.rx_core()),
+            core: Some(self.lab.rx_core),
             config: self.configs[trial.receiver].clone(),
-        })?;
-        session.wait_ready(READY_TIMEOUT).map_err(program_failed)?;
-        let generator =
-            Generator::prepare(self.generator_config(trial.rate, trial.engine, length))?;
-        let (rx, gen) = (&self.lab.receiver().name, &self.lab.generator().name);
-        let (before, gen_before) = (self.stats(rx)?, self.stats(gen)?);
-        let running = generator.start();
-        let sent = running.progress();
+        };
+        // Its knobs were checked before the run: what fails here is the opening.
+        rx_host.recv_start(spec, READY_TIMEOUT).map_err(program_failed)?;
+        gen_host.gen_prepare(self.generator_config(trial.rate, trial.engine, length))?;
+        let (before, gen_before) = (self.stats(Role::Receiver)?, self.stats(Role::Generator)?);
+        gen_host.gen_start()?;
         let start = Instant::now();
         let give_up = length + send_grace(length);
         let mut cut_off = false;
         let (mut last_at, mut last_sent, mut last_received) = (start, 0u64, 0u64);
-        while !running.is_finished() {
+        while !gen_host.gen_status()?.1 {
             if !cut_off && start.elapsed() >= give_up {
                 tracing::warn!(
                     "{title}: the generator was still sending {:.1} s after the {:.1} s {phase} \
@@ -306,25 +340,29 @@ impl Bench<'_> {
                     give_up.saturating_sub(length).as_secs_f64(),
                     length.as_secs_f64()
                 );
-                running.stop();
+                gen_host.gen_stop()?;
                 cut_off = true;
             }
-            if self.interrupt.is_set() || session.is_finished() {
-                running.stop();
-                // The send report of an abandoned window is of no use; its error neither.
-                let _ = running.wait();
+            if self.interrupt.is_set() || rx_host.recv_status()?.1 {
+                gen_host.gen_stop()?;
+                // The send report of an abandoned window is of no use; its error neither,
+                // unless the host is gone.
+                if let Err(e) = gen_host.gen_wait() {
+                    if code_for(&e) == Code::Host {
+                        return Err(e);
+                    }
+                }
                 if self.interrupt.is_set() {
                     return Ok(None);
                 }
                 // The receiver ended on its own: its error says why.
-                session.stop().map_err(program_failed)?;
+                rx_host.recv_stop().map_err(program_failed)?;
                 return Err(program_failed(anyhow::anyhow!("it ended before it was stopped")));
             }
             std::thread::sleep(TICK);
             let now = Instant::now();
             let secs = now.duration_since(last_at).as_secs_f64().max(1e-9);
-            let (s, r) =
-                (sent.frames(), session.live().frames.load(std::sync::atomic::Ordering::Relaxed));
+            let (s, r) = (gen_host.gen_status()?.0, rx_host.recv_status()?.0);
             progress.tick(
                 now.duration_since(start),
                 s.saturating_sub(last_sent) as f64 / secs,
@@ -332,13 +370,13 @@ impl Bench<'_> {
             );
             (last_at, last_sent, last_received) = (now, s, r);
         }
-        let send = running.wait().with_context(|| format!("generator ({phase})"))?;
+        let send = gen_host.gen_wait().with_context(|| format!("generator ({phase})"))?;
         progress.phase(title, "draining", self.scenario.run.drain);
         if !self.interrupt.sleep(self.scenario.run.drain) {
             return Ok(None);
         }
-        let (after, gen_after) = (self.stats(rx)?, self.stats(gen)?);
-        let recv = session.stop().map_err(program_failed)?;
+        let (after, gen_after) = (self.stats(Role::Receiver)?, self.stats(Role::Generator)?);
+        let recv = rx_host.recv_stop().map_err(program_failed)?;
         Ok(Some(Window { send, recv, before, after, gen_before, gen_after }))
     }
 }

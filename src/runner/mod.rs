@@ -5,7 +5,9 @@
 //!    every rate — all before anything is built, by [`preflight::check`], which `netlab check`
 //!    runs too; any problem is bad input (exit 2). Then the privileges (exit 3) and the results
 //!    directory (exit 2).
-//! 2. The lab goes up ([`Lab::up_plan`]), in namespace `netlab-<name>`.
+//! 2. The hosts the roles are placed on are connected ([`hosts`]; without `[hosts]`, this
+//!    machine, in-process) and the lab goes up there ([`crate::topology::Lab::up_plan`]), in
+//!    namespace `netlab-<name>`.
 //! 3. The frames get the lab's MACs ([`template`]); the generator engine of each rate is
 //!    resolved once, with no receiver running, and used for every point at that rate.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
@@ -14,7 +16,8 @@
 //!    results files rewritten after each point and each search, so the directory is always
 //!    complete. Then the points still invalid are measured again, up to `run.retries` times
 //!    ([`crate::report::invalid_lines`] lists what stays invalid, with the reason).
-//! 5. The lab is taken down — also on error, on SIGINT/SIGTERM and on panic (its `Drop`).
+//! 5. The lab is taken down — also on error, on SIGINT/SIGTERM and on panic (its `Drop`); a
+//!    remote host takes down what it built when its connection ends, however it ends.
 //!
 //! # Validity of a point
 //! A point is a measurement of what the receiver kept of what the generator offered. It is
@@ -33,11 +36,18 @@
 //!   that reason, the run goes on with the other points, and [`RunOutcome::receivers_failed`]
 //!   names it (`netlab run` then exits with [`crate::exit::Code::ReceiversFailed`]).
 //!
+//! # A host lost
+//! When the connection to a remote host drops mid-run, the point in flight is dropped (its
+//! window is incomplete), the points measured so far are written with `"partial": true`, the
+//! other hosts take their roles and lab down (the lost one cleans itself when its agent sees its
+//! stdin close), and `netlab run` exits with [`crate::exit::Code::Host`] (6).
+//!
 //! # Interrupts
-//! SIGINT/SIGTERM stop the point in progress (it is dropped: its window is incomplete), the
+//! SIGINT/SIGTERM (and SIGHUP) stop the point in progress (it is dropped: its window is incomplete), the
 //! points measured so far are written with `"partial": true`, the lab is taken down, and
 //! `netlab run` exits with 130.
 
+pub mod hosts;
 pub mod measure;
 pub mod order;
 pub mod preflight;
@@ -51,7 +61,7 @@ use std::path::PathBuf;
 use crate::interrupt::Interrupt;
 use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
 use crate::scenario::{Order, Scenario};
-use crate::topology::{Lab, LabState};
+use crate::topology::{LabRecord, Role};
 
 use crate::generator::Engine;
 use crate::scenario::Rate;
@@ -92,30 +102,91 @@ pub struct RunOutcome {
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
     let preflight::Checked { scenario, frames, configs, plan } =
         preflight::check(&options.file, options.lab_name.as_deref())?;
-    preflight::privileges(plan.kind)?;
+    let local =
+        |name: &str| scenario.host(name).is_some_and(|h| h.place == crate::scenario::Place::Local);
+    if local(&scenario.placement.generator) || local(&scenario.placement.receiver) {
+        preflight::privileges(plan.kind)?;
+    }
     preflight::results_writable(&options.results_base)?;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
-    let lab = Lab::up_plan(plan)?;
-    let result = run_in_lab(options, &scenario, &lab, frames, &configs, &interrupt);
-    let down = lab.down();
+    // Every host answers before anything is built anywhere.
+    let mut hosts = hosts::Hosts::connect(&scenario)?;
+    let result = hosts
+        .lab_up(&scenario, &plan)
+        .and_then(|lab| run_in_lab(options, &scenario, &hosts, &lab, frames, &configs, &interrupt));
+    let down = hosts.lab_down();
     let outcome = result?;
     down?;
     Ok(outcome)
 }
 
+/// What `netlab run --dry-run` found on one host.
+#[derive(Debug)]
+pub struct Survey {
+    /// The host's name in the scenario.
+    pub name: String,
+    /// Where it is.
+    pub place: crate::scenario::Place,
+    /// What it said when it connected (its netlab version and agent protocol).
+    pub hello: crate::agent::Hello,
+    /// Its facts and interfaces.
+    pub facts: crate::agent::Facts,
+    /// The interfaces the scenario uses there (`interface` labs), by role.
+    pub uses: Vec<(Role, String)>,
+}
+
+/// Checks the scenario as `netlab run` would, connects every host a role is placed on and
+/// asks each for its facts and interfaces — building nothing anywhere.
+pub fn dry_run(options: &RunOptions) -> anyhow::Result<Vec<Survey>> {
+    let preflight::Checked { scenario, plan, .. } =
+        preflight::check(&options.file, options.lab_name.as_deref())?;
+    let hosts = hosts::Hosts::connect(&scenario)?;
+    let mut found = Vec::new();
+    for host in hosts.all() {
+        let mut uses = Vec::new();
+        if plan.kind == crate::topology::Kind::Interface {
+            for (role, on, iface) in [
+                (Role::Generator, &scenario.placement.generator, &plan.generator.name),
+                (Role::Receiver, &scenario.placement.receiver, &plan.receiver.name),
+            ] {
+                if on == host.name() {
+                    uses.push((role, iface.clone()));
+                }
+            }
+        }
+        found.push(Survey {
+            name: host.name().to_string(),
+            place: host.place().clone(),
+            hello: host.hello().clone(),
+            facts: host.facts()?,
+            uses,
+        });
+    }
+    Ok(found)
+}
+
 fn run_in_lab(
     options: &RunOptions,
     scenario: &Scenario,
-    lab: &Lab,
+    hosts: &hosts::Hosts,
+    lab: &LabRecord,
     frames: Vec<crate::packet::Frame>,
     configs: &[crate::receiver::RecvConfig],
     interrupt: &Interrupt,
 ) -> anyhow::Result<RunOutcome> {
     let template = Template::for_lab(scenario, lab, frames)?;
-    let mut bench =
-        Bench { scenario, lab, template: &template, configs, interrupt, engines: Vec::new() };
+    let mut bench = Bench {
+        scenario,
+        lab,
+        generator_host: hosts.generator(),
+        receiver_host: hosts.receiver(),
+        template: &template,
+        configs,
+        interrupt,
+        engines: Vec::new(),
+    };
     let chosen = bench.resolve_engines()?;
     let engine = engines_text(scenario, &chosen);
     let engine_reasons: Vec<serde_json::Value> = scenario
@@ -131,7 +202,7 @@ fn run_in_lab(
     let frame_len = template.frame_len();
     let mut results = Results::new(scenario, frame_len);
     let lab_facts = serde_json::json!({
-        "lab": lab.record(LabState::Up),
+        "lab": lab,
         "packet": template.facts(&scenario.packet.file),
         "engines": engine_reasons,
         "warmup_s": scenario.generator.warmup.as_secs_f64(),
@@ -139,23 +210,38 @@ fn run_in_lab(
         "drain_s": scenario.run.drain.as_secs_f64(),
         "order": scenario.run.order,
     });
-    let manifest = Manifest::collect(
+    let mut manifest = Manifest::collect(
         scenario,
         engine.clone(),
         (scenario.run.order == Order::Shuffled).then_some(seed),
         lab_facts,
     );
+    if hosts.any_remote() {
+        manifest.hosts = hosts.facts.clone();
+    }
     let dir = ResultsDir::create(&options.results_base, scenario, results.started, &manifest)?;
     let mut progress = Progress::new(steps.len(), options.quiet);
     let searches = match scenario.search_runs() {
         0 => String::new(),
         n => format!(", {n} search{}", if n == 1 { "" } else { "es" }),
     };
+    let place = if hosts.any_remote() {
+        let on = |role: Role, host: &crate::agent::Host| {
+            let name = lab.interface(role).map_or("?", |i| i.name.as_str());
+            format!("{name} on {}", host.name())
+        };
+        format!(
+            "generator {}, receivers {}",
+            on(Role::Generator, hosts.generator()),
+            on(Role::Receiver, hosts.receiver())
+        )
+    } else {
+        lab.netns_name().unwrap_or("host").to_string()
+    };
     progress.say(&format!(
-        "lab `{}` up ({} {}), engine {engine}, {} points{searches}; results in {}",
-        lab.name(),
-        crate::topology::plan::kind_name(lab.kind()),
-        lab.netns_name().unwrap_or("host"),
+        "lab `{}` up ({} {place}), engine {engine}, {} points{searches}; results in {}",
+        lab.name,
+        crate::topology::plan::kind_name(lab.kind),
         scenario.points(),
         dir.path().display()
     ));

@@ -47,7 +47,12 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
     let configs = receivers::configs(&scenario)?;
     let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
     let name = lab_name.unwrap_or(&scenario.name);
-    let plan = Plan::new(&scenario.topology, name, cpus).map_err(|e| {
+    // Cores of another machine are its own to check, when it plans its part of the lab.
+    let mut topology = scenario.topology.clone();
+    if scenario.is_remote() {
+        (topology.rx_core, topology.tx_core) = (None, None);
+    }
+    let plan = Plan::new(&topology, name, cpus).map_err(|e| {
         // A lab name given on the command line is the command line's to render.
         match field_of(&e) {
             Some(c)

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::packet::{Frame, Mac, Rewrite};
 use crate::scenario::{Macs, Scenario};
-use crate::topology::{Kind, Lab};
+use crate::topology::{Kind, LabRecord, Role};
 
 /// EtherType IPv4, as `do_something` counts it (bytes 12-13 of the frame).
 const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
@@ -49,16 +49,25 @@ pub struct TemplateFacts {
 
 impl Template {
     /// Sets the MACs of `frames` as `scenario.packet.macs` asks, for `lab`.
-    pub fn for_lab(scenario: &Scenario, lab: &Lab, mut frames: Vec<Frame>) -> anyhow::Result<Self> {
+    pub fn for_lab(
+        scenario: &Scenario,
+        lab: &LabRecord,
+        mut frames: Vec<Frame>,
+    ) -> anyhow::Result<Self> {
         let (src_mac, dst_mac) = match scenario.packet.macs {
             Macs::Keep => (None, None),
             Macs::Set { src, dst } => (src, dst),
             Macs::Auto => {
-                let src = match (lab.kind(), lab.bridge()) {
-                    (Kind::Bridge, Some(bridge)) => bridge.mac,
-                    _ => lab.generator().mac,
+                let mac = |role: Role| {
+                    lab.interface(role)
+                        .map(|i| i.mac)
+                        .ok_or_else(|| anyhow::anyhow!("lab `{}` has no {}", lab.name, role.name()))
                 };
-                (Some(src), Some(lab.receiver().mac))
+                let src = match lab.kind {
+                    Kind::Bridge => mac(Role::Bridge)?,
+                    _ => mac(Role::Generator)?,
+                };
+                (Some(src), Some(mac(Role::Receiver)?))
             }
         };
         let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };

@@ -37,7 +37,16 @@
 //! final_trial = "1s"                 # the trial that confirms it (default generator.duration)
 //! lower = "10kpps"                   # the search's range (default 10kpps up to
 //! upper = "max"                      # what the generator sends at top speed)
+//! [hosts]                            # optional: machines the roles run on (the agent room)
+//! laptop = "local"                   # this machine
+//! vm = { ssh = "root@192.168.56.101", ssh_options = ["-p", "2222"], netlab = "/usr/local/bin/netlab" }
 //! ```
+//!
+//! With `[hosts]`, `[topology]` places the roles: `host = "vm"` builds the whole lab (`veth`,
+//! `bridge`, or an `interface` pair) on that host; with `kind = "interface"`,
+//! `generator = { host = "laptop", interface = "vboxnet0" }` and
+//! `receiver = { host = "vm", interface = "eth2" }` put each role on its own host. A role not
+//! placed runs on this machine. `netlab check` validates `[hosts]` without connecting.
 //!
 //! Rules:
 //! - Every key is checked: an unknown key is an error with "did you mean". Every error is one line,
@@ -104,6 +113,11 @@ pub struct Scenario {
     /// The loss-targeted searches `generator.rates` asks for, with `[search]`'s settings;
     /// `None` when it names no target.
     pub search: Option<SearchSpec>,
+    /// `[hosts]`, by name, with this machine always among them (as `local` unless a key says
+    /// `"local"`).
+    pub hosts: Vec<HostSpec>,
+    /// Where the roles run.
+    pub placement: Placement,
     /// The file's bytes, for [`Scenario::hash`] and the copy in the results directory.
     source: String,
 }
@@ -177,6 +191,61 @@ pub struct ReceiverSpec {
     /// it, so it holds the last one.
     pub write: Option<PathBuf>,
 }
+
+/// One host of `[hosts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSpec {
+    /// Its key in `[hosts]`.
+    pub name: String,
+    /// This machine, or how to reach it.
+    pub place: Place,
+}
+
+/// Where a host is: this machine, or one reached with OpenSSH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// This machine (this process).
+    Local,
+    /// `ssh [options] TARGET NETLAB agent`, with the user's own ssh configuration, keys and
+    /// agent.
+    Ssh {
+        /// `user@host` (or a `Host` of the user's ssh config).
+        target: String,
+        /// Extra ssh options, passed before the target (`-p 2222`, `-i key`).
+        options: Vec<String>,
+        /// The netlab program on the remote host (default `netlab`, from its `PATH`).
+        netlab: String,
+    },
+}
+
+impl Place {
+    /// `local`, or the ssh target.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Local => "local".to_string(),
+            Place::Ssh { target, .. } => format!("ssh {target}"),
+        }
+    }
+}
+
+/// The hosts (names in [`Scenario::hosts`]) the roles run on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The generator's host.
+    pub generator: String,
+    /// The receivers' host.
+    pub receiver: String,
+}
+
+impl Placement {
+    /// Whether both roles share one host (the lab is built, or looked up, there as one).
+    pub fn one_host(&self) -> bool {
+        self.generator == self.receiver
+    }
+}
+
+/// The name this machine has when `[hosts]` gives it none.
+pub const LOCAL_HOST: &str = "local";
 
 /// `run.order`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -303,6 +372,18 @@ impl Scenario {
         base_dir(&self.path)
     }
 
+    /// The host named `name` (one of [`Scenario::hosts`]).
+    pub fn host(&self, name: &str) -> Option<&HostSpec> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// Whether a role runs on another machine.
+    pub fn is_remote(&self) -> bool {
+        [&self.placement.generator, &self.placement.receiver]
+            .into_iter()
+            .any(|name| self.host(name).is_some_and(|h| h.place != Place::Local))
+    }
+
     /// Number of points at fixed rates: rates × receivers × repetitions.
     pub fn points(&self) -> usize {
         self.generator.rates.len() * self.receivers.len() * self.run.repeat as usize
@@ -375,9 +456,15 @@ fn validate(
         ));
     }
 
+    let (hosts, placement) = hosts(source, &raw)?;
+    let local = |name: &str| hosts.iter().any(|h| h.name == name && h.place == Place::Local);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    for (key, core) in [("rx_core", raw.topology.rx_core), ("tx_core", raw.topology.tx_core)] {
-        if let Some(core) = core.filter(|c| *c >= cores) {
+    for (key, core, host) in [
+        ("rx_core", raw.topology.rx_core, &placement.receiver),
+        ("tx_core", raw.topology.tx_core, &placement.generator),
+    ] {
+        // Another host's cores are its own to check, when it plans the lab.
+        if let Some(core) = core.filter(|c| *c >= cores && local(host)) {
             return Err(source.error_at_key(
                 &["topology", key],
                 format!("core {core} does not exist: this machine has cores 0 to {}", cores - 1),
@@ -641,6 +728,8 @@ fn validate(
         receivers,
         run,
         search,
+        hosts,
+        placement,
         source: text.to_string(),
     })
 }
@@ -747,6 +836,134 @@ fn search_spec(
         }
     };
     Ok(Some(SearchSpec { targets, precision, short_trial, final_trial, lower_pps, upper_pps }))
+}
+
+/// `[hosts]` and where `[topology]` places the roles.
+fn hosts(
+    source: &Source<'_>,
+    raw: &RawScenario,
+) -> Result<(Vec<HostSpec>, Placement), ScenarioError> {
+    let mut hosts: Vec<HostSpec> = Vec::new();
+    for (name, value) in &raw.hosts {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(source.error(
+                Some(value.span()),
+                format!("`{name}` is not a host name (letters, digits, `.`, `_`, `-`)"),
+            ));
+        }
+        let place = match value.get_ref() {
+            schema::RawHost::Word(w) if w == "local" => {
+                if let Some(other) = hosts.iter().find(|h| h.place == Place::Local) {
+                    return Err(source.error(
+                        Some(value.span()),
+                        format!(
+                            "`{}` is already this machine: one host can be \"local\"",
+                            other.name
+                        ),
+                    ));
+                }
+                Place::Local
+            }
+            schema::RawHost::Word(w) => {
+                return Err(source.error(
+                    Some(value.span()),
+                    format!(
+                        "`{w}` is not a host: \"local\" or {{ ssh = \"user@host\", \
+                         ssh_options = […], netlab = \"…\" }}"
+                    ),
+                ))
+            }
+            schema::RawHost::Ssh(ssh) => {
+                let target = ssh.ssh.trim();
+                if target.is_empty()
+                    || target.starts_with('-')
+                    || target.contains(char::is_whitespace)
+                {
+                    return Err(source.error_at_key(
+                        &["hosts", name, "ssh"],
+                        format!("`{}` is not an ssh destination (user@host, or a Host of your ssh config)", ssh.ssh),
+                    ));
+                }
+                let netlab = ssh.netlab.clone().unwrap_or_else(|| "netlab".to_string());
+                if netlab.trim().is_empty() {
+                    return Err(
+                        source.error_at_key(&["hosts", name, "netlab"], "the program is empty")
+                    );
+                }
+                Place::Ssh { target: target.to_string(), options: ssh.ssh_options.clone(), netlab }
+            }
+        };
+        hosts.push(HostSpec { name: name.clone(), place });
+    }
+    let local = match hosts.iter().find(|h| h.place == Place::Local) {
+        Some(h) => h.name.clone(),
+        None => {
+            if let Some(h) = hosts.iter().find(|h| h.name == LOCAL_HOST) {
+                return Err(source.error_at_key(
+                    &["hosts", &h.name],
+                    format!("`{LOCAL_HOST}` names this machine: call this host something else"),
+                ));
+            }
+            hosts.push(HostSpec { name: LOCAL_HOST.to_string(), place: Place::Local });
+            LOCAL_HOST.to_string()
+        }
+    };
+    let known = |name: &str, keys: &[&str]| -> Result<String, ScenarioError> {
+        if raw.hosts.contains_key(name) {
+            return Ok(name.to_string());
+        }
+        let mean = crate::location::closest(name, raw.hosts.keys().map(String::as_str))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        let listed = if raw.hosts.is_empty() {
+            "there is no [hosts] table".to_string()
+        } else {
+            format!("hosts: {}", raw.hosts.keys().cloned().collect::<Vec<_>>().join(", "))
+        };
+        Err(source.error_at_key(keys, format!("no host `{name}` in [hosts]{mean} ({listed})")))
+    };
+    let topo = &raw.topology;
+    let placed = |endpoint: &Option<crate::topology::Endpoint>| {
+        endpoint.as_ref().and_then(|e| e.host().map(str::to_string))
+    };
+    let (gen_host, rx_host) = (placed(&topo.generator), placed(&topo.receiver));
+    if let Some(lab_host) = &topo.host {
+        let lab_host = known(lab_host, &["topology", "host"])?;
+        for (key, host) in [("generator", &gen_host), ("receiver", &rx_host)] {
+            if host.is_some() {
+                return Err(source.error_at_key(
+                    &["topology", key, "host"],
+                    "the whole lab is placed with topology.host: give the interface's name alone",
+                ));
+            }
+        }
+        return Ok((hosts, Placement { generator: lab_host.clone(), receiver: lab_host }));
+    }
+    if topo.kind != crate::topology::Kind::Interface {
+        for (key, host) in [("generator", &gen_host), ("receiver", &rx_host)] {
+            if host.is_some() {
+                return Err(source.error_at_key(
+                    &["topology", key, "host"],
+                    format!(
+                        "roles go on hosts one by one with kind = \"interface\"; a {} lab is \
+                         placed whole with topology.host",
+                        crate::topology::plan::kind_name(topo.kind)
+                    ),
+                ));
+            }
+        }
+    }
+    let generator = match &gen_host {
+        Some(h) => known(h, &["topology", "generator", "host"])?,
+        None => local.clone(),
+    };
+    let receiver = match &rx_host {
+        Some(h) => known(h, &["topology", "receiver", "host"])?,
+        None => local,
+    };
+    Ok((hosts, Placement { generator, receiver }))
 }
 
 /// A count that must be at least 1.

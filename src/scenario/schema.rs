@@ -25,6 +25,8 @@ pub(super) struct RawScenario {
     pub receiver: Vec<RawReceiver>,
     #[serde(default)]
     pub run: RawRun,
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, Spanned<RawHost>>,
     pub search: Option<RawSearch>,
 }
 
@@ -39,6 +41,43 @@ pub(super) struct RawSearch {
     pub final_trial: Option<Spanned<String>>,
     pub lower: Option<Spanned<String>>,
     pub upper: Option<Spanned<String>>,
+}
+
+/// `"local"` or `{ ssh = "user@host", ssh_options = […], netlab = "…" }`.
+#[derive(Debug)]
+pub(super) enum RawHost {
+    Word(String),
+    Ssh(RawSsh),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSsh {
+    pub ssh: String,
+    #[serde(default)]
+    pub ssh_options: Vec<String>,
+    pub netlab: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawHost {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HostVisitor;
+        impl<'de> Visitor<'de> for HostVisitor {
+            type Value = RawHost;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "\"local\" or { ssh = \"user@host\", ssh_options = […], netlab = \"…\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawHost, E> {
+                Ok(RawHost::Word(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawHost, A::Error> {
+                RawSsh::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawHost::Ssh)
+            }
+        }
+        d.deserialize_any(HostVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

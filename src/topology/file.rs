@@ -28,6 +28,34 @@ pub fn read_topology(path: &Path) -> anyhow::Result<(String, TopologySpec)> {
         let (line, column) = e.span().map_or((1, 1), |span| line_column(&text, span.start));
         bad_input(format!("{}:{line}:{column}: {}", path.display(), e.message().trim()))
     })?;
+    // A lab placed on another host is built there by `netlab run`, never here.
+    let placed = [
+        (file.topology.host.is_some(), &["topology", "host"][..]),
+        (
+            file.topology.generator.as_ref().and_then(|e| e.host()).is_some(),
+            &["topology", "generator", "host"][..],
+        ),
+        (
+            file.topology.receiver.as_ref().and_then(|e| e.host()).is_some(),
+            &["topology", "receiver", "host"][..],
+        ),
+    ];
+    if let Some((_, keys)) = placed.iter().find(|(is, _)| *is) {
+        let span = toml_edit::ImDocument::parse(text.as_str()).ok().and_then(|doc| {
+            let mut item = doc.as_item();
+            for key in *keys {
+                item = item.get(key)?;
+            }
+            item.span()
+        });
+        let (line, column) = span.map_or((1, 1), |s| line_column(&text, s.start));
+        return Err(bad_input(format!(
+            "{}:{line}:{column}: {}: this lab is placed on a host of [hosts], which `netlab run` \
+             builds there; `netlab topo` builds labs on this machine only",
+            path.display(),
+            keys.join(".")
+        )));
+    }
     let name = file.name.unwrap_or_else(|| {
         path.file_stem().map_or_else(|| "lab".to_string(), |s| s.to_string_lossy().into_owned())
     });

@@ -85,6 +85,20 @@ impl LinkFacts {
             .with_context(|| format!("cannot read interface #{ifindex} over rtnetlink"))
     }
 
+    /// Every interface of the calling thread's namespace, by name.
+    pub fn all() -> anyhow::Result<Vec<LinkFacts>> {
+        let nl = BlockingRtnl::open(None)?;
+        let mut names = nl.block_on(nl.rtnl.names()).context("listing interfaces")?;
+        names.sort_unstable();
+        let mut all = Vec::new();
+        for name in names {
+            if let Some(facts) = nl.block_on(nl.rtnl.link(&name))? {
+                all.push(facts);
+            }
+        }
+        Ok(all)
+    }
+
     /// Whether this is one end of a veth pair.
     pub fn is_veth(&self) -> bool {
         self.kind.as_deref() == Some("veth")

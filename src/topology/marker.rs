@@ -58,6 +58,17 @@ pub struct LabRecord {
 }
 
 impl LabRecord {
+    /// The interface of `role`, if the lab has one.
+    pub fn interface(&self, role: super::Role) -> Option<&super::LabInterface> {
+        self.interfaces.iter().find(|i| i.role == role)
+    }
+
+    /// Its network namespace's name; `None` for `interface` labs, which live on a host's own
+    /// namespace.
+    pub fn netns_name(&self) -> Option<&str> {
+        (!self.netns.is_empty()).then_some(self.netns.as_str())
+    }
+
     /// The owner's pid if that process is still alive (this one included): the lab is in use
     /// (being built, or measured by `netlab run`) and must not be taken down under it.
     pub fn live_owner(&self) -> Option<u32> {

@@ -32,7 +32,7 @@ pub use lab::{labs_with_interface, link_state, link_stats, Lab, LinkInfo};
 pub use marker::{LabRecord, LabState};
 pub use plan::Plan;
 pub use removal::{down, down_all, Removal};
-pub use spec::{Kind, NapiMode, TopologySpec};
+pub use spec::{Endpoint, Kind, NapiMode, TopologySpec};
 
 /// What an interface is for in a lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -240,8 +240,14 @@ impl Plan {
                     name: name.to_string(),
                     kind: Kind::Interface,
                     netns: None,
-                    generator: existing(&spec.generator, "generator")?,
-                    receiver: existing(&spec.receiver, "receiver")?,
+                    generator: existing(
+                        &spec.generator.as_ref().map(|e| e.interface().to_string()),
+                        "generator",
+                    )?,
+                    receiver: existing(
+                        &spec.receiver.as_ref().map(|e| e.interface().to_string()),
+                        "receiver",
+                    )?,
                     bridge: None,
                     mtu,
                     queues,
@@ -256,7 +262,11 @@ impl Plan {
                     check_interface_name(&name, key).map(|()| name)
                 };
                 let generator = PlannedInterface {
-                    name: created(&spec.generator, DEFAULT_GENERATOR, "generator")?,
+                    name: created(
+                        &spec.generator.as_ref().map(|e| e.interface().to_string()),
+                        DEFAULT_GENERATOR,
+                        "generator",
+                    )?,
                     mac: Some(mac_of(
                         spec.generator_mac.as_deref(),
                         "generator_mac",
@@ -265,7 +275,11 @@ impl Plan {
                     )?),
                 };
                 let receiver = PlannedInterface {
-                    name: created(&spec.receiver, DEFAULT_RECEIVER, "receiver")?,
+                    name: created(
+                        &spec.receiver.as_ref().map(|e| e.interface().to_string()),
+                        DEFAULT_RECEIVER,
+                        "receiver",
+                    )?,
                     mac: Some(mac_of(
                         spec.receiver_mac.as_deref(),
                         "receiver_mac",

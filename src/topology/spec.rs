@@ -5,6 +5,9 @@
 //! kind = "veth"            # "veth" | "bridge" | "interface"
 //! generator = "gen0"       # generator-side interface (created, or an existing one for "interface")
 //! receiver = "rx0"         # receiver-side interface
+//! # host = "vm"            # scenarios with [hosts]: build the whole lab on that host
+//! # generator = { host = "laptop", interface = "vboxnet0" }   # kind = "interface": a role
+//! # receiver = { host = "vm", interface = "eth2" }            # on a host of [hosts]
 //! bridge = "br0"           # "bridge" only
 //! generator_mac = "02:…"   # optional; default derived from the lab name
 //! receiver_mac = "02:…"
@@ -46,10 +49,14 @@ pub enum NapiMode {
 pub struct TopologySpec {
     /// What the lab is made of.
     pub kind: Kind,
-    /// Generator-side interface name (default `gen0`; required for `interface`).
-    pub generator: Option<String>,
-    /// Receiver-side interface name (default `rx0`; required for `interface`).
-    pub receiver: Option<String>,
+    /// The host of `[hosts]` the whole lab is built on (`None`: this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Generator-side interface name (default `gen0`; required for `interface`), or where it
+    /// is: `{ host, interface }`.
+    pub generator: Option<Endpoint>,
+    /// Receiver-side interface name (default `rx0`; required for `interface`), or where it is.
+    pub receiver: Option<Endpoint>,
     /// Bridge name (`bridge` only; default `br0`).
     pub bridge: Option<String>,
     /// MAC of the generator-side interface.
@@ -75,6 +82,7 @@ impl TopologySpec {
     pub fn new(kind: Kind) -> Self {
         Self {
             kind,
+            host: None,
             generator: None,
             receiver: None,
             bridge: None,
@@ -87,5 +95,71 @@ impl TopologySpec {
             rx_core: None,
             tx_core: None,
         }
+    }
+}
+
+/// A role's interface: its name (`"eth2"`), or its name on a host of the scenario's `[hosts]`
+/// (`{ host = "vm", interface = "eth2" }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Endpoint {
+    /// An interface of the lab's own host.
+    Name(String),
+    /// An interface of a named host.
+    Placed {
+        /// The host (a key of `[hosts]`).
+        host: String,
+        /// The interface's name there.
+        interface: String,
+    },
+}
+
+impl Endpoint {
+    /// The interface's name.
+    pub fn interface(&self) -> &str {
+        match self {
+            Endpoint::Name(name) | Endpoint::Placed { interface: name, .. } => name,
+        }
+    }
+
+    /// The host it is placed on, if it is.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Endpoint::Name(_) => None,
+            Endpoint::Placed { host, .. } => Some(host),
+        }
+    }
+}
+
+impl From<&str> for Endpoint {
+    fn from(name: &str) -> Self {
+        Endpoint::Name(name.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Placed {
+            host: String,
+            interface: String,
+        }
+        struct EndpointVisitor;
+        impl<'de> Visitor<'de> for EndpointVisitor {
+            type Value = Endpoint;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an interface name, or { host = \"…\", interface = \"…\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Endpoint, E> {
+                Ok(Endpoint::Name(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Endpoint, A::Error> {
+                let p = Placed::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Endpoint::Placed { host: p.host, interface: p.interface })
+            }
+        }
+        d.deserialize_any(EndpointVisitor)
     }
 }

@@ -12,4 +12,5 @@ mod rooms;
 mod run;
 mod scenario;
 mod topology;
+mod two_hosts;
 mod util;

@@ -142,6 +142,26 @@ fn corpus() -> Vec<Bad> {
         add(what.to_string(), scenario("t", topology, "", &ok_rx), path);
     }
     add("200-character name".into(), scenario(&"n".repeat(200), "", "", &ok_rx), "name");
+    // Hosts: placed on a host [hosts] does not name, or not placeable so.
+    let hosts = "[hosts]\nvm = { ssh = \"root@192.0.2.1\" }\n";
+    add(
+        "lab on an unknown host".into(),
+        format!("{}{hosts}", scenario("t", "host = \"mv\"", "", &ok_rx)),
+        "topology.host",
+    );
+    add(
+        "a role placed on a veth lab".into(),
+        format!(
+            "{}{hosts}",
+            scenario("t", "receiver = { host = \"vm\", interface = \"eth2\" }", "", &ok_rx)
+        ),
+        "topology.receiver.host",
+    );
+    add(
+        "an empty ssh destination".into(),
+        format!("{}[hosts]\nvm = {{ ssh = \"\" }}\n", scenario("t", "host = \"vm\"", "", &ok_rx)),
+        "hosts.vm.ssh",
+    );
     bad
 }
 

@@ -554,3 +554,139 @@ fn bad_searches_name_file_line_column_and_key() {
         assert!(!e.to_string().contains('\n'), "{what}: one line: {e}");
     }
 }
+/// The interface scenario of `BASE` with roles placed on `[hosts]`.
+fn placed(hosts: &str, topology: &str) -> String {
+    let base = BASE.replace("[topology]\nkind = \"veth\"\n", topology);
+    format!("{base}[hosts]\n{hosts}")
+}
+
+const TWO_HOSTS: &str = "laptop = \"local\"\n\
+    vm = { ssh = \"root@192.168.56.101\", ssh_options = [\"-p\", \"2222\"], netlab = \"/usr/local/bin/netlab\" }\n";
+
+const CABLE: &str = "[topology]\nkind = \"interface\"\n\
+    generator = { host = \"laptop\", interface = \"vboxnet0\" }\n\
+    receiver = { host = \"vm\", interface = \"eth2\" }\n";
+
+#[test]
+fn hosts_place_the_roles_without_connecting() {
+    use netlab::scenario::Place;
+    let lab = Lab::new();
+    let s = lab.parse(&placed(TWO_HOSTS, CABLE)).unwrap();
+    assert_eq!(s.placement.generator, "laptop");
+    assert_eq!(s.placement.receiver, "vm");
+    assert!(s.is_remote());
+    assert_eq!(s.host("laptop").unwrap().place, Place::Local);
+    assert_eq!(
+        s.host("vm").unwrap().place,
+        Place::Ssh {
+            target: "root@192.168.56.101".into(),
+            options: vec!["-p".into(), "2222".into()],
+            netlab: "/usr/local/bin/netlab".into()
+        }
+    );
+    // A whole lab on a host; `netlab` defaults to the remote PATH's.
+    let s = lab
+        .parse(&placed(
+            "vm = { ssh = \"vm.example\" }\n",
+            "[topology]\nkind = \"veth\"\nhost = \"vm\"\n",
+        ))
+        .unwrap();
+    assert_eq!((s.placement.generator.as_str(), s.placement.receiver.as_str()), ("vm", "vm"));
+    assert!(
+        matches!(&s.host("vm").unwrap().place, Place::Ssh { netlab, .. } if netlab == "netlab")
+    );
+    // Without [hosts], everything is this machine's, named `local`.
+    let s = lab.parse(BASE).unwrap();
+    assert!(!s.is_remote());
+    assert_eq!(s.placement.generator, "local");
+}
+
+#[test]
+fn bad_hosts_are_one_located_line() {
+    let lab = Lab::new();
+    let cases: &[(&str, String, &str, &str)] = &[
+        (
+            "unknown host",
+            placed(TWO_HOSTS, &CABLE.replace("host = \"vm\"", "host = \"mv\"")),
+            "topology.receiver.host",
+            "no host `mv` in [hosts]; did you mean `vm`?",
+        ),
+        (
+            "host word",
+            placed("laptop = \"remote\"\n", CABLE),
+            "hosts.laptop",
+            "`remote` is not a host: \"local\" or { ssh",
+        ),
+        (
+            "empty ssh",
+            placed("laptop = \"local\"\nvm = { ssh = \"\" }\n", CABLE),
+            "hosts.vm.ssh",
+            "is not an ssh destination",
+        ),
+        (
+            "unknown key",
+            placed("laptop = \"local\"\nvm = { ssh = \"vm\", port = 22 }\n", CABLE),
+            "hosts.vm",
+            "port",
+        ),
+        (
+            "two locals",
+            placed("a = \"local\"\nb = \"local\"\n", CABLE),
+            "hosts.b",
+            "`a` is already this machine",
+        ),
+        (
+            "placed role on a veth lab",
+            placed(
+                TWO_HOSTS,
+                "[topology]\nkind = \"veth\"\nreceiver = { host = \"vm\", interface = \"rx0\" }\n",
+            ),
+            "topology.receiver.host",
+            "placed whole with topology.host",
+        ),
+        (
+            "host and placed role",
+            placed(
+                TWO_HOSTS,
+                "[topology]\nkind = \"interface\"\nhost = \"vm\"\ngenerator = \"eth1\"\n\
+                 receiver = { host = \"vm\", interface = \"eth2\" }\n",
+            ),
+            "topology.receiver.host",
+            "give the interface's name alone",
+        ),
+        (
+            "no hosts table",
+            BASE.replace("kind = \"veth\"\n", "kind = \"veth\"\nhost = \"vm\"\n"),
+            "topology.host",
+            "no host `vm` in [hosts] (there is no [hosts] table)",
+        ),
+    ];
+    for (what, text, path, message) in cases {
+        let e = lab.parse(text).expect_err(what);
+        let shown = e.to_string();
+        assert!(shown.contains(message), "{what}: {shown}\n{text}");
+        assert!(e.path.starts_with(path), "{what}: path {:?}: {shown}\n{text}", e.path);
+        assert!(e.line > 1 && !shown.contains('\n'), "{what}: {shown}");
+    }
+}
+
+#[test]
+fn check_passes_every_shipped_lab() {
+    let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&labs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = super::util::netlab().arg("check").arg(&path).output().unwrap();
+            assert!(
+                out.status.success(),
+                "netlab check {}: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} labs");
+}

@@ -64,7 +64,7 @@ pub trait SendEngine: Sync {
 }
 
 /// An engine that sends (what `auto` resolves to): the registry of the engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// One `send` per frame on `AF_PACKET`.
