@@ -302,15 +302,17 @@ fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results()
     let results = json(&dir.join("results.json"));
     assert_eq!(results["partial"], false);
     let points = results["points"].as_array().unwrap();
-    assert_eq!(points.len(), 6, "{results}");
+    // Six points, and an invalid one measured again at the end (`run.retries`).
+    let first = points.iter().filter(|p| p["attempt"] == 1).count();
+    assert_eq!(first, 6, "{results}");
     for p in points {
         let n = |key: &str| p[key].as_u64().unwrap_or_else(|| panic!("{key} in {p}"));
         // Counting is what this test pins. A paced generator of a debug build on a 2-core
         // machine shared with other work may fall short of the rate (main's does the same on
         // one host); the point then says so and nothing else.
         if p["valid"] == false {
-            let why = p["invalid_reason"].as_str().unwrap_or_default();
-            assert!(why.starts_with("the generator offered"), "{p}");
+            let (offered, asked) = (p["offered_pps"].as_f64(), p["asked_pps"].as_f64());
+            assert!(offered.zip(asked).is_some_and(|(o, a)| o < 0.98 * a), "{p}");
         }
         assert!(n("sent_frames") > 0, "{p}");
         assert_eq!(n("ipv4_frames"), n("app_rx_frames"), "{p}");
