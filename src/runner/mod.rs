@@ -47,6 +47,7 @@ pub mod search;
 pub mod template;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::interrupt::Interrupt;
 use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
@@ -322,7 +323,7 @@ impl search::Trials for SearchTrials<'_, '_> {
             repetition: self.repetition,
             rate: ask.rate,
             engine,
-            warmup: self.bench.scenario.generator.warmup,
+            warmup: if ask.warm_up { self.bench.scenario.generator.warmup } else { Duration::ZERO },
             duration: ask.length,
             title: format!(
                 "{label} {} @ {} #{}{attempt}",

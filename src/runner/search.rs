@@ -6,7 +6,8 @@
 //! # The search
 //! 1. A short **top-speed** trial: what the receiver keeps under flood is the first guess, and
 //!    what the generator offered is the top of the range unless `[search] upper` sets one.
-//! 2. **Short trials** bracket each target, the lowest loss first; every trial counts for
+//! 2. **Short trials** (without the warm-up: the trial before warmed the lab's kernel paths;
+//!    each starts its own receiver session) bracket each target, the lowest loss first; every trial counts for
 //!    every target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share
 //!    them. With one side of a bracket known the next rate steps away from it, the step
 //!    doubling each time (4 × precision first); with both, the next rate is their geometric
@@ -73,6 +74,10 @@ pub struct Ask {
     pub kind: TrialKind,
     /// 1 the first time at this rate, more when measured again after an invalid trial.
     pub attempt: u32,
+    /// Whether the trial needs the scenario's warm-up first: the top-speed trial that starts
+    /// a search and the final trials do; the short trials in between follow each other with
+    /// the lab's kernel paths already warm, and only bracket the rate.
+    pub warm_up: bool,
 }
 
 /// What a search needs of the runner: trials measured, lines shown (a script in tests).
@@ -273,7 +278,8 @@ impl Searcher<'_> {
         };
         let mut attempt = 1;
         loop {
-            let ask = Ask { rate, length, kind, attempt };
+            let warm_up = kind != TrialKind::Short;
+            let ask = Ask { rate, length, kind, attempt, warm_up };
             let Some(mut point) = out.measure(&ask)? else { return Ok(None) };
             point.attempt = attempt;
             let verdict = verdict(&mut point, self.burst_limit);
