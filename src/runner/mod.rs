@@ -57,6 +57,7 @@ pub mod search;
 pub mod template;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::interrupt::Interrupt;
 use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
@@ -281,6 +282,13 @@ fn run_in_lab(
 /// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
 /// also the engine choice their trials make at each trial's rate (`auto for search trials`).
 fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, String)]) -> String {
+    if chosen.is_empty() {
+        // Only searches: their trials' engine is chosen per rate (see the progress lines).
+        return match scenario.generator.engine {
+            Engine::Auto => "auto (chosen at each trial's rate)".to_string(),
+            Engine::Fixed(kind) => kind.name().to_string(),
+        };
+    }
     let first = chosen.first().map(|(kind, _)| *kind);
     let fixed = if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
         first.map_or_else(String::new, |k| k.name().to_string())
@@ -386,7 +394,11 @@ fn measure_point(
 
 /// The engine of each rate a search tried, found once with no receiver running.
 #[derive(Debug, Default)]
-struct Engines(std::collections::HashMap<Rate, Engine>);
+struct Engines {
+    by_rate: std::collections::HashMap<Rate, Engine>,
+    /// The engine of the last trial: a change is shown.
+    last: Option<crate::generator::EngineKind>,
+}
 
 /// A search's trials, measured by the bench.
 struct SearchTrials<'b, 'p> {
@@ -400,15 +412,20 @@ struct SearchTrials<'b, 'p> {
 
 impl search::Trials for SearchTrials<'_, '_> {
     fn measure(&mut self, ask: &search::Ask) -> anyhow::Result<Option<Point>> {
-        let engine = match self.engines.0.get(&ask.rate) {
+        let engine = match self.engines.by_rate.get(&ask.rate) {
             Some(engine) => *engine,
             None => {
                 let (kind, why) = self.bench.resolve_engine(ask.rate)?;
-                tracing::info!("search trials at {}: engine {kind} ({why})", ask.rate);
-                self.engines.0.insert(ask.rate, Engine::Fixed(kind));
+                if self.engines.last != Some(kind) {
+                    self.progress.say(&format!("trials at {}: engine {kind} ({why})", ask.rate));
+                }
+                self.engines.by_rate.insert(ask.rate, Engine::Fixed(kind));
                 Engine::Fixed(kind)
             }
         };
+        if let Engine::Fixed(kind) = engine {
+            self.engines.last = Some(kind);
+        }
         let label = &self.bench.scenario.receivers[self.receiver].label;
         let attempt =
             if ask.attempt > 1 { format!(" (attempt {})", ask.attempt) } else { String::new() };
@@ -417,7 +434,7 @@ impl search::Trials for SearchTrials<'_, '_> {
             repetition: self.repetition,
             rate: ask.rate,
             engine,
-            warmup: self.bench.scenario.generator.warmup,
+            warmup: if ask.warm_up { self.bench.scenario.generator.warmup } else { Duration::ZERO },
             duration: ask.length,
             title: format!(
                 "{label} {} @ {} #{}{attempt}",
