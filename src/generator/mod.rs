@@ -76,7 +76,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-pub use engine::{Engine, EngineKind};
+pub use engine::{search_ceiling, Engine, EngineKind};
 pub use pacing::Pace;
 pub use report::{Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 

@@ -283,7 +283,9 @@ pub struct SearchSpec {
     /// The lowest rate tried, frames per second.
     pub lower_pps: u64,
     /// The highest rate tried, frames per second; `None`: what the generator sends at top
-    /// speed, measured by a short top-speed trial at the start of each search.
+    /// speed, measured by a short top-speed trial at the start of each search, and no more
+    /// than the engine paces without faking the loss
+    /// ([`search_ceiling`](crate::generator::search_ceiling)).
     pub upper_pps: Option<u64>,
 }
 

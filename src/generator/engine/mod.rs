@@ -270,6 +270,20 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
     )
 }
 
+/// The fastest rate a loss-targeted search may ask of `engine` without the generator faking
+/// the loss: with `auto` or the ring, [`RING_SMOOTH_MAX_FPS`] — above it only the xdp engine
+/// paces, in bursts of its inner batch into veth's 256-slot peer ring, which has no
+/// backpressure for redirected frames and lost 0.7–1.6 % even into an XDP drop program at
+/// 1–2 Mpps on this machine kind (the receive core's NAPI kthread not running for a fraction
+/// of a millisecond is enough). `None` for an engine the scenario names explicitly (xdp,
+/// socket, mmsg): the search then goes as far as it sends.
+pub fn search_ceiling(engine: Engine) -> Option<u64> {
+    match engine {
+        Engine::Auto | Engine::Fixed(EngineKind::Ring) => Some(RING_SMOOTH_MAX_FPS),
+        Engine::Fixed(_) => None,
+    }
+}
+
 /// Whether the ring engine holds `fps` without bursts here (the one rule `auto` and its
 /// preflight both follow).
 fn ring_holds_smoothly(fps: u64) -> bool {
