@@ -678,6 +678,23 @@ fn check_passes_every_shipped_lab() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let out = super::util::netlab().arg("check").arg(&path).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // The benchmark labs run C anchors that their script compiles first
+            // (scripts/bench-receivers, scripts/bench-cost): before that, check names the
+            // program missing, and nothing else.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let anchor = "../target/anchors/";
+            if text.contains(anchor) && !labs.join(anchor).join("xsk_rx").exists() {
+                assert!(
+                    !out.status.success()
+                        && stderr.contains("target/anchors/xsk_rx")
+                        && stderr.contains("not found"),
+                    "netlab check {}: {stderr}",
+                    path.display()
+                );
+                checked += 1;
+                continue;
+            }
             assert!(
                 out.status.success(),
                 "netlab check {}: {}{}",
