@@ -515,17 +515,7 @@ mod tests {
     use super::*;
 
     fn receiver() -> ReceiverSpec {
-        ReceiverSpec {
-            method: Method::Pcap,
-            label: "pcap".into(),
-            buffer: None,
-            batch: None,
-            frames: None,
-            wait: None,
-            max_delay: None,
-            command: None,
-            write: None,
-        }
+        ReceiverSpec::of(Method::Pcap)
     }
 
     fn counters(sent: u64, rx: u64, ipv4: u64) -> Counters {

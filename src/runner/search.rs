@@ -564,17 +564,7 @@ mod tests {
     use crate::scenario::{LossTarget, Method};
 
     fn receiver() -> ReceiverSpec {
-        ReceiverSpec {
-            method: Method::Pcap,
-            label: "pcap".into(),
-            buffer: None,
-            batch: None,
-            frames: None,
-            wait: None,
-            max_delay: None,
-            command: None,
-            write: None,
-        }
+        ReceiverSpec::of(Method::Pcap)
     }
 
     fn spec() -> SearchSpec {

@@ -192,6 +192,24 @@ pub struct ReceiverSpec {
     pub write: Option<PathBuf>,
 }
 
+impl ReceiverSpec {
+    /// A `[[receiver]]` with only its method set: labelled by the method's name, every knob
+    /// at the method's default.
+    pub fn of(method: Method) -> Self {
+        ReceiverSpec {
+            method,
+            label: method.name().to_string(),
+            buffer: None,
+            batch: None,
+            frames: None,
+            wait: None,
+            max_delay: None,
+            command: None,
+            write: None,
+        }
+    }
+}
+
 /// One host of `[hosts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostSpec {

@@ -418,11 +418,11 @@ fn sigkill_of_the_orchestrator_leaves_nothing_on_the_remote_host() {
     hosts.assert_clean_within_5s(Some(&lab));
 }
 
-#[test]
-fn a_dropped_connection_ends_the_run_with_partial_results_and_exit_6() {
-    let Some(hosts) = TwoHosts::new("a_dropped_connection") else { return };
+/// `netlab run` started over the cable (receiver on B) for eight 1-s points of fastnet:3 at
+/// 100 kpps, with its output piped; and where its results go.
+fn long_cable_run(hosts: &TwoHosts, name: &str) -> (std::process::Child, PathBuf) {
     let file = hosts.scenario(
-        "dropped",
+        name,
         CABLE,
         "[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
          [[receiver]]\nmethod = \"fastnet:3\"\n[run]\nrepeat = 8\n",
@@ -438,6 +438,13 @@ fn a_dropped_connection_ends_the_run_with_partial_results_and_exit_6() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (child, results)
+}
+
+#[test]
+fn a_dropped_connection_ends_the_run_with_partial_results_and_exit_6() {
+    let Some(hosts) = TwoHosts::new("a_dropped_connection") else { return };
+    let (child, results) = long_cable_run(&hosts, "dropped");
     // Once a point is written, cut the connection: kill B's sshd session processes.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -571,23 +578,7 @@ fn dry_run_connects_says_versions_and_interfaces_and_builds_nothing() {
 #[test]
 fn ctrl_c_stops_every_host_as_on_one() {
     let Some(hosts) = TwoHosts::new("ctrl_c_stops_every_host") else { return };
-    let file = hosts.scenario(
-        "interrupted",
-        CABLE,
-        "[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
-         [[receiver]]\nmethod = \"fastnet:3\"\n[run]\nrepeat = 8\n",
-        "known_hosts",
-        &bin(),
-    );
-    let results = hosts.path("results");
-    let child = netlab()
-        .args(["run", "--results"])
-        .arg(&results)
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, results) = long_cable_run(&hosts, "interrupted");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !results.exists() || std::fs::read_dir(&results).unwrap().next().is_none() {
         assert!(Instant::now() < deadline, "the run never started");
