@@ -176,7 +176,7 @@ fn namespace_checks() -> Vec<Check> {
     if let Err(e) = lab.down() {
         checks.push(Check::new(
             "lab teardown",
-            "run `netlab topo down --all`",
+            "remove netlab's labs with `netlab topo down` (by name, or all of them)",
             Err(format!("{e:#}")),
         ));
     }
@@ -219,7 +219,7 @@ fn send_engines(iface: &str) -> Check {
     }
     Check::new(
         "send engines",
-        "see the failing engine's message; `netlab replay --engine ENGINE -v` shows more",
+        "see the failing engine's message; `netlab replay` with that engine, verbose, shows more",
         if failed.is_empty() { Ok(opened.join(", ")) } else { Err(failed.join("; ")) },
     )
 }
