@@ -61,7 +61,7 @@ use std::time::Duration;
 
 use crate::interrupt::Interrupt;
 use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
-use crate::scenario::{Order, Scenario, SearchSpec};
+use crate::scenario::{Order, Scenario};
 use crate::topology::{LabRecord, Role};
 
 use crate::generator::Engine;
@@ -335,14 +335,6 @@ fn measure_all(
             }
             order::Step::Search { receiver, repetition } => {
                 let Some(spec) = &bench.scenario.search else { continue };
-                // No higher than the engine paces without faking the loss, unless the
-                // scenario sets the top itself.
-                let spec = &SearchSpec {
-                    upper_pps: spec
-                        .upper_pps
-                        .or(crate::generator::search_ceiling(bench.scenario.generator.engine)),
-                    ..spec.clone()
-                };
                 let mut trials = SearchTrials {
                     bench,
                     progress: &mut *progress,

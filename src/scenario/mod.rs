@@ -35,8 +35,8 @@
 //! precision = "5%"                   # the final bracket's width, relative to its lower end
 //! short_trial = "300ms"              # trials that bracket the rate
 //! final_trial = "1s"                 # the trial that confirms it (default generator.duration)
-//! lower = "10kpps"                   # the search's range (default 10kpps up to
-//! upper = "max"                      # what the generator sends at top speed)
+//! lower = "10kpps"                   # the search's range (default 10kpps up to 1.5 Mpps
+//! upper = "max"                      # with auto or the ring, else top speed)
 //! [hosts]                            # optional: machines the roles run on (the agent room)
 //! laptop = "local"                   # this machine
 //! vm = { ssh = "root@192.168.56.101", ssh_options = ["-p", "2222"], netlab = "/usr/local/bin/netlab" }
@@ -300,10 +300,10 @@ pub struct SearchSpec {
     pub final_trial: Duration,
     /// The lowest rate tried, frames per second.
     pub lower_pps: u64,
-    /// The highest rate tried, frames per second; `None`: what the generator sends at top
-    /// speed, measured by a short top-speed trial at the start of each search, and no more
-    /// than the engine paces without faking the loss
-    /// ([`search_ceiling`](crate::generator::search_ceiling)).
+    /// The highest rate tried, frames per second (and never more than a short top-speed
+    /// trial at the start of each search sends): `upper`, else the most the engine paces
+    /// without faking the loss ([`search_ceiling`](crate::generator::search_ceiling));
+    /// `None`: the generator's top speed.
     pub upper_pps: Option<u64>,
 }
 
@@ -736,7 +736,7 @@ fn validate(
         RunSpec { repeat, order: raw.run.order, drain, seed: raw.run.seed, retries }
     };
 
-    let search = search_spec(source, raw.search.as_ref(), targets, generator.duration)?;
+    let search = search_spec(source, raw.search.as_ref(), targets, &generator)?;
 
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -793,7 +793,7 @@ fn search_spec(
     source: &Source<'_>,
     raw: Option<&schema::RawSearch>,
     targets: Vec<LossTarget>,
-    duration: Duration,
+    generator: &GeneratorSpec,
 ) -> Result<Option<SearchSpec>, ScenarioError> {
     if targets.is_empty() {
         return match raw {
@@ -835,7 +835,7 @@ fn search_spec(
         }
     };
     let short_trial = duration_of(raw.and_then(|r| r.short_trial.as_ref()), DEFAULT_SHORT_TRIAL)?;
-    let final_trial = duration_of(raw.and_then(|r| r.final_trial.as_ref()), duration)?;
+    let final_trial = duration_of(raw.and_then(|r| r.final_trial.as_ref()), generator.duration)?;
     let lower_pps = match raw.and_then(|r| r.lower.as_ref()) {
         None => DEFAULT_LOWER_PPS,
         Some(l) => pps_of(l)?.ok_or_else(|| {
@@ -843,7 +843,24 @@ fn search_spec(
         })?,
     };
     let upper_pps = match raw.and_then(|r| r.upper.as_ref()) {
-        None => None,
+        // No higher than the engine paces without faking the loss.
+        None => {
+            let ceiling = crate::generator::search_ceiling(generator.engine);
+            if let (Some(ceiling), Some(l)) = (ceiling, raw.and_then(|r| r.lower.as_ref())) {
+                if lower_pps >= ceiling {
+                    return Err(err(
+                        l.span(),
+                        format!(
+                            "the lower bound must be below {ceiling} pps, the most the {} \
+                             engine paces without bursts that lose frames of their own; set \
+                             search.upper to search higher",
+                            generator.engine
+                        ),
+                    ));
+                }
+            }
+            ceiling
+        }
         Some(u) => {
             let upper = pps_of(u)?;
             if upper.is_some_and(|upper| upper <= lower_pps) {

@@ -4,7 +4,7 @@
 //! Every test names its lab after itself and the test process (`netlab-rt-…-<pid>`), so runs
 //! in parallel never collide, and checks that the namespace is gone afterwards.
 
-use super::util::netlab;
+use super::util::{json, netlab, results_dir, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -34,25 +34,6 @@ fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
 
 fn run(file: &Path, lab: &str, results: &Path) -> Output {
     netlab().args(["run", "--name", lab, "--results"]).arg(results).arg(file).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The one results directory under `base`.
-fn results_dir(base: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(base)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one results directory expected: {dirs:?}");
-    dirs.into_iter().next().unwrap()
-}
-
-fn results_json(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
 }
 
 fn assert_lab_gone(lab: &str) {
@@ -118,7 +99,7 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
     ] {
         assert!(rdir.join(file).is_file(), "{file} missing in {}", rdir.display());
     }
-    let json = results_json(&rdir);
+    let json = json(&rdir.join("results.json"));
     assert_eq!(json["partial"], false);
     // A real run's results match the documented schema; the table it printed is table.txt,
     // and `netlab show` prints it again.
@@ -215,7 +196,7 @@ fn sigint_half_way_writes_partial_results_and_exits_130() {
     assert!(text(&out.stderr).contains("interrupted by SIGINT"), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("PARTIAL"), "{}", text(&out.stdout));
     assert_lab_gone(&lab);
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     assert_eq!(json["partial"], true);
     let measured = json["points"].as_array().unwrap().len();
     assert!((1..20).contains(&measured), "{measured} points");
@@ -259,7 +240,7 @@ fn exec_receiver_reports_result_lines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_lab_gone(&lab);
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     let p = &json["points"][0];
     assert_eq!(p["label"], "student");
     assert_eq!(p["method"], "exec");
@@ -378,7 +359,7 @@ fn failing_exec_receivers_invalidate_their_own_points_and_the_run_goes_on() {
         "{stderr}"
     );
     assert_lab_gone(&lab);
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     assert_eq!(json["partial"], false);
     let points = json["points"].as_array().unwrap();
     assert_eq!(points.len(), 10, "{json}");
@@ -502,7 +483,7 @@ fn example_receivers_in_c_and_python_measure_their_points() {
     let out = run(&file, &lab, &results);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_lab_gone(&lab);
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     for label in ["c", "python"] {
         let p = json["points"].as_array().unwrap().iter().find(|p| p["label"] == label).unwrap();
         let (app, iface) =
@@ -547,7 +528,7 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     let out = run(&file, &lab, &results);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_lab_gone(&lab);
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     let p = &json["points"][0];
     let secs = p["duration_s"].as_f64().unwrap();
     let grace = netlab::runner::measure::send_grace(Duration::from_secs(1)).as_secs_f64();
@@ -601,7 +582,7 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
     assert!(stderr.contains("pcap #1 search: top-speed trial @ max"), "{stderr}");
     assert!(stderr.contains("pcap #1 search: final trial @ "), "{stderr}");
     assert!(stdout.contains("NDR Mpps"), "{stdout}");
-    let json = results_json(&results_dir(&results));
+    let json = json(&results_dir(&results).join("results.json"));
     assert_eq!(json["partial"], false);
     assert_eq!(json["planned_searches"], 2);
     assert!(json["points"].as_array().unwrap().is_empty(), "no fixed rates asked");

@@ -408,7 +408,11 @@ fn rates_may_name_search_targets_and_search_sets_how() {
     assert_eq!(search.precision, 0.05);
     assert_eq!(search.short_trial, Duration::from_millis(300));
     assert_eq!(search.final_trial, Duration::from_secs(2), "the generator's duration");
-    assert_eq!((search.lower_pps, search.upper_pps), (10_000, None));
+    assert_eq!(
+        (search.lower_pps, search.upper_pps),
+        (10_000, Some(netlab::generator::engine::RING_SMOOTH_MAX_FPS)),
+        "auto stops where the ring stops pacing smoothly"
+    );
     assert_eq!(s.run.retries, 2);
     assert_eq!((s.points(), s.search_runs(), s.searches()), (2, 1, 2));
 
@@ -513,6 +517,14 @@ fn bad_searches_name_file_line_column_and_key() {
             9,
             "search.upper",
             "in frames per second",
+        ),
+        (
+            "lower above what the engine paces without faking the loss",
+            with_search("rates = [\"ndr\"]", "lower = \"2Mpps\"\n"),
+            12,
+            9,
+            "search.lower",
+            "must be below 1500000 pps",
         ),
         (
             "upper below lower",

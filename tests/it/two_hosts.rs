@@ -17,17 +17,13 @@ use std::time::{Duration, Instant};
 use fastnet::netns::{NetNs, NetNsGuard};
 use fastnet::testing::{privileged, sh};
 
-use super::util::{netlab, udp64};
+use super::util::{json, netlab, results_dir, text, udp64};
 
 const ADDR_A: &str = "10.213.0.1";
 const ADDR_B: &str = "10.213.0.2";
 /// The cable's ends: fixed names are safe, each lives in a namespace of this test's own.
 const CABLE_A: &str = "cable0";
 const CABLE_B: &str = "cable1";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A named network namespace, deleted on drop (also when the set-up fails half-way).
 struct Named(String);
@@ -234,20 +230,6 @@ fn run(file: &Path, results: &Path) -> Output {
 }
 
 /// The one results directory under `base`.
-fn results_dir(base: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(base)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one results directory expected: {dirs:?}");
-    dirs.into_iter().next().unwrap()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn generator_here_receivers_over_ssh_count_exactly_and_write_the_usual_results() {
     let Some(hosts) = TwoHosts::new("generator_here_receivers_over_ssh") else { return };
