@@ -41,6 +41,19 @@
 //!   16 lost 30 % (the sender fell behind and caught up in runs of ~1000), 32–128 lost 0.5–36 %
 //!   from run to run, 256 lost 0.6 %; into fastnet:3 at 2 and 3 Mpps, batches of 64 and 128
 //!   lost 28–79 %. Not smooth beyond the ring here; it bounds and reports the bursts.
+//! - **The same, sending the refused frames again** (kept): most of that loss was not the
+//!   receivers' but veth's. Its peer ring (256 slots) has no backpressure for redirected
+//!   frames: when it is full the kernel frees the frame and tells nobody, and it fills whenever
+//!   the receive core's NAPI thread does not run for 256 frames' time — here even into an
+//!   XDP-drop program at 0.5 Mpps (0.3 % of the frames). A BPF program on the
+//!   `xdp_devmap_xmit` tracepoint counts those frames for the sending thread
+//!   ([`fastnet::bpf::PacingStats::refused`]) and the engine sends as many again, later (the
+//!   schedule slips by their time, as the ring's retries slip it): every frame arrives (3 s at
+//!   1 Mpps into pcap: 3 000 000 sent, at rx0 and in the app; 18 052 refused and sent again),
+//!   and the refusals show as the receiving side holding the generator back
+//!   ([`crate::report::Shortfall`]), as with the ring. Its program keeps the send core busy at
+//!   any rate (a socket receiver lost frames at 26 kpps that way: the machine's other work
+//!   moved to the receive core), so `auto` still takes the ring where the ring is smooth.
 //! - **SO_TXTIME + etf/fq, several TX queues, AF_XDP TX**: not measured. All three send through
 //!   the skb path (AF_XDP TX in copy mode, the only mode veth has, builds an skb per frame),
 //!   which costs ~2 µs per frame here with a qdisc and ~0.5 µs on the ring's bypass: none of

@@ -402,6 +402,22 @@ impl<'s> Pacer<'s> {
         }
     }
 
+    /// Takes back the last `n` frames handed out: the engine's target refused them (for the
+    /// xdp engine, a veth whose peer's ring was full), so they did not leave. The next batch
+    /// starts with them again, due right after the last frame handed out: the rest of the
+    /// schedule moves later by their time (a slip), as it does when a sender waits on a
+    /// refusal and retries.
+    pub fn give_back(&mut self, n: u64) {
+        let n = n.min(self.next);
+        if n == 0 {
+            return;
+        }
+        let end = self.next;
+        self.next -= n;
+        let s = self.schedule;
+        self.slip(s.due_ns(end).saturating_sub(s.due_ns(self.next)));
+    }
+
     /// Absolute time frame `k` is due (on the schedule as slipped so far), ns.
     pub fn due_at(&self, k: u64) -> u64 {
         self.origin_ns.saturating_add(self.schedule.due_ns(k))
@@ -771,6 +787,38 @@ mod tests {
         let b = drain(&s, 64, 64, 1_000);
         assert_eq!(b.len(), 1000);
         assert!(b.iter().all(|b| b.count == 64 && b.late_ns == 0));
+    }
+
+    #[test]
+    fn frames_given_back_go_again_after_the_batch_and_the_total_stays_exact() {
+        // 1 Mpps for 1 ms: 1000 frames, 1 µs apart, handed out in batches of 100.
+        let schedule = Schedule::new(
+            Pace::MilliPps(1_000_000_000),
+            one_frame(60),
+            0,
+            None,
+            Some(Duration::from_millis(1)),
+            Duration::ZERO,
+        );
+        let clock = FakeClock::at(0);
+        let mut pacer = Pacer::new(&schedule, 0, 100, 100);
+        pacer.set_ahead(1_000_000);
+        let b = pacer.next_batch(&clock, never).unwrap();
+        assert_eq!((b.first, b.count), (0, 100));
+        // 30 of them refused: the next batch starts with them, due where frame 100 was, and
+        // the schedule moved 30 µs later.
+        pacer.give_back(30);
+        assert_eq!(pacer.due_at(70), 100_000);
+        assert_eq!(pacer.slipped(), (30_000, 1));
+        let mut total = 70;
+        while let Some(b) = pacer.next_batch(&clock, never) {
+            total += b.count as u64;
+            clock.now.set(pacer.due_at(b.first + b.count as u64 - 1));
+        }
+        assert_eq!(total, 1000, "every planned frame exactly once");
+        // Nothing to give back gives nothing back.
+        pacer.give_back(0);
+        assert_eq!(pacer.slipped(), (30_000, 1));
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub struct SendReport {
     pub failed: BTreeMap<String, u64>,
     /// Refusals that were retried until the frame went (`ENOBUFS`: device queue full), by name.
     pub retried: BTreeMap<String, u64>,
+    /// Frames the receiving side refused that the engine sent again later: the xdp engine's
+    /// calls go on when the target's ring is full and it frees the frame, so it counts them
+    /// (per frame) and sends as many again; the other engines see a refusal as an `errno` and
+    /// retry (`retried`). Not in `sent_frames` until they went.
+    #[serde(default)]
+    pub refused_frames: u64,
     /// Lateness against the schedule (zeros at top speed).
     pub lateness: Lateness,
     /// The largest burst: most frames that left back to back (closer than half the rate's
@@ -131,7 +137,8 @@ pub struct PeerCount {
     /// JSON, as in `results.json`).
     #[serde(rename = "iface_rx_frames")]
     pub rx_packets: u64,
-    /// `rx_dropped` gained during the replay (`iface_rx_dropped_frames` in JSON).
+    /// `rx_dropped` gained during the replay, less the frames the engine sent again after the
+    /// peer refused them (a veth counts those there too) (`iface_rx_dropped_frames` in JSON).
     #[serde(rename = "iface_rx_dropped_frames")]
     pub rx_dropped: u64,
 }
@@ -147,6 +154,14 @@ pub enum Ended {
     Stopped,
     /// The interface went away or down while sending (`ENETDOWN`, `ENXIO`, `ENODEV`).
     InterfaceFailed(String),
+}
+
+/// What the receiving interface's `rx_dropped` gain says was lost there, once the frames the
+/// generator sent again after a refusal are taken out: a veth counts a redirected frame its
+/// full ring refused in the peer's `rx_dropped` (and the sender's `tx_dropped`), and the xdp
+/// engine sends every such frame again ([`SendReport::refused_frames`]).
+pub fn dropped_beyond_refused(rx_dropped: u64, refused_frames: u64) -> u64 {
+    rx_dropped.saturating_sub(refused_frames)
 }
 
 /// A paced replay whose schedule slipped by more than this share of its time did not hold the
@@ -248,6 +263,13 @@ impl fmt::Display for SendReport {
         if !self.retried.is_empty() {
             write!(f, "; retried: {}", by_errno(&self.retried))?;
         }
+        if self.refused_frames > 0 {
+            write!(
+                f,
+                "; refused by the receiving side (ring full) and sent again: {} frames",
+                self.refused_frames
+            )?;
+        }
         writeln!(f)?;
         let l = &self.lateness;
         if l.batches > 0 {
@@ -340,6 +362,7 @@ mod tests {
             rated: Rated::over(1_000_000, 60_000_000, 1_000_000_000 + slipped_ns),
             failed: BTreeMap::new(),
             retried: BTreeMap::new(),
+            refused_frames: 0,
             lateness: Lateness {
                 slipped_ns,
                 slips: u64::from(slipped_ns > 0),

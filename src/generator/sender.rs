@@ -21,6 +21,11 @@ pub(super) struct Ready {
     pub(super) reason: String,
 }
 
+/// Paced xdp calls in a row whose every frame the target refused (each ~10 ms) before those
+/// frames count as failed (`ENOBUFS`) instead of going again: the receiving side stopped
+/// draining its ring for about a second.
+const MAX_REFUSED_CALLS: u32 = 100;
+
 /// Retries of one frame refused with a transient error (`ENOBUFS`: device queue full; `EAGAIN`)
 /// before it is counted as failed. At ~1 µs per try: about a tenth of a second.
 const MAX_RETRIES: u32 = 100_000;
@@ -56,7 +61,7 @@ pub(super) fn run(
     let sent = send_all(&config, &schedule, kind, &mut sender, &progress)?;
     drop(sender); // rings flushed; sockets and the xdp link closed before the peer is read
     let peer = match peer_before {
-        Some(before) => Some(settled_peer(&before)?),
+        Some(before) => Some(settled_peer(&before, sent.refused)?),
         None => None,
     };
     Ok(Some(SendReport {
@@ -74,6 +79,7 @@ pub(super) fn run(
         rated: Rated::over(sent.frames, sent.bytes, sent.elapsed_ns - sent.loop_delay_ns),
         failed: named(&sent.failed),
         retried: named(&sent.retried),
+        refused_frames: sent.refused,
         lateness: sent.lateness(),
         burst: config
             .pace
@@ -202,8 +208,9 @@ fn check_link(config: &GeneratorConfig, link: &LinkFacts, place: &str) -> anyhow
     Ok(())
 }
 
-/// The peer's counters once they stop moving (the receive side may still be draining).
-fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
+/// The peer's counters once they stop moving (the receive side may still be draining);
+/// `refused` frames, which the engine sent again, are not counted as dropped.
+fn settled_peer(before: &LinkFacts, refused: u64) -> anyhow::Result<PeerCount> {
     let deadline = Instant::now() + PEER_SETTLE_MAX;
     let mut last = LinkFacts::by_index(before.ifindex)?;
     loop {
@@ -222,7 +229,10 @@ fn settled_peer(before: &LinkFacts) -> anyhow::Result<PeerCount> {
     Ok(PeerCount {
         interface: before.name.clone(),
         rx_packets: after.rx_packets.wrapping_sub(before.rx_packets),
-        rx_dropped: after.rx_dropped.wrapping_sub(before.rx_dropped),
+        rx_dropped: super::report::dropped_beyond_refused(
+            after.rx_dropped.wrapping_sub(before.rx_dropped),
+            refused,
+        ),
     })
 }
 
@@ -293,6 +303,8 @@ fn send_all(
     let mut kernel = fastnet::bpf::PacingStats::default();
     let fps = schedule.frames_due_within(1_000_000_000);
     let inner_batch = u64::from(engine::xdp_inner_batch(fps, burst));
+    // Paced xdp calls in a row whose every frame the target refused.
+    let mut refused_calls = 0u32;
     while let Some(b) = pacer.next_batch(&clock, stop) {
         if paced {
             sent.lateness.record(b.late_ns);
@@ -300,10 +312,26 @@ fn send_all(
         }
         let outcome = if ahead {
             let call = paced_call(&pacer, &clock, &b);
+            let refused_before = kernel.refused;
             let outcome = sent.hand_over_paced(sender, &call, &config.frames[0].data, &mut kernel);
             // The program slipped the schedule when a frame was too late: so does the pacer.
             pacer.slip(kernel.slipped_ns.saturating_sub(sent.kernel_slipped_ns));
             sent.kernel_slipped_ns = kernel.slipped_ns;
+            // Frames the target refused did not leave: they go again, later.
+            let refused = kernel.refused - refused_before;
+            if refused < u64::from(call.count) {
+                refused_calls = 0;
+                pacer.give_back(refused);
+            } else if refused > 0 {
+                refused_calls += 1;
+                if refused_calls < MAX_REFUSED_CALLS {
+                    pacer.give_back(refused);
+                } else {
+                    // Nothing taken for that long: the receiving side is not draining.
+                    *sent.failed.entry(libc::ENOBUFS).or_default() += refused;
+                    refused_calls = 0;
+                }
+            }
             outcome
         } else {
             let at = (b.first % per_loop as u64) as usize;
@@ -324,6 +352,7 @@ fn send_all(
     };
     if ahead {
         sent.late_frames = kernel.late_frames;
+        sent.refused = kernel.refused;
     }
     if sent.ended == Ended::Completed && progress.stopping() {
         sent.ended = Ended::Stopped;
@@ -370,6 +399,8 @@ struct Sent {
     kernel_slipped_ns: u64,
     /// Most frames that left back to back.
     largest_burst: u64,
+    /// Frames the target refused that went again later (the xdp engine).
+    refused: u64,
     ended: Ended,
 }
 
@@ -400,9 +431,11 @@ impl Sent {
     ) -> Outcome {
         match sender.send_paced(call) {
             Ok(stats) => {
+                // Refused frames did not leave: counted when they go again.
+                let taken = u64::from(call.count).saturating_sub(stats.refused - kernel.refused);
                 *kernel = stats;
-                self.frames += u64::from(call.count);
-                self.bytes += u64::from(call.count) * frame.len() as u64;
+                self.frames += taken;
+                self.bytes += taken * frame.len() as u64;
                 Outcome::Done
             }
             Err(e) => {

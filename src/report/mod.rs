@@ -43,7 +43,7 @@ pub use manifest::{HostFacts, Manifest};
 pub use page::Page;
 pub use plot::{plots, png, Plot};
 pub use results::{
-    Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget,
+    Counters, Drops, Ipv4Sent, Point, Receiver, Results, Search, SearchTarget, Shortfall,
     MIN_OFFERED_FRACTION, SCHEMA_VERSION, WIRE_OVERHEAD_BYTES,
 };
 pub use results_csv::to_csv;

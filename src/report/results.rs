@@ -124,7 +124,9 @@ pub struct Drops {
     /// lost unless the send report says it failed. XDP path (xdp engine): each frame lost,
     /// counted in the receiver's `rx_dropped` too.
     pub generator_tx_dropped_frames: Option<u64>,
-    /// Receiver interface `rx_dropped` (netlink), delta over the point.
+    /// Receiver interface `rx_dropped` (netlink), delta over the point, less the frames the
+    /// generator sent again after the receiving side refused them (the xdp engine's refusals
+    /// count there too: [`crate::generator::report::dropped_beyond_refused`]).
     pub iface_rx_dropped_frames: Option<u64>,
     /// AF_PACKET socket/ring drops (`PACKET_STATISTICS` `tp_drops`; libpcap `ps_drop`).
     pub socket_frames: Option<u64>,
@@ -136,11 +138,41 @@ pub struct Drops {
     pub xdp_fill_ring_empty_frames: Option<u64>,
 }
 
+/// How far a point's generator fell short of the rate asked, as fractions of the frames asked:
+/// the part the receiving side held it back by, and the generator's own part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shortfall {
+    /// The time of the frames the receiving side refused (each refusal waited on and retried,
+    /// or sent again later), at most the whole shortfall: the skb path counts a refusal per
+    /// retry, so there all of it.
+    pub held_back: f64,
+    /// The rest: the generator's own slips (a busy machine, the engine's own pauses).
+    pub own: f64,
+}
+
+impl Shortfall {
+    /// The asked rate and the split of the shortfall, when the generator offered less than
+    /// [`MIN_OFFERED_FRACTION`] of it and either part alone is more than the
+    /// `1 − MIN_OFFERED_FRACTION` allowed (two small parts together are a point that holds:
+    /// a few refusals that cost no frame, a few pauses of the generator).
+    fn of(asked_pps: Option<f64>, offered_pps: f64, c: &Counters) -> Option<(f64, Shortfall)> {
+        let asked = asked_pps.filter(|a| *a > 0.0 && offered_pps < MIN_OFFERED_FRACTION * a)?;
+        let short = 1.0 - offered_pps / asked;
+        let asked_frames = (asked * c.duration_s).max(1.0);
+        let held_back = short.min(c.drops.refused_frames() as f64 / asked_frames);
+        let split = Shortfall { held_back, own: short - held_back };
+        let allowed = 1.0 - MIN_OFFERED_FRACTION;
+        (split.held_back > allowed || split.own > allowed).then_some((asked, split))
+    }
+}
+
 impl Drops {
     /// Sends the receiving side refused without losing the frame: the generator interface's
     /// `tx_dropped` beyond what the receiver's `rx_dropped` counts as lost (the skb path
-    /// counts a refusal there only; the XDP path counts each lost frame at both ends). A
-    /// generator that waits on them (the ring engine) was held back by the receiving side.
+    /// counts a refusal there only; the XDP path counts each refused frame at both ends, and
+    /// the receiver's figure here leaves out those the xdp engine sent again). A generator
+    /// that waits on them (the ring engine) or sends them again (the paced xdp engine) was
+    /// held back by the receiving side.
     pub fn refused_frames(&self) -> u64 {
         self.generator_tx_dropped_frames
             .unwrap_or(0)
@@ -315,22 +347,22 @@ impl Point {
                 "the generator sent nothing: the lab's link may be down; run the point again"
                     .to_string(),
             )
-        } else if let Some(asked) = asked_pps.filter(|a| offered_pps < MIN_OFFERED_FRACTION * a) {
-            let short = format!(
+        } else if let Some((asked, short)) = Shortfall::of(asked_pps, offered_pps, &c) {
+            let short_text = format!(
                 "offered {} pps, below {:.0} % of the {} pps asked",
                 round_pps(offered_pps),
                 MIN_OFFERED_FRACTION * 100.0,
                 round_pps(asked)
             );
-            Some(if refused > 0 {
+            Some(if short.own > 1.0 - MIN_OFFERED_FRACTION {
                 format!(
-                    "the receiving side held the generator back ({short}; its ring refused \
-                     {refused} frames): the receiver does not keep up with this rate; lower it"
+                    "the generator fell behind ({short_text}): the machine is busy; close other \
+                     programs or lower the rate"
                 )
             } else {
                 format!(
-                    "the generator fell behind ({short}): the machine is busy; close other \
-                     programs or lower the rate"
+                    "the receiving side held the generator back ({short_text}; its ring refused \
+                     {refused} frames): the receiver does not keep up with this rate; lower it"
                 )
             })
         } else if c.app_rx_frames > c.sent_frames {
@@ -368,9 +400,18 @@ impl Point {
         }
     }
 
-    /// Whether the generator offered less than [`MIN_OFFERED_FRACTION`] of the rate asked.
+    /// Whether the generator offered less than [`MIN_OFFERED_FRACTION`] of the rate asked,
+    /// with the part the receiving side held it back by within it ([`Shortfall`]).
     pub fn fell_short(&self) -> bool {
-        self.asked_pps.is_some_and(|asked| self.offered_pps < MIN_OFFERED_FRACTION * asked)
+        Shortfall::of(self.asked_pps, self.offered_pps, &self.counters).is_some()
+    }
+
+    /// Whether the receiving side held the generator back below [`MIN_OFFERED_FRACTION`] of
+    /// the rate asked (the rate was not taken), as opposed to the generator falling behind on
+    /// its own.
+    pub fn held_back(&self) -> bool {
+        Shortfall::of(self.asked_pps, self.offered_pps, &self.counters)
+            .is_some_and(|(_, s)| s.own <= 1.0 - MIN_OFFERED_FRACTION)
     }
 
     /// Marks the point invalid (the first reason is kept).
@@ -560,14 +601,25 @@ mod tests {
             .invalid_reason
             .unwrap()
             .contains("the generator fell behind (offered 950000 pps, below 98 % of the 1000000"));
-        // Held back by the receiving side: that is what the reason says.
+        // Held back by the receiving side (refusals worth the whole shortfall: 100 000 frames'
+        // time of the 2 000 000 asked): that is what the reason says.
         let mut c = counters(1_900_000, 1_900_000, 1_900_000);
-        c.drops.generator_tx_dropped_frames = Some(5000);
+        c.drops.generator_tx_dropped_frames = Some(100_000);
         let p = judge(Rate::Pps(1_000_000), c.clone());
-        assert!(p.fell_short());
-        assert!(p.invalid_reason.unwrap().contains("its ring refused 5000 frames"));
+        assert!(p.fell_short() && p.held_back());
+        assert!(p.invalid_reason.unwrap().contains("its ring refused 100000 frames"));
+        // Refusals worth 1 % of the time, 4 % more the generator's own: it fell behind.
+        let mut own = c.clone();
+        own.drops.generator_tx_dropped_frames = Some(20_000);
+        let p = judge(Rate::Pps(1_000_000), own);
+        assert!(p.fell_short() && !p.held_back());
+        assert!(p.invalid_reason.unwrap().starts_with("the generator fell behind"));
+        // 1.5 % refused and 1.5 % the generator's own: each within the 2 % allowed, so valid.
+        let mut both = counters(1_940_000, 1_940_000, 1_940_000);
+        both.drops.generator_tx_dropped_frames = Some(30_000);
+        assert!(judge(Rate::Pps(1_000_000), both).valid);
         // Frames the XDP path lost count at both ends: not refusals, the generator fell behind.
-        c.drops.iface_rx_dropped_frames = Some(5000);
+        c.drops.iface_rx_dropped_frames = Some(100_000);
         let p = judge(Rate::Pps(1_000_000), c);
         assert!(p.invalid_reason.unwrap().starts_with("the generator fell behind"));
         // 98.5 % offered is fine; `max` has nothing to fall short of.

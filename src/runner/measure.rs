@@ -30,6 +30,7 @@ use super::progress::Progress;
 use super::template::Template;
 use crate::agent::Host;
 use crate::exit::{code_for, Code};
+use crate::generator::report::dropped_beyond_refused;
 use crate::generator::Engine;
 use crate::generator::{EngineKind, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
@@ -384,7 +385,10 @@ impl Bench<'_> {
 /// The kernel's drop counters of the window, by the stage that counts them.
 fn drops(method: Method, w: &Window) -> Drops {
     let mut drops = Drops {
-        iface_rx_dropped_frames: Some(w.after.rx_dropped.saturating_sub(w.before.rx_dropped)),
+        iface_rx_dropped_frames: Some(dropped_beyond_refused(
+            w.after.rx_dropped.saturating_sub(w.before.rx_dropped),
+            w.send.refused_frames,
+        )),
         generator_tx_dropped_frames: Some(
             w.gen_after.tx_dropped.saturating_sub(w.gen_before.tx_dropped),
         ),

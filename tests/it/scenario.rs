@@ -410,8 +410,8 @@ fn rates_may_name_search_targets_and_search_sets_how() {
     assert_eq!(search.final_trial, Duration::from_secs(2), "the generator's duration");
     assert_eq!(
         (search.lower_pps, search.upper_pps),
-        (10_000, Some(netlab::generator::engine::RING_SMOOTH_MAX_FPS)),
-        "auto stops where the ring stops pacing smoothly"
+        (10_000, None),
+        "auto paces with xdp above the ring's smooth top, sending refused frames again: no ceiling"
     );
     assert_eq!(s.run.retries, 2);
     assert_eq!((s.points(), s.search_runs(), s.searches()), (2, 1, 2));
@@ -519,9 +519,10 @@ fn bad_searches_name_file_line_column_and_key() {
             "in frames per second",
         ),
         (
-            "lower above what the engine paces without faking the loss",
-            with_search("rates = [\"ndr\"]", "lower = \"2Mpps\"\n"),
-            12,
+            "lower above what the ring paces without faking the loss",
+            with_search("rates = [\"ndr\"]", "lower = \"2Mpps\"\n")
+                .replace("[generator]\n", "[generator]\nengine = \"ring\"\n"),
+            13,
             9,
             "search.lower",
             "must be below 1500000 pps",

@@ -91,6 +91,8 @@ pub enum Helper {
     MapLookupElem = 1,
     /// `u64 bpf_ktime_get_ns(void)`: CLOCK_MONOTONIC, the clock of `Instant` in userspace.
     KtimeGetNs = 5,
+    /// `u64 bpf_get_current_pid_tgid(void)`: the current task's tgid << 32 | its thread id.
+    GetCurrentPidTgid = 14,
     /// `long bpf_redirect(ifindex, flags)`.
     Redirect = 23,
     /// `long bpf_redirect_map(map, key, flags)`; the low bits of `flags` are the action when

@@ -43,7 +43,10 @@
 
 use std::os::fd::AsFd;
 
-use super::{Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size, XdpAction, XdpMode};
+use super::{
+    Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size, TracepointLink, XdpAction,
+    XdpMode,
+};
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
@@ -102,8 +105,61 @@ mod pacing {
     /// Frames that left more than `LATE_AFTER` after their time, and that threshold.
     pub const LATE_FRAMES: i16 = 88;
     pub const LATE_AFTER: i16 = 96;
+    /// The sending thread (`tgid << 32 | tid`, as `bpf_get_current_pid_tgid` gives it), and
+    /// the frames the target refused to it so far (kept across calls; see [`super::refusals_program`]).
+    pub const THREAD: i16 = 104;
+    pub const REFUSED: i16 = 112;
     /// Bytes of the entry.
-    pub const VALUE_SIZE: u32 = 104;
+    pub const VALUE_SIZE: u32 = 120;
+}
+
+/// The tracepoint the kernel's XDP transmit path fires after each bulk of redirected frames it
+/// handed to a device's `ndo_xdp_xmit`: `(from_dev, to_dev, sent, drops, err)`.
+const DEVMAP_XMIT_TRACEPOINT: &str = "xdp_devmap_xmit";
+/// Byte offset of `drops` in that tracepoint's arguments (each widened to 8 bytes).
+const DEVMAP_XMIT_DROPS: i16 = 24;
+
+/// Counts the frames the target refused to this sender: on `xdp_devmap_xmit`, when the
+/// current thread is the one in the paced state, `state.refused += drops`. A veth refuses a
+/// redirected frame when its peer's 256-slot ring is full — the kernel frees it without telling
+/// the program or the caller of `BPF_PROG_RUN`, so this is the only place it can be counted
+/// as it happens. The tracepoint fires in the sender's own syscall (the flush at the end of
+/// each inner batch), so the thread check keeps other senders' frames out.
+///
+/// ```text
+/// v = map[0]; if !v || current_pid_tgid() != v.thread { return 0 }
+/// v.refused += ctx.drops; return 0
+/// ```
+fn refusals_program(state: &Map) -> Result<Vec<Insn>> {
+    use pacing::*;
+    use Reg::*;
+    let mut asm = Asm::new();
+    let out = asm.label();
+    asm.push([
+        Insn::mov64_reg(R6, R1),
+        Insn::store_imm(Size::W, R10, -4, 0),
+        Insn::mov64_reg(R2, R10),
+        Insn::add64_imm(R2, -4),
+    ]);
+    asm.push(state.load_into(R1));
+    asm.push([Insn::call(Helper::MapLookupElem)]);
+    asm.jump_imm(Cond::Eq, R0, 0, out);
+    asm.push([
+        Insn::mov64_reg(R7, R0),
+        Insn::call(Helper::GetCurrentPidTgid),
+        Insn::load(Size::DW, R1, R7, THREAD),
+    ]);
+    asm.jump_reg(Cond::Ne, R0, R1, out);
+    asm.push([Insn::load(Size::DW, R2, R6, DEVMAP_XMIT_DROPS)]);
+    asm.jump_imm(Cond::Eq, R2, 0, out);
+    asm.push([
+        Insn::load(Size::DW, R3, R7, REFUSED),
+        Insn::add64_reg(R3, R2),
+        Insn::store_reg(Size::DW, R7, REFUSED, R3),
+    ]);
+    asm.bind(out);
+    asm.push([Insn::mov64_imm(R0, 0), Insn::exit()]);
+    asm.finish()
 }
 
 /// The paced program: like [`program`] for test runs, but before each redirect it waits on
@@ -242,6 +298,10 @@ pub struct PacingStats {
     pub slipped_ns: u64,
     /// Slips.
     pub slips: u64,
+    /// Frames the target refused (for a veth: its peer's ring was full) and freed: they did
+    /// not leave. The calls still count them; a sender that must deliver every frame sends
+    /// that many again.
+    pub refused: u64,
 }
 
 /// A frame and a redirect program that transmits it on one interface, as fast as the kernel
@@ -260,6 +320,9 @@ pub struct LiveFrames {
     ifindex: u32,
     /// The paced program's state (see [`LiveFrames::paced`]).
     pacing: Option<Map>,
+    /// The program that counts refused frames into that state, attached (see
+    /// [`refusals_program`]). Drop order: the link goes before the program.
+    _refusals: Option<(TracepointLink, Program)>,
 }
 
 impl LiveFrames {
@@ -285,6 +348,7 @@ impl LiveFrames {
             batch_size: 64,
             ifindex,
             pacing: None,
+            _refusals: None,
         })
     }
 
@@ -315,6 +379,17 @@ impl LiveFrames {
                 other => other,
             },
         )?;
+        let counter = Program::load_raw_tracepoint(&refusals_program(&state)?, "live_refused")?;
+        let link = TracepointLink::attach(&counter, DEVMAP_XMIT_TRACEPOINT).map_err(|e| {
+            Error::Unsupported {
+                feature: "BPF programs on tracepoints",
+                why: format!(
+                    "paced live frames count the frames the target refuses on the \
+                     {DEVMAP_XMIT_TRACEPOINT} tracepoint (a kernel built with \
+                     CONFIG_BPF_EVENTS): {e}"
+                ),
+            }
+        })?;
         let mut this = Self {
             resident: None,
             program,
@@ -322,6 +397,7 @@ impl LiveFrames {
             batch_size: 64,
             ifindex,
             pacing: Some(state),
+            _refusals: Some((link, counter)),
         };
         this.set_batch_size(batch_size)?;
         let mut value = [0u8; pacing::VALUE_SIZE as usize];
@@ -361,6 +437,7 @@ impl LiveFrames {
         put(&mut value, pacing::DEN, call.gap_den);
         put(&mut value, pacing::INDEX, 0);
         put(&mut value, pacing::HALF_GAP, call.gap_num / call.gap_den / 2);
+        put(&mut value, pacing::THREAD, crate::sys::process::current_pid_tgid());
         state.set(0, &value)?;
         if call.count > 0 {
             self.run(&self.frame, call.count)?;
@@ -376,6 +453,7 @@ impl LiveFrames {
             late_frames: get(&value, pacing::LATE_FRAMES),
             slipped_ns: get(&value, pacing::SLIPPED),
             slips: get(&value, pacing::SLIPS),
+            refused: get(&value, pacing::REFUSED),
         })
     }
 

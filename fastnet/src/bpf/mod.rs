@@ -29,6 +29,8 @@ pub use live_frames::{
 
 /// `BPF_PROG_TYPE_XDP`.
 const PROG_TYPE_XDP: u32 = 6;
+/// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
+const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
 /// `BPF_XDP` (`enum bpf_attach_type`).
 const ATTACH_TYPE_XDP: u32 = 37;
 /// Verifier log buffer used to explain a rejected program.
@@ -47,22 +49,28 @@ impl Program {
     /// If the verifier rejects it (`EACCES`/`EINVAL`), the load is retried with a level-1 log
     /// and the error is [`Error::ProgramRejected`] carrying that log.
     pub fn load_xdp(insns: &[Insn], name: &str) -> Result<Program> {
+        Self::load(PROG_TYPE_XDP, ATTACH_TYPE_XDP, insns, name)
+    }
+
+    /// Loads a raw tracepoint program (`BPF_PROG_TYPE_RAW_TRACEPOINT`, GPL): its context is
+    /// the tracepoint's arguments, each widened to a `u64`. Attach it with
+    /// [`TracepointLink::attach`]. A rejected program is reported as by [`Program::load_xdp`].
+    pub fn load_raw_tracepoint(insns: &[Insn], name: &str) -> Result<Program> {
+        Self::load(PROG_TYPE_RAW_TRACEPOINT, 0, insns, name)
+    }
+
+    fn load(prog_type: u32, attach_type: u32, insns: &[Insn], name: &str) -> Result<Program> {
         let raw: Vec<u64> = insns.iter().map(|i| i.to_raw()).collect();
-        match sys::prog_load(PROG_TYPE_XDP, ATTACH_TYPE_XDP, &raw, name, None) {
+        match sys::prog_load(prog_type, attach_type, &raw, name, None) {
             Ok(fd) => Ok(Program { fd, name: name.to_owned() }),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EINVAL)) => {
                 let mut log = vec![0u8; VERIFIER_LOG_BYTES];
-                let source = match sys::prog_load(
-                    PROG_TYPE_XDP,
-                    ATTACH_TYPE_XDP,
-                    &raw,
-                    name,
-                    Some(&mut log),
-                ) {
-                    // Accepted the second time (should not happen): use it.
-                    Ok(fd) => return Ok(Program { fd, name: name.to_owned() }),
-                    Err(again) => again,
-                };
+                let source =
+                    match sys::prog_load(prog_type, attach_type, &raw, name, Some(&mut log)) {
+                        // Accepted the second time (should not happen): use it.
+                        Ok(fd) => return Ok(Program { fd, name: name.to_owned() }),
+                        Err(again) => again,
+                    };
                 let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
                 let log = String::from_utf8_lossy(&log[..end]).trim_end().to_owned();
                 Err(Error::ProgramRejected { name: name.to_owned(), source, log })
@@ -278,6 +286,26 @@ impl Link {
 impl AsFd for Link {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// A raw tracepoint program attached to its tracepoint (`BPF_RAW_TRACEPOINT_OPEN`); dropping it
+/// (or the process dying) closes the fd and the kernel detaches the program.
+#[derive(Debug)]
+pub struct TracepointLink {
+    _fd: OwnedFd,
+}
+
+impl TracepointLink {
+    /// Attaches `prog` (loaded by [`Program::load_raw_tracepoint`]) to the tracepoint `name`
+    /// (`xdp_devmap_xmit`: the event's name without its group).
+    pub fn attach(prog: &Program, name: &str) -> Result<TracepointLink> {
+        let c_name = std::ffi::CString::new(name).map_err(|_| Error::InvalidConfig {
+            what: "tracepoint name",
+            why: format!("{name:?} holds a NUL byte"),
+        })?;
+        let fd = sys::raw_tracepoint_open(&c_name, prog.as_fd())?;
+        Ok(TracepointLink { _fd: fd })
     }
 }
 

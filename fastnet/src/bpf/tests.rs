@@ -255,3 +255,30 @@ fn paced_live_frames_keep_the_schedule_inside_the_call() {
     let huge = PacedCall { count: 3, first_due_ns: 0, gap_num: u64::MAX / 2, gap_den: 1 };
     assert!(matches!(live.send_paced(&huge), Err(Error::InvalidConfig { .. })));
 }
+
+/// Frames the target refuses (veth: its peer's ring is full) are counted as they happen, and
+/// exactly: what the calls ran = what the peer counted + what was refused. The peer's NAPI
+/// runs in its own kthread (threaded), so frames due at once, in inner batches of 256, arrive
+/// faster than it drains the 256-slot ring.
+#[test]
+fn paced_live_frames_count_what_the_target_refuses() {
+    let Some(_ns) = privileged("paced_live_frames_count_what_the_target_refuses") else {
+        return;
+    };
+    veth_pair();
+    let counter = XdpDropCounter::attach("vb").unwrap();
+    // sysfs shows the namespace it was mounted in: mount one for this namespace, privately.
+    sh("unshare -m sh -c 'mount -t sysfs none /sys && echo 1 > /sys/class/net/vb/threaded'");
+    let limits = PacingLimits { max_late_ns: 1_000_000_000, late_after_ns: 100_000 };
+    let mut live = LiveFrames::paced("va", &frame(0x0800), LIVE_FRAMES_MAX_BATCH, limits).unwrap();
+    let mut ran = 0u64;
+    let mut stats = PacingStats::default();
+    for _ in 0..20 {
+        let call = PacedCall { count: 8192, first_due_ns: monotonic_ns(), gap_num: 0, gap_den: 1 };
+        stats = live.send_paced(&call).unwrap();
+        ran += 8192;
+    }
+    assert!(stats.refused > 0, "no frame refused: the test did not overflow the ring: {stats:?}");
+    let tally = settled(&counter, ran - stats.refused);
+    assert_eq!(tally.frames + stats.refused, ran, "{tally:?} {stats:?}");
+}

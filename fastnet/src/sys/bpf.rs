@@ -6,6 +6,7 @@
 //! by constructors that borrow the pointed-to memory for the request's lifetime `'a`, so a
 //! request can only point at memory that is alive while [`bpf`] runs.
 
+use std::ffi::CStr;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -21,6 +22,7 @@ pub(crate) enum Cmd {
     MapUpdateElem = 2,
     ProgLoad = 5,
     ProgTestRun = 10,
+    RawTracepointOpen = 17,
     LinkCreate = 28,
 }
 
@@ -293,6 +295,38 @@ pub(crate) fn link_create(
         target_ifindex: ifindex,
         attach_type,
         flags,
+    };
+    bpf_fd(&mut attr)
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN` (the head: tracepoint name, program).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct RawTracepointOpen<'a> {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+    _borrow: PhantomData<&'a CStr>,
+}
+
+// SAFETY: `repr(C)` prefix of `bpf_attr`'s `raw_tracepoint` struct; `name` points at a
+// NUL-terminated string borrowed for `'a`.
+unsafe impl Request for RawTracepointOpen<'_> {
+    const CMD: Cmd = Cmd::RawTracepointOpen;
+    const CALL: &'static str = "bpf(BPF_RAW_TRACEPOINT_OPEN)";
+}
+
+/// Attaches `prog` (a `BPF_PROG_TYPE_RAW_TRACEPOINT` program) to the tracepoint `name`; it stays
+/// attached as long as the returned fd.
+pub(crate) fn raw_tracepoint_open(
+    name: &CStr,
+    prog: BorrowedFd<'_>,
+) -> Result<OwnedFd, SyscallError> {
+    let mut attr = RawTracepointOpen {
+        name: addr(name.as_ptr()),
+        prog_fd: prog.as_raw_fd() as u32,
+        _pad: 0,
+        _borrow: PhantomData,
     };
     bpf_fd(&mut attr)
 }

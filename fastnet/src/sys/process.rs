@@ -51,3 +51,9 @@ pub(crate) fn default_stop_signals(command: &mut Command) {
         command.pre_exec(set_up);
     }
 }
+
+/// The calling thread as BPF's `bpf_get_current_pid_tgid()` sees it: the process id (the
+/// kernel's tgid) in the high 32 bits, the thread id in the low ones.
+pub(crate) fn current_pid_tgid() -> u64 {
+    (u64::from(std::process::id()) << 32) | u64::from(super::netns::gettid() as u32)
+}

@@ -81,7 +81,8 @@
 //!   timeout would overflow veth's 256-slot queue at 1 Mpps (the xdp engine then loses frames,
 //!   the ring engine is slowed down). Hence a timeout retuned to the rate the receiver sees:
 //!   long enough for 128 frames (half of veth's queue) to gather, at most half the delay
-//!   budget, none at flood (below 20 µs), rewritten only when off by 2 ×.
+//!   budget, none above 1.28 Mpps (a timer below 100 µs fires too late for veth's ring), rewritten
+//!   only when off by 2 ×.
 //! - **Together** ([`XskConfig::max_delay`], default [`DEFAULT_MAX_DELAY`] = 10 ms like
 //!   libpcap's block timeout): NAPI waits up to half the budget for frames to gather, the
 //!   receiver sleeps up to the other half between drains (shortened so the frames expected

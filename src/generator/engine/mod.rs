@@ -11,7 +11,8 @@
 //! NAPI (GRO on, or an XDP program attached), as a netlab lab sets it up — else `ring`, else
 //! `mmsg`. Two exceptions: a paced replay takes the engine that holds its rate with the
 //! smallest bursts ([`paced_choice`]: the ring up to [`RING_SMOOTH_MAX_FPS`], xdp with the
-//! schedule kept in the kernel above it), and a top-speed replay with `--limit` takes the ring
+//! schedule kept in the kernel above it, sending again what veth's full peer ring refuses),
+//! and a top-speed replay with `--limit` takes the ring
 //! (live frames have no backpressure: whatever the peer cannot take is dropped at the peer,
 //! while the ring waits for room, so the peer gets exactly the limit). Redirect failures are
 //! silent (the kernel drops the frame and counts nothing at the sender), so `xdp` is never
@@ -271,16 +272,14 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
 }
 
 /// The fastest rate a loss-targeted search may ask of `engine` without the generator faking
-/// the loss: with `auto` or the ring, [`RING_SMOOTH_MAX_FPS`] — above it only the xdp engine
-/// paces, in bursts of its inner batch into veth's 256-slot peer ring, which has no
-/// backpressure for redirected frames and lost 0.7–1.6 % even into an XDP drop program at
-/// 1–2 Mpps on this machine kind (the receive core's NAPI kthread not running for a fraction
-/// of a millisecond is enough). `None` for an engine the scenario names explicitly (xdp,
-/// socket, mmsg): the search then goes as far as it sends.
+/// the loss: with the ring, [`RING_SMOOTH_MAX_FPS`] (above it the ring slips or sends in
+/// bursts). `None` for the others: above that rate `auto` paces with the xdp engine, which
+/// sends again the frames veth's full peer ring refuses (the ring has no backpressure for
+/// redirected frames), so the search goes as far as the engine sends.
 pub fn search_ceiling(engine: Engine) -> Option<u64> {
     match engine {
-        Engine::Auto | Engine::Fixed(EngineKind::Ring) => Some(RING_SMOOTH_MAX_FPS),
-        Engine::Fixed(_) => None,
+        Engine::Fixed(EngineKind::Ring) => Some(RING_SMOOTH_MAX_FPS),
+        Engine::Auto | Engine::Fixed(_) => None,
     }
 }
 
@@ -532,7 +531,8 @@ pub(crate) fn choose_and_open(
                     reason = format!("auto: `{iface}`'s peer runs NAPI, so live frames reach it");
                     if let Some(p) = pacing {
                         reason.push_str(&format!(
-                            ", and the program waits for each frame's time (groups of {})",
+                            ", and the program waits for each frame's time (groups of {}; \
+                             frames the peer's full ring refuses go again)",
                             p.inner_batch
                         ));
                     }
