@@ -397,7 +397,7 @@ fn headline(results: &Results) -> Grid {
         );
     }
     if headlines.iter().any(|h| h.targets.iter().any(|f| f.at_least)) {
-        notes.push("≥: the search's highest rate passed; the method takes at least that".into());
+        notes.push("≥: the search's highest rate passed (the range's top, or the generator's limit): the method takes at least that".into());
     }
     if any_idle {
         notes.push(idle_note());
