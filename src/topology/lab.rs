@@ -231,6 +231,8 @@ impl Lab {
             }
         }
 
+        super::place::keep_process_off(plan.rx_core)?;
+
         let mut roles = vec![(Role::Generator, generator), (Role::Receiver, receiver)];
         if let Some(b) = &plan.bridge {
             roles.extend([
