@@ -40,9 +40,11 @@ pub fn enter(netns: Option<&str>, core: Option<usize>, section: Section) -> anyh
 /// pinned there — so that the tool's own work (progress, netlink reads, results, the agent's
 /// protocol) does not run where a lab's receiver and its NAPI thread are measured. Threads made
 /// later inherit the creator's cores; the hot ones pin themselves ([`enter`]). Why: traced on a
-/// 2-core VM, `netlab run`'s main thread ran up to 23 ms at a time on the receive core while
-/// the xdp engine kept the send core busy; the receive core's NAPI thread fell behind and
-/// veth's peer refused 3–3.8 % of 900 kpps into pcap, 2 % with the runner kept off it.
+/// 2-core VM (sched_switch on the receive core), `netlab run`'s main thread ran there up to
+/// 23 ms at a time while the xdp engine kept the send core busy; with this it does not. What
+/// it changed in the figures stayed within their noise: veth's peer refused 2.7–4.5 % of
+/// 900 kpps into pcap over three points, 3–3.8 % before — the machine's own tasks (`kdamond`,
+/// PID 1's workers) still take the receive core for milliseconds.
 pub fn keep_process_off(core: usize) -> anyhow::Result<()> {
     let cpus = fastnet::cpu::online_cpus().context("counting the online CPUs")?;
     let others: Vec<usize> = (0..cpus).filter(|&c| c != core).collect();
