@@ -24,12 +24,13 @@
 //! A few refusals are backpressure that costs no frame, but a trial whose generator was held
 //! back by them by more than 2 % of the rate ([`crate::report::Shortfall`]) did not have the
 //! rate taken: it fails, with the shortfall as its loss. A trial whose generator fell behind
-//! on its own by more than that, or sent bursts beyond its burst limit (they can overflow the receiver's
-//! ring and fake a loss), is **invalid**, not a loss: it is measured again (a final trial up to
-//! `run.retries` times, a short one once), and a rate the generator cannot hold ends the range
-//! below it — by the precision the first time, twice that the next, and so on. Any other
-//! invalid trial (a receiver program that failed, a count that makes no sense) is measured
-//! again too; if it stays invalid, so does the search.
+//! on its own by more than that, or sent bursts beyond its burst limit (they can overflow the
+//! receiver's ring and fake a loss), is **invalid**, not a loss: it is measured again (a final
+//! trial up to `run.retries` times, a short one once), and a rate the generator cannot hold
+//! ends the range below it — by the precision the first time, twice that the next, and so on;
+//! the rate found below it is then a lower bound. Any other invalid trial (a receiver program
+//! that failed, a count that makes no sense) is measured again too; if it stays invalid, so
+//! does the search.
 
 use std::time::Duration;
 
@@ -222,10 +223,9 @@ impl Bracket {
         let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
         match (self.lo, self.hi) {
             (Some(l), Some(h)) if narrow(l, h) => None,
-            // The generator fell behind at every rate tried above `l`: the rate found is a
-            // lower bound (shown as ≥, the bracket reaching the range's top, which the
-            // generator's limit lowered).
-            (Some(l), None) if range.lowered && l >= range.ceiling => None,
+            // The generator fell behind at every rate tried above `l`, which it cannot go
+            // past: the rate found is a lower bound (shown as ≥ when nothing above it lost).
+            (Some(l), _) if range.lowered && l >= range.ceiling => None,
             (Some(_), None) if l_at_top(self.lo, range) => None,
             (None, Some(h)) if h <= range.floor => None,
             _ => Some(format!(
@@ -840,6 +840,7 @@ mod tests {
         let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
         let b = Bracket { loss_pct: 0.0, lo: Some(14_800), hi: Some(138_000), width: 0.2 };
         assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
+        assert_eq!(b.incomplete(&range, 0.05), None, "a lower bound, with its bracket");
         let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2 };
         assert!(b.done(&range, 0.05), "failing at the floor");
         let b = Bracket { loss_pct: 0.0, lo: Some(12_000), hi: Some(138_000), width: 0.2 };
