@@ -15,6 +15,7 @@
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, Context as _};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -210,24 +211,14 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let body = frame(&root, results, title)?;
         let (plot_area, legend_area) = body.split_horizontally(780);
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..n, 0f64..y_max)
-            .map_err(|e| fail(title, e))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("Mpps (NDR/PDR: asked of the generator; MRR: received)")
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| fail(title, e))?;
+        let axes = BarAxes {
+            slots: n,
+            y_max,
+            x_label_area: 48,
+            y_desc: "Mpps (NDR/PDR: asked of the generator; MRR: received)",
+            y_format: &|y| format!("{y:.1}"),
+        };
+        let mut chart = axes.draw(&plot_area).map_err(|e| fail(title, e))?;
         let per_group = kinds.len().max(1) as f64;
         let width = 0.8 / per_group;
         for (g, (method, bars)) in groups.iter().enumerate() {
@@ -298,6 +289,47 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
     Ok(svg)
 }
 
+/// The axes of a bar chart: one slot per method along x (no x grid or labels: each chart
+/// writes the methods under their slots), 0 to `y_max` up with a light grid.
+struct BarAxes<'f> {
+    slots: f64,
+    y_max: f64,
+    /// Room under the plot for the methods' names (and what a chart adds there).
+    x_label_area: u32,
+    y_desc: &'f str,
+    y_format: &'f dyn Fn(&f64) -> String,
+}
+
+/// A bar chart's drawing context on an SVG area.
+type BarChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+impl BarAxes<'_> {
+    fn draw<'a, 'b>(
+        &self,
+        area: &'a Area<'b>,
+    ) -> Result<BarChart<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
+        let mut chart = ChartBuilder::on(area)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(self.x_label_area)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..self.slots, 0f64..self.y_max)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc(self.y_desc)
+            .y_label_formatter(self.y_format)
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 14))
+            .light_line_style(RGBColor(242, 242, 242))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()?;
+        Ok(chart)
+    }
+}
+
 /// Per method: CPU per frame and where it was measured (`NDR`, a rate).
 fn cpu_bars(results: &Results) -> Vec<(String, CpuSplit, String)> {
     let headlines = results.headlines();
@@ -341,25 +373,14 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let body = frame(&root, results, title)?;
         let (plot_area, legend_area) = body.split_horizontally(780);
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(56)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..n, 0f64..y_max)
-            .map_err(|e| fail(title, e))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("CPU ns per frame received")
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| fail(title, e))?;
+        let axes = BarAxes {
+            slots: n,
+            y_max,
+            x_label_area: 56,
+            y_desc: "CPU ns per frame received",
+            y_format: &|y| format!("{y:.0}"),
+        };
+        let mut chart = axes.draw(&plot_area).map_err(|e| fail(title, e))?;
         let (receiver, kernel) = (COLOURS[0], COLOURS[1]);
         let mut any_idle = false;
         for (i, (method, cpu, at)) in bars.iter().enumerate() {
