@@ -256,28 +256,59 @@ fn paced_live_frames_keep_the_schedule_inside_the_call() {
     assert!(matches!(live.send_paced(&huge), Err(Error::InvalidConfig { .. })));
 }
 
-/// Frames the target refuses (veth: its peer's ring is full) are counted as they happen, and
-/// exactly: what the calls ran = what the peer counted + what was refused. The peer's NAPI
-/// runs in its own kthread (threaded), so frames due at once, in inner batches of 256, arrive
-/// faster than it drains the 256-slot ring.
+/// `napi/<iface>-*` kernel threads (threaded NAPI), by pid.
+fn napi_threads(iface: &str) -> Vec<u32> {
+    let prefix = format!("napi/{iface}-");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim_end().starts_with(&prefix))
+        })
+        .collect()
+}
+
+/// Frames the target refuses (veth: its peer's 256-slot ring is full) are counted as they
+/// happen, and exactly: what the calls ran = what the peer counted + what was refused. The
+/// peer's NAPI runs in its own thread (threaded), pinned to the other core, where a
+/// `SCHED_FIFO` spinner keeps it from running while the frames go: the ring overflows.
 #[test]
 fn paced_live_frames_count_what_the_target_refuses() {
     let Some(_ns) = privileged("paced_live_frames_count_what_the_target_refuses") else {
         return;
     };
+    let cpus = crate::cpu::online_cpus().unwrap();
+    assert!(cpus >= 2, "the test keeps the peer's NAPI off the sender's core: needs 2 CPUs");
     veth_pair();
     let counter = XdpDropCounter::attach("vb").unwrap();
+    let before = napi_threads("vb");
     // sysfs shows the namespace it was mounted in: mount one for this namespace, privately.
     sh("unshare -m sh -c 'mount -t sysfs none /sys && echo 1 > /sys/class/net/vb/threaded'");
+    let ours: Vec<u32> = napi_threads("vb").into_iter().filter(|p| !before.contains(p)).collect();
+    assert!(!ours.is_empty(), "no napi/vb-* thread appeared");
+    let busy = cpus - 1;
+    crate::cpu::pin_current_thread(0).unwrap();
+    for pid in ours {
+        crate::cpu::set_task_affinity(pid, &[busy]).unwrap();
+    }
     let limits = PacingLimits { max_late_ns: 1_000_000_000, late_after_ns: 100_000 };
     let mut live = LiveFrames::paced("va", &frame(0x0800), LIVE_FRAMES_MAX_BATCH, limits).unwrap();
+    // It ends by itself (nothing else may run on its core meanwhile to stop it).
+    let mut spinner = std::process::Command::new("chrt")
+        .args(["-f", "10", "taskset", "-c", &busy.to_string(), "python3", "-c"])
+        .arg("import time\nend = time.monotonic() + 0.3\nwhile time.monotonic() < end: pass")
+        .spawn()
+        .expect("chrt runs");
+    std::thread::sleep(std::time::Duration::from_millis(50));
     let mut ran = 0u64;
     let mut stats = PacingStats::default();
-    for _ in 0..20 {
-        let call = PacedCall { count: 8192, first_due_ns: monotonic_ns(), gap_num: 0, gap_den: 1 };
+    for _ in 0..10 {
+        let call = PacedCall { count: 4096, first_due_ns: monotonic_ns(), gap_num: 0, gap_den: 1 };
         stats = live.send_paced(&call).unwrap();
-        ran += 8192;
+        ran += 4096;
     }
+    let _ = spinner.wait();
     assert!(stats.refused > 0, "no frame refused: the test did not overflow the ring: {stats:?}");
     let tally = settled(&counter, ran - stats.refused);
     assert_eq!(tally.frames + stats.refused, ran, "{tally:?} {stats:?}");
