@@ -231,8 +231,6 @@ impl Lab {
             }
         }
 
-        super::place::keep_process_off(plan.rx_core)?;
-
         let mut roles = vec![(Role::Generator, generator), (Role::Receiver, receiver)];
         if let Some(b) = &plan.bridge {
             roles.extend([

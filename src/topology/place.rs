@@ -38,7 +38,8 @@ pub fn enter(netns: Option<&str>, core: Option<usize>, section: Section) -> anyh
 
 /// Moves this process's threads off `core` (onto the other online cores) — except one already
 /// pinned there — so that the tool's own work (progress, netlink reads, results, the agent's
-/// protocol) does not run where a lab's receiver and its NAPI thread are measured. Threads made
+/// protocol) does not run where a lab's receiver and its NAPI thread are measured; the agent
+/// calls it once its lab is up (`doctor` and `topo up` leave their process alone). Threads made
 /// later inherit the creator's cores; the hot ones pin themselves ([`enter`]). Why: traced on a
 /// 2-core VM (sched_switch on the receive core), `netlab run`'s main thread ran there up to
 /// 23 ms at a time while the xdp engine kept the send core busy; with this it does not. What
