@@ -42,8 +42,6 @@ impl Agent {
                     return Err(anyhow!("this host already holds a lab"));
                 }
                 let lab = self.lab.insert(Lab::up(&spec, &name)?);
-                // The agent's own work stays off the core its lab measures on.
-                crate::topology::place::keep_process_off(lab.rx_core())?;
                 Ok(Reply::Lab(Box::new(lab.record(LabState::Up))))
             }
             Request::LabDown => {
