@@ -303,8 +303,6 @@ fn send_all(
     let mut kernel = fastnet::bpf::PacingStats::default();
     let fps = schedule.frames_due_within(1_000_000_000);
     let inner_batch = u64::from(engine::xdp_inner_batch(fps, burst));
-    // Paced xdp calls in a row whose every frame the target refused.
-    let mut refused_calls = 0u32;
     while let Some(b) = pacer.next_batch(&clock, stop) {
         if paced {
             sent.lateness.record(b.late_ns);
@@ -312,26 +310,11 @@ fn send_all(
         }
         let outcome = if ahead {
             let call = paced_call(&pacer, &clock, &b);
-            let refused_before = kernel.refused;
             let outcome = sent.hand_over_paced(sender, &call, &config.frames[0].data, &mut kernel);
             // The program slipped the schedule when a frame was too late: so does the pacer.
             pacer.slip(kernel.slipped_ns.saturating_sub(sent.kernel_slipped_ns));
             sent.kernel_slipped_ns = kernel.slipped_ns;
-            // Frames the target refused did not leave: they go again, later.
-            let refused = kernel.refused - refused_before;
-            if refused < u64::from(call.count) {
-                refused_calls = 0;
-                pacer.give_back(refused);
-            } else if refused > 0 {
-                refused_calls += 1;
-                if refused_calls < MAX_REFUSED_CALLS {
-                    pacer.give_back(refused);
-                } else {
-                    // Nothing taken for that long: the receiving side is not draining.
-                    *sent.failed.entry(libc::ENOBUFS).or_default() += refused;
-                    refused_calls = 0;
-                }
-            }
+            pacer.give_back(sent.frames_to_send_again(u64::from(call.count)));
             outcome
         } else {
             let at = (b.first % per_loop as u64) as usize;
@@ -352,7 +335,6 @@ fn send_all(
     };
     if ahead {
         sent.late_frames = kernel.late_frames;
-        sent.refused = kernel.refused;
     }
     if sent.ended == Ended::Completed && progress.stopping() {
         sent.ended = Ended::Stopped;
@@ -399,8 +381,12 @@ struct Sent {
     kernel_slipped_ns: u64,
     /// Most frames that left back to back.
     largest_burst: u64,
-    /// Frames the target refused that went again later (the xdp engine).
+    /// Frames the target refused, in all (the xdp engine's program counts them).
     refused: u64,
+    /// Of them, those of the last paced call.
+    refused_last_call: u64,
+    /// Paced calls in a row whose every frame the target refused.
+    refused_calls: u32,
     ended: Ended,
 }
 
@@ -432,13 +418,16 @@ impl Sent {
         match sender.send_paced(call) {
             Ok(stats) => {
                 // Refused frames did not leave: counted when they go again.
-                let taken = u64::from(call.count).saturating_sub(stats.refused - kernel.refused);
+                self.refused_last_call = stats.refused - kernel.refused;
+                self.refused = stats.refused;
                 *kernel = stats;
+                let taken = u64::from(call.count).saturating_sub(self.refused_last_call);
                 self.frames += taken;
                 self.bytes += taken * frame.len() as u64;
                 Outcome::Done
             }
             Err(e) => {
+                self.refused_last_call = 0;
                 let errno = e.raw_os_error().unwrap_or(0);
                 if errno == 0 {
                     tracing::warn!("paced send failed: {e}");
@@ -450,6 +439,24 @@ impl Sent {
                 }
             }
         }
+    }
+
+    /// How many frames of the last paced call of `count` frames go again: those the target
+    /// refused — unless it refused every frame of [`MAX_REFUSED_CALLS`] calls in a row (it is
+    /// not draining its ring): then they count as failed (`ENOBUFS`).
+    fn frames_to_send_again(&mut self, count: u64) -> u64 {
+        let refused = self.refused_last_call;
+        if refused == 0 || refused < count {
+            self.refused_calls = 0;
+            return refused;
+        }
+        self.refused_calls += 1;
+        if self.refused_calls < MAX_REFUSED_CALLS {
+            return refused;
+        }
+        *self.failed.entry(libc::ENOBUFS).or_default() += refused;
+        self.refused_calls = 0;
+        0
     }
 
     /// Hands `frames` to the engine until every one is taken or counted as failed: transient

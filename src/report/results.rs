@@ -121,8 +121,8 @@ pub struct Drops {
     /// Generator interface `tx_dropped` (netlink), delta over the point: on a veth, frames the
     /// peer's ring could not take. Skb path (socket, mmsg, ring engines): once per refusal —
     /// the sender saw `ENOBUFS` and retried, so a frame can count more than once and is not
-    /// lost unless the send report says it failed. XDP path (xdp engine): each frame lost,
-    /// counted in the receiver's `rx_dropped` too.
+    /// lost unless the send report says it failed. XDP path (xdp engine): each frame refused,
+    /// counted in the receiver's `rx_dropped` too (paced, the engine sends it again).
     pub generator_tx_dropped_frames: Option<u64>,
     /// Receiver interface `rx_dropped` (netlink), delta over the point, less the frames the
     /// generator sent again after the receiving side refused them (the xdp engine's refusals

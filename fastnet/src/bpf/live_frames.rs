@@ -309,7 +309,8 @@ pub struct PacingStats {
 ///
 /// Counts are what the program ran, not what arrived: a redirect that fails (for veth: the
 /// peer runs no NAPI — neither GRO nor an XDP program) drops the frame silently. Count at the
-/// receiving side.
+/// receiving side. A paced sender also counts the frames the target took as redirected but
+/// refused (its ring full: [`PacingStats::refused`]).
 #[derive(Debug)]
 pub struct LiveFrames {
     // Drop order: the resident link goes before the program.
