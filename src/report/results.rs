@@ -11,10 +11,12 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::exit::bad_input;
+use crate::generator::EngineKind;
 use crate::receiver::CpuPerFrame;
 use crate::scenario::{Method, Rate, ReceiverSpec, Scenario};
 
-/// A point whose generator offered less than this fraction of the asked rate is invalid.
+/// A point whose generator offered less than this fraction of the asked rate on its own is
+/// invalid (a loss-targeted search takes it at the rate it did offer: [`Point::measured_pps`]).
 pub const MIN_OFFERED_FRACTION: f64 = 0.98;
 
 /// Bytes a frame takes on the wire beyond its L2 bytes: preamble + SFD 8, FCS 4, gap 12.
@@ -151,19 +153,48 @@ pub struct Shortfall {
 }
 
 impl Shortfall {
-    /// The asked rate and the split of the shortfall, when the generator offered less than
-    /// [`MIN_OFFERED_FRACTION`] of it and either part alone is more than the
-    /// `1 − MIN_OFFERED_FRACTION` allowed (two small parts together are a point that holds:
-    /// a few refusals that cost no frame, a few pauses of the generator).
+    /// The asked rate and the split of the shortfall, when the refusals' part is more than the
+    /// engine allows ([`EngineKind::refusals_allowed`]; 2 % when not recorded) or the
+    /// generator's own part more than the `1 − MIN_OFFERED_FRACTION` allowed (two small parts
+    /// together are a point that holds: a few refusals that cost no frame, a few pauses of the
+    /// generator).
     fn of(asked_pps: Option<f64>, offered_pps: f64, c: &Counters) -> Option<(f64, Shortfall)> {
         let asked = asked_pps.filter(|a| *a > 0.0 && offered_pps < MIN_OFFERED_FRACTION * a)?;
         let short = 1.0 - offered_pps / asked;
         let asked_frames = (asked * c.duration_s).max(1.0);
         let held_back = short.min(c.drops.refused_frames() as f64 / asked_frames);
         let split = Shortfall { held_back, own: short - held_back };
-        let allowed = 1.0 - MIN_OFFERED_FRACTION;
-        (split.held_back > allowed || split.own > allowed).then_some((asked, split))
+        (split.held_back > refusals_allowed(c) || split.own > 1.0 - MIN_OFFERED_FRACTION)
+            .then_some((asked, split))
     }
+}
+
+/// The part of the frames asked its engine's target may refuse ([`EngineKind::refusals_allowed`]).
+fn refusals_allowed(c: &Counters) -> f64 {
+    c.engine.map_or(1.0 - MIN_OFFERED_FRACTION, EngineKind::refusals_allowed)
+}
+
+/// Why a point's generator fell short of the rate asked, when it did ([`Shortfall::of`]).
+fn shortfall_reason(asked_pps: Option<f64>, offered_pps: f64, c: &Counters) -> Option<String> {
+    let (asked, short) = Shortfall::of(asked_pps, offered_pps, c)?;
+    let short_text = format!(
+        "offered {} pps, below {:.0} % of the {} pps asked",
+        round_pps(offered_pps),
+        MIN_OFFERED_FRACTION * 100.0,
+        round_pps(asked)
+    );
+    Some(if short.held_back <= refusals_allowed(c) {
+        format!(
+            "the generator fell behind ({short_text}): the machine is busy; close other programs \
+             or lower the rate"
+        )
+    } else {
+        format!(
+            "the receiving side held the generator back ({short_text}; its ring refused {} \
+             frames): the receiver does not keep up with this rate; lower it",
+            c.drops.refused_frames()
+        )
+    })
 }
 
 impl Drops {
@@ -213,6 +244,10 @@ pub struct Counters {
     /// in bursts of N frames`, or how far the schedule slipped); `None`: smooth.
     #[serde(default)]
     pub generator_limit: Option<String>,
+    /// The engine that sent the point's frames (what `auto` took at its rate); `None` in
+    /// results written before it was recorded.
+    #[serde(default)]
+    pub engine: Option<EngineKind>,
 }
 
 /// One rate × receiver × repetition.
@@ -341,30 +376,13 @@ impl Point {
         let offered_pps = per_s(c.sent_frames);
         let achieved_pps = per_s(c.app_rx_frames);
         let cpu = CpuPerFrame::of(c.app_rx_frames, c.rx_cpu_ns, c.napi_cpu_ns);
-        let refused = c.drops.refused_frames();
+        // What makes the measurement wrong comes first; a generator that fell short of the
+        // rate asked last (a search takes such a point at the rate it did offer).
         let invalid_reason = if c.sent_frames == 0 {
             Some(
                 "the generator sent nothing: the lab's link may be down; run the point again"
                     .to_string(),
             )
-        } else if let Some((asked, short)) = Shortfall::of(asked_pps, offered_pps, &c) {
-            let short_text = format!(
-                "offered {} pps, below {:.0} % of the {} pps asked",
-                round_pps(offered_pps),
-                MIN_OFFERED_FRACTION * 100.0,
-                round_pps(asked)
-            );
-            Some(if short.own > 1.0 - MIN_OFFERED_FRACTION {
-                format!(
-                    "the generator fell behind ({short_text}): the machine is busy; close other \
-                     programs or lower the rate"
-                )
-            } else {
-                format!(
-                    "the receiving side held the generator back ({short_text}; its ring refused \
-                     {refused} frames): the receiver does not keep up with this rate; lower it"
-                )
-            })
         } else if c.app_rx_frames > c.sent_frames {
             Some(format!(
                 "received {} frames but {} were sent: other traffic reaches the receiver; stop \
@@ -372,7 +390,10 @@ impl Point {
                 c.app_rx_frames, c.sent_frames
             ))
         } else {
-            ipv4_sent.into().disagrees(c.sent_frames, c.app_rx_frames, c.ipv4_frames)
+            ipv4_sent
+                .into()
+                .disagrees(c.sent_frames, c.app_rx_frames, c.ipv4_frames)
+                .or_else(|| shortfall_reason(asked_pps, offered_pps, &c))
         };
         Point {
             label: receiver.label.clone(),
@@ -406,12 +427,36 @@ impl Point {
         Shortfall::of(self.asked_pps, self.offered_pps, &self.counters).is_some()
     }
 
-    /// Whether the receiving side held the generator back below [`MIN_OFFERED_FRACTION`] of
-    /// the rate asked (the rate was not taken), as opposed to the generator falling behind on
-    /// its own.
+    /// Whether the receiving side held the generator back: it refused more of the frames
+    /// asked than the engine allows ([`EngineKind::refusals_allowed`]; the rate was not
+    /// taken), whatever the generator's own part.
     pub fn held_back(&self) -> bool {
         Shortfall::of(self.asked_pps, self.offered_pps, &self.counters)
-            .is_some_and(|(_, s)| s.own <= 1.0 - MIN_OFFERED_FRACTION)
+            .is_some_and(|(_, s)| s.held_back > refusals_allowed(&self.counters))
+    }
+
+    /// The rate this point measured, frames/s: the asked one when the generator offered at
+    /// least [`MIN_OFFERED_FRACTION`] of it, else what it did offer — a generator that fell
+    /// behind on its own sent fewer frames per second, not bursts (its catch-up is bounded by
+    /// its burst limit), so the receiver was measured at that lower rate. `None` for `max`.
+    pub fn measured_pps(&self) -> Option<f64> {
+        let asked = self.asked_pps?;
+        Some(if self.offered_pps < MIN_OFFERED_FRACTION * asked { self.offered_pps } else { asked })
+    }
+
+    /// Takes a point that is invalid only because its generator fell behind on its own as a
+    /// measurement at the rate it offered ([`Point::measured_pps`]): valid again, its reason
+    /// cleared. A loss-targeted search does this; a fixed-rate point stays invalid (its row is
+    /// for the rate asked).
+    pub fn accept_at_offered_rate(&mut self) {
+        if !self.held_back()
+            && self.invalid_reason.is_some()
+            && self.invalid_reason
+                == shortfall_reason(self.asked_pps, self.offered_pps, &self.counters)
+        {
+            self.valid = true;
+            self.invalid_reason = None;
+        }
     }
 
     /// Marks the point invalid (the first reason is kept).
@@ -601,23 +646,45 @@ mod tests {
             .invalid_reason
             .unwrap()
             .contains("the generator fell behind (offered 950000 pps, below 98 % of the 1000000"));
-        // Held back by the receiving side (refusals worth the whole shortfall: 100 000 frames'
-        // time of the 2 000 000 asked): that is what the reason says.
-        let mut c = counters(1_900_000, 1_900_000, 1_900_000);
-        c.drops.generator_tx_dropped_frames = Some(100_000);
-        let p = judge(Rate::Pps(1_000_000), c.clone());
+        // Held back by the receiving side (refusals worth the whole shortfall: 120 000 frames'
+        // time of the 2 000 000 asked, beyond even the xdp engine's 5 %): that is what the
+        // reason says.
+        let mut c = counters(1_880_000, 1_880_000, 1_880_000);
+        c.drops.generator_tx_dropped_frames = Some(120_000);
+        c.engine = Some(EngineKind::Xdp);
+        let mut p = judge(Rate::Pps(1_000_000), c.clone());
         assert!(p.fell_short() && p.held_back());
-        assert!(p.invalid_reason.unwrap().contains("its ring refused 100000 frames"));
-        // Refusals worth 1 % of the time, 4 % more the generator's own: it fell behind.
+        assert!(p.invalid_reason.clone().unwrap().contains("its ring refused 120000 frames"));
+        // Held back: not a measurement at what it offered either.
+        p.accept_at_offered_rate();
+        assert!(!p.valid);
+        // Refusals worth 1 % of the time, 5 % more the generator's own: it fell behind…
         let mut own = c.clone();
         own.drops.generator_tx_dropped_frames = Some(20_000);
-        let p = judge(Rate::Pps(1_000_000), own);
+        let mut p = judge(Rate::Pps(1_000_000), own);
         assert!(p.fell_short() && !p.held_back());
-        assert!(p.invalid_reason.unwrap().starts_with("the generator fell behind"));
-        // 1.5 % refused and 1.5 % the generator's own: each within the 2 % allowed, so valid.
-        let mut both = counters(1_940_000, 1_940_000, 1_940_000);
-        both.drops.generator_tx_dropped_frames = Some(30_000);
-        assert!(judge(Rate::Pps(1_000_000), both).valid);
+        assert!(p.invalid_reason.clone().unwrap().starts_with("the generator fell behind"));
+        // …so it measured the 940 kpps it offered, and a search takes it there.
+        assert_eq!(p.measured_pps(), Some(940_000.0));
+        p.accept_at_offered_rate();
+        assert!(p.valid && p.invalid_reason.is_none());
+        // With the xdp engine, 4 % refused (veth refuses that many of its batched frames
+        // whatever the receiver) and 1.5 % the generator's own: each within its allowance, so
+        // valid — measured at the 945 kpps offered.
+        let mut both = counters(1_890_000, 1_890_000, 1_890_000);
+        both.drops.generator_tx_dropped_frames = Some(80_000);
+        both.engine = Some(EngineKind::Xdp);
+        let p = judge(Rate::Pps(1_000_000), both.clone());
+        assert!(p.valid, "{:?}", p.invalid_reason);
+        assert_eq!(p.measured_pps(), Some(945_000.0));
+        // The ring's target refuses only while it is slower than the rate: 4 % is held back.
+        both.engine = Some(EngineKind::Ring);
+        assert!(judge(Rate::Pps(1_000_000), both).held_back());
+        // A point short of the rate and wrong for another reason stays invalid for that reason.
+        let mut p = judge(Rate::Pps(1_000_000), counters(1_900_000, 1_900_000, 1_899_999));
+        assert!(p.invalid_reason.clone().unwrap().contains("IPv4 count"));
+        p.accept_at_offered_rate();
+        assert!(!p.valid);
         // Frames the XDP path lost count at both ends: not refusals, the generator fell behind.
         c.drops.iface_rx_dropped_frames = Some(100_000);
         let p = judge(Rate::Pps(1_000_000), c);

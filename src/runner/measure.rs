@@ -264,6 +264,7 @@ impl Bench<'_> {
             delay_bound_ns: w.recv.delay_bound_ns,
             largest_burst_frames: w.send.burst.map(|b| b.largest),
             generator_limit: w.send.pacing_limit(),
+            engine: Some(w.send.engine),
         };
         Ok(Some(Measured { counters, send: w.send, recv: w.recv }))
     }

@@ -13,24 +13,31 @@
 //!    doubling each time (4 × precision first); with both, the next rate is their geometric
 //!    middle, until the upper end is within `precision` of the lower one.
 //! 3. A **final trial** of full length at each target's lower end confirms it: the rate found.
-//!    One that loses too much becomes the upper end, and the next final trial steps down
-//!    (precision, then 2×, 4×, 8×); after five such the search gives up and says why. Targets
-//!    whose lower ends coincide share the final trial.
+//!    One that loses too much is measured once more at the same rate, and the rate is found if
+//!    that one keeps within the target — at least half of its full-length time within it, as
+//!    FD.io CSIT's MLRsearch does with its 50 % exceed ratio: one trial during a moment the
+//!    machine held the receive core does not move the result. Two that lose make it the upper
+//!    end, and the next final trial steps down (precision, then 2×, 4×, 8×); after five such
+//!    rates the search gives up and says why. Targets whose lower ends coincide share the
+//!    final trials.
 //!
 //! # What counts as loss
 //! The frames sent that the receiver did not count (`loss_pct`). When the receiving side's
 //! ring is full it refuses a frame ([`crate::report::Drops::refused_frames`]): the ring engine
 //! waits and retries, the paced xdp engine counts each refused frame and sends it again later.
 //! A few refusals are backpressure that costs no frame, but a trial whose generator was held
-//! back by them by more than 2 % of the rate ([`crate::report::Shortfall`]) did not have the
-//! rate taken: it fails, with the shortfall as its loss. A trial whose generator fell behind
-//! on its own by more than that, or sent bursts beyond its burst limit (they can overflow the
-//! receiver's ring and fake a loss), is **invalid**, not a loss: it is measured again (a final
-//! trial up to `run.retries` times, a short one once), and a rate the generator cannot hold
-//! ends the range below it — by the precision the first time, twice that the next, and so on;
-//! the rate found below it is then a lower bound. Any other invalid trial (a receiver program
-//! that failed, a count that makes no sense) is measured again too; if it stays invalid, so
-//! does the search.
+//! back by them by more than the engine allows ([`crate::generator::EngineKind::refusals_allowed`],
+//! [`crate::report::Shortfall`]) did not have the rate taken: it fails, with the shortfall as
+//! its loss. A trial whose generator fell behind on its own (a busy machine, the engine's
+//! limit) sent fewer frames per second, not bursts (its catch-up is bounded by its burst
+//! limit): it measured the rate it did offer ([`Point::measured_pps`]), and counts there; the
+//! range ends below the rate asked, and a rate found at the generator's limit is a lower bound
+//! (shown as ≥). A trial whose generator sent nothing or bursts beyond its limit (they can
+//! overflow the receiver's ring and fake a loss) is **invalid**, not a loss: it is measured
+//! again (a final trial up to `run.retries` times, a short one once), and a rate the generator
+//! cannot hold so ends the range below it — by the precision the first time, twice that the
+//! next, and so on. Any other invalid trial (a receiver program that failed, a count that
+//! makes no sense) is measured again too; if it stays invalid, so does the search.
 
 use std::time::Duration;
 
@@ -96,40 +103,43 @@ pub trait Trials {
 /// How a trial counts.
 #[derive(Debug, Clone, PartialEq)]
 enum Verdict {
-    /// Measured: this much was lost (percent).
-    Loss(f64),
-    /// The generator did not hold the rate: says nothing of the receiver.
+    /// Measured at `rate` frames/s (the rate asked, or what a generator that fell behind on
+    /// its own did offer: [`Point::measured_pps`]): this much was lost (percent).
+    Loss { rate: u64, loss: f64 },
+    /// The generator sent nothing or bursts beyond its limit: says nothing of the receiver.
     Behind(String),
     /// The measurement is wrong for another reason.
     Broken(String),
 }
 
 /// Judges a trial's point (`burst_limit`: the most frames the generator may send back to
-/// back); one that is valid but whose generator sent larger bursts is marked invalid here.
+/// back); one whose generator sent larger bursts is marked invalid here, one whose generator
+/// only fell behind is taken at the rate it offered.
 fn verdict(p: &mut Point, burst_limit: u64) -> Verdict {
     let c = &p.counters;
-    if p.valid {
-        if let Some(burst) = c.largest_burst_frames.filter(|b| *b > burst_limit) {
-            p.invalidate(format!(
-                "the generator sent bursts of {burst} frames (limit {burst_limit}), which can \
-                 overflow the receiver's ring and fake a loss: the machine is busy; close other \
-                 programs or lower the rate"
-            ));
-            return Verdict::Behind(p.invalid_reason.clone().unwrap_or_default());
-        }
-        return Verdict::Loss(p.loss_pct);
+    if let Some(burst) = c.largest_burst_frames.filter(|b| *b > burst_limit) {
+        p.invalidate(format!(
+            "the generator sent bursts of {burst} frames (limit {burst_limit}), which can \
+             overflow the receiver's ring and fake a loss: the machine is busy; close other \
+             programs or lower the rate"
+        ));
+        return Verdict::Behind(p.invalid_reason.clone().unwrap_or_default());
     }
-    let reason = p.invalid_reason.clone().unwrap_or_default();
+    if c.sent_frames == 0 {
+        return Verdict::Behind(p.invalid_reason.clone().unwrap_or_default());
+    }
     if p.held_back() {
-        // Held back by the receiving side: the rate was not taken.
+        // Held back by the receiving side: the rate asked was not taken.
         let asked = p.asked_pps.unwrap_or(p.offered_pps).max(1.0);
         let shortfall = 100.0 * (asked - p.offered_pps) / asked;
-        return Verdict::Loss(p.loss_pct.max(shortfall));
+        return Verdict::Loss { rate: asked as u64, loss: p.loss_pct.max(shortfall) };
     }
-    if p.fell_short() || c.sent_frames == 0 {
-        return Verdict::Behind(reason);
+    p.accept_at_offered_rate();
+    if !p.valid {
+        return Verdict::Broken(p.invalid_reason.clone().unwrap_or_default());
     }
-    Verdict::Broken(reason)
+    let rate = p.measured_pps().unwrap_or(p.offered_pps) as u64;
+    Verdict::Loss { rate, loss: p.loss_pct }
 }
 
 /// What is known of one target.
@@ -148,6 +158,11 @@ struct Bracket {
 impl Bracket {
     fn passes(&self, loss_pct: f64) -> bool {
         loss_pct <= self.loss_pct + 1e-9
+    }
+
+    /// Whether a trial measured the rate and lost more than this target allows.
+    fn lost_too_much(&self, verdict: &Verdict) -> bool {
+        matches!(verdict, Verdict::Loss { loss, .. } if !self.passes(*loss))
     }
 
     fn record(&mut self, rate: u64, pass: bool) {
@@ -274,11 +289,24 @@ impl Searcher<'_> {
         kind: TrialKind,
         brackets: &[Bracket],
     ) -> anyhow::Result<Option<(usize, Verdict)>> {
+        self.trial_from(out, rate, kind, brackets, 1)
+    }
+
+    /// [`Searcher::trial`], numbering its attempts from `first` (a second final trial at a
+    /// rate whose first one lost goes on from that one's number).
+    fn trial_from(
+        &mut self,
+        out: &mut dyn Trials,
+        rate: Rate,
+        kind: TrialKind,
+        brackets: &[Bracket],
+        first: u32,
+    ) -> anyhow::Result<Option<(usize, Verdict)>> {
         let length = match kind {
             TrialKind::Final => self.spec.final_trial,
             TrialKind::TopSpeed | TrialKind::Short => self.spec.short_trial,
         };
-        let mut attempt = 1;
+        let mut attempt = first;
         loop {
             let warm_up = kind != TrialKind::Short;
             let ask = Ask { rate, length, kind, attempt, warm_up };
@@ -286,7 +314,7 @@ impl Searcher<'_> {
             point.attempt = attempt;
             let verdict = verdict(&mut point, self.burst_limit);
             let told = match &verdict {
-                Verdict::Loss(loss) => {
+                Verdict::Loss { rate: measured, loss } => {
                     let marks: Vec<String> = brackets
                         .iter()
                         .zip(&self.spec.targets)
@@ -298,7 +326,16 @@ impl Searcher<'_> {
                             )
                         })
                         .collect();
-                    format!("lost {loss:.3} %: {}", marks.join(", "))
+                    let at = match point.asked_pps {
+                        Some(asked) if (*measured as f64) < asked => {
+                            format!(
+                                " (the generator fell behind: taken at the {} it offered)",
+                                mpps(*measured as f64)
+                            )
+                        }
+                        _ => String::new(),
+                    };
+                    format!("lost {loss:.3} %{at}: {}", marks.join(", "))
                 }
                 Verdict::Behind(why) | Verdict::Broken(why) => format!("INVALID: {why}"),
             };
@@ -315,7 +352,7 @@ impl Searcher<'_> {
             // A short trial only brackets: measured again once at most (a generator that
             // cannot hold a rate seldom holds it on the third try, and the range comes down).
             let retries = if kind == TrialKind::Short { self.retries.min(1) } else { self.retries };
-            if matches!(verdict, Verdict::Loss(_)) || attempt > retries {
+            if matches!(verdict, Verdict::Loss { .. }) || attempt - first >= retries {
                 return Ok(Some((index, verdict)));
             }
             attempt += 1;
@@ -426,15 +463,22 @@ pub fn search(
             return Ok(None);
         };
         match verdict {
-            Verdict::Loss(loss) => {
+            Verdict::Loss { rate: measured, loss } => {
                 for b in &mut brackets {
                     let pass = b.passes(loss);
-                    b.record(rate, pass);
+                    b.record(measured, pass);
+                }
+                if measured < rate {
+                    // The generator fell behind: it cannot hold this rate here, so the range
+                    // ends below it (by the precision, or at what it did offer).
+                    let below = round_rate(rate as f64 / (1.0 + spec.precision)).max(measured);
+                    range.ceiling = below.max(range.floor).min(range.ceiling);
+                    range.lowered = true;
                 }
             }
             Verdict::Behind(_) => {
-                // The generator cannot hold this rate here: the range ends below it, at most
-                // at the best it offered.
+                // The generator sent nothing or bursts beyond its limit at this rate: the
+                // range ends below it, at most at the best it offered.
                 let best = s
                     .trials
                     .iter()
@@ -478,30 +522,52 @@ pub fn search(
         // the short trials' bracket no longer matters.
         let mut final_lost = false;
         while let Some(rate) = candidate {
-            let (index, verdict) = match finals.iter().find(|(r, ..)| *r == rate) {
-                Some((_, index, verdict)) => (*index, verdict.clone()),
-                None => {
-                    let Some((index, verdict)) =
-                        s.trial(out, Rate::Pps(rate), TrialKind::Final, &brackets)?
-                    else {
-                        return Ok(None);
-                    };
-                    finals.push((rate, index, verdict.clone()));
-                    (index, verdict)
-                }
+            // The final trials at this rate (shared by the targets): one, and a second one when
+            // the first lost too much for this target.
+            let at_rate = loop {
+                let at_rate: Vec<(usize, Verdict)> = finals
+                    .iter()
+                    .filter(|(r, ..)| *r == rate)
+                    .map(|(_, index, verdict)| (*index, verdict.clone()))
+                    .collect();
+                let first = match at_rate.as_slice() {
+                    [] => 1,
+                    [(index, verdict)] if brackets[t].lost_too_much(verdict) => {
+                        s.trials[*index].attempt + 1
+                    }
+                    _ => break at_rate,
+                };
+                let Some((index, verdict)) =
+                    s.trial_from(out, Rate::Pps(rate), TrialKind::Final, &brackets, first)?
+                else {
+                    return Ok(None);
+                };
+                finals.push((rate, index, verdict));
             };
+            // Within the target in one of the two (at least half the full-length time, as
+            // MLRsearch's 50 % exceed ratio): found; else the last one says what happened.
+            let (index, verdict) = at_rate
+                .iter()
+                .find(|(_, v)| matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss)))
+                .or(at_rate.last())
+                .cloned()
+                .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
             let o = &mut outcomes[t];
             match verdict {
-                Verdict::Loss(loss) if brackets[t].passes(loss) => {
-                    (o.found, o.lower, o.final_trial) = (Some(rate), Some(rate), Some(index));
+                Verdict::Loss { rate: measured, loss } if brackets[t].passes(loss) => {
+                    // At what the generator offered, when it fell behind the rate asked.
+                    (o.found, o.lower, o.final_trial) =
+                        (Some(measured), Some(measured), Some(index));
                     break;
                 }
                 Verdict::Broken(why) => {
                     o.invalid = Some(format!("its final trial stayed invalid: {why}"));
                     break;
                 }
-                Verdict::Loss(_) | Verdict::Behind(_) => {
-                    if let Verdict::Loss(_) = verdict {
+                Verdict::Loss { .. } | Verdict::Behind(_) => {
+                    let mut rate = rate;
+                    if let Verdict::Loss { rate: measured, .. } = verdict {
+                        rate = measured.min(rate);
                         o.upper = Some(o.upper.map_or(rate, |u| u.min(rate)));
                         final_lost = true;
                     }
@@ -708,21 +774,42 @@ mod tests {
     #[test]
     fn a_final_trial_that_loses_steps_down_and_is_confirmed_below() {
         let mut fake = Fake::new(800_000.0, 5_000_000.0);
-        // A short trial at the bracket's lower end passes; its first full-length trial loses.
-        fake.final_extra = 0.0;
         let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
-        // Script: the first final trial loses 1 frame.
+        // Script: both final trials at the rate the short trials found lose 1 frame.
         let mut probe = Fake::new(800_000.0, 5_000_000.0);
         let _ = run(&mut probe, &spec);
         let first_final = probe.asked.iter().position(|a| a.kind == TrialKind::Final).unwrap();
         let rate = probe.asked[first_final].rate.pps(60).unwrap();
+        for i in [first_final, first_final + 1] {
+            fake.script.push((i, counters(Duration::from_secs(1), rate, rate - 1.0)));
+        }
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(fake.asked[first_final + 1].rate, fake.asked[first_final].rate);
+        assert_eq!(fake.asked[first_final + 1].attempt, 2, "the second final at that rate");
+        assert!(ndr.found_pps.unwrap() < rate);
+        assert_eq!(ndr.upper_pps, Some(rate), "the final failure is the upper end");
+        assert_eq!(final_point(ndr).loss_pct, 0.0);
+    }
+
+    #[test]
+    fn a_rate_whose_second_final_trial_keeps_within_the_target_is_found() {
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
+        let mut probe = Fake::new(800_000.0, 5_000_000.0);
+        let _ = run(&mut probe, &spec);
+        let first_final = probe.asked.iter().position(|a| a.kind == TrialKind::Final).unwrap();
+        let rate = probe.asked[first_final].rate.pps(60).unwrap();
+        // Only the first final trial loses (a moment the machine held the receive core).
         fake.script.push((first_final, counters(Duration::from_secs(1), rate, rate - 1.0)));
         let found = run(&mut fake, &spec);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
-        assert!(ndr.found_pps.unwrap() < rate);
-        assert_eq!(ndr.upper_pps, Some(rate), "the final failure is the upper end");
-        assert_eq!(final_point(ndr).loss_pct, 0.0);
+        assert_eq!(ndr.found_pps, Some(rate));
+        assert_eq!(ndr.final_trial, Some(first_final + 1), "the final trial that kept it");
+        assert_eq!(final_point(ndr).attempt, 2);
+        assert_eq!(fake.asked.len(), first_final + 2);
     }
 
     #[test]
@@ -733,27 +820,43 @@ mod tests {
         let ndr = &found[0];
         assert!(!ndr.valid);
         assert!(ndr.invalid_reason.as_ref().unwrap().contains("the loss is not steady"));
+        // Each rate had its second final trial.
         assert_eq!(
             fake.asked.iter().filter(|a| a.kind == TrialKind::Final).count(),
-            MAX_FINAL_FAILURES as usize
+            2 * MAX_FINAL_FAILURES as usize
         );
     }
 
     #[test]
-    fn a_generator_that_falls_behind_is_tried_again_not_counted_as_loss() {
+    fn a_generator_that_falls_behind_is_taken_at_the_rate_it_offered() {
         let mut fake = Fake::new(512_345.0, 5_000_000.0);
-        // The second trial (the first short one, at the top-speed guess) falls behind once.
+        // The second trial (the first short one, at the top-speed guess) falls behind once:
+        // the receiver kept all of the 400 kpps it did offer.
         let behind = counters(Duration::from_millis(300), 400_000.0, 400_000.0);
         fake.script.push((1, behind));
         let found = run(&mut fake, &spec());
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
-        assert_eq!(fake.asked[2].attempt, 2);
-        assert_eq!(fake.asked[1].rate, fake.asked[2].rate, "the same rate, again");
-        assert_eq!(ndr.trials[1].attempt, 1);
-        assert!(!ndr.trials[1].valid);
-        assert!(ndr.trials[1].invalid_reason.as_ref().unwrap().contains("the machine is busy"));
-        assert!((487_000.0..=512_345.0).contains(&ndr.found_pps.unwrap()));
+        assert_eq!(fake.asked[2].attempt, 1, "not measured again");
+        assert!(ndr.trials[1].valid, "a measurement at 400 kpps");
+        assert!(fake.lines[1].contains("taken at the 0.400 Mpps it offered"), "{}", fake.lines[1]);
+        // The range ends just below the rate not held; the search goes on below it.
+        assert!((487_000.0..=512_345.0).contains(&ndr.found_pps.unwrap()), "{ndr:?}");
+    }
+
+    #[test]
+    fn a_final_trial_whose_generator_fell_behind_finds_the_rate_it_offered() {
+        let mut fake = Fake::new(1e9, 2_000_000.0);
+        let mut spec = spec();
+        spec.upper_pps = Some(2_000_000);
+        // The short trial at the top holds; the final one offers 96 % of it, none lost.
+        fake.script.push((2, counters(Duration::from_secs(1), 1_920_000.0, 1_920_000.0)));
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(ndr.found_pps, Some(1_920_000.0), "what was offered, not what was asked");
+        assert_eq!(ndr.upper_pps, None, "a lower bound");
+        assert_eq!(fake.asked.len(), 3);
     }
 
     #[test]
@@ -858,14 +961,21 @@ mod tests {
             ..counters(Duration::from_secs(1), offered, offered)
         };
         let judge = |c| Point::new(&receiver(), Rate::Pps(1_000_000), 1, 60, true, c);
-        // Held back to 90 % of the rate by refusals: a 10 % loss.
+        // Held back to 90 % of the rate by refusals: a 10 % loss at the rate asked.
         let mut p = judge(refused(900_000.0));
-        assert!(matches!(verdict(&mut p, 64), Verdict::Loss(l) if (l - 10.0).abs() < 1e-9));
+        assert!(matches!(
+            verdict(&mut p, 64),
+            Verdict::Loss { rate: 1_000_000, loss } if (loss - 10.0).abs() < 1e-9
+        ));
         // A few refusals the ring waited out, the rate held: backpressure, no loss.
         let mut p = judge(refused(1_000_000.0));
-        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
-        // Behind with nothing refused: invalid, not a loss.
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss { rate: 1_000_000, loss: 0.0 });
+        // Behind with nothing refused: measured at what it offered, not a loss.
         let mut p = judge(counters(Duration::from_secs(1), 900_000.0, 900_000.0));
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss { rate: 900_000, loss: 0.0 });
+        assert!(p.valid);
+        // Nothing sent: invalid, not a measurement.
+        let mut p = judge(counters(Duration::from_secs(1), 0.0, 0.0));
         assert!(matches!(verdict(&mut p, 64), Verdict::Behind(_)));
         // Bursts beyond the limit: invalid, not a loss.
         let mut p = judge(Counters {
@@ -881,7 +991,7 @@ mod tests {
             generator_limit: Some("rate not held: the schedule slipped 2 ms".into()),
             ..counters(Duration::from_secs(1), 1_000_000.0, 1_000_000.0)
         });
-        assert_eq!(verdict(&mut p, 64), Verdict::Loss(0.0));
+        assert_eq!(verdict(&mut p, 64), Verdict::Loss { rate: 1_000_000, loss: 0.0 });
     }
 
     #[test]

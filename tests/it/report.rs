@@ -64,6 +64,7 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     delay_bound_ns: xdp.then_some(10_000_000),
                     largest_burst_frames: None,
                     generator_limit: None,
+                    engine: Some(netlab::generator::EngineKind::Xdp),
                 };
                 results.points.push(Point::new(receiver, *rate, repetition, 60, true, counters));
             }
