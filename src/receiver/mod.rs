@@ -36,10 +36,10 @@ use fastnet::Tally;
 pub use crate::method::{open, Method, RecvConfig, IDLE_WAIT};
 use crate::worker::Worker;
 
-/// After [`Session::stop`], a receiver keeps draining until nothing has arrived for this long.
-/// Longer than any method's delivery delay (libpcap's block timeout is
-/// [`crate::method::pcap::BLOCK_TIMEOUT_MS`]).
-pub const DRAIN_QUIET: Duration = Duration::from_millis(200);
+/// After [`Session::stop`], a receiver keeps draining until nothing has arrived for this long,
+/// or for twice its method's delivery delay when that is longer (libpcap's block timeout is
+/// [`crate::method::pcap::BLOCK_TIMEOUT_MS`], fastnet:3's `max_delay` is the user's).
+pub const DRAIN_QUIET: Duration = Duration::from_millis(50);
 
 /// How long [`Session::wait_ready`] waits for the method to open by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -316,8 +316,9 @@ fn run_thread(
         rx.receive(&mut tally, IDLE_WAIT).with_context(context)?;
         live.publish(&tally);
     }
+    let quiet = DRAIN_QUIET.max(rx.delay_bound().map_or(Duration::ZERO, |d| 2 * d));
     let mut last_frame = Instant::now();
-    while last_frame.elapsed() < DRAIN_QUIET {
+    while last_frame.elapsed() < quiet {
         if rx.receive(&mut tally, IDLE_WAIT).with_context(context)? > 0 {
             last_frame = Instant::now();
         }

@@ -43,6 +43,9 @@ use crate::topology::{LabInterface, LabRecord, LinkStats, Role};
 /// How often the live figures are refreshed.
 const TICK: Duration = Duration::from_millis(100);
 
+/// How often a window past its length asks whether its generator has finished.
+const END_POLL: Duration = Duration::from_millis(5);
+
 /// How long a generator may keep sending after a window's `length` before it is stopped: a
 /// tenth of the length, at least 1 s.
 pub fn send_grace(length: Duration) -> Duration {
@@ -361,7 +364,10 @@ impl Bench<'_> {
                 rx_host.recv_stop().map_err(program_failed)?;
                 return Err(program_failed(anyhow::anyhow!("it ended before it was stopped")));
             }
-            std::thread::sleep(TICK);
+            // Every tick while the window runs; often once it is due to end, so that the trial
+            // ends when its generator does.
+            let left = length.saturating_sub(start.elapsed());
+            std::thread::sleep(if left.is_zero() { END_POLL } else { left.min(TICK) });
             let now = Instant::now();
             let secs = now.duration_since(last_at).as_secs_f64().max(1e-9);
             let (s, r) = (gen_host.gen_status()?.0, rx_host.recv_status()?.0);

@@ -30,8 +30,9 @@
 //! [`crate::report::Shortfall`]) did not have the rate taken: it fails, with the shortfall as
 //! its loss. A trial whose generator fell behind on its own (a busy machine, the engine's
 //! limit) sent fewer frames per second, not bursts (its catch-up is bounded by its burst
-//! limit): it measured the rate it did offer ([`Point::measured_pps`]), and counts there; the
-//! range ends below the rate asked, and a rate found at the generator's limit is a lower bound
+//! limit): it measured the rate it did offer ([`Point::measured_pps`]). The short trials
+//! bracket by the rate asked (asked again, the generator offers about as much again), and a
+//! final trial's result is the rate it measured: nothing above it lost, it is a lower bound
 //! (shown as ≥). A trial whose generator sent nothing or bursts beyond its limit (they can
 //! overflow the receiver's ring and fake a loss) is **invalid**, not a loss: it is measured
 //! again (a final trial up to `run.retries` times, a short one once), and a rate the generator
@@ -463,17 +464,12 @@ pub fn search(
             return Ok(None);
         };
         match verdict {
-            Verdict::Loss { rate: measured, loss } => {
+            Verdict::Loss { loss, .. } => {
+                // Bracketed by the rate asked: asked again, the generator offers about what it
+                // did (a final trial's result is what it measured).
                 for b in &mut brackets {
                     let pass = b.passes(loss);
-                    b.record(measured, pass);
-                }
-                if measured < rate {
-                    // The generator fell behind: it cannot hold this rate here, so the range
-                    // ends below it (by the precision, or at what it did offer).
-                    let below = round_rate(rate as f64 / (1.0 + spec.precision)).max(measured);
-                    range.ceiling = below.max(range.floor).min(range.ceiling);
-                    range.lowered = true;
+                    b.record(rate, pass);
                 }
             }
             Verdict::Behind(_) => {
@@ -565,10 +561,9 @@ pub fn search(
                     break;
                 }
                 Verdict::Loss { .. } | Verdict::Behind(_) => {
-                    let mut rate = rate;
                     if let Verdict::Loss { rate: measured, .. } = verdict {
-                        rate = measured.min(rate);
-                        o.upper = Some(o.upper.map_or(rate, |u| u.min(rate)));
+                        let lost_at = measured.min(rate);
+                        o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
                         final_lost = true;
                     }
                     failures += 1;
@@ -610,9 +605,17 @@ pub fn search(
                 target.loss_pct,
                 mpps(found as f64),
                 o.upper.map_or_else(
-                    || match range.lowered {
-                        true => "the generator's limit here (it fell behind above)".to_string(),
-                        false => "the range's top".to_string(),
+                    || {
+                        let short_of_asked = o
+                            .final_trial
+                            .and_then(|i| s.trials[i].asked_pps)
+                            .is_some_and(|asked| (found as f64) < asked);
+                        if range.lowered || short_of_asked {
+                            "the generator's limit here (it fell behind the rate asked)"
+                        } else {
+                            "the range's top"
+                        }
+                        .to_string()
                     },
                     |u| mpps(u as f64)
                 ),
@@ -840,7 +843,7 @@ mod tests {
         assert_eq!(fake.asked[2].attempt, 1, "not measured again");
         assert!(ndr.trials[1].valid, "a measurement at 400 kpps");
         assert!(fake.lines[1].contains("taken at the 0.400 Mpps it offered"), "{}", fake.lines[1]);
-        // The range ends just below the rate not held; the search goes on below it.
+        // It passes at the rate asked (nothing was lost): the bracket goes on above it.
         assert!((487_000.0..=512_345.0).contains(&ndr.found_pps.unwrap()), "{ndr:?}");
     }
 
