@@ -215,7 +215,7 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
             slots: n,
             y_max,
             x_label_area: 48,
-            y_desc: "Mpps (NDR/PDR: asked of the generator; MRR: received)",
+            y_desc: "Mpps (NDR/PDR: offered, kept within the target; MRR: received)",
             y_format: &|y| format!("{y:.1}"),
         };
         let mut chart = axes.draw(&plot_area).map_err(|e| fail(title, e))?;

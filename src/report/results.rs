@@ -88,13 +88,15 @@ pub struct Search {
     pub target: SearchTarget,
     /// Repetition, from 1.
     pub repetition: u32,
-    /// The rate found, frames per second asked of the generator: the bracket's lower bound
-    /// once its final trial passed; `None` when even the search's lowest rate lost too much.
+    /// The rate found, frames per second: what its passing final trial measured — the rate
+    /// asked, or what the generator offered when it fell behind it ([`Point::measured_pps`]);
+    /// `None` when even the search's lowest rate lost too much.
     pub found_pps: Option<f64>,
-    /// The highest rate that passed (frames per second asked).
+    /// The highest rate that passed (the rate found, frames per second).
     pub lower_pps: Option<f64>,
-    /// The lowest rate that failed (frames per second asked); `None` when the search's
-    /// highest rate passed (the answer is at least `lower_pps`).
+    /// The lowest rate that failed (frames per second: asked in a short trial, as measured in a
+    /// final one); `None` when the search's highest rate passed (the answer is at least
+    /// `lower_pps`).
     pub upper_pps: Option<f64>,
     /// Every trial, in the order run: short ones first, full-length final ones last.
     pub trials: Vec<Point>,

@@ -320,7 +320,8 @@ pub fn searches_grid(results: &Results) -> Option<Grid> {
                 format!(
                     "{} ({} invalid)",
                     s.trials.len(),
-                    s.trials.iter().filter(|t| !t.valid).count()
+                    // A trial held back by the receiving side failed the rate: measured.
+                    s.trials.iter().filter(|t| !t.valid && !t.held_back()).count()
                 ),
                 last.map_or_else(
                     || "–".to_string(),
@@ -330,8 +331,9 @@ pub fn searches_grid(results: &Results) -> Option<Grid> {
         })
         .collect();
     Some(Grid {
-        caption: "every search: the rate found (Mpps asked), the bracket it lies in (highest \
-                  rate passed .. lowest failed), the trials it took, the loss of its final trial"
+        caption: "every search: the rate found (Mpps, as its final trial measured it), the \
+                  bracket it lies in (highest rate passed .. lowest failed), the trials it took, \
+                  the loss of its final trial"
             .to_string(),
         header: ["method", "target", "#", "found", "bracket", "trials", "final trial loss"]
             .map(String::from)
@@ -383,8 +385,8 @@ fn headline(results: &Results) -> Grid {
         })
         .collect();
     let mut caption = String::from(
-        "Mpps asked of the generator (NDR/PDR: the highest rate whose \
-        final trial kept within the loss target) or received (MRR); mean ± sd, n = repetitions",
+        "Mpps: NDR/PDR the highest rate whose final trial kept within the loss target (as the \
+        generator offered it), MRR received at max; mean ± sd, n = repetitions",
     );
     if targets.is_empty() {
         caption = "Mpps received at max (CSIT's MRR), mean ± sd, n = repetitions".to_string();
