@@ -387,11 +387,17 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
             let (left, right) = (i as f64 + 0.25, i as f64 + 0.75);
             let rx = cpu.receiver.mean;
             let total = cpu.total();
+            // A part less than a pixel high is left out: an SVG rect of height 0 is not valid.
+            let parts = [(0.0, rx, receiver), (rx, total, kernel)];
+            let pixel_y = |y: f64| chart.as_coord_spec().translate(&(left, y)).1;
+            let parts: Vec<_> =
+                parts.into_iter().filter(|(from, to, _)| pixel_y(*to) != pixel_y(*from)).collect();
             chart
-                .draw_series([
-                    Rectangle::new([(left, 0.0), (right, rx)], receiver.filled()),
-                    Rectangle::new([(left, rx), (right, total)], kernel.filled()),
-                ])
+                .draw_series(parts.into_iter().map(
+                    |(from, to, colour)| {
+                        Rectangle::new([(left, from), (right, to)], colour.filled())
+                    },
+                ))
                 .map_err(|e| fail(title, e))?;
             let idle = if cpu.idle_dominated() { " *" } else { "" };
             any_idle |= cpu.idle_dominated();

@@ -619,7 +619,12 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
             assert!(found < upper && upper <= found * 1.1 + 1.0, "bracket within 10 %: {s}");
         }
         let last = &trials[s["final_trial"].as_u64().unwrap() as usize];
-        assert_eq!(last["asked_pps"].as_f64(), Some(found), "{last}");
+        // The rate the final trial measured: the one asked, or what a generator that fell
+        // behind it (a busy machine) did offer.
+        let (asked, offered) =
+            (last["asked_pps"].as_f64().unwrap(), last["offered_pps"].as_f64().unwrap());
+        let measured = if offered < 0.98 * asked { offered.floor() } else { asked };
+        assert_eq!(found, measured, "{last}");
         assert_eq!(last["valid"], true, "{last}");
         let secs = last["duration_s"].as_f64().unwrap();
         assert!((0.45..0.7).contains(&secs), "the final trial is full length: {last}");
