@@ -393,11 +393,9 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
             let parts: Vec<_> =
                 parts.into_iter().filter(|(from, to, _)| pixel_y(*to) != pixel_y(*from)).collect();
             chart
-                .draw_series(parts.into_iter().map(
-                    |(from, to, colour)| {
-                        Rectangle::new([(left, from), (right, to)], colour.filled())
-                    },
-                ))
+                .draw_series(parts.into_iter().map(|(from, to, colour)| {
+                    Rectangle::new([(left, from), (right, to)], colour.filled())
+                }))
                 .map_err(|e| fail(title, e))?;
             let idle = if cpu.idle_dominated() { " *" } else { "" };
             any_idle |= cpu.idle_dominated();
