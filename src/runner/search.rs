@@ -227,8 +227,8 @@ impl Bracket {
 struct Range {
     floor: u64,
     ceiling: u64,
-    /// The ceiling came down because the generator fell behind at a rate (not the range's
-    /// own top).
+    /// The ceiling came down because the generator could not send a rate as asked (nothing,
+    /// or bursts beyond its limit), not the range's own top.
     lowered: bool,
 }
 
@@ -239,8 +239,8 @@ impl Bracket {
         let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
         match (self.lo, self.hi) {
             (Some(l), Some(h)) if narrow(l, h) => None,
-            // The generator fell behind at every rate tried above `l`, which it cannot go
-            // past: the rate found is a lower bound (shown as ≥ when nothing above it lost).
+            // The generator could not send any rate tried above `l`, which it cannot go past:
+            // the rate found is a lower bound (shown as ≥ when nothing above it lost).
             (Some(l), _) if range.lowered && l >= range.ceiling => None,
             (Some(_), None) if l_at_top(self.lo, range) => None,
             (None, Some(h)) if h <= range.floor => None,
@@ -507,7 +507,8 @@ pub fn search(
             // Even the lowest rate tried lost too much (or nothing could be tried).
             if brackets[t].hi.is_none() {
                 o.invalid = Some(
-                    "no short trial could be measured: the generator fell behind at every rate"
+                    "no short trial could be measured: the generator could not send any rate as \
+                     asked"
                         .into(),
                 );
             }
