@@ -775,15 +775,21 @@ mod tests {
         assert!(fake.asked.iter().all(|a| a.kind != TrialKind::Final));
     }
 
-    #[test]
-    fn a_final_trial_that_loses_steps_down_and_is_confirmed_below() {
-        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+    /// An NDR-only search of a receiver that keeps 800 kpps, and where its first final trial
+    /// comes (its number) at which rate, found by running it once unscripted.
+    fn ndr_search_and_its_first_final() -> (Fake, SearchSpec, usize, f64) {
         let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
-        // Script: both final trials at the rate the short trials found lose 1 frame.
         let mut probe = Fake::new(800_000.0, 5_000_000.0);
         let _ = run(&mut probe, &spec);
         let first_final = probe.asked.iter().position(|a| a.kind == TrialKind::Final).unwrap();
         let rate = probe.asked[first_final].rate.pps(60).unwrap();
+        (Fake::new(800_000.0, 5_000_000.0), spec, first_final, rate)
+    }
+
+    #[test]
+    fn a_final_trial_that_loses_steps_down_and_is_confirmed_below() {
+        let (mut fake, spec, first_final, rate) = ndr_search_and_its_first_final();
+        // Script: both final trials at the rate the short trials found lose 1 frame.
         for i in [first_final, first_final + 1] {
             fake.script.push((i, counters(Duration::from_secs(1), rate, rate - 1.0)));
         }
@@ -799,12 +805,7 @@ mod tests {
 
     #[test]
     fn a_rate_whose_second_final_trial_keeps_within_the_target_is_found() {
-        let mut fake = Fake::new(800_000.0, 5_000_000.0);
-        let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
-        let mut probe = Fake::new(800_000.0, 5_000_000.0);
-        let _ = run(&mut probe, &spec);
-        let first_final = probe.asked.iter().position(|a| a.kind == TrialKind::Final).unwrap();
-        let rate = probe.asked[first_final].rate.pps(60).unwrap();
+        let (mut fake, spec, first_final, rate) = ndr_search_and_its_first_final();
         // Only the first final trial loses (a moment the machine held the receive core).
         fake.script.push((first_final, counters(Duration::from_secs(1), rate, rate - 1.0)));
         let found = run(&mut fake, &spec);
