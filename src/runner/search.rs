@@ -7,19 +7,26 @@
 //! 1. A short **top-speed** trial: what the receiver keeps under flood is the first guess, and
 //!    what the generator offered is the top of the range unless `[search] upper` sets one.
 //! 2. **Short trials** (without the warm-up: the trial before warmed the lab's kernel paths;
-//!    each starts its own receiver session) bracket each target, the lowest loss first; every trial counts for
-//!    every target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share
-//!    them. With one side of a bracket known the next rate steps away from it, the step
-//!    doubling each time (4 × precision first); with both, the next rate is their geometric
-//!    middle, until the upper end is within `precision` of the lower one.
+//!    each starts its own receiver session) bracket each target; every trial counts for every
+//!    target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share them.
+//!    With one side of a bracket known the next rate steps away from it, the step doubling
+//!    each time (4 × precision first); with both, the next rate is their geometric middle,
+//!    until the upper end is within `precision` of the lower one.
 //! 3. A **final trial** of full length at each target's lower end confirms it: the rate found.
 //!    One that loses too much is measured once more at the same rate, and the rate is found if
 //!    that one keeps within the target — at least half of its full-length time within it, as
 //!    FD.io CSIT's MLRsearch does with its 50 % exceed ratio: one trial during a moment the
 //!    machine held the receive core does not move the result. Two that lose make it the upper
 //!    end, and the next final trial steps down (precision, then 2×, 4×, 8×); after five such
-//!    rates the search gives up and says why. Targets whose lower ends coincide share the
-//!    final trials.
+//!    rates the search gives up and says why. A final trial whose generator fell behind the
+//!    rate by more than the precision is measured once more, and the higher rate it measured
+//!    counts. Targets whose lower ends coincide share the final trials.
+//! 4. The **upper end** too is measured at full length, as MLRsearch ends with both bounds
+//!    measured at the final duration: a short trial that lost during a moment the machine held
+//!    the receive core must not cap the rate. If it keeps within the target, the bracket opens
+//!    above it (up to the next rate a short trial lost at) and steps 2–4 go on, twice at most.
+//!    The targets take turns, the lowest loss first; every trial counts for every target, so a
+//!    later one starts from what the earlier ones learned.
 //!
 //! # What counts as loss
 //! The frames sent that the receiver did not count (`loss_pct`). When the receiving side's
@@ -47,6 +54,10 @@ use crate::scenario::{Rate, ReceiverSpec, SearchSpec};
 
 /// Most short trials of one search.
 const MAX_SHORT_TRIALS: usize = 24;
+
+/// Most times one target's bracket opens again above an upper end that kept within the target
+/// in a final trial.
+const MAX_REOPENED: u32 = 2;
 
 /// Most final trials of one target that may lose too much before the search gives up: the
 /// steps down (precision, then 2×, 4×, 8×) reach about half the first final's rate — a
@@ -154,6 +165,8 @@ struct Bracket {
     hi: Option<u64>,
     /// Relative step away from a one-sided bracket; doubles each time.
     width: f64,
+    /// The rates that failed a short trial and no later trial passed at or above.
+    failed: Vec<u64>,
 }
 
 impl Bracket {
@@ -172,12 +185,23 @@ impl Bracket {
             if self.hi.is_some_and(|h| h <= rate) {
                 self.hi = None;
             }
+            self.failed.retain(|f| *f > rate);
         } else {
+            self.failed.push(rate);
             self.hi = Some(self.hi.map_or(rate, |h| h.min(rate)));
             if self.lo.is_some_and(|l| l >= rate) {
                 self.lo = None;
             }
         }
+    }
+
+    /// Opens the bracket above `rate`, whose final trial kept within the target: the lowest
+    /// rate above it that failed a short trial is the upper end again (none: the next trials
+    /// step up from `rate`), the step back to `width`.
+    fn reopen(&mut self, rate: u64, width: f64) {
+        self.lo = Some(rate);
+        self.hi = self.failed.iter().copied().filter(|f| *f > rate).min();
+        self.width = width;
     }
 
     fn done(&self, range: &Range, precision: f64) -> bool {
@@ -361,6 +385,70 @@ impl Searcher<'_> {
     }
 }
 
+impl Searcher<'_> {
+    /// The final trials at `rate` (`finals`: every one so far, with its rate; the targets
+    /// share them): one, and a second when the first lost more than `bracket`'s target allows
+    /// or its generator fell behind the rate by more than the precision; `None` when a signal
+    /// came.
+    fn finals_at(
+        &mut self,
+        out: &mut dyn Trials,
+        rate: u64,
+        finals: &mut Vec<(u64, usize, Verdict)>,
+        bracket: &Bracket,
+        brackets: &[Bracket],
+    ) -> anyhow::Result<Option<Vec<(usize, Verdict)>>> {
+        loop {
+            let at_rate: Vec<(usize, Verdict)> = finals
+                .iter()
+                .filter(|(r, ..)| *r == rate)
+                .map(|(_, index, verdict)| (*index, verdict.clone()))
+                .collect();
+            let fell_short = |verdict: &Verdict| {
+                matches!(verdict, Verdict::Loss { rate: measured, .. }
+                    if *measured as f64 * (1.0 + self.spec.precision) < rate as f64)
+            };
+            let first = match at_rate.as_slice() {
+                [] => 1,
+                [(index, verdict)] if bracket.lost_too_much(verdict) || fell_short(verdict) => {
+                    self.trials[*index].attempt + 1
+                }
+                _ => return Ok(Some(at_rate)),
+            };
+            let Some((index, verdict)) =
+                self.trial_from(out, Rate::Pps(rate), TrialKind::Final, brackets, first)?
+            else {
+                return Ok(None);
+            };
+            finals.push((rate, index, verdict));
+        }
+    }
+
+    /// Whether a final trial at `upper` keeps within `bracket`'s target: one measured before
+    /// if there is one (any of them), else one measured now; `None` when a signal came.
+    fn upper_holds(
+        &mut self,
+        out: &mut dyn Trials,
+        upper: u64,
+        finals: &mut Vec<(u64, usize, Verdict)>,
+        bracket: &Bracket,
+        brackets: &[Bracket],
+    ) -> anyhow::Result<Option<bool>> {
+        let holds = |v: &Verdict| matches!(v, Verdict::Loss { loss, .. } if bracket.passes(*loss));
+        if finals.iter().any(|(r, ..)| *r == upper) {
+            return Ok(Some(finals.iter().any(|(r, _, v)| *r == upper && holds(v))));
+        }
+        let Some((index, verdict)) =
+            self.trial(out, Rate::Pps(upper), TrialKind::Final, brackets)?
+        else {
+            return Ok(None);
+        };
+        let held = holds(&verdict);
+        finals.push((upper, index, verdict));
+        Ok(Some(held))
+    }
+}
+
 /// What one target came to.
 #[derive(Debug, Clone, Default)]
 struct Outcome {
@@ -394,7 +482,13 @@ pub fn search(
     let mut brackets: Vec<Bracket> = spec
         .targets
         .iter()
-        .map(|t| Bracket { loss_pct: t.loss_pct, lo: None, hi: None, width: initial_width })
+        .map(|t| Bracket {
+            loss_pct: t.loss_pct,
+            lo: None,
+            hi: None,
+            width: initial_width,
+            failed: Vec::new(),
+        })
         .collect();
     let mut outcomes = vec![Outcome::default(); brackets.len()];
     let finish = |s: Searcher<'_>, outcomes: Vec<Outcome>| {
@@ -447,147 +541,174 @@ pub fn search(
     };
     let guess = round_rate(s.trials[top].achieved_pps).clamp(range.floor, range.ceiling);
 
-    // 2. Short trials.
+    // The targets, the lowest loss first.
     let order = {
         let mut order: Vec<usize> = (0..brackets.len()).collect();
         order.sort_by(|a, b| brackets[*a].loss_pct.total_cmp(&brackets[*b].loss_pct));
         order
     };
+    // 2–3. Per target, the lowest loss first: short trials narrow its bracket (every trial
+    // counts for every target, so a later target starts from what the earlier ones learned),
+    // final trials confirm its lower end, and one at its upper end confirms that too.
     let (mut shorts, mut behind) = (0, 0u32);
-    while let Some(&t) = order.iter().find(|t| !brackets[**t].done(&range, spec.precision)) {
-        if shorts == MAX_SHORT_TRIALS {
-            break;
-        }
-        shorts += 1;
-        let rate = brackets[t].next(&range, guess);
-        let Some((_, verdict)) = s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)? else {
-            return Ok(None);
-        };
-        match verdict {
-            Verdict::Loss { loss, .. } => {
-                // Bracketed by the rate asked: asked again, the generator offers about what it
-                // did (a final trial's result is what it measured).
-                for b in &mut brackets {
-                    let pass = b.passes(loss);
-                    b.record(rate, pass);
-                }
-            }
-            Verdict::Behind(_) => {
-                // The generator sent nothing or bursts beyond its limit at this rate: the
-                // range ends below it, at most at the best it offered.
-                let best = s
-                    .trials
-                    .iter()
-                    .rev()
-                    .take_while(|p| p.asked_pps == Some(rate as f64))
-                    .map(|p| p.offered_pps)
-                    .fold(0.0, f64::max);
-                // Each time further below: by the precision, then twice that, and so on.
-                let step = spec.precision * f64::from(1u32 << behind.min(8));
-                behind += 1;
-                let below = (rate as f64 / (1.0 + step)).min(best);
-                range.ceiling = round_rate(below).max(range.floor);
-                range.lowered = true;
-            }
-            Verdict::Broken(why) => {
-                give_up(&mut outcomes, &format!("a trial stayed invalid: {why}"));
-                return Ok(finish(s, outcomes));
-            }
-        }
-    }
-
-    // 3. Final trials, the lowest loss first; targets at the same rate share one.
     let mut finals: Vec<(u64, usize, Verdict)> = Vec::new();
     for &t in &order {
-        let incomplete = brackets[t].incomplete(&range, spec.precision);
-        let o = &mut outcomes[t];
-        o.upper = brackets[t].hi;
-        let mut candidate = brackets[t].lo;
-        if candidate.is_none() {
-            // Even the lowest rate tried lost too much (or nothing could be tried).
-            if brackets[t].hi.is_none() {
-                o.invalid = Some(
-                    "no short trial could be measured: the generator could not send any rate as \
-                     asked"
-                        .into(),
-                );
-            }
-            continue;
-        }
-        let mut failures = 0;
+        let mut reopened = 0;
         // A final trial that lost too much bounds the rate from above by the receiver itself:
         // the short trials' bracket no longer matters.
         let mut final_lost = false;
-        while let Some(rate) = candidate {
-            // The final trials at this rate (shared by the targets): one, and a second one when
-            // the first lost too much for this target.
-            let at_rate = loop {
-                let at_rate: Vec<(usize, Verdict)> = finals
-                    .iter()
-                    .filter(|(r, ..)| *r == rate)
-                    .map(|(_, index, verdict)| (*index, verdict.clone()))
-                    .collect();
-                let first = match at_rate.as_slice() {
-                    [] => 1,
-                    [(index, verdict)] if brackets[t].lost_too_much(verdict) => {
-                        s.trials[*index].attempt + 1
-                    }
-                    _ => break at_rate,
-                };
-                let Some((index, verdict)) =
-                    s.trial_from(out, Rate::Pps(rate), TrialKind::Final, &brackets, first)?
+        loop {
+            // 2. Short trials, until the bracket is within the precision.
+            while !brackets[t].done(&range, spec.precision) && shorts < MAX_SHORT_TRIALS {
+                shorts += 1;
+                let rate = brackets[t].next(&range, guess);
+                let Some((_, verdict)) =
+                    s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)?
                 else {
                     return Ok(None);
                 };
-                finals.push((rate, index, verdict));
-            };
-            // Within the target in one of the two (at least half the full-length time, as
-            // MLRsearch's 50 % exceed ratio): found; else the last one says what happened.
-            let (index, verdict) = at_rate
-                .iter()
-                .find(|(_, v)| matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss)))
-                .or(at_rate.last())
-                .cloned()
-                .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
-            let o = &mut outcomes[t];
-            match verdict {
-                Verdict::Loss { rate: measured, loss } if brackets[t].passes(loss) => {
-                    // At what the generator offered, when it fell behind the rate asked.
-                    (o.found, o.lower, o.final_trial) =
-                        (Some(measured), Some(measured), Some(index));
-                    break;
-                }
-                Verdict::Broken(why) => {
-                    o.invalid = Some(format!("its final trial stayed invalid: {why}"));
-                    break;
-                }
-                Verdict::Loss { .. } | Verdict::Behind(_) => {
-                    if let Verdict::Loss { rate: measured, .. } = verdict {
-                        let lost_at = measured.min(rate);
-                        o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
-                        final_lost = true;
+                match verdict {
+                    Verdict::Loss { loss, .. } => {
+                        // Bracketed by the rate asked: asked again, the generator offers about
+                        // what it did (a final trial's result is what it measured).
+                        for b in &mut brackets {
+                            let pass = b.passes(loss);
+                            b.record(rate, pass);
+                        }
                     }
-                    failures += 1;
-                    if failures == MAX_FINAL_FAILURES {
-                        o.invalid = Some(match verdict {
-                            Verdict::Behind(why) => {
-                                format!("its final trials stayed invalid: {why}")
-                            }
-                            _ => format!(
-                                "its final trials lost more than {} % at every rate below the \
-                                 short trials' bracket: the loss is not steady; make the trials \
-                                 longer or the machine quieter",
-                                spec.targets[t].loss_pct
-                            ),
-                        });
-                        break;
+                    Verdict::Behind(_) => {
+                        // The generator sent nothing or bursts beyond its limit at this rate:
+                        // the range ends below it, at most at the best it offered.
+                        let best = s
+                            .trials
+                            .iter()
+                            .rev()
+                            .take_while(|p| p.asked_pps == Some(rate as f64))
+                            .map(|p| p.offered_pps)
+                            .fold(0.0, f64::max);
+                        // Each time further below: by the precision, then twice that, and so on.
+                        let step = spec.precision * f64::from(1u32 << behind.min(8));
+                        behind += 1;
+                        let below = (rate as f64 / (1.0 + step)).min(best);
+                        range.ceiling = round_rate(below).max(range.floor);
+                        range.lowered = true;
                     }
-                    let step = spec.precision * f64::from(1u32 << (failures - 1));
-                    let next = round_rate(rate as f64 / (1.0 + step));
-                    candidate = (next >= range.floor && next < rate).then_some(next);
+                    Verdict::Broken(why) => {
+                        give_up(&mut outcomes, &format!("a trial stayed invalid: {why}"));
+                        return Ok(finish(s, outcomes));
+                    }
                 }
             }
+
+            // 3. Final trials at the lower end, stepping down while they lose.
+            let o = &mut outcomes[t];
+            (o.found, o.lower, o.final_trial) = (None, None, None);
+            o.upper = brackets[t].hi;
+            let Some(mut rate) = brackets[t].lo else {
+                // Even the lowest rate tried lost too much (or nothing could be tried).
+                if brackets[t].hi.is_none() {
+                    o.invalid = Some(
+                        "no short trial could be measured: the generator could not send any \
+                         rate as asked"
+                            .into(),
+                    );
+                }
+                break;
+            };
+            let mut failures = 0;
+            loop {
+                let Some(at_rate) = s.finals_at(out, rate, &mut finals, &brackets[t], &brackets)?
+                else {
+                    return Ok(None);
+                };
+                // Within the target in one of them (at least half the full-length time, as
+                // MLRsearch's 50 % exceed ratio), at the most the generator offered; else the
+                // last one says what happened.
+                let (index, verdict) = at_rate
+                    .iter()
+                    .filter_map(|(index, v)| match v {
+                        Verdict::Loss { rate, loss } if brackets[t].passes(*loss) => {
+                            Some((*index, v, *rate))
+                        }
+                        _ => None,
+                    })
+                    .max_by_key(|(.., measured)| *measured)
+                    .map(|(index, v, _)| (index, v))
+                    .or(at_rate.last().map(|(index, v)| (*index, v)))
+                    .map(|(index, v)| (index, v.clone()))
+                    .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
+                let o = &mut outcomes[t];
+                match verdict {
+                    Verdict::Loss { rate: measured, loss } if brackets[t].passes(loss) => {
+                        // At what the generator offered, when it fell behind the rate asked.
+                        (o.found, o.lower, o.final_trial) =
+                            (Some(measured), Some(measured), Some(index));
+                        break;
+                    }
+                    Verdict::Broken(why) => {
+                        o.invalid = Some(format!("its final trial stayed invalid: {why}"));
+                        break;
+                    }
+                    Verdict::Loss { .. } | Verdict::Behind(_) => {
+                        if let Verdict::Loss { rate: measured, .. } = verdict {
+                            let lost_at = measured.min(rate);
+                            o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
+                            final_lost = true;
+                        }
+                        failures += 1;
+                        if failures == MAX_FINAL_FAILURES {
+                            o.invalid = Some(match verdict {
+                                Verdict::Behind(why) => {
+                                    format!("its final trials stayed invalid: {why}")
+                                }
+                                _ => format!(
+                                    "its final trials lost more than {} % at every rate below \
+                                     the short trials' bracket: the loss is not steady; make the \
+                                     trials longer or the machine quieter",
+                                    spec.targets[t].loss_pct
+                                ),
+                            });
+                            break;
+                        }
+                        let step = spec.precision * f64::from(1u32 << (failures - 1));
+                        let next = round_rate(rate as f64 / (1.0 + step));
+                        if next < range.floor || next >= rate {
+                            break;
+                        }
+                        rate = next;
+                    }
+                }
+            }
+
+            // The upper end, so far a short trial's, at full length too (as MLRsearch ends
+            // with both bounds measured at the final duration): one moment the machine held
+            // the receive core during a short trial must not cap the rate found. If it keeps
+            // within the target, the bracket opens above it and the search goes on.
+            let o = &outcomes[t];
+            let upper = match (o.found, o.upper) {
+                (Some(_), Some(upper)) if !final_lost && o.invalid.is_none() => upper,
+                _ => break,
+            };
+            if reopened == MAX_REOPENED {
+                break;
+            }
+            let Some(holds) = s.upper_holds(out, upper, &mut finals, &brackets[t], &brackets)?
+            else {
+                return Ok(None);
+            };
+            if !holds {
+                break;
+            }
+            reopened += 1;
+            out.say(&format!(
+                "{} {}: {} kept within the target at full length: the bracket opens above it",
+                s.title,
+                spec.targets[t].name,
+                mpps(upper as f64)
+            ));
+            brackets[t].reopen(upper, initial_width);
         }
+        let incomplete = brackets[t].incomplete(&range, spec.precision);
         let o = &mut outcomes[t];
         if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
             o.invalid = incomplete;
@@ -814,7 +935,44 @@ mod tests {
         assert_eq!(ndr.found_pps, Some(rate));
         assert_eq!(ndr.final_trial, Some(first_final + 1), "the final trial that kept it");
         assert_eq!(final_point(ndr).attempt, 2);
-        assert_eq!(fake.asked.len(), first_final + 2);
+        // Then the upper end, at full length: it loses, the search ends.
+        assert_eq!(fake.asked.len(), first_final + 3);
+        let last = fake.asked.last().unwrap();
+        assert_eq!((last.kind, last.rate.pps(60)), (TrialKind::Final, ndr.upper_pps));
+    }
+
+    #[test]
+    fn a_short_trial_that_lost_by_chance_does_not_cap_the_rate_found() {
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
+        // The first short trial (at the top-speed guess, the capacity) loses 10 frames.
+        let short = spec.short_trial;
+        fake.script.push((1, counters(short, 800_000.0, 800_000.0 - 10.0 / short.as_secs_f64())));
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(fake.asked[1].rate, Rate::Pps(800_000));
+        assert!(ndr.trials[1].loss_pct > 0.0);
+        // Its full-length trial keeps everything: the bracket opens above it again.
+        assert!(fake.lines.iter().any(|l| l.contains("0.800 Mpps kept within the target")));
+        assert_eq!(ndr.found_pps, Some(800_000.0));
+        assert!(ndr.upper_pps.unwrap() <= 800_000.0 * 1.05 + 1.0, "{:?}", ndr.upper_pps);
+    }
+
+    #[test]
+    fn a_final_trial_whose_generator_fell_far_behind_is_measured_again() {
+        let mut fake = Fake::new(1e9, 2_000_000.0);
+        let mut spec = spec();
+        spec.upper_pps = Some(2_000_000);
+        // The short trial at the top holds; the first final offers 90 % of it, none lost.
+        fake.script.push((2, counters(Duration::from_secs(1), 1_800_000.0, 1_800_000.0)));
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        assert_eq!(fake.asked.len(), 4);
+        assert_eq!(fake.asked[3].attempt, 2, "the same rate again");
+        assert_eq!(ndr.found_pps, Some(2_000_000.0), "the higher of the two");
+        assert_eq!(ndr.final_trial, Some(3));
     }
 
     #[test]
@@ -946,12 +1104,24 @@ mod tests {
     #[test]
     fn a_ceiling_lowered_under_a_wide_bracket_ends_it() {
         let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
-        let b = Bracket { loss_pct: 0.0, lo: Some(14_800), hi: Some(138_000), width: 0.2 };
+        let b = Bracket {
+            loss_pct: 0.0,
+            lo: Some(14_800),
+            hi: Some(138_000),
+            width: 0.2,
+            failed: vec![],
+        };
         assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
         assert_eq!(b.incomplete(&range, 0.05), None, "a lower bound, with its bracket");
-        let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2 };
+        let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2, failed: vec![] };
         assert!(b.done(&range, 0.05), "failing at the floor");
-        let b = Bracket { loss_pct: 0.0, lo: Some(12_000), hi: Some(138_000), width: 0.2 };
+        let b = Bracket {
+            loss_pct: 0.0,
+            lo: Some(12_000),
+            hi: Some(138_000),
+            width: 0.2,
+            failed: vec![],
+        };
         assert!(!b.done(&range, 0.05));
     }
 
