@@ -48,6 +48,7 @@
 //! `netlab run` exits with 130.
 
 pub mod hosts;
+pub mod in_turn;
 pub mod measure;
 pub mod order;
 pub mod preflight;
@@ -333,30 +334,33 @@ fn measure_all(
                 progress.end(&summary(&point));
                 results.points.push(point);
             }
-            order::Step::Search { receiver, repetition } => {
+            order::Step::Searches { repetition } => {
                 let Some(spec) = &bench.scenario.search else { continue };
+                let g = &bench.scenario.generator;
+                let burst_limit = g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
+                let retries = bench.scenario.run.retries;
+                let searches: Vec<in_turn::SearchFn<'_>> = bench
+                    .scenario
+                    .receivers
+                    .iter()
+                    .map(|receiver| -> in_turn::SearchFn<'_> {
+                        Box::new(move |trials: &mut dyn search::Trials| {
+                            search::search(spec, retries, burst_limit, receiver, repetition, trials)
+                        })
+                    })
+                    .collect();
                 let mut trials = SearchTrials {
                     bench,
                     progress: &mut *progress,
                     receivers_failed: &mut *receivers_failed,
                     engines: &mut engines,
-                    receiver,
                     repetition,
                 };
-                let spec_receiver = &bench.scenario.receivers[receiver];
-                let g = &bench.scenario.generator;
-                let burst_limit = g.burst.map_or(crate::generator::DEFAULT_BURST as u64, u64::from);
-                let found = search::search(
-                    spec,
-                    bench.scenario.run.retries,
-                    burst_limit,
-                    spec_receiver,
-                    repetition,
-                    &mut trials,
-                )?;
-                let Some(found) = found else { return Ok(()) };
-                progress.advance();
-                results.searches.extend(found);
+                let Some(found) = in_turn::in_turn(searches, &mut trials)? else { return Ok(()) };
+                for searches in found {
+                    progress.advance();
+                    results.searches.extend(searches);
+                }
             }
         }
         dir.write_results(results)?;
@@ -396,22 +400,22 @@ fn measure_point(
 #[derive(Debug, Default)]
 struct Engines {
     by_rate: std::collections::HashMap<Rate, Engine>,
-    /// The engine of the last trial: a change is shown.
+    /// The engine of the rate found last: a change is shown.
     last: Option<crate::generator::EngineKind>,
 }
 
-/// A search's trials, measured by the bench.
+/// The trials of a repetition's searches (one per receiver, in the scenario's order), measured
+/// by the bench.
 struct SearchTrials<'b, 'p> {
     bench: &'b Bench<'b>,
     progress: &'p mut Progress,
     receivers_failed: &'p mut Vec<String>,
     engines: &'p mut Engines,
-    receiver: usize,
     repetition: u32,
 }
 
-impl search::Trials for SearchTrials<'_, '_> {
-    fn measure(&mut self, ask: &search::Ask) -> anyhow::Result<Option<Point>> {
+impl in_turn::Bench for SearchTrials<'_, '_> {
+    fn measure(&mut self, receiver: usize, ask: &search::Ask) -> anyhow::Result<Option<Point>> {
         let engine = match self.engines.by_rate.get(&ask.rate) {
             Some(engine) => *engine,
             None => {
@@ -420,17 +424,15 @@ impl search::Trials for SearchTrials<'_, '_> {
                     self.progress.say(&format!("trials at {}: engine {kind} ({why})", ask.rate));
                 }
                 self.engines.by_rate.insert(ask.rate, Engine::Fixed(kind));
+                self.engines.last = Some(kind);
                 Engine::Fixed(kind)
             }
         };
-        if let Engine::Fixed(kind) = engine {
-            self.engines.last = Some(kind);
-        }
-        let label = &self.bench.scenario.receivers[self.receiver].label;
+        let label = &self.bench.scenario.receivers[receiver].label;
         let attempt =
             if ask.attempt > 1 { format!(" (attempt {})", ask.attempt) } else { String::new() };
         let trial = Trial {
-            receiver: self.receiver,
+            receiver,
             repetition: self.repetition,
             rate: ask.rate,
             engine,

@@ -1,14 +1,17 @@
-//! The order of a run's steps: its points at fixed rates, and its searches (one per receiver
-//! and repetition, for every target at once), which come in the order as if they were one more
-//! rate, ahead of the others.
+//! The order of a run's steps: its points at fixed rates, and its searches. A repetition's
+//! searches (every receiver's, for every target at once) are one step: they run together, one
+//! trial of each in turn ([`super::in_turn`]), so that a stretch of seconds in which the machine
+//! is slow falls on every method's trials alike instead of on one method's whole search. That
+//! step comes in the order as if it were one more rate.
 //!
-//! - `sequential`: the searches, then rate by rate (file order), receivers in file order, a
-//!   receiver's repetitions one after the other.
+//! - `sequential`: the searches first, then rate by rate (file order), receivers in file
+//!   order, a receiver's repetitions one after the other.
 //! - `shuffled` (default): repetition by repetition — every rate × receiver is measured once
 //!   (and every receiver searched once) before any is measured again — and within a repetition
-//!   in a random order drawn from the seed. Slow drift of the machine (thermal, other load) then spreads over every method
-//!   instead of favouring the ones measured first, and an interrupted run holds whole rounds.
-//!   The same seed gives the same order; the seed used is recorded in `manifest.json`.
+//!   in a random order drawn from the seed. Slow drift of the machine (thermal, other load)
+//!   then spreads over every method instead of favouring the ones measured first, and an
+//!   interrupted run holds whole rounds. The same seed gives the same order; the seed used is
+//!   recorded in `manifest.json`.
 
 use crate::scenario::{Order, Scenario};
 
@@ -28,10 +31,8 @@ pub struct PointPlan {
 pub enum Step {
     /// A point at a fixed rate (or `max`).
     Point(PointPlan),
-    /// A search of a receiver (index into `scenario.receivers`) for every target.
-    Search {
-        /// Index into `scenario.receivers`.
-        receiver: usize,
+    /// Every receiver's search for every target, one trial of each in turn.
+    Searches {
         /// Repetition, from 1.
         repetition: u32,
     },
@@ -44,18 +45,19 @@ pub fn steps(scenario: &Scenario, seed: u64) -> Vec<Step> {
     let rates = scenario.generator.rates.len() + searched;
     let receivers = scenario.receivers.len();
     let repeat = scenario.run.repeat;
+    // One step for every receiver's search (receiver 0 stands for them all).
     let step = |rate: usize, receiver: usize, repetition: u32| match rate.checked_sub(searched) {
-        Some(rate) => Step::Point(PointPlan { rate, receiver, repetition }),
-        None => Step::Search { receiver, repetition },
+        Some(rate) => Some(Step::Point(PointPlan { rate, receiver, repetition })),
+        None => (receiver == 0).then_some(Step::Searches { repetition }),
     };
     let mut out = Vec::with_capacity(scenario.points() + scenario.search_runs());
     match scenario.run.order {
         Order::Sequential => {
             for rate in 0..rates {
                 for receiver in 0..receivers {
-                    for repetition in 1..=repeat {
-                        out.push(step(rate, receiver, repetition));
-                    }
+                    out.extend(
+                        (1..=repeat).filter_map(|repetition| step(rate, receiver, repetition)),
+                    );
                 }
             }
         }
@@ -64,7 +66,7 @@ pub fn steps(scenario: &Scenario, seed: u64) -> Vec<Step> {
             for repetition in 1..=repeat {
                 let mut round: Vec<Step> = (0..rates)
                     .flat_map(|rate| {
-                        (0..receivers).map(move |receiver| step(rate, receiver, repetition))
+                        (0..receivers).filter_map(move |receiver| step(rate, receiver, repetition))
                     })
                     .collect();
                 shuffle(&mut round, &mut random);
@@ -134,7 +136,7 @@ mod tests {
     fn key(s: &Step) -> (usize, usize, u32) {
         match *s {
             Step::Point(p) => (p.rate, p.receiver, p.repetition),
-            Step::Search { receiver, repetition } => (usize::MAX, receiver, repetition),
+            Step::Searches { repetition } => (usize::MAX, 0, repetition),
         }
     }
 
@@ -154,17 +156,14 @@ mod tests {
             upper_pps: None,
         });
         let order: Vec<_> = steps(&s, 0).iter().map(key).collect();
-        assert_eq!(order.len(), 16);
-        assert_eq!(
-            &order[..4],
-            &[(usize::MAX, 0, 1), (usize::MAX, 0, 2), (usize::MAX, 1, 1), (usize::MAX, 1, 2)]
-        );
-        assert_eq!(order[4], (0, 0, 1));
+        assert_eq!(order.len(), 14, "12 points and one step of searches per repetition");
+        assert_eq!(&order[..2], &[(usize::MAX, 0, 1), (usize::MAX, 0, 2)]);
+        assert_eq!(order[2], (0, 0, 1));
         s.run.order = Order::Shuffled;
         let order: Vec<_> = steps(&s, 9).iter().map(key).collect();
-        for (round, steps) in order.chunks(8).enumerate() {
+        for (round, steps) in order.chunks(7).enumerate() {
             let searches: Vec<_> = steps.iter().filter(|k| k.0 == usize::MAX).collect();
-            assert_eq!(searches.len(), 2, "both receivers searched in round {round}: {order:?}");
+            assert_eq!(searches.len(), 1, "one step of searches in round {round}: {order:?}");
             assert!(steps.iter().all(|k| k.2 == round as u32 + 1));
         }
     }

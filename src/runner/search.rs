@@ -182,10 +182,11 @@ impl Bracket {
     fn record(&mut self, rate: u64, pass: bool) {
         if pass {
             self.lo = Some(self.lo.map_or(rate, |l| l.max(rate)));
-            if self.hi.is_some_and(|h| h <= rate) {
-                self.hi = None;
-            }
             self.failed.retain(|f| *f > rate);
+            if self.hi.is_some_and(|h| h <= rate) {
+                // The lowest failure above it is the upper end now.
+                self.hi = self.failed.iter().copied().min();
+            }
         } else {
             self.failed.push(rate);
             self.hi = Some(self.hi.map_or(rate, |h| h.min(rate)));
@@ -199,8 +200,7 @@ impl Bracket {
     /// rate above it that failed a short trial is the upper end again (none: the next trials
     /// step up from `rate`), the step back to `width`.
     fn reopen(&mut self, rate: u64, width: f64) {
-        self.lo = Some(rate);
-        self.hi = self.failed.iter().copied().filter(|f| *f > rate).min();
+        self.record(rate, true);
         self.width = width;
     }
 
@@ -383,9 +383,7 @@ impl Searcher<'_> {
             attempt += 1;
         }
     }
-}
 
-impl Searcher<'_> {
     /// The final trials at `rate` (`finals`: every one so far, with its rate; the targets
     /// share them): one, and a second when the first lost more than `bracket`'s target allows
     /// or its generator fell behind the rate by more than the precision; `None` when a signal
@@ -422,30 +420,6 @@ impl Searcher<'_> {
             };
             finals.push((rate, index, verdict));
         }
-    }
-
-    /// Whether a final trial at `upper` keeps within `bracket`'s target: one measured before
-    /// if there is one (any of them), else one measured now; `None` when a signal came.
-    fn upper_holds(
-        &mut self,
-        out: &mut dyn Trials,
-        upper: u64,
-        finals: &mut Vec<(u64, usize, Verdict)>,
-        bracket: &Bracket,
-        brackets: &[Bracket],
-    ) -> anyhow::Result<Option<bool>> {
-        let holds = |v: &Verdict| matches!(v, Verdict::Loss { loss, .. } if bracket.passes(*loss));
-        if finals.iter().any(|(r, ..)| *r == upper) {
-            return Ok(Some(finals.iter().any(|(r, _, v)| *r == upper && holds(v))));
-        }
-        let Some((index, verdict)) =
-            self.trial(out, Rate::Pps(upper), TrialKind::Final, brackets)?
-        else {
-            return Ok(None);
-        };
-        let held = holds(&verdict);
-        finals.push((upper, index, verdict));
-        Ok(Some(held))
     }
 }
 
@@ -692,11 +666,15 @@ pub fn search(
             if reopened == MAX_REOPENED {
                 break;
             }
-            let Some(holds) = s.upper_holds(out, upper, &mut finals, &brackets[t], &brackets)?
+            // The same rule as at the lower end: kept within the target in one of two.
+            let Some(at_upper) = s.finals_at(out, upper, &mut finals, &brackets[t], &brackets)?
             else {
                 return Ok(None);
             };
-            if !holds {
+            if !at_upper
+                .iter()
+                .any(|(_, v)| matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss)))
+            {
                 break;
             }
             reopened += 1;
@@ -935,10 +913,12 @@ mod tests {
         assert_eq!(ndr.found_pps, Some(rate));
         assert_eq!(ndr.final_trial, Some(first_final + 1), "the final trial that kept it");
         assert_eq!(final_point(ndr).attempt, 2);
-        // Then the upper end, at full length: it loses, the search ends.
-        assert_eq!(fake.asked.len(), first_final + 3);
-        let last = fake.asked.last().unwrap();
-        assert_eq!((last.kind, last.rate.pps(60)), (TrialKind::Final, ndr.upper_pps));
+        // Then the upper end at full length, by the same rule: it loses twice, the search ends.
+        assert_eq!(fake.asked.len(), first_final + 4);
+        for ask in &fake.asked[first_final + 2..] {
+            assert_eq!((ask.kind, ask.rate.pps(60)), (TrialKind::Final, ndr.upper_pps));
+        }
+        assert_eq!(fake.asked[first_final + 3].attempt, 2);
     }
 
     #[test]
