@@ -402,13 +402,11 @@ impl Searcher<'_> {
                 .filter(|(r, ..)| *r == rate)
                 .map(|(_, index, verdict)| (*index, verdict.clone()))
                 .collect();
-            let fell_short = |verdict: &Verdict| {
-                matches!(verdict, Verdict::Loss { rate: measured, .. }
-                    if *measured as f64 * (1.0 + self.spec.precision) < rate as f64)
-            };
             let first = match at_rate.as_slice() {
                 [] => 1,
-                [(index, verdict)] if bracket.lost_too_much(verdict) || fell_short(verdict) => {
+                [(index, verdict)]
+                    if bracket.lost_too_much(verdict) || self.fell_short(verdict, rate) =>
+                {
                     self.trials[*index].attempt + 1
                 }
                 _ => return Ok(Some(at_rate)),
@@ -420,6 +418,13 @@ impl Searcher<'_> {
             };
             finals.push((rate, index, verdict));
         }
+    }
+
+    /// Whether a trial at `rate` measured a rate more than the precision below it (its
+    /// generator fell behind).
+    fn fell_short(&self, verdict: &Verdict, rate: u64) -> bool {
+        matches!(verdict, Verdict::Loss { rate: measured, .. }
+            if *measured as f64 * (1.0 + self.spec.precision) < rate as f64)
     }
 }
 
@@ -666,15 +671,17 @@ pub fn search(
             if reopened == MAX_REOPENED {
                 break;
             }
-            // The same rule as at the lower end: kept within the target in one of two.
+            // The same rule as at the lower end: kept within the target in one of two, at the
+            // rate asked (a generator that fell behind it says nothing of the upper end).
             let Some(at_upper) = s.finals_at(out, upper, &mut finals, &brackets[t], &brackets)?
             else {
                 return Ok(None);
             };
-            if !at_upper
-                .iter()
-                .any(|(_, v)| matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss)))
-            {
+            let holds = |v: &Verdict| {
+                matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss))
+                    && !s.fell_short(v, upper)
+            };
+            if !at_upper.iter().any(|(_, v)| holds(v)) {
                 break;
             }
             reopened += 1;
@@ -937,6 +944,24 @@ mod tests {
         assert!(fake.lines.iter().any(|l| l.contains("0.800 Mpps kept within the target")));
         assert_eq!(ndr.found_pps, Some(800_000.0));
         assert!(ndr.upper_pps.unwrap() <= 800_000.0 * 1.05 + 1.0, "{:?}", ndr.upper_pps);
+    }
+
+    #[test]
+    fn an_upper_end_the_generator_falls_behind_at_does_not_open_the_bracket() {
+        let (mut probe, spec, first_final, rate) = ndr_search_and_its_first_final();
+        let _ = run(&mut probe, &spec);
+        let upper = probe.asked[first_final + 1].rate.pps(60).unwrap();
+        assert!(upper > rate);
+        // Both full-length trials at the upper end offer 90 % of it and lose nothing.
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        for i in [first_final + 1, first_final + 2] {
+            fake.script.push((i, counters(Duration::from_secs(1), 0.9 * upper, 0.9 * upper)));
+        }
+        let found = run(&mut fake, &spec);
+        let ndr = &found[0];
+        assert_eq!(ndr.found_pps, Some(rate));
+        assert!(!fake.lines.iter().any(|l| l.contains("opens above it")), "{:?}", fake.lines);
+        assert_eq!(fake.asked.len(), first_final + 3);
     }
 
     #[test]
