@@ -603,18 +603,16 @@ pub fn search(
                 // Within the target in one of them (at least half the full-length time, as
                 // MLRsearch's 50 % exceed ratio), at the most the generator offered; else the
                 // last one says what happened.
+                let measured_within = |(_, v): &&(usize, Verdict)| match v {
+                    Verdict::Loss { rate, loss } if brackets[t].passes(*loss) => Some(*rate),
+                    _ => None,
+                };
                 let (index, verdict) = at_rate
                     .iter()
-                    .filter_map(|(index, v)| match v {
-                        Verdict::Loss { rate, loss } if brackets[t].passes(*loss) => {
-                            Some((*index, v, *rate))
-                        }
-                        _ => None,
-                    })
-                    .max_by_key(|(.., measured)| *measured)
-                    .map(|(index, v, _)| (index, v))
-                    .or(at_rate.last().map(|(index, v)| (*index, v)))
-                    .map(|(index, v)| (index, v.clone()))
+                    .filter(|f| measured_within(f).is_some())
+                    .max_by_key(measured_within)
+                    .or(at_rate.last())
+                    .cloned()
                     .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
                 let o = &mut outcomes[t];
                 match verdict {
