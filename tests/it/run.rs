@@ -558,8 +558,9 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     assert_eq!(attempts, ["1", "2"]);
 }
 
-/// A real search in a throwaway lab: NDR and PDR of pcap over a small range, each found in
-/// its bracket and confirmed by a full-length final trial within its target.
+/// A real search in a throwaway lab: NDR and PDR of pcap and of the socket over a small
+/// range, each found in its bracket and confirmed by a full-length final trial within its
+/// target, the two searches taking turns trial by trial.
 #[test]
 fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
     let Some(_ns) = privileged("a_search_finds_ndr_and_pdr") else { return };
@@ -568,7 +569,7 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
         dir.path(),
         "search",
         "[generator]\nrates = [\"ndr\", \"pdr\"]\nduration = \"1s\"\nwarmup = \"100ms\"\n\
-         [[receiver]]\nmethod = \"pcap\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n[[receiver]]\nmethod = \"socket\"\nbuffer = \"2MiB\"\n\
          [search]\nshort_trial = \"200ms\"\nfinal_trial = \"500ms\"\nlower = \"10kpps\"\n\
          upper = \"40kpps\"\nprecision = \"10%\"\n\
          [run]\nrepeat = 1\ndrain = \"100ms\"\nretries = 3\n",
@@ -579,16 +580,26 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_lab_gone(&lab);
-    assert!(stderr.contains("pcap #1 search: top-speed trial @ max"), "{stderr}");
     assert!(stderr.contains("pcap #1 search: final trial @ "), "{stderr}");
+    // The searches take turns: the trials' lines alternate while both go on.
+    let trials: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" #1 search: ") && l.contains(" trial @ "))
+        .map(|l| l.split(" #1 search: ").next().unwrap().trim())
+        .collect();
+    assert_eq!(&trials[..4], ["pcap", "socket", "pcap", "socket"], "{stderr}");
+    assert!(stderr.contains("pcap #1 search: top-speed trial @ max"), "{stderr}");
     assert!(stdout.contains("NDR Mpps"), "{stdout}");
     let json = json(&results_dir(&results).join("results.json"));
     assert_eq!(json["partial"], false);
-    assert_eq!(json["planned_searches"], 2);
+    assert_eq!(json["planned_searches"], 4);
     assert!(json["points"].as_array().unwrap().is_empty(), "no fixed rates asked");
     let searches = json["searches"].as_array().unwrap();
-    let names: Vec<&str> = searches.iter().map(|s| s["target"]["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["ndr", "pdr"]);
+    let names: Vec<(&str, &str)> = searches
+        .iter()
+        .map(|s| (s["label"].as_str().unwrap(), s["target"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("pcap", "ndr"), ("pcap", "pdr"), ("socket", "ndr"), ("socket", "pdr")]);
     for s in searches {
         let trials = s["trials"].as_array().unwrap();
         assert_eq!(trials[0]["rate"], "max", "the search starts at top speed");
@@ -604,7 +615,8 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
             assert!(
                 stdout.contains("invalid (not averaged in):")
                     && stdout.contains(&format!(
-                        "pcap {} search #1:",
+                        "{} {} search #1:",
+                        s["label"].as_str().unwrap(),
                         s["target"]["name"].as_str().unwrap().to_uppercase()
                     )),
                 "{stdout}"
@@ -631,8 +643,9 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
         let loss = last["loss_pct"].as_f64().unwrap();
         assert!(loss <= s["target"]["loss_pct"].as_f64().unwrap(), "{last}");
     }
-    let json_points = serde_json::json!({ "points": searches[0]["trials"] });
-    assert_points_consistent(&json_points);
+    for s in [&searches[0], &searches[2]] {
+        assert_points_consistent(&serde_json::json!({ "points": s["trials"] }));
+    }
 }
 
 /// A results directory that cannot be written is refused before the lab is built.
