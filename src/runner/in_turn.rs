@@ -18,9 +18,8 @@ type Reply = anyhow::Result<Option<Point>>;
 pub type SearchFn<'s> =
     Box<dyn FnOnce(&mut dyn Trials) -> anyhow::Result<Option<Vec<Search>>> + Send + 's>;
 
-/// Measures the trials of the searches taking turns: `measure(search, ask)`, where `search`
-/// is the index of the search asking.
-pub trait Bench {
+/// Measures the trials of searches that take turns (`search`: the index of the one asking).
+pub trait TurnTrials {
     /// Measures one trial of search `search` (`None` when a signal came).
     fn measure(&mut self, search: usize, ask: &Ask) -> Reply;
     /// Shows a line of the searches' progress.
@@ -60,7 +59,7 @@ impl Trials for Asking {
 /// others stop after their current turn); the first error otherwise.
 pub fn in_turn(
     searches: Vec<SearchFn<'_>>,
-    bench: &mut dyn Bench,
+    trials: &mut dyn TurnTrials,
 ) -> anyhow::Result<Option<Vec<Vec<Search>>>> {
     std::thread::scope(|scope| {
         let mut links: Vec<(Receiver<Message>, Sender<Reply>)> = Vec::new();
@@ -82,28 +81,26 @@ pub fn in_turn(
                 let k = live[turn];
                 let (messages, replies) = &links[k];
                 // Its lines, until it asks for a trial or ends.
-                let message = loop {
+                loop {
                     match messages.recv() {
-                        Ok(Message::Say(line)) => bench.say(&line),
-                        Ok(message) => break message,
+                        Ok(Message::Say(line)) => trials.say(&line),
+                        Ok(Message::Measure(ask)) => {
+                            let _ = replies.send(trials.measure(k, &ask));
+                            turn += 1;
+                            break;
+                        }
+                        Ok(Message::Done(Ok(Some(searches)))) => {
+                            found[k] = Some(searches);
+                            live.remove(turn);
+                            break;
+                        }
+                        // A signal or an error: the others are stopped by closing their
+                        // channels (dropped with `links` on return) and end before the scope.
+                        Ok(Message::Done(ended)) => return ended.map(|_| None),
                         // Its thread ended without a word: only a panic does that, and the
                         // scope passes it on.
-                        Err(_) => break Message::Done(Ok(None)),
+                        Err(_) => return Ok(None),
                     }
-                };
-                match message {
-                    Message::Measure(ask) => {
-                        let _ = replies.send(bench.measure(k, &ask));
-                        turn += 1;
-                    }
-                    Message::Done(Ok(Some(searches))) => {
-                        found[k] = Some(searches);
-                        live.remove(turn);
-                    }
-                    // A signal or an error: the others are stopped by closing their channels
-                    // (dropped with `links` on return) and end before the scope does.
-                    Message::Done(ended) => return ended.map(|_| None),
-                    Message::Say(_) => unreachable!("lines are shown as they come"),
                 }
             }
         }
@@ -150,7 +147,7 @@ mod tests {
         signal_at: Option<usize>,
     }
 
-    impl Bench for Log {
+    impl TurnTrials for Log {
         fn measure(&mut self, search: usize, ask: &Ask) -> Reply {
             if self.signal_at == Some(self.asked.len()) {
                 return Ok(None);
@@ -200,7 +197,7 @@ mod tests {
     #[test]
     fn an_error_of_one_search_is_returned_and_stops_the_others() {
         struct Failing(usize);
-        impl Bench for Failing {
+        impl TurnTrials for Failing {
             fn measure(&mut self, search: usize, ask: &Ask) -> Reply {
                 self.0 += 1;
                 anyhow::ensure!(search != 1, "the lab is gone");

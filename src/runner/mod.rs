@@ -414,7 +414,7 @@ struct SearchTrials<'b, 'p> {
     repetition: u32,
 }
 
-impl in_turn::Bench for SearchTrials<'_, '_> {
+impl in_turn::TurnTrials for SearchTrials<'_, '_> {
     fn measure(&mut self, receiver: usize, ask: &search::Ask) -> anyhow::Result<Option<Point>> {
         let engine = match self.engines.by_rate.get(&ask.rate) {
             Some(engine) => *engine,

@@ -962,14 +962,20 @@ mod tests {
         assert_eq!(fake.asked.len(), first_final + 3);
     }
 
+    /// A receiver faster than the range (up to 2 Mpps): the short trial at the top holds, and
+    /// the first final trial there offers only `offered` frames/s, losing none.
+    fn first_final_offers(offered: f64) -> (Fake, Vec<Search>) {
+        let mut fake = Fake::new(1e9, 2_000_000.0);
+        let spec = SearchSpec { upper_pps: Some(2_000_000), ..spec() };
+        fake.script.push((2, counters(Duration::from_secs(1), offered, offered)));
+        let found = run(&mut fake, &spec);
+        (fake, found)
+    }
+
     #[test]
     fn a_final_trial_whose_generator_fell_far_behind_is_measured_again() {
-        let mut fake = Fake::new(1e9, 2_000_000.0);
-        let mut spec = spec();
-        spec.upper_pps = Some(2_000_000);
-        // The short trial at the top holds; the first final offers 90 % of it, none lost.
-        fake.script.push((2, counters(Duration::from_secs(1), 1_800_000.0, 1_800_000.0)));
-        let found = run(&mut fake, &spec);
+        // 90 % of the rate: more than the precision short.
+        let (fake, found) = first_final_offers(1_800_000.0);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         assert_eq!(fake.asked.len(), 4);
@@ -1012,12 +1018,8 @@ mod tests {
 
     #[test]
     fn a_final_trial_whose_generator_fell_behind_finds_the_rate_it_offered() {
-        let mut fake = Fake::new(1e9, 2_000_000.0);
-        let mut spec = spec();
-        spec.upper_pps = Some(2_000_000);
-        // The short trial at the top holds; the final one offers 96 % of it, none lost.
-        fake.script.push((2, counters(Duration::from_secs(1), 1_920_000.0, 1_920_000.0)));
-        let found = run(&mut fake, &spec);
+        // 96 % of the rate: within the precision, not measured again.
+        let (fake, found) = first_final_offers(1_920_000.0);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         assert_eq!(ndr.found_pps, Some(1_920_000.0), "what was offered, not what was asked");
