@@ -222,7 +222,8 @@ fn run_in_lab(
         manifest.hosts = hosts.facts.clone();
     }
     let dir = ResultsDir::create(&options.results_base, scenario, results.started, &manifest)?;
-    let mut progress = Progress::new(steps.len(), options.quiet);
+    // Every point and every receiver's search (a step of searches holds one per receiver).
+    let mut progress = Progress::new(scenario.points() + scenario.search_runs(), options.quiet);
     let searches = match scenario.search_runs() {
         0 => String::new(),
         n => format!(", {n} search{}", if n == 1 { "" } else { "es" }),
