@@ -4,8 +4,9 @@
 //! trial measured like any other point ([`super::measure`]).
 //!
 //! # The search
-//! 1. A short **top-speed** trial: what the receiver keeps under flood is the first guess, and
-//!    what the generator offered is the top of the range unless `[search] upper` sets one.
+//! 1. Two short **top-speed** trials: the most the receiver kept under flood is the first
+//!    guess, and the most the generator offered is the top of the range unless `[search] upper`
+//!    sets one.
 //! 2. **Short trials** (without the warm-up: the trial before warmed the lab's kernel paths;
 //!    each starts its own receiver session) bracket each target; every trial counts for every
 //!    target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share them.
@@ -51,6 +52,11 @@ use std::time::Duration;
 
 use crate::report::{Point, Search, SearchTarget};
 use crate::scenario::{Rate, ReceiverSpec, SearchSpec};
+
+/// Top-speed trials that start a search: what a receiver keeps under flood can be bimodal
+/// (fastnet:3 kept 1.3–1.5 Mpps in one top-speed trial of five here, 2.4–4.9 in the others), and
+/// a first guess from the low mode sends the search where the ring engine feeds the receiver.
+const TOP_SPEED_TRIALS: usize = 2;
 
 /// Most short trials of one search.
 const MAX_SHORT_TRIALS: usize = 24;
@@ -497,14 +503,19 @@ pub fn search(
         }
     };
 
-    // 1. Top speed: the first guess and the range.
-    let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)? else {
-        return Ok(None);
-    };
-    let offered = s.trials[top].offered_pps;
-    if let Verdict::Broken(why) = &verdict {
-        give_up(&mut outcomes, &format!("its top-speed trial stayed invalid: {why}"));
-        return Ok(finish(s, outcomes));
+    // 1. Top speed, twice: the first guess and the range, from the better of the two.
+    let (mut offered, mut kept) = (0.0f64, 0.0f64);
+    for _ in 0..TOP_SPEED_TRIALS {
+        let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)?
+        else {
+            return Ok(None);
+        };
+        if let Verdict::Broken(why) = &verdict {
+            give_up(&mut outcomes, &format!("its top-speed trial stayed invalid: {why}"));
+            return Ok(finish(s, outcomes));
+        }
+        offered = offered.max(s.trials[top].offered_pps);
+        kept = kept.max(s.trials[top].achieved_pps);
     }
     if offered < 1.0 {
         give_up(&mut outcomes, "the generator sent nothing at top speed");
@@ -518,7 +529,7 @@ pub fn search(
             .max(spec.lower_pps),
         lowered: false,
     };
-    let guess = round_rate(s.trials[top].achieved_pps).clamp(range.floor, range.ceiling);
+    let guess = round_rate(kept).clamp(range.floor, range.ceiling);
 
     // The targets, the lowest loss first.
     let order = {
@@ -848,14 +859,26 @@ mod tests {
         // PDR allows 0.5 %: it is at least NDR and at most 0.5 % above the capacity.
         let pdr_found = pdr.found_pps.unwrap();
         assert!(pdr_found >= ndr_found && pdr_found <= 512_345.0 / 0.995, "{pdr_found}");
-        // The first trial is at top speed; the trials are shared, short ones before finals.
-        assert_eq!(fake.asked[0].rate, Rate::Max);
+        // The first two trials are at top speed; the trials are shared, short ones before finals.
+        assert_eq!((fake.asked[0].rate, fake.asked[1].rate), (Rate::Max, Rate::Max));
+        assert_ne!(fake.asked[2].rate, Rate::Max);
         assert_eq!(ndr.trials, pdr.trials);
         let kinds: Vec<TrialKind> = fake.asked.iter().map(|a| a.kind).collect();
         let first_final = kinds.iter().position(|k| *k == TrialKind::Final).unwrap();
         assert!(kinds[first_final..].iter().all(|k| *k == TrialKind::Final), "{kinds:?}");
         assert!(fake.asked.len() <= 16, "{} trials", fake.asked.len());
         assert!(fake.lines.iter().any(|l| l.contains("ndr = 0.")), "{:?}", fake.lines);
+    }
+
+    #[test]
+    fn the_first_guess_is_the_most_either_top_speed_trial_kept() {
+        let mut fake = Fake::new(800_000.0, 5_000_000.0);
+        // The first top-speed trial falls in a low mode: 100 kpps kept of 5 Mpps.
+        let short = spec().short_trial;
+        fake.script.push((0, counters(short, 5_000_000.0, 100_000.0)));
+        let found = run(&mut fake, &spec());
+        assert_eq!(fake.asked[2].rate, Rate::Pps(800_000), "the second one's 800 kpps");
+        assert_eq!(found[0].found_pps, Some(800_000.0));
     }
 
     #[test]
@@ -932,12 +955,12 @@ mod tests {
         let spec = SearchSpec { targets: vec![spec().targets[0].clone()], ..spec() };
         // The first short trial (at the top-speed guess, the capacity) loses 10 frames.
         let short = spec.short_trial;
-        fake.script.push((1, counters(short, 800_000.0, 800_000.0 - 10.0 / short.as_secs_f64())));
+        fake.script.push((2, counters(short, 800_000.0, 800_000.0 - 10.0 / short.as_secs_f64())));
         let found = run(&mut fake, &spec);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
-        assert_eq!(fake.asked[1].rate, Rate::Pps(800_000));
-        assert!(ndr.trials[1].loss_pct > 0.0);
+        assert_eq!(fake.asked[2].rate, Rate::Pps(800_000));
+        assert!(ndr.trials[2].loss_pct > 0.0);
         // Its full-length trial keeps everything: the bracket opens above it again.
         assert!(fake.lines.iter().any(|l| l.contains("0.800 Mpps kept within the target")));
         assert_eq!(ndr.found_pps, Some(800_000.0));
@@ -967,7 +990,7 @@ mod tests {
     fn first_final_offers(offered: f64) -> (Fake, Vec<Search>) {
         let mut fake = Fake::new(1e9, 2_000_000.0);
         let spec = SearchSpec { upper_pps: Some(2_000_000), ..spec() };
-        fake.script.push((2, counters(Duration::from_secs(1), offered, offered)));
+        fake.script.push((3, counters(Duration::from_secs(1), offered, offered)));
         let found = run(&mut fake, &spec);
         (fake, found)
     }
@@ -978,10 +1001,10 @@ mod tests {
         let (fake, found) = first_final_offers(1_800_000.0);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
-        assert_eq!(fake.asked.len(), 4);
-        assert_eq!(fake.asked[3].attempt, 2, "the same rate again");
+        assert_eq!(fake.asked.len(), 5);
+        assert_eq!(fake.asked[4].attempt, 2, "the same rate again");
         assert_eq!(ndr.found_pps, Some(2_000_000.0), "the higher of the two");
-        assert_eq!(ndr.final_trial, Some(3));
+        assert_eq!(ndr.final_trial, Some(4));
     }
 
     #[test]
@@ -1002,16 +1025,16 @@ mod tests {
     #[test]
     fn a_generator_that_falls_behind_is_taken_at_the_rate_it_offered() {
         let mut fake = Fake::new(512_345.0, 5_000_000.0);
-        // The second trial (the first short one, at the top-speed guess) falls behind once:
+        // The third trial (the first short one, at the top-speed guess) falls behind once:
         // the receiver kept all of the 400 kpps it did offer.
         let behind = counters(Duration::from_millis(300), 400_000.0, 400_000.0);
-        fake.script.push((1, behind));
+        fake.script.push((2, behind));
         let found = run(&mut fake, &spec());
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
-        assert_eq!(fake.asked[2].attempt, 1, "not measured again");
-        assert!(ndr.trials[1].valid, "a measurement at 400 kpps");
-        assert!(fake.lines[1].contains("taken at the 0.400 Mpps it offered"), "{}", fake.lines[1]);
+        assert_eq!(fake.asked[3].attempt, 1, "not measured again");
+        assert!(ndr.trials[2].valid, "a measurement at 400 kpps");
+        assert!(fake.lines[2].contains("taken at the 0.400 Mpps it offered"), "{}", fake.lines[2]);
         // It passes at the rate asked (nothing was lost): the bracket goes on above it.
         assert!((487_000.0..=512_345.0).contains(&ndr.found_pps.unwrap()), "{ndr:?}");
     }
@@ -1024,7 +1047,7 @@ mod tests {
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         assert_eq!(ndr.found_pps, Some(1_920_000.0), "what was offered, not what was asked");
         assert_eq!(ndr.upper_pps, None, "a lower bound");
-        assert_eq!(fake.asked.len(), 3);
+        assert_eq!(fake.asked.len(), 4);
     }
 
     #[test]
