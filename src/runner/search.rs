@@ -506,8 +506,7 @@ pub fn search(
     // 1. Top speed, twice: the first guess and the range, from the better of the two.
     let (mut offered, mut kept) = (0.0f64, 0.0f64);
     for _ in 0..TOP_SPEED_TRIALS {
-        let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)?
-        else {
+        let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)? else {
             return Ok(None);
         };
         if let Verdict::Broken(why) = &verdict {
