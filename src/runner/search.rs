@@ -707,6 +707,23 @@ pub fn search(
         if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
             o.invalid = incomplete;
         }
+        // A looser target keeps at least what a stricter one found (the targets come the
+        // lowest loss first): that final trial kept within this target too, though this
+        // target's own final trials may have stepped down past it.
+        let stricter = order.iter().take_while(|u| **u != t).copied();
+        if let Some(u) = stricter.max_by_key(|u| outcomes[*u].found) {
+            let (theirs, ours) = (&outcomes[u], &outcomes[t]);
+            if ours.invalid.is_none() && theirs.found > ours.found {
+                let (found, lower, final_trial, their_upper) =
+                    (theirs.found, theirs.lower, theirs.final_trial, theirs.upper);
+                let o = &mut outcomes[t];
+                (o.found, o.lower, o.final_trial) = (found, lower, final_trial);
+                if o.upper.is_some_and(|up| Some(up) <= found) {
+                    o.upper = their_upper;
+                }
+            }
+        }
+        let o = &outcomes[t];
         let target = &spec.targets[t];
         let line = match (o.found, &o.invalid) {
             (_, Some(why)) => format!("{} {}: INVALID: {why}", s.title, target.name),
@@ -879,6 +896,36 @@ mod tests {
         let found = run(&mut fake, &spec());
         assert_eq!(fake.asked[2].rate, Rate::Pps(800_000), "the second one's 800 kpps");
         assert_eq!(found[0].found_pps, Some(800_000.0));
+    }
+
+    #[test]
+    fn a_looser_target_keeps_at_least_what_a_stricter_one_found() {
+        // Up to 1 Mpps nothing is lost; above it a short trial loses 0.3 % (PDR passes) and a
+        // full-length one 10 %: PDR's own final trials step down from the top, past NDR's rate.
+        struct Dip(Fake);
+        impl Trials for Dip {
+            fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+                let offered = ask.rate.pps(60).unwrap_or(self.0.top);
+                if offered <= 1_000_000.0 {
+                    return self.0.measure(ask);
+                }
+                self.0.asked.push(ask.clone());
+                let kept = offered * if ask.kind == TrialKind::Final { 0.9 } else { 0.997 };
+                let c = counters(ask.length, offered, kept);
+                Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+            }
+            fn say(&mut self, line: &str) {
+                self.0.say(line);
+            }
+        }
+        let mut dip = Dip(Fake::new(1e9, 1_200_000.0));
+        let found = search(&spec(), 2, 64, &receiver(), 1, &mut dip).unwrap().unwrap();
+        let (ndr, pdr) = (&found[0], &found[1]);
+        let ndr_found = ndr.found_pps.unwrap();
+        assert!(ndr_found <= 1_000_000.0 && ndr_found > 900_000.0, "{ndr:?}");
+        assert_eq!(pdr.found_pps, Some(ndr_found), "{pdr:?}");
+        assert_eq!(pdr.final_trial, ndr.final_trial);
+        assert!(pdr.upper_pps.unwrap() > ndr_found);
     }
 
     #[test]
