@@ -18,7 +18,8 @@
 //!    that one keeps within the target — at least half of its full-length time within it, as
 //!    FD.io CSIT's MLRsearch does with its 50 % exceed ratio: one trial during a moment the
 //!    machine held the receive core does not move the result. Two that lose make it the upper
-//!    end, and the next final trial steps down (precision, then 2×, 4×, 8×); after five such
+//!    end, and the next final trial steps down (precision, then 2×, 4×, 8×; no further than a
+//!    rate below whose final trial, another target's too, kept within it); after five such
 //!    rates the search gives up and says why. A final trial whose generator fell behind the
 //!    rate by more than the precision is measured once more, and the higher rate it measured
 //!    counts. Targets whose lower ends coincide share the final trials.
@@ -659,7 +660,18 @@ pub fn search(
                             break;
                         }
                         let step = spec.precision * f64::from(1u32 << (failures - 1));
-                        let next = round_rate(rate as f64 / (1.0 + step));
+                        let stepped = round_rate(rate as f64 / (1.0 + step));
+                        // No further than a rate below whose final trial already kept within
+                        // this target (a stricter target's: that one keeps within this too).
+                        let kept = finals
+                            .iter()
+                            .filter(|(r, _, v)| {
+                                *r < rate
+                                    && matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss))
+                            })
+                            .map(|(r, ..)| *r)
+                            .max();
+                        let next = kept.map_or(stepped, |k| k.max(stepped));
                         if next < range.floor || next >= rate {
                             break;
                         }
@@ -707,23 +719,6 @@ pub fn search(
         if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
             o.invalid = incomplete;
         }
-        // A looser target keeps at least what a stricter one found (the targets come the
-        // lowest loss first): that final trial kept within this target too, though this
-        // target's own final trials may have stepped down past it.
-        let stricter = order.iter().take_while(|u| **u != t).copied();
-        if let Some(u) = stricter.max_by_key(|u| outcomes[*u].found) {
-            let (theirs, ours) = (&outcomes[u], &outcomes[t]);
-            if ours.invalid.is_none() && theirs.found > ours.found {
-                let (found, lower, final_trial, their_upper) =
-                    (theirs.found, theirs.lower, theirs.final_trial, theirs.upper);
-                let o = &mut outcomes[t];
-                (o.found, o.lower, o.final_trial) = (found, lower, final_trial);
-                if o.upper.is_some_and(|up| Some(up) <= found) {
-                    o.upper = their_upper;
-                }
-            }
-        }
-        let o = &outcomes[t];
         let target = &spec.targets[t];
         let line = match (o.found, &o.invalid) {
             (_, Some(why)) => format!("{} {}: INVALID: {why}", s.title, target.name),
