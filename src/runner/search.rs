@@ -169,11 +169,10 @@ struct Bracket {
     loss_pct: f64,
     /// Highest rate that passed (latest evidence wins).
     lo: Option<u64>,
-    /// Lowest rate that failed.
-    hi: Option<u64>,
     /// Relative step away from a one-sided bracket; doubles each time.
     width: f64,
-    /// The rates that failed a short trial and no later trial passed at or above.
+    /// The rates that failed a short trial and no later trial passed at or above; the lowest
+    /// is the upper end ([`Bracket::hi`]).
     failed: Vec<u64>,
 }
 
@@ -187,17 +186,17 @@ impl Bracket {
         matches!(verdict, Verdict::Loss { loss, .. } if !self.passes(*loss))
     }
 
+    /// Lowest rate that failed.
+    fn hi(&self) -> Option<u64> {
+        self.failed.iter().copied().min()
+    }
+
     fn record(&mut self, rate: u64, pass: bool) {
         if pass {
             self.lo = Some(self.lo.map_or(rate, |l| l.max(rate)));
             self.failed.retain(|f| *f > rate);
-            if self.hi.is_some_and(|h| h <= rate) {
-                // The lowest failure above it is the upper end now.
-                self.hi = self.failed.iter().copied().min();
-            }
         } else {
             self.failed.push(rate);
-            self.hi = Some(self.hi.map_or(rate, |h| h.min(rate)));
             if self.lo.is_some_and(|l| l >= rate) {
                 self.lo = None;
             }
@@ -214,11 +213,12 @@ impl Bracket {
 
     fn done(&self, range: &Range, precision: f64) -> bool {
         // Passing at the top of the range, or failing at its bottom, ends it too.
-        if self.lo.is_some_and(|l| l >= range.ceiling) || self.hi.is_some_and(|h| h <= range.floor)
+        if self.lo.is_some_and(|l| l >= range.ceiling)
+            || self.hi().is_some_and(|h| h <= range.floor)
         {
             return true;
         }
-        match (self.lo, self.hi) {
+        match (self.lo, self.hi()) {
             (Some(l), Some(h)) => h as f64 <= l as f64 * (1.0 + precision) + 0.5,
             (Some(l), None) => l >= range.ceiling,
             (None, Some(h)) => h <= range.floor,
@@ -228,7 +228,7 @@ impl Bracket {
 
     /// The next rate to try.
     fn next(&mut self, range: &Range, guess: u64) -> u64 {
-        let rate = match (self.lo, self.hi) {
+        let rate = match (self.lo, self.hi()) {
             (Some(l), Some(h)) => {
                 let mid = (l as f64 * h as f64).sqrt();
                 let nice = round_rate(mid);
@@ -269,7 +269,7 @@ impl Bracket {
     /// generator could not hold the rates in between, or the trials ran out.
     fn incomplete(&self, range: &Range, precision: f64) -> Option<String> {
         let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
-        match (self.lo, self.hi) {
+        match (self.lo, self.hi()) {
             (Some(l), Some(h)) if narrow(l, h) => None,
             // The generator could not send any rate tried above `l`, which it cannot go past:
             // the rate found is a lower bound (shown as ≥ when nothing above it lost).
@@ -472,7 +472,6 @@ pub fn search(
         .map(|t| Bracket {
             loss_pct: t.loss_pct,
             lo: None,
-            hi: None,
             width: initial_width,
             failed: Vec::new(),
         })
@@ -594,10 +593,10 @@ pub fn search(
             // 3. Final trials at the lower end, stepping down while they lose.
             let o = &mut outcomes[t];
             (o.found, o.lower, o.final_trial) = (None, None, None);
-            o.upper = brackets[t].hi;
+            o.upper = brackets[t].hi();
             let Some(mut rate) = brackets[t].lo else {
                 // Even the lowest rate tried lost too much (or nothing could be tried).
-                if brackets[t].hi.is_none() {
+                if brackets[t].hi().is_none() {
                     o.invalid = Some(
                         "no short trial could be measured: the generator could not send any \
                          rate as asked"
@@ -1174,24 +1173,12 @@ mod tests {
     #[test]
     fn a_ceiling_lowered_under_a_wide_bracket_ends_it() {
         let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
-        let b = Bracket {
-            loss_pct: 0.0,
-            lo: Some(14_800),
-            hi: Some(138_000),
-            width: 0.2,
-            failed: vec![],
-        };
+        let b = Bracket { loss_pct: 0.0, lo: Some(14_800), width: 0.2, failed: vec![138_000] };
         assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
         assert_eq!(b.incomplete(&range, 0.05), None, "a lower bound, with its bracket");
-        let b = Bracket { loss_pct: 0.0, lo: None, hi: Some(10_000), width: 0.2, failed: vec![] };
+        let b = Bracket { loss_pct: 0.0, lo: None, width: 0.2, failed: vec![10_000] };
         assert!(b.done(&range, 0.05), "failing at the floor");
-        let b = Bracket {
-            loss_pct: 0.0,
-            lo: Some(12_000),
-            hi: Some(138_000),
-            width: 0.2,
-            failed: vec![],
-        };
+        let b = Bracket { loss_pct: 0.0, lo: Some(12_000), width: 0.2, failed: vec![138_000] };
         assert!(!b.done(&range, 0.05));
     }
 
