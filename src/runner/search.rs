@@ -4,11 +4,12 @@
 //! trial measured like any other point ([`super::measure`]).
 //!
 //! # The search
-//! 1. Two short **top-speed** trials: the most the receiver kept under flood is the first
-//!    guess, and the most the generator offered is the top of the range unless `[search] upper`
-//!    sets one.
-//! 2. **Short trials** (without the warm-up: the trial before warmed the lab's kernel paths;
-//!    each starts its own receiver session) bracket each target; every trial counts for every
+//! 1. Two short **top-speed** trials, after the scenario's warm-up: the most the receiver kept
+//!    under flood is the first guess, and the most the generator offered is the top of the
+//!    range unless `[search] upper` sets one. The trials after them need no warm-up: each
+//!    follows another trial with the lab's kernel paths warm, and starts its own receiver
+//!    session, which a warm-up would not warm.
+//! 2. **Short trials** bracket each target; every trial counts for every
 //!    target (a rate that loses 0.2 % fails NDR and passes PDR), so NDR and PDR share them.
 //!    With one side of a bracket known the next rate steps away from it, the step doubling
 //!    each time (4 × precision first); with both, the next rate is their geometric middle,
@@ -106,9 +107,10 @@ pub struct Ask {
     pub kind: TrialKind,
     /// 1 the first time at this rate, more when measured again after an invalid trial.
     pub attempt: u32,
-    /// Whether the trial needs the scenario's warm-up first: the top-speed trial that starts
-    /// a search and the final trials do; the short trials in between follow each other with
-    /// the lab's kernel paths already warm, and only bracket the rate.
+    /// Whether the trial needs the scenario's warm-up first: the top-speed trials that start a
+    /// search do. The trials after them follow other trials with the lab's kernel paths
+    /// already warm, and a warm-up would not warm their own receiver session anyway (each
+    /// window starts a fresh one): it would only cost its time.
     pub warm_up: bool,
 }
 
@@ -341,7 +343,7 @@ impl Searcher<'_> {
         };
         let mut attempt = first;
         loop {
-            let warm_up = kind != TrialKind::Short;
+            let warm_up = kind == TrialKind::TopSpeed;
             let ask = Ask { rate, length, kind, attempt, warm_up };
             let Some(mut point) = out.measure(&ask)? else { return Ok(None) };
             point.attempt = attempt;
@@ -877,6 +879,10 @@ mod tests {
         let kinds: Vec<TrialKind> = fake.asked.iter().map(|a| a.kind).collect();
         let first_final = kinds.iter().position(|k| *k == TrialKind::Final).unwrap();
         assert!(kinds[first_final..].iter().all(|k| *k == TrialKind::Final), "{kinds:?}");
+        // Only the top-speed trials that start the search come after a warm-up.
+        for a in &fake.asked {
+            assert_eq!(a.warm_up, a.kind == TrialKind::TopSpeed, "{a:?}");
+        }
         assert!(fake.asked.len() <= 16, "{} trials", fake.asked.len());
         assert!(fake.lines.iter().any(|l| l.contains("ndr = 0.")), "{:?}", fake.lines);
     }
