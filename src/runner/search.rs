@@ -291,6 +291,11 @@ fn l_at_top(lo: Option<u64>, range: &Range) -> bool {
     lo.is_some_and(|l| l >= range.ceiling)
 }
 
+/// The first step away from a one-sided bracket, relative: 4 × precision, at least 10 %.
+fn first_step(precision: f64) -> f64 {
+    (4.0 * precision).max(0.1)
+}
+
 /// `pps` rounded to three significant digits (`523417` → `523000`), at least 1.
 fn round_rate(pps: f64) -> u64 {
     if pps < 1000.0 {
@@ -305,26 +310,66 @@ fn mpps(pps: f64) -> String {
     format!("{:.3} Mpps", pps / 1e6)
 }
 
-/// The searches' state and their trials.
+/// Why a search ends before it went through every target.
+enum Halt {
+    /// A signal came: no result.
+    Signal,
+    /// It gave up: its outcomes say why.
+    GaveUp,
+    /// The runner failed.
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Halt {
+    fn from(e: anyhow::Error) -> Self {
+        Halt::Failed(e)
+    }
+}
+
+/// What one target came to.
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    found: Option<u64>,
+    lower: Option<u64>,
+    upper: Option<u64>,
+    final_trial: Option<usize>,
+    invalid: Option<String>,
+}
+
+/// The searches of one receiver: what is known of each target, and every trial.
 struct Searcher<'a> {
     spec: &'a SearchSpec,
     retries: u32,
     burst_limit: u64,
-    trials: Vec<Point>,
     title: String,
+    trials: Vec<Point>,
+    /// Per target, in `spec`'s order.
+    brackets: Vec<Bracket>,
+    /// Per target, in `spec`'s order.
+    outcomes: Vec<Outcome>,
+    /// Every final trial so far: its rate, its index in `trials` and how it counted (the
+    /// targets share them).
+    finals: Vec<(u64, usize, Verdict)>,
+    /// The rates the trials may ask (from the top-speed trials on).
+    range: Range,
+    /// The first rate a bracket with neither end tries.
+    guess: u64,
+    /// Short trials so far, of every target.
+    shorts: usize,
+    /// Times a short trial found the generator unable to send its rate.
+    behind: u32,
 }
 
 impl Searcher<'_> {
     /// A trial at `rate`, measured again while invalid (up to `retries` more times): the
-    /// index of its last point and how it counts; `None` when a signal came.
+    /// index of its last point and how it counts.
     fn trial(
         &mut self,
         out: &mut dyn Trials,
         rate: Rate,
         kind: TrialKind,
-        brackets: &[Bracket],
-    ) -> anyhow::Result<Option<(usize, Verdict)>> {
-        self.trial_from(out, rate, kind, brackets, 1)
+    ) -> Result<(usize, Verdict), Halt> {
+        self.trial_from(out, rate, kind, 1)
     }
 
     /// [`Searcher::trial`], numbering its attempts from `first` (a second final trial at a
@@ -334,9 +379,8 @@ impl Searcher<'_> {
         out: &mut dyn Trials,
         rate: Rate,
         kind: TrialKind,
-        brackets: &[Bracket],
         first: u32,
-    ) -> anyhow::Result<Option<(usize, Verdict)>> {
+    ) -> Result<(usize, Verdict), Halt> {
         let length = match kind {
             TrialKind::Final => self.spec.final_trial,
             TrialKind::TopSpeed | TrialKind::Short => self.spec.short_trial,
@@ -345,12 +389,13 @@ impl Searcher<'_> {
         loop {
             let warm_up = kind == TrialKind::TopSpeed;
             let ask = Ask { rate, length, kind, attempt, warm_up };
-            let Some(mut point) = out.measure(&ask)? else { return Ok(None) };
+            let Some(mut point) = out.measure(&ask)? else { return Err(Halt::Signal) };
             point.attempt = attempt;
             let verdict = verdict(&mut point, self.burst_limit);
             let told = match &verdict {
                 Verdict::Loss { rate: measured, loss } => {
-                    let marks: Vec<String> = brackets
+                    let marks: Vec<String> = self
+                        .brackets
                         .iter()
                         .zip(&self.spec.targets)
                         .map(|(b, t)| {
@@ -388,26 +433,100 @@ impl Searcher<'_> {
             // cannot hold a rate seldom holds it on the third try, and the range comes down).
             let retries = if kind == TrialKind::Short { self.retries.min(1) } else { self.retries };
             if matches!(verdict, Verdict::Loss { .. }) || attempt - first >= retries {
-                return Ok(Some((index, verdict)));
+                return Ok((index, verdict));
             }
             attempt += 1;
         }
     }
 
-    /// The final trials at `rate` (`finals`: every one so far, with its rate; the targets
-    /// share them): one, and a second when the first lost more than `bracket`'s target allows
-    /// or its generator fell behind the rate by more than the precision; `None` when a signal
-    /// came.
+    /// Marks every target that has no reason yet invalid for `why`, and gives up.
+    fn give_up(&mut self, why: &str) -> Halt {
+        for o in &mut self.outcomes {
+            o.invalid.get_or_insert_with(|| why.to_string());
+        }
+        Halt::GaveUp
+    }
+
+    /// Step 1, top speed twice: the first guess and the range, from the better of the two.
+    fn top_speed(&mut self, out: &mut dyn Trials) -> Result<(), Halt> {
+        let (mut offered, mut kept) = (0.0f64, 0.0f64);
+        for _ in 0..TOP_SPEED_TRIALS {
+            let (top, verdict) = self.trial(out, Rate::Max, TrialKind::TopSpeed)?;
+            if let Verdict::Broken(why) = &verdict {
+                return Err(self.give_up(&format!("its top-speed trial stayed invalid: {why}")));
+            }
+            offered = offered.max(self.trials[top].offered_pps);
+            kept = kept.max(self.trials[top].achieved_pps);
+        }
+        if offered < 1.0 {
+            return Err(self.give_up("the generator sent nothing at top speed"));
+        }
+        let spec = self.spec;
+        self.range = Range {
+            floor: spec.lower_pps,
+            ceiling: spec
+                .upper_pps
+                .map_or(offered as u64, |u| u.min(offered as u64))
+                .max(spec.lower_pps),
+            lowered: false,
+        };
+        self.guess = round_rate(kept).clamp(self.range.floor, self.range.ceiling);
+        Ok(())
+    }
+
+    /// Step 2, short trials until target `t`'s bracket is within the precision (every trial
+    /// counts for every target).
+    fn narrow(&mut self, out: &mut dyn Trials, t: usize) -> Result<(), Halt> {
+        let precision = self.spec.precision;
+        while !self.brackets[t].done(&self.range, precision) && self.shorts < MAX_SHORT_TRIALS {
+            self.shorts += 1;
+            let rate = self.brackets[t].next(&self.range, self.guess);
+            match self.trial(out, Rate::Pps(rate), TrialKind::Short)?.1 {
+                Verdict::Loss { loss, .. } => {
+                    // Bracketed by the rate asked: asked again, the generator offers about
+                    // what it did (a final trial's result is what it measured).
+                    for b in &mut self.brackets {
+                        let pass = b.passes(loss);
+                        b.record(rate, pass);
+                    }
+                }
+                Verdict::Behind(_) => {
+                    // The generator sent nothing or bursts beyond its limit at this rate:
+                    // the range ends below it, at most at the best it offered.
+                    let best = self
+                        .trials
+                        .iter()
+                        .rev()
+                        .take_while(|p| p.asked_pps == Some(rate as f64))
+                        .map(|p| p.offered_pps)
+                        .fold(0.0, f64::max);
+                    // Each time further below: by the precision, then twice that, and so on.
+                    let step = precision * f64::from(1u32 << self.behind.min(8));
+                    self.behind += 1;
+                    let below = (rate as f64 / (1.0 + step)).min(best);
+                    self.range.ceiling = round_rate(below).max(self.range.floor);
+                    self.range.lowered = true;
+                }
+                Verdict::Broken(why) => {
+                    return Err(self.give_up(&format!("a trial stayed invalid: {why}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The final trials at `rate`: one, and a second when the first lost more than target
+    /// `t` allows or its generator fell behind the rate by more than the precision (the
+    /// targets share them).
     fn finals_at(
         &mut self,
         out: &mut dyn Trials,
         rate: u64,
-        finals: &mut Vec<(u64, usize, Verdict)>,
-        bracket: &Bracket,
-        brackets: &[Bracket],
-    ) -> anyhow::Result<Option<Vec<(usize, Verdict)>>> {
+        t: usize,
+    ) -> Result<Vec<(usize, Verdict)>, Halt> {
         loop {
-            let at_rate: Vec<(usize, Verdict)> = finals
+            let at_rate: Vec<(usize, Verdict)> = self
+                .finals
                 .iter()
                 .filter(|(r, ..)| *r == rate)
                 .map(|(_, index, verdict)| (*index, verdict.clone()))
@@ -415,18 +534,16 @@ impl Searcher<'_> {
             let first = match at_rate.as_slice() {
                 [] => 1,
                 [(index, verdict)]
-                    if bracket.lost_too_much(verdict) || self.fell_short(verdict, rate) =>
+                    if self.brackets[t].lost_too_much(verdict)
+                        || self.fell_short(verdict, rate) =>
                 {
                     self.trials[*index].attempt + 1
                 }
-                _ => return Ok(Some(at_rate)),
+                _ => return Ok(at_rate),
             };
-            let Some((index, verdict)) =
-                self.trial_from(out, Rate::Pps(rate), TrialKind::Final, brackets, first)?
-            else {
-                return Ok(None);
-            };
-            finals.push((rate, index, verdict));
+            let (index, verdict) =
+                self.trial_from(out, Rate::Pps(rate), TrialKind::Final, first)?;
+            self.finals.push((rate, index, verdict));
         }
     }
 
@@ -436,16 +553,210 @@ impl Searcher<'_> {
         matches!(verdict, Verdict::Loss { rate: measured, .. }
             if *measured as f64 * (1.0 + self.spec.precision) < rate as f64)
     }
-}
 
-/// What one target came to.
-#[derive(Debug, Clone, Default)]
-struct Outcome {
-    found: Option<u64>,
-    lower: Option<u64>,
-    upper: Option<u64>,
-    final_trial: Option<usize>,
-    invalid: Option<String>,
+    /// Step 3, final trials at target `t`'s lower end, stepping down while they lose: whether
+    /// one of them lost too much (then it bounds the rate from above by the receiver itself).
+    fn confirm_lower(&mut self, out: &mut dyn Trials, t: usize) -> Result<bool, Halt> {
+        let o = &mut self.outcomes[t];
+        (o.found, o.lower, o.final_trial) = (None, None, None);
+        o.upper = self.brackets[t].hi();
+        let Some(mut rate) = self.brackets[t].lo else {
+            // Even the lowest rate tried lost too much (or nothing could be tried).
+            if self.brackets[t].hi().is_none() {
+                o.invalid = Some(
+                    "no short trial could be measured: the generator could not send any rate \
+                     as asked"
+                        .into(),
+                );
+            }
+            return Ok(false);
+        };
+        let (mut failures, mut final_lost) = (0, false);
+        loop {
+            let at_rate = self.finals_at(out, rate, t)?;
+            let bracket = &self.brackets[t];
+            // Within the target in one of them (at least half the full-length time, as
+            // MLRsearch's 50 % exceed ratio), at the most the generator offered; else the last
+            // one says what happened.
+            let measured_within = |(_, v): &&(usize, Verdict)| match v {
+                Verdict::Loss { rate, loss } if bracket.passes(*loss) => Some(*rate),
+                _ => None,
+            };
+            let (index, verdict) = at_rate
+                .iter()
+                .filter(|f| measured_within(f).is_some())
+                .max_by_key(measured_within)
+                .or(at_rate.last())
+                .cloned()
+                .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
+            let o = &mut self.outcomes[t];
+            match verdict {
+                Verdict::Loss { rate: measured, loss } if bracket.passes(loss) => {
+                    // At what the generator offered, when it fell behind the rate asked.
+                    (o.found, o.lower, o.final_trial) =
+                        (Some(measured), Some(measured), Some(index));
+                    return Ok(final_lost);
+                }
+                Verdict::Broken(why) => {
+                    o.invalid = Some(format!("its final trial stayed invalid: {why}"));
+                    return Ok(final_lost);
+                }
+                Verdict::Loss { .. } | Verdict::Behind(_) => {
+                    if let Verdict::Loss { rate: measured, .. } = verdict {
+                        let lost_at = measured.min(rate);
+                        o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
+                        final_lost = true;
+                    }
+                    failures += 1;
+                    if failures == MAX_FINAL_FAILURES {
+                        o.invalid = Some(match verdict {
+                            Verdict::Behind(why) => {
+                                format!("its final trials stayed invalid: {why}")
+                            }
+                            _ => format!(
+                                "its final trials lost more than {} % at every rate below the \
+                                 short trials' bracket: the loss is not steady; make the trials \
+                                 longer or the machine quieter",
+                                self.spec.targets[t].loss_pct
+                            ),
+                        });
+                        return Ok(final_lost);
+                    }
+                    let step = self.spec.precision * f64::from(1u32 << (failures - 1));
+                    let stepped = round_rate(rate as f64 / (1.0 + step));
+                    // No further than a rate below whose final trial already kept within this
+                    // target (a stricter target's: that one keeps within this too).
+                    let kept = self
+                        .finals
+                        .iter()
+                        .filter(|(r, _, v)| {
+                            *r < rate
+                                && matches!(v, Verdict::Loss { loss, .. } if bracket.passes(*loss))
+                        })
+                        .map(|(r, ..)| *r)
+                        .max();
+                    let next = kept.map_or(stepped, |k| k.max(stepped));
+                    if next < self.range.floor || next >= rate {
+                        return Ok(final_lost);
+                    }
+                    rate = next;
+                }
+            }
+        }
+    }
+
+    /// Step 4: whether target `t`'s upper end, so far a short trial's, keeps within the target at
+    /// full length too (as MLRsearch ends with both bounds measured at the final duration):
+    /// by the same rule as the lower end, kept within in one of two, at the rate asked (a
+    /// generator that fell behind it says nothing of the upper end).
+    fn upper_holds(&mut self, out: &mut dyn Trials, t: usize, upper: u64) -> Result<bool, Halt> {
+        let at_upper = self.finals_at(out, upper, t)?;
+        Ok(at_upper.iter().any(|(_, v)| {
+            matches!(v, Verdict::Loss { loss, .. } if self.brackets[t].passes(*loss))
+                && !self.fell_short(v, upper)
+        }))
+    }
+
+    /// Steps 2–4 for target `t`; says what it came to.
+    fn search_target(&mut self, out: &mut dyn Trials, t: usize) -> Result<(), Halt> {
+        let mut reopened = 0;
+        let final_lost = loop {
+            self.narrow(out, t)?;
+            let final_lost = self.confirm_lower(out, t)?;
+            // One moment the machine held the receive core during a short trial must not cap
+            // the rate found: if the upper end keeps within the target at full length, the
+            // bracket opens above it and the search goes on.
+            let o = &self.outcomes[t];
+            let upper = match (o.found, o.upper) {
+                (Some(_), Some(upper)) if !final_lost && o.invalid.is_none() => upper,
+                _ => break final_lost,
+            };
+            if reopened == MAX_REOPENED || !self.upper_holds(out, t, upper)? {
+                break final_lost;
+            }
+            reopened += 1;
+            out.say(&format!(
+                "{} {}: {} kept within the target at full length: the bracket opens above it",
+                self.title,
+                self.spec.targets[t].name,
+                mpps(upper as f64)
+            ));
+            self.brackets[t].reopen(upper, first_step(self.spec.precision));
+        };
+        let incomplete = self.brackets[t].incomplete(&self.range, self.spec.precision);
+        let o = &mut self.outcomes[t];
+        if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
+            o.invalid = incomplete;
+        }
+        let line = self.outcome_line(t);
+        out.say(&line);
+        Ok(())
+    }
+
+    /// What target `t` came to, for the progress lines.
+    fn outcome_line(&self, t: usize) -> String {
+        let (o, target, title) = (&self.outcomes[t], &self.spec.targets[t], &self.title);
+        match (o.found, &o.invalid) {
+            (_, Some(why)) => format!("{title} {}: INVALID: {why}", target.name),
+            (Some(found), None) => {
+                let upper = o.upper.map_or_else(
+                    || {
+                        let short_of_asked = o
+                            .final_trial
+                            .and_then(|i| self.trials[i].asked_pps)
+                            .is_some_and(|asked| (found as f64) < asked);
+                        if self.range.lowered || short_of_asked {
+                            "the generator's limit here (it fell behind the rate asked)"
+                        } else {
+                            "the range's top"
+                        }
+                        .to_string()
+                    },
+                    |u| mpps(u as f64),
+                );
+                format!(
+                    "{title} {} = {} (its {:.1} s final trial lost {:.3} %, at most {} % \
+                     allowed; bracket {} to {upper}; {} trials)",
+                    target.name,
+                    mpps(found as f64),
+                    self.spec.final_trial.as_secs_f64(),
+                    o.final_trial.map_or(0.0, |i| self.trials[i].loss_pct),
+                    target.loss_pct,
+                    mpps(found as f64),
+                    self.trials.len()
+                )
+            }
+            (None, None) => format!(
+                "{title} {}: none: even {} lost more than {} %",
+                target.name,
+                mpps(o.upper.unwrap_or(self.range.floor) as f64),
+                target.loss_pct
+            ),
+        }
+    }
+
+    /// One [`Search`] per target, in `spec`'s order, sharing the trials.
+    fn finish(self, receiver: &ReceiverSpec, repetition: u32) -> Vec<Search> {
+        let trials = self.trials;
+        self.spec
+            .targets
+            .iter()
+            .zip(self.outcomes)
+            .map(|(target, o)| Search {
+                label: receiver.label.clone(),
+                method: receiver.method,
+                target: SearchTarget { name: target.name.clone(), loss_pct: target.loss_pct },
+                repetition,
+                found_pps: o.found.map(|f| f as f64),
+                lower_pps: o.lower.map(|l| l as f64),
+                upper_pps: o.upper.map(|u| u as f64),
+                trials: trials.clone(),
+                final_trial: o.final_trial,
+                valid: o.invalid.is_none(),
+                invalid_reason: o.invalid,
+            })
+            .collect()
+    }
 }
 
 /// Searches `receiver` (repetition `repetition`) for every target of `spec` (see the module
@@ -460,307 +771,36 @@ pub fn search(
     repetition: u32,
     out: &mut dyn Trials,
 ) -> anyhow::Result<Option<Vec<Search>>> {
+    let width = first_step(spec.precision);
     let mut s = Searcher {
         spec,
         retries,
         burst_limit,
-        trials: Vec::new(),
         title: format!("{} #{repetition} search:", receiver.label),
-    };
-    let initial_width = (4.0 * spec.precision).max(0.1);
-    let mut brackets: Vec<Bracket> = spec
-        .targets
-        .iter()
-        .map(|t| Bracket {
-            loss_pct: t.loss_pct,
-            lo: None,
-            width: initial_width,
-            failed: Vec::new(),
-        })
-        .collect();
-    let mut outcomes = vec![Outcome::default(); brackets.len()];
-    let finish = |s: Searcher<'_>, outcomes: Vec<Outcome>| {
-        let searches = spec
+        trials: Vec::new(),
+        brackets: spec
             .targets
             .iter()
-            .zip(outcomes)
-            .map(|(target, o)| Search {
-                label: receiver.label.clone(),
-                method: receiver.method,
-                target: SearchTarget { name: target.name.clone(), loss_pct: target.loss_pct },
-                repetition,
-                found_pps: o.found.map(|f| f as f64),
-                lower_pps: o.lower.map(|l| l as f64),
-                upper_pps: o.upper.map(|u| u as f64),
-                trials: s.trials.clone(),
-                final_trial: o.final_trial,
-                valid: o.invalid.is_none(),
-                invalid_reason: o.invalid,
-            })
-            .collect();
-        Some(searches)
+            .map(|t| Bracket { loss_pct: t.loss_pct, lo: None, width, failed: Vec::new() })
+            .collect(),
+        outcomes: vec![Outcome::default(); spec.targets.len()],
+        finals: Vec::new(),
+        range: Range { floor: spec.lower_pps, ceiling: spec.lower_pps, lowered: false },
+        guess: spec.lower_pps,
+        shorts: 0,
+        behind: 0,
     };
-    let give_up = |outcomes: &mut Vec<Outcome>, why: &str| {
-        for o in outcomes.iter_mut() {
-            o.invalid.get_or_insert_with(|| why.to_string());
-        }
-    };
-
-    // 1. Top speed, twice: the first guess and the range, from the better of the two.
-    let (mut offered, mut kept) = (0.0f64, 0.0f64);
-    for _ in 0..TOP_SPEED_TRIALS {
-        let Some((top, verdict)) = s.trial(out, Rate::Max, TrialKind::TopSpeed, &brackets)? else {
-            return Ok(None);
-        };
-        if let Verdict::Broken(why) = &verdict {
-            give_up(&mut outcomes, &format!("its top-speed trial stayed invalid: {why}"));
-            return Ok(finish(s, outcomes));
-        }
-        offered = offered.max(s.trials[top].offered_pps);
-        kept = kept.max(s.trials[top].achieved_pps);
+    // The targets, the lowest loss first: a later one starts from what the earlier ones
+    // learned.
+    let mut order: Vec<usize> = (0..spec.targets.len()).collect();
+    order.sort_by(|a, b| spec.targets[*a].loss_pct.total_cmp(&spec.targets[*b].loss_pct));
+    let searched =
+        s.top_speed(out).and_then(|()| order.iter().try_for_each(|&t| s.search_target(out, t)));
+    match searched {
+        Ok(()) | Err(Halt::GaveUp) => Ok(Some(s.finish(receiver, repetition))),
+        Err(Halt::Signal) => Ok(None),
+        Err(Halt::Failed(e)) => Err(e),
     }
-    if offered < 1.0 {
-        give_up(&mut outcomes, "the generator sent nothing at top speed");
-        return Ok(finish(s, outcomes));
-    }
-    let mut range = Range {
-        floor: spec.lower_pps,
-        ceiling: spec
-            .upper_pps
-            .map_or(offered as u64, |u| u.min(offered as u64))
-            .max(spec.lower_pps),
-        lowered: false,
-    };
-    let guess = round_rate(kept).clamp(range.floor, range.ceiling);
-
-    // The targets, the lowest loss first.
-    let order = {
-        let mut order: Vec<usize> = (0..brackets.len()).collect();
-        order.sort_by(|a, b| brackets[*a].loss_pct.total_cmp(&brackets[*b].loss_pct));
-        order
-    };
-    // 2–3. Per target, the lowest loss first: short trials narrow its bracket (every trial
-    // counts for every target, so a later target starts from what the earlier ones learned),
-    // final trials confirm its lower end, and one at its upper end confirms that too.
-    let (mut shorts, mut behind) = (0, 0u32);
-    let mut finals: Vec<(u64, usize, Verdict)> = Vec::new();
-    for &t in &order {
-        let mut reopened = 0;
-        // A final trial that lost too much bounds the rate from above by the receiver itself:
-        // the short trials' bracket no longer matters.
-        let mut final_lost = false;
-        loop {
-            // 2. Short trials, until the bracket is within the precision.
-            while !brackets[t].done(&range, spec.precision) && shorts < MAX_SHORT_TRIALS {
-                shorts += 1;
-                let rate = brackets[t].next(&range, guess);
-                let Some((_, verdict)) =
-                    s.trial(out, Rate::Pps(rate), TrialKind::Short, &brackets)?
-                else {
-                    return Ok(None);
-                };
-                match verdict {
-                    Verdict::Loss { loss, .. } => {
-                        // Bracketed by the rate asked: asked again, the generator offers about
-                        // what it did (a final trial's result is what it measured).
-                        for b in &mut brackets {
-                            let pass = b.passes(loss);
-                            b.record(rate, pass);
-                        }
-                    }
-                    Verdict::Behind(_) => {
-                        // The generator sent nothing or bursts beyond its limit at this rate:
-                        // the range ends below it, at most at the best it offered.
-                        let best = s
-                            .trials
-                            .iter()
-                            .rev()
-                            .take_while(|p| p.asked_pps == Some(rate as f64))
-                            .map(|p| p.offered_pps)
-                            .fold(0.0, f64::max);
-                        // Each time further below: by the precision, then twice that, and so on.
-                        let step = spec.precision * f64::from(1u32 << behind.min(8));
-                        behind += 1;
-                        let below = (rate as f64 / (1.0 + step)).min(best);
-                        range.ceiling = round_rate(below).max(range.floor);
-                        range.lowered = true;
-                    }
-                    Verdict::Broken(why) => {
-                        give_up(&mut outcomes, &format!("a trial stayed invalid: {why}"));
-                        return Ok(finish(s, outcomes));
-                    }
-                }
-            }
-
-            // 3. Final trials at the lower end, stepping down while they lose.
-            let o = &mut outcomes[t];
-            (o.found, o.lower, o.final_trial) = (None, None, None);
-            o.upper = brackets[t].hi();
-            let Some(mut rate) = brackets[t].lo else {
-                // Even the lowest rate tried lost too much (or nothing could be tried).
-                if brackets[t].hi().is_none() {
-                    o.invalid = Some(
-                        "no short trial could be measured: the generator could not send any \
-                         rate as asked"
-                            .into(),
-                    );
-                }
-                break;
-            };
-            let mut failures = 0;
-            loop {
-                let Some(at_rate) = s.finals_at(out, rate, &mut finals, &brackets[t], &brackets)?
-                else {
-                    return Ok(None);
-                };
-                // Within the target in one of them (at least half the full-length time, as
-                // MLRsearch's 50 % exceed ratio), at the most the generator offered; else the
-                // last one says what happened.
-                let measured_within = |(_, v): &&(usize, Verdict)| match v {
-                    Verdict::Loss { rate, loss } if brackets[t].passes(*loss) => Some(*rate),
-                    _ => None,
-                };
-                let (index, verdict) = at_rate
-                    .iter()
-                    .filter(|f| measured_within(f).is_some())
-                    .max_by_key(measured_within)
-                    .or(at_rate.last())
-                    .cloned()
-                    .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
-                let o = &mut outcomes[t];
-                match verdict {
-                    Verdict::Loss { rate: measured, loss } if brackets[t].passes(loss) => {
-                        // At what the generator offered, when it fell behind the rate asked.
-                        (o.found, o.lower, o.final_trial) =
-                            (Some(measured), Some(measured), Some(index));
-                        break;
-                    }
-                    Verdict::Broken(why) => {
-                        o.invalid = Some(format!("its final trial stayed invalid: {why}"));
-                        break;
-                    }
-                    Verdict::Loss { .. } | Verdict::Behind(_) => {
-                        if let Verdict::Loss { rate: measured, .. } = verdict {
-                            let lost_at = measured.min(rate);
-                            o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
-                            final_lost = true;
-                        }
-                        failures += 1;
-                        if failures == MAX_FINAL_FAILURES {
-                            o.invalid = Some(match verdict {
-                                Verdict::Behind(why) => {
-                                    format!("its final trials stayed invalid: {why}")
-                                }
-                                _ => format!(
-                                    "its final trials lost more than {} % at every rate below \
-                                     the short trials' bracket: the loss is not steady; make the \
-                                     trials longer or the machine quieter",
-                                    spec.targets[t].loss_pct
-                                ),
-                            });
-                            break;
-                        }
-                        let step = spec.precision * f64::from(1u32 << (failures - 1));
-                        let stepped = round_rate(rate as f64 / (1.0 + step));
-                        // No further than a rate below whose final trial already kept within
-                        // this target (a stricter target's: that one keeps within this too).
-                        let kept = finals
-                            .iter()
-                            .filter(|(r, _, v)| {
-                                *r < rate
-                                    && matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss))
-                            })
-                            .map(|(r, ..)| *r)
-                            .max();
-                        let next = kept.map_or(stepped, |k| k.max(stepped));
-                        if next < range.floor || next >= rate {
-                            break;
-                        }
-                        rate = next;
-                    }
-                }
-            }
-
-            // The upper end, so far a short trial's, at full length too (as MLRsearch ends
-            // with both bounds measured at the final duration): one moment the machine held
-            // the receive core during a short trial must not cap the rate found. If it keeps
-            // within the target, the bracket opens above it and the search goes on.
-            let o = &outcomes[t];
-            let upper = match (o.found, o.upper) {
-                (Some(_), Some(upper)) if !final_lost && o.invalid.is_none() => upper,
-                _ => break,
-            };
-            if reopened == MAX_REOPENED {
-                break;
-            }
-            // The same rule as at the lower end: kept within the target in one of two, at the
-            // rate asked (a generator that fell behind it says nothing of the upper end).
-            let Some(at_upper) = s.finals_at(out, upper, &mut finals, &brackets[t], &brackets)?
-            else {
-                return Ok(None);
-            };
-            let holds = |v: &Verdict| {
-                matches!(v, Verdict::Loss { loss, .. } if brackets[t].passes(*loss))
-                    && !s.fell_short(v, upper)
-            };
-            if !at_upper.iter().any(|(_, v)| holds(v)) {
-                break;
-            }
-            reopened += 1;
-            out.say(&format!(
-                "{} {}: {} kept within the target at full length: the bracket opens above it",
-                s.title,
-                spec.targets[t].name,
-                mpps(upper as f64)
-            ));
-            brackets[t].reopen(upper, initial_width);
-        }
-        let incomplete = brackets[t].incomplete(&range, spec.precision);
-        let o = &mut outcomes[t];
-        if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
-            o.invalid = incomplete;
-        }
-        let target = &spec.targets[t];
-        let line = match (o.found, &o.invalid) {
-            (_, Some(why)) => format!("{} {}: INVALID: {why}", s.title, target.name),
-            (Some(found), None) => format!(
-                "{} {} = {} (its {:.1} s final trial lost {:.3} %, at most {} % allowed; \
-                 bracket {} to {}; {} trials)",
-                s.title,
-                target.name,
-                mpps(found as f64),
-                spec.final_trial.as_secs_f64(),
-                o.final_trial.map_or(0.0, |i| s.trials[i].loss_pct),
-                target.loss_pct,
-                mpps(found as f64),
-                o.upper.map_or_else(
-                    || {
-                        let short_of_asked = o
-                            .final_trial
-                            .and_then(|i| s.trials[i].asked_pps)
-                            .is_some_and(|asked| (found as f64) < asked);
-                        if range.lowered || short_of_asked {
-                            "the generator's limit here (it fell behind the rate asked)"
-                        } else {
-                            "the range's top"
-                        }
-                        .to_string()
-                    },
-                    |u| mpps(u as f64)
-                ),
-                s.trials.len()
-            ),
-            (None, None) => format!(
-                "{} {}: none: even {} lost more than {} %",
-                s.title,
-                target.name,
-                mpps(o.upper.unwrap_or(range.floor) as f64),
-                target.loss_pct
-            ),
-        };
-        out.say(&line);
-    }
-    Ok(finish(s, outcomes))
 }
 
 #[cfg(test)]
