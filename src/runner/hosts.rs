@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::agent::Host;
 use crate::report::HostFacts;
 use crate::scenario::Scenario;
-use crate::topology::{Kind, LabRecord, LabState, NapiMode, Plan, Role};
+use crate::topology::{check_core, Kind, LabRecord, LabState, NapiMode, Plan, Role};
 
 /// The hosts connected for a run, the generator's and the receivers' (one when they share).
 #[derive(Debug)]
@@ -70,6 +70,9 @@ impl Hosts {
     /// Builds the lab of `plan` on the roles' host, or — roles on two hosts — looks up each
     /// role's interface on its own. Returns the lab as the runner measures it.
     pub fn lab_up(&mut self, scenario: &Scenario, plan: &Plan) -> anyhow::Result<LabRecord> {
+        if scenario.is_remote() {
+            self.check_cores(scenario)?;
+        }
         if self.generator == self.receiver {
             // Placement is the scenario's business: the host builds the table as written.
             let mut spec = scenario.topology.clone();
@@ -84,7 +87,6 @@ impl Hosts {
         debug_assert_eq!(plan.kind, Kind::Interface, "only roles of interface labs are split");
         let generator = self.generator().interface(&plan.generator.name, Role::Generator)?;
         let receiver = self.receiver().interface(&plan.receiver.name, Role::Receiver)?;
-        let cores = |host: &Host| self.facts.get(host.name()).map_or(1, |f| f.cores.max(1));
         let topo = &scenario.topology;
         Ok(LabRecord {
             name: plan.name.clone(),
@@ -95,11 +97,31 @@ impl Hosts {
             pid_start: None,
             napi: NapiMode::Inline,
             // Each host's own default: the receivers' last core, the generator's first.
-            rx_core: topo.rx_core.unwrap_or(cores(self.receiver()) - 1),
+            rx_core: topo.rx_core.unwrap_or(self.cores(self.receiver()) - 1),
             tx_core: topo.tx_core.unwrap_or(0),
             interfaces: vec![generator, receiver],
             napi_pids: Vec::new(),
         })
+    }
+
+    /// The online CPUs `host` said it has (1 when it said nothing).
+    fn cores(&self, host: &Host) -> usize {
+        self.facts.get(host.name()).map_or(1, |f| f.cores.max(1))
+    }
+
+    /// The cores `[topology]` names, against the CPUs of the host each role runs on (the
+    /// scenario's own check leaves another machine's cores to it): a core that host lacks is
+    /// the scenario's error, located in its file.
+    fn check_cores(&self, scenario: &Scenario) -> anyhow::Result<()> {
+        let topo = &scenario.topology;
+        for (value, key, host) in [
+            (topo.rx_core, "rx_core", self.receiver()),
+            (topo.tx_core, "tx_core", self.generator()),
+        ] {
+            check_core(value, key, self.cores(host), &format!("host `{}`", host.name()))
+                .map_err(|e| scenario.locate(e, 0))?;
+        }
+        Ok(())
     }
 
     /// Takes the lab down where it was built (nothing when nothing was).

@@ -30,7 +30,7 @@ mod veth;
 
 pub use lab::{labs_with_interface, link_state, link_stats, Lab, LinkInfo};
 pub use marker::{LabRecord, LabState};
-pub use plan::Plan;
+pub use plan::{check_core, Plan};
 pub use removal::{down, down_all, Removal};
 pub use spec::{Endpoint, Kind, NapiMode, TopologySpec};
 

@@ -171,27 +171,31 @@ fn reject_for_interface(given: bool, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The core `[topology] key` names (`value`), checked against the `cpus` online CPUs of
+/// `machine` ("this machine", "host `vm`"): bad input naming the key when it has no such core.
+pub fn check_core(
+    value: Option<usize>,
+    key: &str,
+    cpus: usize,
+    machine: &str,
+) -> anyhow::Result<Option<usize>> {
+    match value {
+        Some(c) if c >= cpus => Err(bad_field(
+            topo(key),
+            format!("core {c} does not exist ({machine} has {cpus} CPUs: 0..={})", cpus.max(1) - 1),
+        )),
+        _ => Ok(value),
+    }
+}
+
 impl Plan {
     /// Validates `spec` for a lab named `name`, with `cpus` online CPUs.
     pub fn new(spec: &TopologySpec, name: &str, cpus: usize) -> anyhow::Result<Plan> {
         check_lab_name(name)?;
         let cpus = cpus.max(1);
-        let core = |value: Option<usize>, key: &str, default: usize| -> anyhow::Result<usize> {
-            match value {
-                None => Ok(default),
-                Some(c) if c < cpus => Ok(c),
-                Some(c) => Err(bad_field(
-                    topo(key),
-                    format!(
-                        "core {c} does not exist (this machine has {cpus} CPUs: \
-                     0..={})",
-                        cpus - 1
-                    ),
-                )),
-            }
-        };
-        let rx_core = core(spec.rx_core, "rx_core", cpus - 1)?;
-        let tx_core = core(spec.tx_core, "tx_core", 0)?;
+        let rx_core =
+            check_core(spec.rx_core, "rx_core", cpus, "this machine")?.unwrap_or(cpus - 1);
+        let tx_core = check_core(spec.tx_core, "tx_core", cpus, "this machine")?.unwrap_or(0);
 
         let mtu = spec.mtu.unwrap_or(DEFAULT_MTU);
         if !(MIN_MTU..=MAX_MTU).contains(&mtu) {

@@ -575,6 +575,44 @@ fn ctrl_c_stops_every_host_as_on_one() {
     hosts.assert_clean_within_5s(None);
 }
 
+/// The cores of a lab placed on another machine are that machine's: one it lacks is the
+/// scenario's error, located in the file, and nothing is built anywhere.
+#[test]
+fn a_core_the_remote_host_lacks_is_a_located_scenario_error_and_builds_nothing() {
+    let Some(hosts) = TwoHosts::new("a_core_the_remote_host_lacks") else { return };
+    let lab = format!("i13c-{}", std::process::id());
+    let file = hosts.scenario(
+        "cores",
+        "[topology]\nkind = \"veth\"\nhost = \"b\"\nrx_core = 4096\n",
+        "[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\n[[receiver]]\nmethod = \"pcap\"\n",
+        "known_hosts",
+        &bin(),
+    );
+    let line = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .position(|l| l == "rx_core = 4096")
+        .unwrap()
+        + 1;
+    let out = netlab()
+        .args(["run", "--name", &lab, "--results"])
+        .arg(hosts.path("results"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}{stderr}", text(&out.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cores.toml:{line}:11: topology.rx_core: core 4096 does not exist (host `b` has "
+        )),
+        "{stderr}"
+    );
+    assert!(!hosts.path("results").exists(), "results written");
+    hosts.assert_clean_within_5s(Some(&lab));
+}
+
 #[test]
 fn topo_up_refuses_a_lab_placed_on_another_host() {
     let dir = tempfile::tempdir().unwrap();
