@@ -8,6 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
+use tracing::level_filters::LevelFilter;
 
 use super::protocol::{Facts, Hello, Reply, Request, PROTOCOL};
 use super::serve::Agent;
@@ -23,9 +24,10 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a remote agent is given, once told to end, to remove what it built and exit.
 pub const CLEANUP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The ssh command line that starts the agent on `place` (`None` for the local host):
-/// `ssh -o BatchMode=yes [options] [defaults] TARGET 'NETLAB' agent`.
-pub fn ssh_command(place: &Place) -> Option<Command> {
+/// The ssh command line that starts the agent on `place` (`None` for the local host), logging
+/// at `log` ([`LevelFilter::current`] for this process's own):
+/// `ssh -o BatchMode=yes [options] [defaults] TARGET 'NETLAB' [-q|-v…] agent`.
+pub fn ssh_command(place: &Place, log: LevelFilter) -> Option<Command> {
     let Place::Ssh { target, options, netlab } = place else { return None };
     let mut ssh = Command::new("ssh");
     // Never a password or passphrase prompt: the orchestrator has no terminal to offer.
@@ -42,7 +44,20 @@ pub fn ssh_command(place: &Place) -> Option<Command> {
         "ServerAliveCountMax=3",
     ]);
     let program = shlex::try_quote(netlab).map_or_else(|_| netlab.clone(), |q| q.into_owned());
-    ssh.arg(target).arg(format!("{program} agent"));
+    // The agent logs what this process would (`-v` here is `-v` there); what it logs comes
+    // back on ssh's stderr and is shown as this host's.
+    let flags = if log == LevelFilter::OFF || log == LevelFilter::ERROR {
+        " -q"
+    } else if log == LevelFilter::WARN {
+        ""
+    } else if log == LevelFilter::INFO {
+        " -v"
+    } else if log == LevelFilter::DEBUG {
+        " -vv"
+    } else {
+        " -vvv"
+    };
+    ssh.arg(target).arg(format!("{program}{flags} agent"));
     Some(ssh)
 }
 
@@ -91,7 +106,9 @@ impl Host {
     /// not connect or authenticate, what to install when the remote netlab is missing or speaks
     /// another protocol.
     pub fn connect(name: &str, place: &Place) -> anyhow::Result<Host> {
-        let Some(mut ssh) = ssh_command(place) else { return Ok(Host::local(name)) };
+        let Some(mut ssh) = ssh_command(place, LevelFilter::current()) else {
+            return Ok(Host::local(name));
+        };
         let Place::Ssh { target, netlab, .. } = place else { unreachable!("ssh_command") };
         let who = format!("host `{name}` ({target})");
         // Its own process group: a Ctrl-C at the terminal is the orchestrator's to handle (it
@@ -454,7 +471,7 @@ mod tests {
             options: vec!["-p".into(), "2222".into(), "-o".into(), "ConnectTimeout=3".into()],
             netlab: "/opt/net lab/netlab".into(),
         };
-        let ssh = ssh_command(&place).unwrap();
+        let ssh = ssh_command(&place, LevelFilter::WARN).unwrap();
         assert_eq!(ssh.get_program(), "ssh");
         let args: Vec<String> = ssh.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(&args[..2], ["-o", "BatchMode=yes"]);
@@ -465,6 +482,15 @@ mod tests {
         assert!(user < default);
         // The remote shell gets the program quoted.
         assert_eq!(&args[args.len() - 2..], ["root@192.168.56.101", "'/opt/net lab/netlab' agent"]);
-        assert!(ssh_command(&Place::Local).is_none());
+        assert!(ssh_command(&Place::Local, LevelFilter::WARN).is_none());
+        // The agent logs as much as this process: `-v` here is `-v` there, `-q` is `-q`.
+        for (log, command) in [
+            (LevelFilter::INFO, "'/opt/net lab/netlab' -v agent"),
+            (LevelFilter::TRACE, "'/opt/net lab/netlab' -vvv agent"),
+            (LevelFilter::ERROR, "'/opt/net lab/netlab' -q agent"),
+        ] {
+            let ssh = ssh_command(&place, log).unwrap();
+            assert_eq!(ssh.get_args().last().unwrap(), command);
+        }
     }
 }
