@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use tracing::level_filters::LevelFilter;
+use tracing::Level;
 
 use super::protocol::{Facts, Hello, Reply, Request, PROTOCOL};
 use super::serve::Agent;
@@ -46,16 +47,12 @@ pub fn ssh_command(place: &Place, log: LevelFilter) -> Option<Command> {
     let program = shlex::try_quote(netlab).map_or_else(|_| netlab.clone(), |q| q.into_owned());
     // The agent logs what this process would (`-v` here is `-v` there); what it logs comes
     // back on ssh's stderr and is shown as this host's.
-    let flags = if log == LevelFilter::OFF || log == LevelFilter::ERROR {
-        " -q"
-    } else if log == LevelFilter::WARN {
-        ""
-    } else if log == LevelFilter::INFO {
-        " -v"
-    } else if log == LevelFilter::DEBUG {
-        " -vv"
-    } else {
-        " -vvv"
+    let flags = match log.into_level() {
+        None | Some(Level::ERROR) => " -q",
+        Some(Level::WARN) => "",
+        Some(Level::INFO) => " -v",
+        Some(Level::DEBUG) => " -vv",
+        Some(Level::TRACE) => " -vvv",
     };
     ssh.arg(target).arg(format!("{program}{flags} agent"));
     Some(ssh)

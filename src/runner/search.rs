@@ -213,19 +213,17 @@ impl Bracket {
         self.width = width;
     }
 
+    /// Whether both ends are known and the upper one within `precision` of the lower.
+    fn narrow(&self, precision: f64) -> bool {
+        matches!((self.lo, self.hi()),
+            (Some(l), Some(h)) if h as f64 <= l as f64 * (1.0 + precision) + 0.5)
+    }
+
     fn done(&self, range: &Range, precision: f64) -> bool {
         // Passing at the top of the range, or failing at its bottom, ends it too.
-        if self.lo.is_some_and(|l| l >= range.ceiling)
+        self.narrow(precision)
+            || self.lo.is_some_and(|l| l >= range.ceiling)
             || self.hi().is_some_and(|h| h <= range.floor)
-        {
-            return true;
-        }
-        match (self.lo, self.hi()) {
-            (Some(l), Some(h)) => h as f64 <= l as f64 * (1.0 + precision) + 0.5,
-            (Some(l), None) => l >= range.ceiling,
-            (None, Some(h)) => h <= range.floor,
-            (None, None) => false,
-        }
     }
 
     /// The next rate to try.
@@ -270,13 +268,12 @@ impl Bracket {
     /// Why the short trials did not narrow this bracket to `precision`, if they did not: the
     /// generator could not hold the rates in between, or the trials ran out.
     fn incomplete(&self, range: &Range, precision: f64) -> Option<String> {
-        let narrow = |l: u64, h: u64| h as f64 <= l as f64 * (1.0 + precision) + 0.5;
         match (self.lo, self.hi()) {
-            (Some(l), Some(h)) if narrow(l, h) => None,
+            _ if self.narrow(precision) => None,
             // The generator could not send any rate tried above `l`, which it cannot go past:
             // the rate found is a lower bound (shown as ≥ when nothing above it lost).
             (Some(l), _) if range.lowered && l >= range.ceiling => None,
-            (Some(_), None) if l_at_top(self.lo, range) => None,
+            (Some(l), None) if l >= range.ceiling => None,
             (None, Some(h)) if h <= range.floor => None,
             _ => Some(format!(
                 "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
@@ -285,10 +282,6 @@ impl Bracket {
             )),
         }
     }
-}
-
-fn l_at_top(lo: Option<u64>, range: &Range) -> bool {
-    lo.is_some_and(|l| l >= range.ceiling)
 }
 
 /// The first step away from a one-sided bracket, relative: 4 × precision, at least 10 %.

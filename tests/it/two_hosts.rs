@@ -580,7 +580,6 @@ fn ctrl_c_stops_every_host_as_on_one() {
 #[test]
 fn a_core_the_remote_host_lacks_is_a_located_scenario_error_and_builds_nothing() {
     let Some(hosts) = TwoHosts::new("a_core_the_remote_host_lacks") else { return };
-    let lab = format!("i13c-{}", std::process::id());
     let file = hosts.scenario(
         "cores",
         "[topology]\nkind = \"veth\"\nhost = \"b\"\nrx_core = 4096\n",
@@ -594,12 +593,7 @@ fn a_core_the_remote_host_lacks_is_a_located_scenario_error_and_builds_nothing()
         .position(|l| l == "rx_core = 4096")
         .unwrap()
         + 1;
-    let out = netlab()
-        .args(["run", "--name", &lab, "--results"])
-        .arg(hosts.path("results"))
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run(&file, &hosts.path("results"));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}{stderr}", text(&out.stdout));
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -610,7 +604,7 @@ fn a_core_the_remote_host_lacks_is_a_located_scenario_error_and_builds_nothing()
         "{stderr}"
     );
     assert!(!hosts.path("results").exists(), "results written");
-    hosts.assert_clean_within_5s(Some(&lab));
+    hosts.assert_clean_within_5s(Some("cores"));
 }
 
 #[test]
