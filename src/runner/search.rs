@@ -21,7 +21,10 @@
 //!    machine held the receive core does not move the result. Two that lose make it the upper
 //!    end, and the next final trial steps down (precision, then 2×, 4×, 8×; no further than a
 //!    rate below whose final trial, another target's too, kept within it); after five such
-//!    rates the search gives up and says why. A final trial whose generator fell behind the
+//!    rates the search gives up and says why. A rate found so, further than the precision
+//!    below the final trial that lost, is narrowed to it by final trials at their geometric
+//!    middle, as the short trials narrowed the bracket: a step down that went far (a socket
+//!    losing a few frames now and then) does not make the result that much lower. A final trial whose generator fell behind the
 //!    rate by more than the precision is measured once more, and the higher rate it measured
 //!    counts. Targets whose lower ends coincide share the final trials.
 //! 4. The **upper end** too is measured at full length, as MLRsearch ends with both bounds
@@ -585,13 +588,24 @@ impl Searcher<'_> {
             let o = &mut self.outcomes[t];
             match verdict {
                 Verdict::Loss { rate: measured, loss } if bracket.passes(loss) => {
+                    if o.found.is_some_and(|f| measured <= f) {
+                        // A middle its generator fell behind at: nothing above what was found.
+                        return Ok(final_lost);
+                    }
                     // At what the generator offered, when it fell behind the rate asked.
                     (o.found, o.lower, o.final_trial) =
                         (Some(measured), Some(measured), Some(index));
-                    return Ok(final_lost);
+                    // Stepped down past a final that lost: narrow the two to the precision
+                    // with final trials too.
+                    match self.between_finals(t, measured) {
+                        Some(middle) if final_lost => rate = middle,
+                        _ => return Ok(final_lost),
+                    }
                 }
                 Verdict::Broken(why) => {
-                    o.invalid = Some(format!("its final trial stayed invalid: {why}"));
+                    if o.found.is_none() {
+                        o.invalid = Some(format!("its final trial stayed invalid: {why}"));
+                    }
                     return Ok(final_lost);
                 }
                 Verdict::Loss { .. } | Verdict::Behind(_) => {
@@ -599,6 +613,16 @@ impl Searcher<'_> {
                         let lost_at = measured.min(rate);
                         o.upper = Some(o.upper.map_or(lost_at, |u| u.min(lost_at)));
                         final_lost = true;
+                    }
+                    if let Some(found) = o.found {
+                        // Narrowing above a rate found: a middle that lost is the upper end.
+                        match self.between_finals(t, found) {
+                            Some(middle) if matches!(verdict, Verdict::Loss { .. }) => {
+                                rate = middle;
+                                continue;
+                            }
+                            _ => return Ok(final_lost),
+                        }
                     }
                     failures += 1;
                     if failures == MAX_FINAL_FAILURES {
@@ -636,6 +660,17 @@ impl Searcher<'_> {
                 }
             }
         }
+    }
+
+    /// The rate for a final trial between `found` and target `t`'s upper end (a final trial
+    /// lost there) when they are further apart than the precision: their geometric middle.
+    fn between_finals(&self, t: usize, found: u64) -> Option<u64> {
+        let upper = self.outcomes[t].upper?;
+        if upper as f64 <= found as f64 * (1.0 + self.spec.precision) + 0.5 {
+            return None;
+        }
+        let middle = round_rate((found as f64 * upper as f64).sqrt());
+        (middle > found && middle < upper).then_some(middle)
     }
 
     /// Step 4: whether target `t`'s upper end, so far a short trial's, keeps within the target at
@@ -1008,6 +1043,55 @@ mod tests {
         assert!(ndr.found_pps.unwrap() < rate);
         assert_eq!(ndr.upper_pps, Some(rate), "the final failure is the upper end");
         assert_eq!(final_point(ndr).loss_pct, 0.0);
+    }
+
+    #[test]
+    fn a_rate_found_by_stepping_down_is_narrowed_to_the_precision_by_final_trials() {
+        let (mut fake, spec, first_final, rate) = ndr_search_and_its_first_final();
+        // Full-length trials keep only 90 % of what short ones do: the finals step down 5 %,
+        // then 10 % more, and the one that keeps within lies 15 % below the first that lost.
+        let keeps = 0.9 * rate;
+        let mut fake_finals = FinalsKeep { inner: &mut fake, keeps };
+        let found = search(&spec, 2, 64, &receiver(), 1, &mut fake_finals).unwrap().unwrap();
+        let ndr = &found[0];
+        assert!(ndr.valid, "{:?}", ndr.invalid_reason);
+        let (f, upper) = (ndr.found_pps.unwrap(), ndr.upper_pps.unwrap());
+        assert!(f <= keeps && upper > keeps, "{f} ≤ {keeps} < {upper}");
+        assert!(upper <= f * (1.0 + spec.precision) + 1.0, "narrowed: {f}..{upper}");
+        let finals: Vec<f64> = fake.asked[first_final..]
+            .iter()
+            .filter(|a| a.kind == TrialKind::Final)
+            .map(|a| a.rate.pps(60).unwrap())
+            .collect();
+        // The steps down left it further than the precision below the lowest final that lost
+        // (693 kpps below 762 here); the upper end is a final trial between the two.
+        let stepped_from =
+            finals.iter().copied().filter(|r| *r > upper).fold(f64::INFINITY, f64::min);
+        assert!(stepped_from > f * (1.0 + spec.precision), "{finals:?}");
+        assert!(finals.contains(&upper) && upper < stepped_from, "{finals:?}");
+        assert_eq!(final_point(ndr).counters.duration_s, 1.0);
+    }
+
+    /// A [`Fake`] whose final trials keep at most `keeps` frames/s.
+    struct FinalsKeep<'a> {
+        inner: &'a mut Fake,
+        keeps: f64,
+    }
+
+    impl Trials for FinalsKeep<'_> {
+        fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+            if ask.kind != TrialKind::Final {
+                return self.inner.measure(ask);
+            }
+            self.inner.asked.push(ask.clone());
+            let offered = ask.rate.pps(60).unwrap();
+            let c = counters(ask.length, offered, offered.min(self.keeps));
+            Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+        }
+
+        fn say(&mut self, line: &str) {
+            self.inner.say(line);
+        }
     }
 
     #[test]
