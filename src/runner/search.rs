@@ -24,9 +24,10 @@
 //!    rates the search gives up and says why. A rate found so, further than the precision
 //!    below the final trial that lost, is narrowed to it by final trials at their geometric
 //!    middle, as the short trials narrowed the bracket: a step down that went far (a socket
-//!    losing a few frames now and then) does not make the result that much lower. A final trial whose generator fell behind the
-//!    rate by more than the precision is measured once more, and the higher rate it measured
-//!    counts. Targets whose lower ends coincide share the final trials.
+//!    losing a few frames now and then) does not make the result that much lower. A final
+//!    trial whose generator fell behind the rate by more than the precision is measured once
+//!    more, and the higher rate it measured counts. Targets whose lower ends coincide share
+//!    the final trials.
 //! 4. The **upper end** too is measured at full length, as MLRsearch ends with both bounds
 //!    measured at the final duration: a short trial that lost during a moment the machine held
 //!    the receive core must not cap the rate. If it keeps within the target, the bracket opens
@@ -218,8 +219,7 @@ impl Bracket {
 
     /// Whether both ends are known and the upper one within `precision` of the lower.
     fn narrow(&self, precision: f64) -> bool {
-        matches!((self.lo, self.hi()),
-            (Some(l), Some(h)) if h as f64 <= l as f64 * (1.0 + precision) + 0.5)
+        matches!((self.lo, self.hi()), (Some(l), Some(h)) if within(precision, l, h))
     }
 
     fn done(&self, range: &Range, precision: f64) -> bool {
@@ -285,6 +285,11 @@ impl Bracket {
             )),
         }
     }
+}
+
+/// Whether rate `hi` is within `precision` of the lower rate `lo`.
+fn within(precision: f64, lo: u64, hi: u64) -> bool {
+    hi as f64 <= lo as f64 * (1.0 + precision) + 0.5
 }
 
 /// The first step away from a one-sided bracket, relative: 4 × precision, at least 10 %.
@@ -666,7 +671,7 @@ impl Searcher<'_> {
     /// lost there) when they are further apart than the precision: their geometric middle.
     fn between_finals(&self, t: usize, found: u64) -> Option<u64> {
         let upper = self.outcomes[t].upper?;
-        if upper as f64 <= found as f64 * (1.0 + self.spec.precision) + 0.5 {
+        if within(self.spec.precision, found, upper) {
             return None;
         }
         let middle = round_rate((found as f64 * upper as f64).sqrt());
@@ -862,6 +867,8 @@ mod tests {
         top: f64,
         /// Loss (percent) added to final trials only.
         final_extra: f64,
+        /// Most frames/s final trials keep (short ones keep `capacity`).
+        final_keeps: f64,
         script: Vec<(usize, Counters)>,
         asked: Vec<Ask>,
         lines: Vec<String>,
@@ -869,7 +876,15 @@ mod tests {
 
     impl Fake {
         fn new(capacity: f64, top: f64) -> Fake {
-            Fake { capacity, top, final_extra: 0.0, script: vec![], asked: vec![], lines: vec![] }
+            Fake {
+                capacity,
+                top,
+                final_extra: 0.0,
+                final_keeps: f64::INFINITY,
+                script: vec![],
+                asked: vec![],
+                lines: vec![],
+            }
         }
     }
 
@@ -894,7 +909,7 @@ mod tests {
             let offered = ask.rate.pps(60).unwrap_or(self.top);
             let mut kept = offered.min(self.capacity);
             if ask.kind == TrialKind::Final {
-                kept = kept.min(offered * (1.0 - self.final_extra / 100.0));
+                kept = kept.min(offered * (1.0 - self.final_extra / 100.0)).min(self.final_keeps);
             }
             let c = match self.script.iter().position(|(i, _)| *i == n) {
                 Some(i) => self.script.remove(i).1,
@@ -1051,8 +1066,8 @@ mod tests {
         // Full-length trials keep only 90 % of what short ones do: the finals step down 5 %,
         // then 10 % more, and the one that keeps within lies 15 % below the first that lost.
         let keeps = 0.9 * rate;
-        let mut fake_finals = FinalsKeep { inner: &mut fake, keeps };
-        let found = search(&spec, 2, 64, &receiver(), 1, &mut fake_finals).unwrap().unwrap();
+        fake.final_keeps = keeps;
+        let found = run(&mut fake, &spec);
         let ndr = &found[0];
         assert!(ndr.valid, "{:?}", ndr.invalid_reason);
         let (f, upper) = (ndr.found_pps.unwrap(), ndr.upper_pps.unwrap());
@@ -1070,28 +1085,6 @@ mod tests {
         assert!(stepped_from > f * (1.0 + spec.precision), "{finals:?}");
         assert!(finals.contains(&upper) && upper < stepped_from, "{finals:?}");
         assert_eq!(final_point(ndr).counters.duration_s, 1.0);
-    }
-
-    /// A [`Fake`] whose final trials keep at most `keeps` frames/s.
-    struct FinalsKeep<'a> {
-        inner: &'a mut Fake,
-        keeps: f64,
-    }
-
-    impl Trials for FinalsKeep<'_> {
-        fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
-            if ask.kind != TrialKind::Final {
-                return self.inner.measure(ask);
-            }
-            self.inner.asked.push(ask.clone());
-            let offered = ask.rate.pps(60).unwrap();
-            let c = counters(ask.length, offered, offered.min(self.keeps));
-            Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
-        }
-
-        fn say(&mut self, line: &str) {
-            self.inner.say(line);
-        }
     }
 
     #[test]
