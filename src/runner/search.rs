@@ -232,15 +232,7 @@ impl Bracket {
     /// The next rate to try.
     fn next(&mut self, range: &Range, guess: u64) -> u64 {
         let rate = match (self.lo, self.hi()) {
-            (Some(l), Some(h)) => {
-                let mid = (l as f64 * h as f64).sqrt();
-                let nice = round_rate(mid);
-                if nice > l && nice < h {
-                    nice
-                } else {
-                    mid.round() as u64
-                }
-            }
+            (Some(l), Some(h)) => geometric_middle(l, h),
             (Some(l), None) => {
                 let r = round_rate(l as f64 * (1.0 + self.width));
                 self.width *= 2.0;
@@ -284,6 +276,18 @@ impl Bracket {
                 precision * 100.0
             )),
         }
+    }
+}
+
+/// The geometric middle of two rates, rounded to three digits when that stays strictly
+/// between them.
+fn geometric_middle(lo: u64, hi: u64) -> u64 {
+    let mid = (lo as f64 * hi as f64).sqrt();
+    let nice = round_rate(mid);
+    if nice > lo && nice < hi {
+        nice
+    } else {
+        mid.round() as u64
     }
 }
 
@@ -674,7 +678,7 @@ impl Searcher<'_> {
         if within(self.spec.precision, found, upper) {
             return None;
         }
-        let middle = round_rate((found as f64 * upper as f64).sqrt());
+        let middle = geometric_middle(found, upper);
         (middle > found && middle < upper).then_some(middle)
     }
 
