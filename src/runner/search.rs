@@ -34,6 +34,11 @@
 //!    above it (up to the next rate a short trial lost at) and steps 2–4 go on, twice at most.
 //!    The targets take turns, the lowest loss first; every trial counts for every target, so a
 //!    later one starts from what the earlier ones learned.
+//! 5. **Every final trial counts for every target**: once all are searched, a target whose
+//!    later final trials (another target's) kept within it at a higher rate, below every rate
+//!    whose final trials lost too much for it twice, has that rate found instead — FD.io
+//!    MLRsearch's relevant lower bound, the largest load that passed below the smallest that
+//!    failed. Its bracket stopped opening after two times; its trials did not.
 //!
 //! # What counts as loss
 //! The frames sent that the receiver did not count (`loss_pct`). When the receiving side's
@@ -730,6 +735,54 @@ impl Searcher<'_> {
         Ok(())
     }
 
+    /// Step 5, once every target is searched: raises target `t`'s rate found to the highest
+    /// rate a later final trial — another target's — kept within `t` at, below every rate
+    /// whose final trials lost too much for `t` twice (MLRsearch's relevant lower bound: the
+    /// largest load that passed below the smallest that failed). A search that stopped early
+    /// (its bracket reopened as often as it may) must not report less than its own trials
+    /// show. The line that says so, when it was raised.
+    fn raise_from_finals(&mut self, t: usize) -> Option<String> {
+        let bracket = &self.brackets[t];
+        let o = &self.outcomes[t];
+        let found = o.found.filter(|_| o.invalid.is_none())?;
+        /// The final trials at one rate asked, for target `t`.
+        struct AtRate {
+            /// The most a trial within the target measured, and that trial.
+            kept: Option<(u64, usize)>,
+            /// Trials that lost too much, and the lowest rate they measured.
+            losses: u32,
+            lost_at: u64,
+        }
+        let mut rates = std::collections::BTreeMap::new();
+        for (rate, index, verdict) in &self.finals {
+            let Verdict::Loss { rate: measured, loss } = verdict else { continue };
+            let at = rates.entry(*rate).or_insert(AtRate { kept: None, losses: 0, lost_at: *rate });
+            if bracket.passes(*loss) {
+                at.kept = at.kept.max(Some((*measured, *index)));
+            } else {
+                at.losses += 1;
+                at.lost_at = at.lost_at.min(*measured);
+            }
+        }
+        let failed =
+            rates.values().filter(|a| a.kept.is_none() && a.losses >= 2).map(|a| a.lost_at).min();
+        let (best, index) = rates
+            .values()
+            .filter_map(|a| a.kept)
+            .filter(|(measured, _)| *measured > found && failed.is_none_or(|f| *measured < f))
+            .max()?;
+        let upper = bracket.failed.iter().copied().chain(failed).filter(|u| *u > best).min();
+        let o = &mut self.outcomes[t];
+        (o.found, o.lower, o.upper, o.final_trial) = (Some(best), Some(best), upper, Some(index));
+        Some(format!(
+            "{} {}: {} kept within it in a later final trial, below every rate that lost \
+             twice: raised",
+            self.title,
+            self.spec.targets[t].name,
+            mpps(best as f64)
+        ))
+    }
+
     /// What target `t` came to, for the progress lines.
     fn outcome_line(&self, t: usize) -> String {
         let (o, target, title) = (&self.outcomes[t], &self.spec.targets[t], &self.title);
@@ -833,6 +886,15 @@ pub fn search(
     order.sort_by(|a, b| spec.targets[*a].loss_pct.total_cmp(&spec.targets[*b].loss_pct));
     let searched =
         s.top_speed(out).and_then(|()| order.iter().try_for_each(|&t| s.search_target(out, t)));
+    if searched.is_ok() {
+        for &t in &order {
+            if let Some(line) = s.raise_from_finals(t) {
+                out.say(&line);
+                let line = s.outcome_line(t);
+                out.say(&line);
+            }
+        }
+    }
     match searched {
         Ok(()) | Err(Halt::GaveUp) => Ok(Some(s.finish(receiver, repetition))),
         Err(Halt::Signal) => Ok(None),
@@ -873,6 +935,8 @@ mod tests {
         final_extra: f64,
         /// Most frames/s final trials keep (short ones keep `capacity`).
         final_keeps: f64,
+        /// Loss (percent) added to short trials above a rate (frames/s).
+        short_extra_above: Option<(f64, f64)>,
         script: Vec<(usize, Counters)>,
         asked: Vec<Ask>,
         lines: Vec<String>,
@@ -885,6 +949,7 @@ mod tests {
                 top,
                 final_extra: 0.0,
                 final_keeps: f64::INFINITY,
+                short_extra_above: None,
                 script: vec![],
                 asked: vec![],
                 lines: vec![],
@@ -914,6 +979,11 @@ mod tests {
             let mut kept = offered.min(self.capacity);
             if ask.kind == TrialKind::Final {
                 kept = kept.min(offered * (1.0 - self.final_extra / 100.0)).min(self.final_keeps);
+            }
+            if let Some((above, extra)) = self.short_extra_above {
+                if ask.kind == TrialKind::Short && offered > above {
+                    kept = kept.min(offered * (1.0 - extra / 100.0));
+                }
             }
             let c = match self.script.iter().position(|(i, _)| *i == n) {
                 Some(i) => self.script.remove(i).1,
@@ -1089,6 +1159,30 @@ mod tests {
         assert!(stepped_from > f * (1.0 + spec.precision), "{finals:?}");
         assert!(finals.contains(&upper) && upper < stepped_from, "{finals:?}");
         assert_eq!(final_point(ndr).counters.duration_s, 1.0);
+    }
+
+    #[test]
+    fn a_later_targets_final_trials_raise_a_rate_found_below_them() {
+        // Short trials above 300 kpps lose 0.2 % (NDR fails them, PDR does not); full-length
+        // ones keep everything up to the capacity. NDR's bracket stops opening after twice,
+        // near 300 kpps; PDR's final trials then keep every frame up to ~600 kpps.
+        let mut fake = Fake::new(600_000.0, 5_000_000.0);
+        fake.short_extra_above = Some((300_000.0, 0.2));
+        let found = run(&mut fake, &spec());
+        let (ndr, pdr) = (&found[0], &found[1]);
+        assert!(ndr.valid && pdr.valid, "{:?} {:?}", ndr.invalid_reason, pdr.invalid_reason);
+        let first = fake.lines.iter().find(|l| l.contains(" ndr = ")).unwrap();
+        let raised = fake.lines.iter().position(|l| l.contains(" ndr: ") && l.contains("raised"));
+        assert!(first.contains("= 0.3") || first.contains("= 0.4"), "{first}");
+        assert!(raised.is_some(), "{:#?}", fake.lines);
+        // Raised to PDR's rate: every final trial up to it kept every frame.
+        let f = ndr.found_pps.unwrap();
+        assert_eq!(ndr.found_pps, pdr.found_pps);
+        assert!((0.95 * 600_000.0..=600_000.0).contains(&f), "{f}");
+        let p = final_point(ndr);
+        assert_eq!((p.loss_pct, p.counters.duration_s), (0.0, 1.0));
+        assert_eq!(p.measured_pps(), Some(f));
+        assert!(ndr.upper_pps.unwrap() > f, "{:?}", ndr.upper_pps);
     }
 
     #[test]
