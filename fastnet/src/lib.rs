@@ -10,6 +10,8 @@
 //! - [`bpf`]: tiny BPF programs as raw instructions, maps, XDP links, `BPF_PROG_RUN` live frames.
 //! - [`xdp`]: `AF_XDP` receive (`fastnet:3`): UMEM, fill and rx rings, the XSKMAP redirect.
 //! - [`packet_socket`]: drop counters and buffer sizing for `AF_PACKET` sockets others opened.
+//! - [`caps`]: kernel features that differ between machines, and turning one off to test the
+//!   fallback ([`caps::WITHOUT_VAR`]).
 //! - [`netns`]: network namespaces — create, enter on a dedicated thread, remove.
 //! - [`child`]: child processes the kernel kills when their parent dies.
 //! - [`ethtool`]: generic receive offload, which on a veth decides whether it runs NAPI.
@@ -26,6 +28,7 @@
 
 pub mod afpacket;
 pub mod bpf;
+pub mod caps;
 pub mod child;
 pub mod cpu;
 pub mod error;
