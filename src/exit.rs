@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (also: output closed early, e.g. `netlab … \| head`) |
-//! | 1 | the command ran and failed: a check failed, nothing could be sent, a regression |
+//! | 1 | the command ran and failed: a check failed, nothing could be sent, a regression, a run in which no point or search is valid |
 //! | 2 | bad input: command line, scenario, packet file, MAC address, interface name |
 //! | 3 | missing privileges (root / `CAP_NET_ADMIN`, `CAP_NET_RAW`, `CAP_BPF`) |
 //! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |

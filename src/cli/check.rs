@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 
 use crate::exit::Code;
-use crate::generator::engine::paced_choice;
-use crate::generator::DEFAULT_BURST;
 use crate::outln;
 use crate::runner::preflight;
 use crate::scenario::{Macs, Order};
@@ -86,22 +84,27 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         humantime::format_duration(s.generator.duration),
         humantime::format_duration(s.generator.warmup)
     )?;
-    if s.generator.engine == crate::generator::Engine::Auto {
-        let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
-        // Bit rates need the frame's length; a packet file that cannot be read here is
-        // reported by `run`, and its bit rates are left out of this plan.
-        let frame_len = crate::packet::read_frames(&s.packet.file)
-            .ok()
-            .and_then(|frames| frames.first().map(|f| f.data.len()))
-            .unwrap_or(0);
-        for rate in &s.generator.rates {
-            let Some(pps) = rate.pps(frame_len) else { continue };
-            let (engine, note) = paced_choice(pps.round() as u64, burst);
-            match note {
-                None => outln!("  pacing     {rate}: engine {engine}, smooth")?,
-                Some(note) => outln!("  pacing     {rate}: engine {engine}; {note}")?,
+    if results_tried {
+        match preflight::engines(&checked)? {
+            Some(planned) => {
+                for (rate, kind, why) in planned {
+                    let at = if s.generator.rates.contains(&rate) {
+                        format!("{rate}")
+                    } else {
+                        format!("{rate} (search trials)")
+                    };
+                    outln!("  engine     {at}: {kind} — {why}")?;
+                }
+            }
+            None => {
+                outln!("  engine     chosen by the generator's host, on its kernel, at run time")?
             }
         }
+    } else {
+        outln!(
+            "  engine     chosen at run time: asking this kernel what it allows needs the \
+             privileges `run` needs"
+        )?;
     }
     if let Some(search) = &s.search {
         let targets: Vec<String> = search

@@ -243,7 +243,7 @@ impl GeneratorConfig {
         }
     }
 
-    /// `batch` within what every engine `auto` may pick takes per call, for a lab whose
+    /// `batch` within what every engine `auto` (or an order) may pick takes per call, for a lab whose
     /// receive side runs NAPI (`peer_napi`; `None`: not known before the interface is seen):
     /// what [`GeneratorConfig::validate`] cannot say before `auto` has chosen, said before
     /// anything is built.
@@ -255,7 +255,7 @@ impl GeneratorConfig {
             .pace
             .is_paced()
             .then(|| sender::schedule_of(self).frames_due_within(1_000_000_000));
-        for kind in EngineKind::auto_may_pick(paced_fps, self.limit.is_some(), peer_napi) {
+        for kind in self.engine.candidates(paced_fps, self.limit.is_some(), peer_napi) {
             self.check_batch(kind)?;
         }
         Ok(())

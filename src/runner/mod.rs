@@ -102,14 +102,19 @@ pub struct RunOutcome {
 
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
-    let preflight::Checked { scenario, frames, configs, plan } =
-        preflight::check(&options.file, options.lab_name.as_deref())?;
+    let checked = preflight::check(&options.file, options.lab_name.as_deref())?;
+    let scenario = &checked.scenario;
     let local =
         |name: &str| scenario.host(name).is_some_and(|h| h.place == crate::scenario::Place::Local);
     if local(&scenario.placement.generator) || local(&scenario.placement.receiver) {
-        preflight::privileges(plan.kind)?;
+        preflight::privileges(checked.plan.kind)?;
     }
     preflight::results_writable(&options.results_base)?;
+    // An engine this kernel cannot send with is refused before anything is built.
+    for (rate, kind, why) in preflight::engines(&checked)?.unwrap_or_default() {
+        tracing::info!("engine at {rate}: {kind} ({why})");
+    }
+    let preflight::Checked { scenario, frames, configs, plan } = checked;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -287,8 +292,10 @@ fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, St
     if chosen.is_empty() {
         // Only searches: their trials' engine is chosen per rate (see the progress lines).
         return match scenario.generator.engine {
-            Engine::Auto => "auto (chosen at each trial's rate)".to_string(),
             Engine::Fixed(kind) => kind.name().to_string(),
+            choice @ (Engine::Auto | Engine::Order(_)) => {
+                format!("{choice} (chosen at each trial's rate)")
+            }
         };
     }
     let first = chosen.first().map(|(kind, _)| *kind);

@@ -16,8 +16,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::exit::{bad_input, field_of, Section};
-use crate::generator::GeneratorConfig;
+use crate::exit::{self, bad_input, field_of, Field, Section};
+use crate::generator::engine::planned_choice;
+use crate::generator::{EngineKind, GeneratorConfig, DEFAULT_BURST};
 use crate::packet::{read_frames, Frame};
 use crate::privilege::{self, Capability};
 use crate::receiver::RecvConfig;
@@ -91,6 +92,39 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
         })?;
     }
     Ok(Checked { scenario, frames, configs, plan })
+}
+
+/// The engine `run` will send with at each of the scenario's rates (and its searches' trials,
+/// at their lowest rate and at top speed), and why — decided by this kernel's answer
+/// ([`planned_choice`]) when the generator runs on this machine, `None` when it runs on another
+/// (that host's kernel decides). Needs the privileges `run` needs (the probe loads a BPF
+/// program). An engine the scenario names that this kernel cannot send with is refused here,
+/// before anything is built: exit 4, located at `generator.engine`, with the kernel's reason.
+pub fn engines(checked: &Checked) -> anyhow::Result<Option<Vec<(Rate, EngineKind, String)>>> {
+    let s = &checked.scenario;
+    if s.host(&s.placement.generator).is_some_and(|h| h.place != crate::scenario::Place::Local) {
+        return Ok(None);
+    }
+    let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
+    let frame_len = checked.frames.first().map_or(0, |f| f.data.len());
+    let mut rates = s.generator.rates.clone();
+    if let Some(search) = &s.search {
+        for rate in [Rate::Pps(search.lower_pps), Rate::Max] {
+            if !rates.contains(&rate) {
+                rates.push(rate);
+            }
+        }
+    }
+    let mut planned = Vec::new();
+    for rate in rates {
+        let paced_fps = rate.pps(frame_len).map(|pps| pps.round() as u64);
+        let (kind, why) = planned_choice(s.generator.engine, paced_fps, burst).map_err(|why| {
+            let located = s.field_error(&Field::new(Section::Generator, "engine"), 0, why);
+            exit::unsupported(located.to_string())
+        })?;
+        planned.push((rate, kind, why));
+    }
+    Ok(Some(planned))
 }
 
 /// The privileges `run` needs to build a lab of `kind` (an `interface` lab makes no namespace).

@@ -628,8 +628,8 @@ pub fn probe_live_frames() -> Result<()> {
             Some(libc::EPERM) => Error::Unsupported {
                 feature: "BPF_F_TEST_XDP_LIVE_FRAMES",
                 why: format!(
-                    "the kernel refuses them ({e}) though it test-runs XDP programs \
-                     for this process: a policy of this kernel, not a missing privilege"
+                    "this kernel refuses them ({e}) though it test-runs XDP programs \
+                     for this process: its policy, not a missing privilege"
                 ),
             },
             _ => live_frames_error(e, &frame),
@@ -652,13 +652,31 @@ pub fn probe_paced_live_frames() -> Result<()> {
 pub fn live_frames_available() -> Result<()> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     Feature::LiveFrames.check_not_forced_off()?;
-    PROBE
-        .get_or_init(|| {
-            probe_live_frames().map_err(|e| match e {
-                Error::Unsupported { why, .. } => why,
-                other => other.to_string(),
-            })
+    once(&PROBE, "BPF_F_TEST_XDP_LIVE_FRAMES", probe_live_frames)
+}
+
+/// Whether the kernel takes paced live frames, probed once per process
+/// ([`probe_paced_live_frames`]).
+pub fn paced_live_frames_available() -> Result<()> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    live_frames_available()?;
+    Feature::PacedLiveFrames.check_not_forced_off()?;
+    once(&PROBE, "paced live frames", probe_paced_live_frames)
+}
+
+/// A probe's answer, kept for the process: later calls get the same answer as
+/// [`Error::Unsupported`] with the first one's reason.
+fn once(
+    cell: &OnceLock<Result<(), String>>,
+    feature: &'static str,
+    probe: fn() -> Result<()>,
+) -> Result<()> {
+    cell.get_or_init(|| {
+        probe().map_err(|e| match e {
+            Error::Unsupported { why, .. } => why,
+            other => other.to_string(),
         })
-        .clone()
-        .map_err(|why| Error::Unsupported { feature: "BPF_F_TEST_XDP_LIVE_FRAMES", why })
+    })
+    .clone()
+    .map_err(|why| Error::Unsupported { feature, why })
 }

@@ -116,10 +116,10 @@ impl EngineKind {
         }
     }
 
-    /// The engine a scenario or the command line names; `None` for `auto`.
+    /// The engine a scenario or the command line names; `None` for `auto` or an order.
     pub fn from_choice(choice: Engine) -> Option<EngineKind> {
         match choice {
-            Engine::Auto => None,
+            Engine::Auto | Engine::Order(_) => None,
             Engine::Fixed(kind) => Some(kind),
         }
     }
@@ -157,8 +157,9 @@ impl EngineKind {
     }
 }
 
-/// The engine a scenario (`generator.engine`) or `netlab replay --engine` asks for: `auto`
-/// or one engine — the one choice both read (clap and serde by the engines' names).
+/// The engine a scenario (`generator.engine`) or `netlab replay --engine` asks for: `auto`,
+/// one engine, or (a scenario only) an order of preference — the one choice both read (clap
+/// and serde by the engines' names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Engine {
     /// The fastest engine that works on the interface.
@@ -166,10 +167,44 @@ pub enum Engine {
     Auto,
     /// This engine.
     Fixed(EngineKind),
+    /// The first of these engines that works on this kernel and interface
+    /// (`engine = ["xdp", "ring"]`): a lab that wants live frames where the kernel allows them
+    /// and the ring elsewhere, at every rate.
+    Order(EngineOrder),
+}
+
+/// Engines in order of preference, each at most once (at least two: one is [`Engine::Fixed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineOrder {
+    kinds: [EngineKind; 4],
+    len: u8,
+}
+
+impl EngineOrder {
+    /// The order of `kinds`, or why it is not one (empty, or an engine twice).
+    pub fn new(kinds: &[EngineKind]) -> Result<EngineOrder, String> {
+        if kinds.is_empty() {
+            return Err("an order of preference names at least one engine".into());
+        }
+        let mut order = EngineOrder { kinds: EngineKind::FASTEST_FIRST, len: 0 };
+        for &kind in kinds {
+            if order.kinds().contains(&kind) {
+                return Err(format!("engine `{kind}` is named twice"));
+            }
+            order.kinds[order.len as usize] = kind;
+            order.len += 1;
+        }
+        Ok(order)
+    }
+
+    /// The engines, most preferred first.
+    pub fn kinds(&self) -> &[EngineKind] {
+        &self.kinds[..self.len as usize]
+    }
 }
 
 impl Engine {
-    /// `auto`, then every engine in the registry's order.
+    /// `auto`, then every engine in the registry's order (the single choices).
     pub const ALL: [Engine; 5] = [
         Engine::Auto,
         Engine::Fixed(EngineKind::Socket),
@@ -178,11 +213,13 @@ impl Engine {
         Engine::Fixed(EngineKind::Xdp),
     ];
 
-    /// The name a scenario and the command line give it.
+    /// The name a scenario and the command line give a single choice (`auto`, `ring`); an
+    /// order's is `first-of`: [`Engine`]'s `Display` spells its engines out.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Auto => "auto",
             Engine::Fixed(kind) => kind.name(),
+            Engine::Order(_) => "first-of",
         }
     }
 
@@ -191,18 +228,41 @@ impl Engine {
         match self {
             Engine::Auto => "The fastest engine that works on the interface, and why",
             Engine::Fixed(kind) => kind.descriptor().help(),
+            Engine::Order(_) => "The first engine of the list that works here",
         }
     }
 
-    /// The choice named `name`.
+    /// The single choice named `name`.
     pub fn from_name(name: &str) -> Option<Engine> {
         Engine::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The engines the choice may open for a replay paced at `paced_fps` (`None`: top speed),
+    /// with an exact count or not, on an interface whose peer runs NAPI (`None`: not known
+    /// yet): the one named, an order's, or those `auto` may pick.
+    pub fn candidates(
+        self,
+        paced_fps: Option<u64>,
+        exact_count: bool,
+        peer_napi: Option<bool>,
+    ) -> Vec<EngineKind> {
+        match self {
+            Engine::Auto => EngineKind::auto_may_pick(paced_fps, exact_count, peer_napi),
+            Engine::Fixed(kind) => vec![kind],
+            Engine::Order(order) => order.kinds().to_vec(),
+        }
     }
 }
 
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Engine::Order(order) => {
+                let names: Vec<&str> = order.kinds().iter().map(|k| k.name()).collect();
+                write!(f, "first of {} that works", names.join(", "))
+            }
+            _ => f.write_str(self.name()),
+        }
     }
 }
 
@@ -218,15 +278,39 @@ impl clap::ValueEnum for Engine {
 
 impl Serialize for Engine {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+        match self {
+            Engine::Order(order) => s.collect_seq(order.kinds()),
+            _ => s.serialize_str(self.name()),
+        }
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Engine {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const NAMES: &[&str] = &["auto", "socket", "mmsg", "ring", "xdp"];
-        let name = String::deserialize(d)?;
-        Engine::from_name(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES))
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Order(Vec<String>),
+        }
+        let kind = |name: &str| match Engine::from_name(name) {
+            Some(Engine::Fixed(kind)) => Ok(kind),
+            _ => Err(serde::de::Error::unknown_variant(name, &NAMES[1..])),
+        };
+        match Raw::deserialize(d)? {
+            Raw::One(name) => Engine::from_name(&name)
+                .ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES)),
+            Raw::Order(names) => {
+                let kinds = names.iter().map(|n| kind(n)).collect::<Result<Vec<_>, _>>()?;
+                match kinds.as_slice() {
+                    [one] => Ok(Engine::Fixed(*one)),
+                    _ => EngineOrder::new(&kinds)
+                        .map(Engine::Order)
+                        .map_err(serde::de::Error::custom),
+                }
+            }
+        }
     }
 }
 
@@ -284,6 +368,78 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
     )
 }
 
+/// Why this kernel cannot send with `kind` (`paced`: at a paced rate), or `None` when it can:
+/// the kernel's own answer, probed once per process (only the xdp engine needs more of the
+/// kernel than a packet socket: live frames, and for a paced rate the `may_goto` loop).
+pub fn kernel_blocker(kind: EngineKind, paced: bool) -> Option<String> {
+    if kind != EngineKind::Xdp {
+        return None;
+    }
+    let probe = if paced {
+        fastnet::bpf::paced_live_frames_available()
+    } else {
+        fastnet::bpf::live_frames_available()
+    };
+    probe.err().map(|e| e.to_string())
+}
+
+/// The engine `engine` takes on this kernel at `paced_fps` (`None`: top speed) into a lab
+/// whose receive side runs NAPI, and why; `Err` with the kernel's reason when the engine named
+/// cannot send here (or no engine of an order can). What `netlab check` and `netlab run` say
+/// before building anything; the generator then chooses on the interface itself by the same
+/// rules ([`choose_and_open`]).
+pub fn planned_choice(
+    engine: Engine,
+    paced_fps: Option<u64>,
+    burst: usize,
+) -> Result<(EngineKind, String), String> {
+    let paced = paced_fps.is_some();
+    let order: &[EngineKind] = match &engine {
+        Engine::Fixed(kind) => {
+            return match kernel_blocker(*kind, paced) {
+                None => Ok((*kind, "asked for".into())),
+                Some(why) => Err(format!("the {kind} engine cannot send here: {why}")),
+            };
+        }
+        Engine::Order(order) => order.kinds(),
+        Engine::Auto => &[EngineKind::Xdp, EngineKind::Ring],
+    };
+    let mut why = match (engine, paced_fps) {
+        (Engine::Auto, Some(fps)) if paced_choice(fps, burst).0 == EngineKind::Ring => {
+            return Ok((
+                EngineKind::Ring,
+                format!(
+                    "auto: the ring holds {fps} frames/s smoothly (up to {RING_SMOOTH_MAX_FPS})"
+                ),
+            ));
+        }
+        (Engine::Auto, _) => "auto".to_string(),
+        (order, _) => format!("the {order}"),
+    };
+    for &kind in order {
+        match kernel_blocker(kind, paced) {
+            Some(blocked) => why.push_str(&format!("; not {kind}: {blocked}")),
+            None => {
+                if engine == Engine::Auto && kind == EngineKind::Xdp {
+                    why.push_str(": live frames reach a lab's receiver (its peer runs NAPI)");
+                }
+                if let Some(note) = paced_fps.and_then(|fps| {
+                    let pacing = XdpPacing {
+                        fps,
+                        limits: PacingLimits { max_late_ns: 0, late_after_ns: 0 },
+                        inner_batch: xdp_inner_batch(fps, burst),
+                    };
+                    pacing_note(kind, Some(pacing))
+                }) {
+                    why.push_str(&format!("; {note}"));
+                }
+                return Ok((kind, why));
+            }
+        }
+    }
+    Err(format!("no engine can send here: {why}"))
+}
+
 /// The fastest rate a loss-targeted search may ask of `engine` without the generator faking
 /// the loss: with the ring, [`RING_SMOOTH_MAX_FPS`] (above it the ring slips or sends in
 /// bursts). `None` for the others: above that rate `auto` paces with the xdp engine, which
@@ -292,7 +448,9 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
 pub fn search_ceiling(engine: Engine) -> Option<u64> {
     match engine {
         Engine::Fixed(EngineKind::Ring) => Some(RING_SMOOTH_MAX_FPS),
-        Engine::Auto | Engine::Fixed(_) => None,
+        // An order may end up with any of its engines: the search goes as far as the one
+        // chosen sends at top speed (its first step).
+        Engine::Auto | Engine::Fixed(_) | Engine::Order(_) => None,
     }
 }
 
@@ -512,6 +670,40 @@ pub(crate) fn choose_and_open(
         return Ok((sender, kind, reason));
     }
     let mut skipped = Vec::new();
+    if let Engine::Order(order) = requested {
+        for &kind in order.kinds() {
+            if kind == EngineKind::Xdp {
+                if let Some(why) = around.xdp_blocker(false) {
+                    skipped.push(format!("not xdp: {why}"));
+                    continue;
+                }
+            }
+            match Sender::open(kind, iface, frames, batch_for(kind), pacing) {
+                Ok(sender) => {
+                    let mut reason = format!("the {requested} on `{iface}`");
+                    if !sender.is_cheap_per_call() {
+                        reason.push_str(NOT_RESIDENT);
+                    }
+                    for s in &skipped {
+                        reason.push_str("; ");
+                        reason.push_str(s);
+                    }
+                    if let Some(note) = pacing_note(kind, pacing) {
+                        reason.push_str(&format!("; {note}"));
+                    }
+                    return Ok((sender, kind, reason));
+                }
+                Err(e) => {
+                    tracing::info!("engine {kind} cannot open on {iface}: {e}");
+                    skipped.push(format!("not {kind}: {e}"));
+                }
+            }
+        }
+        return Err(exit::unsupported(format!(
+            "no engine of the {requested} can send on `{iface}`: {}",
+            skipped.join("; ")
+        )));
+    }
     for kind in EngineKind::FASTEST_FIRST {
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(true) {
