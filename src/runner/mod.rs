@@ -286,7 +286,7 @@ fn run_in_lab(
     Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine, receivers_failed })
 }
 
-/// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
+/// `xdp (why)`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
 /// also the engine choice their trials make at each trial's rate (`auto for search trials`).
 fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, String)]) -> String {
     if chosen.is_empty() {
@@ -298,9 +298,10 @@ fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, St
             }
         };
     }
-    let first = chosen.first().map(|(kind, _)| *kind);
-    let fixed = if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
-        first.map_or_else(String::new, |k| k.name().to_string())
+    let first = chosen.first();
+    let fixed = if chosen.iter().all(|(kind, _)| Some(kind) == first.map(|(k, _)| k)) {
+        // One engine at every rate: it, and why (what the kernel allowed, for auto or an order).
+        first.map_or_else(String::new, |(kind, why)| format!("{kind} ({why})"))
     } else {
         let per_rate: Vec<String> = scenario
             .generator

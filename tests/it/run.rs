@@ -526,7 +526,10 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     let lab = lab_name("too-fast");
     let results = dir.path().join("results");
     let out = run(&file, &lab, &results);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    // Its only point stays invalid: the run measured nothing, and says so (exit 1).
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
+    assert!(stderr.contains("no point or search of the run is valid (the generator"), "{stderr}");
     assert_lab_gone(&lab);
     let json = json(&results_dir(&results).join("results.json"));
     let p = &json["points"][0];
@@ -652,6 +655,74 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
     for s in [&searches[0], &searches[2]] {
         assert_points_consistent(&serde_json::json!({ "points": s["trials"] }));
     }
+}
+
+/// On a kernel without live frames (forced here, so it runs on every kernel), a lab that
+/// prefers the xdp engine (`engine = ["xdp", "ring"]`, as the mode labs do) sends with the ring,
+/// and `check`, the progress, the manifest and the summary line say so and why; a lab that
+/// names xdp alone is refused before anything is built (exit 4, at `generator.engine`).
+#[test]
+fn without_live_frames_an_order_of_engines_takes_the_ring_and_xdp_alone_is_refused() {
+    let Some(_ns) = privileged("without_live_frames_an_order_of_engines") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let without = (fastnet::caps::WITHOUT_VAR, "live-frames");
+    let body = |engine: &str| {
+        format!(
+            "[generator]\nengine = {engine}\nrates = [\"5kpps\", \"max\"]\nduration = \"1s\"\n\
+             warmup = \"0s\"\n[[receiver]]\nmethod = \"pcap\"\n[run]\nrepeat = 1\n\
+             drain = \"100ms\"\n"
+        )
+    };
+    let file = scenario(dir.path(), "order", &body("[\"xdp\", \"ring\"]"));
+    let check = netlab().env(without.0, without.1).arg("check").arg(&file).output().unwrap();
+    let out = text(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{out}{}", text(&check.stderr));
+    for rate in ["5kpps", "max"] {
+        let line = out.lines().find(|l| l.contains(&format!("engine     {rate}: "))).unwrap();
+        assert!(line.contains(": ring — the first of xdp, ring that works; not xdp: "), "{line}");
+        assert!(line.contains("FASTNET_WITHOUT lists `live-frames`"), "{line}");
+    }
+
+    let (lab, results) = (lab_name("order"), dir.path().join("results"));
+    let out = netlab()
+        .env(without.0, without.1)
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_lab_gone(&lab);
+    assert!(
+        stdout.contains("engine ring (the first of xdp, ring that works on `gen0`; not xdp:"),
+        "{stdout}"
+    );
+    let dir_ = results_dir(&results);
+    let manifest = json(&dir_.join("manifest.json"));
+    assert!(manifest["engine"].as_str().unwrap().starts_with("ring (the first of"), "{manifest}");
+    let results_json = json(&dir_.join("results.json"));
+    for p in results_json["points"].as_array().unwrap() {
+        assert_eq!(p["engine"], "ring", "{p}");
+        assert_eq!(p["valid"], true, "{p}");
+    }
+
+    let alone = scenario(dir.path(), "alone", &body("\"xdp\""));
+    let lab = lab_name("alone");
+    let out = netlab()
+        .env(without.0, without.1)
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&alone)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("alone.toml:7:10: generator.engine: the xdp engine cannot"),
+        "{stderr}"
+    );
+    assert!(!NetNs::exists(&format!("netlab-{lab}")), "nothing built");
 }
 
 /// A results directory that cannot be written is refused before the lab is built.
