@@ -423,14 +423,7 @@ pub fn planned_choice(
                 if engine == Engine::Auto && kind == EngineKind::Xdp {
                     why.push_str(": live frames reach a lab's receiver (its peer runs NAPI)");
                 }
-                if let Some(note) = paced_fps.and_then(|fps| {
-                    let pacing = XdpPacing {
-                        fps,
-                        limits: PacingLimits { max_late_ns: 0, late_after_ns: 0 },
-                        inner_batch: xdp_inner_batch(fps, burst),
-                    };
-                    pacing_note(kind, Some(pacing))
-                }) {
+                if let Some(note) = paced_fps.and_then(|fps| rate_note(kind, fps, burst)) {
                     why.push_str(&format!("; {note}"));
                 }
                 return Ok((kind, why));
@@ -767,7 +760,12 @@ pub(crate) fn choose_and_open(
 /// replay is not paced).
 pub(crate) fn pacing_note(kind: EngineKind, pacing: Option<XdpPacing>) -> Option<String> {
     let XdpPacing { fps, inner_batch, .. } = pacing?;
-    match (kind, paced_choice(fps, inner_batch as usize)) {
+    rate_note(kind, fps, inner_batch as usize)
+}
+
+/// Why `kind` does not hold `fps` smoothly here with bursts of at most `burst`, or `None`.
+fn rate_note(kind: EngineKind, fps: u64, burst: usize) -> Option<String> {
+    match (kind, paced_choice(fps, burst)) {
         (EngineKind::Xdp, (_, note)) => note,
         (_, (_, None)) => None,
         (_, (_, Some(_))) => Some(format!(
@@ -875,5 +873,71 @@ mod tests {
         assert_eq!(toml::to_string(&t).unwrap().trim(), "engine = \"ring\"");
         let err = toml::from_str::<T>("engine = \"rign\"").unwrap_err().to_string();
         assert!(err.contains("unknown variant `rign`, expected one of `auto`"), "{err}");
+
+        // An order of preference: two or more engines, each once; one is that engine.
+        let t: T = toml::from_str("engine = [\"xdp\", \"ring\"]").unwrap();
+        let Engine::Order(order) = t.engine else { panic!("{:?}", t.engine) };
+        assert_eq!(order.kinds(), [EngineKind::Xdp, EngineKind::Ring]);
+        assert_eq!(t.engine.to_string(), "first of xdp, ring that works");
+        assert_eq!(toml::to_string(&t).unwrap().trim(), "engine = [\"xdp\", \"ring\"]");
+        let t: T = toml::from_str("engine = [\"mmsg\"]").unwrap();
+        assert_eq!(t.engine, Engine::Fixed(EngineKind::Mmsg));
+        for (bad, says) in [
+            ("[]", "names at least one engine"),
+            ("[\"xdp\", \"xdp\"]", "engine `xdp` is named twice"),
+            ("[\"xdp\", \"auto\"]", "unknown variant `auto`, expected one of `socket`"),
+            ("[\"rign\"]", "unknown variant `rign`"),
+        ] {
+            let err = toml::from_str::<T>(&format!("engine = {bad}")).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let order = Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Ring]).unwrap());
+        assert_eq!(order.candidates(Some(10_000), false, Some(true)), order_kinds(order));
+        assert_eq!(
+            Engine::Auto.candidates(Some(10_000), false, Some(true)),
+            [EngineKind::Ring],
+            "auto paces the ring below its smooth limit"
+        );
+    }
+
+    fn order_kinds(engine: Engine) -> Vec<EngineKind> {
+        match engine {
+            Engine::Order(order) => order.kinds().to_vec(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Without live frames (turned off for this thread, as on a kernel refusing them) an order
+    /// and `auto` plan the ring and say why not xdp; the xdp engine named is refused with the
+    /// reason. The other engines need nothing of the kernel beyond a packet socket.
+    #[test]
+    fn the_plan_follows_what_the_kernel_allows() {
+        let _off = fastnet::caps::without(&[fastnet::caps::Feature::LiveFrames]);
+        let order = Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Ring]).unwrap());
+        for paced in [None, Some(100_000), Some(2_000_000)] {
+            let (kind, why) = planned_choice(order, paced, 256).unwrap();
+            assert_eq!(kind, EngineKind::Ring, "{paced:?}");
+            assert!(why.starts_with("the first of xdp, ring that works; not xdp: "), "{why}");
+            assert!(why.contains("FASTNET_WITHOUT lists `live-frames`"), "{why}");
+            let err = planned_choice(Engine::Fixed(EngineKind::Xdp), paced, 256).unwrap_err();
+            assert!(err.starts_with("the xdp engine cannot send here: "), "{err}");
+            assert_eq!(kernel_blocker(EngineKind::Ring, paced.is_some()), None);
+        }
+        let (kind, why) = planned_choice(Engine::Auto, None, 256).unwrap();
+        assert_eq!(kind, EngineKind::Ring);
+        assert!(why.starts_with("auto; not xdp: "), "{why}");
+        let (kind, why) = planned_choice(Engine::Auto, Some(2_000_000), 256).unwrap();
+        assert_eq!(kind, EngineKind::Ring);
+        assert!(why.contains("expect a slipped schedule"), "above the ring's smooth rate: {why}");
+        let (kind, why) = planned_choice(Engine::Auto, Some(100_000), 256).unwrap();
+        assert_eq!(
+            (kind, why.as_str()),
+            (EngineKind::Ring, "auto: the ring holds 100000 frames/s smoothly (up to 1500000)")
+        );
+        let only_xdp =
+            Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Xdp][..1]).unwrap());
+        assert!(planned_choice(only_xdp, None, 256)
+            .unwrap_err()
+            .starts_with("no engine can send here"));
     }
 }
