@@ -166,7 +166,7 @@ fn corpus() -> Vec<Bad> {
         format!(
             "name = \"t\"\n[topology]\nkind = \"interface\"\ngenerator = \"{generator}\"\n\
              receiver = \"{receiver}\"\n[packet]\nfile = \"{}\"\n[generator]\n\
-             rates = [\"100kpps\"]\n{ok_rx}",
+             rates = [\"100kpps\"]\nduration = \"1s\"\n{ok_rx}",
             udp64().display()
         )
     };
@@ -199,8 +199,8 @@ fn check_names_a_missing_local_interface() {
             "name = \"class\"\n[hosts]\nhost = \"local\"\nvm = {{ ssh = \"root@192.0.2.1\" }}\n\
              [topology]\nkind = \"interface\"\n\
              generator = {{ host = \"host\", interface = \"{MISSING_IFACE}\" }}\n\
-             receiver = {{ host = \"vm\", interface = \"{MISSING_IFACE}\" }}\n\
-             [packet]\nfile = \"{packet}\"\n[generator]\nrates = [\"100kpps\"]\n\
+             receiver = {{ host = \"vm\", interface = \"nl-vm-missing0\" }}\n\
+             [packet]\nfile = \"{packet}\"\n[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\n\
              [[receiver]]\nmethod = \"pcap\"\n"
         ),
     )
