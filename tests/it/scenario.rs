@@ -372,6 +372,18 @@ fn check_prints_what_would_run_without_root() {
     assert!(stdout.contains("at least 2m 32s"), "{stdout}");
 }
 
+/// A scenario of searches only says so: no empty list of rates, no `0 = 0 rates × …` points.
+#[test]
+fn check_of_a_search_only_scenario_lists_no_empty_rates() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/ndr.toml");
+    let out = super::util::netlab().arg("check").arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("no fixed rate (searches only)"), "{stdout}");
+    assert!(stdout.contains("searches   14 = 7 receivers × 2 repetitions"), "{stdout}");
+    assert!(!stdout.contains("rates ,") && !stdout.contains("points     0"), "{stdout}");
+}
+
 #[test]
 fn check_rejects_bad_input_with_one_line_and_exit_2() {
     let lab = Lab::new();
