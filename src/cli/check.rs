@@ -77,13 +77,22 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         outln!("  hosts      not connected: `netlab run --dry-run` connects and builds nothing")?;
     }
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
-    outln!(
-        "  generator  engine {}, rates {}, {} per point after {} warm-up",
-        s.generator.engine,
-        rates.join(" "),
-        humantime::format_duration(s.generator.duration),
-        humantime::format_duration(s.generator.warmup)
-    )?;
+    if rates.is_empty() {
+        // Only searches: their trials' lengths are on the search line.
+        outln!(
+            "  generator  engine {}, no fixed rate (searches only), {} warm-up",
+            s.generator.engine,
+            humantime::format_duration(s.generator.warmup)
+        )?;
+    } else {
+        outln!(
+            "  generator  engine {}, rates {}, {} per point after {} warm-up",
+            s.generator.engine,
+            rates.join(" "),
+            humantime::format_duration(s.generator.duration),
+            humantime::format_duration(s.generator.warmup)
+        )?;
+    }
     if results_tried {
         match preflight::engines(&checked)? {
             Some(planned) => {
@@ -134,27 +143,32 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         }
     }
     let estimate = std::time::Duration::from_secs(s.estimated_time().as_secs_f64().ceil() as u64);
-    outln!(
-        "  points     {} = {} × {} × {}, {} order; at least {}",
-        s.points(),
-        count(s.generator.rates.len(), "rate", "rates"),
-        count(s.receivers.len(), "receiver", "receivers"),
-        count(s.run.repeat as usize, "repetition", "repetitions"),
-        match s.run.order {
-            Order::Shuffled => "shuffled",
-            Order::Sequential => "sequential",
-        },
-        humantime::format_duration(estimate)
-    )?;
+    let order = match s.run.order {
+        Order::Shuffled => "shuffled",
+        Order::Sequential => "sequential",
+    };
+    if s.points() > 0 {
+        outln!(
+            "  points     {} = {} × {} × {}, {order} order",
+            s.points(),
+            count(s.generator.rates.len(), "rate", "rates"),
+            count(s.receivers.len(), "receiver", "receivers"),
+            count(s.run.repeat as usize, "repetition", "repetitions"),
+        )?;
+    }
     if s.search_runs() > 0 {
         outln!(
-            "  searches   {} = {} × {}; invalid points measured again up to {} times",
+            "  searches   {} = {} × {}, {order} order",
             s.search_runs(),
             count(s.receivers.len(), "receiver", "receivers"),
             count(s.run.repeat as usize, "repetition", "repetitions"),
-            s.run.retries
         )?;
     }
+    outln!(
+        "  time       at least {}; invalid points measured again up to {} times",
+        humantime::format_duration(estimate),
+        s.run.retries
+    )?;
     if results_tried {
         outln!("  results    under {} (writable)", args.results.display())?;
     } else {

@@ -3,7 +3,9 @@
 //!
 //! In order: the scenario file ([`Scenario::load`]), the packet file, every receiver's knobs
 //! against its method's limits and its `exec` program (found, executable, placeholders known),
-//! the lab plan (names, MTU, queues, cores, MACs), the generator at every rate (its knobs, and a
+//! the lab plan (names, MTU, queues, cores, MACs), the interfaces of an `interface` lab that
+//! this machine's roles use (they must exist here; another host's are its own to check, when
+//! `run` reaches it), the generator at every rate (its knobs, and a
 //! `batch` every engine `auto` may pick there takes) — for a search, at both ends of its range
 //! and at top speed. Every problem with a field of the scenario
 //! is one line `FILE:LINE:COL: key.path: …`.
@@ -65,6 +67,9 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
             _ => scenario.locate(e, 0),
         }
     })?;
+    if plan.kind == Kind::Interface {
+        local_interfaces_exist(&scenario, &plan)?;
+    }
     let peer_napi = match plan.kind {
         Kind::Interface => None,
         Kind::Veth | Kind::Bridge => Some(plan.napi == NapiMode::Threaded),
@@ -125,6 +130,27 @@ pub fn engines(checked: &Checked) -> anyhow::Result<Option<Vec<(Rate, EngineKind
         planned.push((rate, kind, why));
     }
     Ok(Some(planned))
+}
+
+/// Bad input, located at the role's key, unless every interface an `interface` lab's roles on
+/// this machine name exists here (read over rtnetlink, which needs no privileges).
+fn local_interfaces_exist(scenario: &Scenario, plan: &Plan) -> anyhow::Result<()> {
+    use crate::scenario::Place;
+    use crate::topology::link::LinkFacts;
+    let local = |host: &str| scenario.host(host).is_none_or(|h| h.place == Place::Local);
+    for (key, host, iface) in [
+        ("generator", &scenario.placement.generator, &plan.generator.name),
+        ("receiver", &scenario.placement.receiver, &plan.receiver.name),
+    ] {
+        if local(host) && LinkFacts::by_name(iface)?.is_none() {
+            let field = Field::new(Section::Topology, key);
+            let message = format!(
+                "no interface named `{iface}` on this machine (`ip link` lists those there are)"
+            );
+            return Err(bad_input(scenario.field_error(&field, 0, message).to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// The privileges `run` needs to build a lab of `kind` (an `interface` lab makes no namespace).

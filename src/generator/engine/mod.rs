@@ -106,9 +106,9 @@ impl EngineKind {
     /// Most of the frames asked that its target may refuse before the receiving side counts
     /// as holding the generator back (a fraction). The skb engines wait on a refusal and
     /// retry, and the target refuses only while it is slower than the rate: 2 %. The paced
-    /// xdp engine hands frames over in inner batches, and veth's 256-slot ring refuses 1.4–2.5
-    /// % of them at 1–2.7 Mpps here whatever the receiver behind it (into an XDP-drop program
-    /// too; 2026-12-01, several runs); they are sent again, none lost: 5 %.
+    /// xdp engine hands frames over in inner batches, of which veth's 256-slot ring refuses a
+    /// few per cent whatever the receiver behind it (measured: `benchmarks/README.md`); they
+    /// are sent again, none lost: 5 %.
     pub fn refusals_allowed(self) -> f64 {
         match self {
             EngineKind::Xdp => 0.05,
@@ -322,11 +322,10 @@ impl<'de> serde::Deserialize<'de> for Engine {
 /// frames still in flight (on their way through the peer's NAPI, as the last ones of a call
 /// always are with threaded NAPI) keep it alive, so its release is deferred to a kworker on the
 /// sender's core, retried every second, and each release walks the kernel's table of every XDP
-/// memory model still registered. Measured on this machine kind (kernel 6.18, veth, threaded
-/// NAPI, XDP drop at the peer): a call costs 12–20 µs in the syscall itself, and the deferred
-/// releases grow with the square of the call rate — 2000 calls/s kept a kworker on the send
-/// core busy 87 % of the time, and more than ~65 000 pending pools make every further call fail
-/// with `ENOSPC` (the XDP memory-model ids run out) until the backlog drains, minutes later.
+/// memory model still registered: the deferred releases grow with the square of the call rate,
+/// and too many pending pools make every further call fail with `ENOSPC` (the XDP memory-model
+/// ids run out) until the backlog drains (measured: `benchmarks/README.md`, "Pacing
+/// candidates").
 pub const XDP_MIN_CALL_GAP_NS: u64 = 1_000_000;
 
 /// How much of the schedule one paced xdp call covers, ns: its frames are due within this
@@ -336,22 +335,21 @@ pub const XDP_PACED_CALL_NS: u64 = 10_000_000;
 const _: () = assert!(XDP_PACED_CALL_NS >= XDP_MIN_CALL_GAP_NS);
 
 /// A paced xdp call is made this long before its first frame is due, ns, so that the call's
-/// set-up (12–20 µs) is over when the frame's time comes and the frame is not late.
+/// set-up is over when the frame's time comes and the frame is not late.
 pub const XDP_PACED_LEAD_NS: u64 = 50_000;
 
 /// Most frames per inner batch of a paced xdp call (see [`xdp_inner_batch`]): half of veth's
 /// 256-slot ring.
 pub const XDP_PACED_MAX_INNER_BATCH: u32 = 128;
 
-/// The fastest paced rate the ring holds smoothly into a real receiver here (frames per
-/// second): measured on this machine kind (veth, threaded NAPI, fastnet:3 and pcap on the
-/// receive core), the ring sent 0.5–1.5 Mpps with no frame lost, each batch holding only the
-/// frames due since the previous one. `auto` takes the ring up to this rate.
+/// The fastest paced rate the ring is taken to hold smoothly into a real receiver (frames per
+/// second; measured: `benchmarks/README.md`, "Pacing candidates"). `auto` takes the ring up to
+/// this rate.
 pub const RING_SMOOTH_MAX_FPS: u64 = 1_500_000;
 
 /// How `auto` sends a paced rate: the engine it prefers, and `None` when that holds the rate
 /// smoothly here, else why not. Nothing here holds a rate above [`RING_SMOOTH_MAX_FPS`]
-/// smoothly (measured: see the generator module docs), so above it `auto` takes the xdp
+/// smoothly (measured: `benchmarks/README.md`), so above it `auto` takes the xdp
 /// engine, which keeps the schedule in the kernel and sends in groups of its inner batch, and
 /// says so. Also what `netlab check` prints for each rate.
 pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
