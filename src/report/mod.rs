@@ -29,6 +29,7 @@
 //! sent / counting window.
 
 mod compare;
+mod losses;
 mod manifest;
 mod page;
 mod plot;
@@ -39,6 +40,7 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
+pub use losses::{budget, compare_losses, Load, LossRow, LostFrames, Stage, StageChange};
 pub use manifest::{HostFacts, Manifest};
 pub use page::Page;
 pub use plot::{plots, png, Plot};
