@@ -96,6 +96,19 @@ impl Stage {
         }
     }
 
+    /// Its name as a column of the section (short).
+    pub fn column(self) -> &'static str {
+        match self {
+            Stage::SenderQueue => "sender's\nqueue",
+            Stage::Nic => "NIC",
+            Stage::Interface => "interface",
+            Stage::SocketBuffer => "socket\nbuffer",
+            Stage::PacketRing => "TPACKET\nring",
+            Stage::XskRings => "AF_XDP\nrings",
+            Stage::Unaccounted => "unaccounted",
+        }
+    }
+
     /// What losing a frame there means, and which counter says so (the section's notes).
     pub fn meaning(self) -> &'static str {
         match self {
@@ -246,11 +259,12 @@ pub enum Load {
 }
 
 impl Load {
-    /// The same load, for matching rows of two runs.
-    fn kind(&self) -> String {
+    /// Its name, short (`MRR`, `NDR 1st loss`, `@ 1Mpps`): the same for the same load in
+    /// two runs.
+    pub fn kind(&self) -> String {
         match self {
             Load::Mrr => "MRR".to_string(),
-            Load::FirstLosing(target) => format!("{} first loss", target.to_uppercase()),
+            Load::FirstLosing(target) => format!("{} 1st loss", target.to_uppercase()),
             Load::Rate(rate) => format!("@ {rate}"),
         }
     }
@@ -261,18 +275,6 @@ impl LossRow<'_> {
     pub fn offered_pps(&self) -> f64 {
         let n = self.points.len().max(1) as f64;
         self.points.iter().map(|p| p.offered_pps).sum::<f64>() / n
-    }
-
-    /// Where it was measured, with the rate offered there: `MRR (7.27 Mpps offered)`.
-    pub fn at_text(&self) -> String {
-        let offered = format!("{:.3} Mpps offered", self.offered_pps() / 1e6);
-        match &self.at {
-            Load::Mrr => format!("MRR\n({offered})"),
-            Load::FirstLosing(target) => {
-                format!("{} search,\n1st loss\n({offered})", target.to_uppercase())
-            }
-            Load::Rate(rate) => format!("{rate}\n({offered})"),
-        }
     }
 
     /// Percent of the frames offered lost at `stage`.
@@ -362,14 +364,23 @@ impl Results {
     }
 }
 
-/// The stages the section shows for `rows`: every stage some row lost frames at, and always
-/// the receiving interface and `unaccounted` (in the order a frame travels).
+/// The stages the section shows for `rows`, in the order a frame travels: every stage some
+/// row lost frames at, every method's kernel buffer, and always the receiving interface and
+/// `unaccounted`.
 pub fn shown_stages(rows: &[LossRow<'_>]) -> Vec<Stage> {
     Stage::ALL
         .into_iter()
         .filter(|s| {
-            matches!(s, Stage::Interface | Stage::Unaccounted)
+            matches!(
+                s,
+                Stage::Interface
+                    | Stage::Unaccounted
+                    | Stage::SocketBuffer
+                    | Stage::PacketRing
+                    | Stage::XskRings
+            ) && rows.iter().any(|r| r.lost_frames.has(*s))
                 || rows.iter().any(|r| r.lost_frames.get(*s) > 0)
+                || matches!(s, Stage::Interface | Stage::Unaccounted)
         })
         .collect()
 }
@@ -393,69 +404,66 @@ pub fn losses_grid(results: &Results) -> Option<Grid> {
         return None;
     }
     let stages = shown_stages(&rows);
-    let mut header = vec!["method".to_string(), "at".to_string(), "offered".to_string()];
-    header.extend(stages.iter().map(|s| format!("lost at\n{}", s.words())));
+    let mut header = vec!["method\nat".to_string(), "offered".to_string()];
+    header.extend(stages.iter().map(|s| s.column().to_string()));
     header.push("reached\nthe app".to_string());
     let body = rows
         .iter()
         .map(|r| {
             let mut line = vec![
-                super::table::row_name(results, &r.label),
-                r.at_text(),
-                format!("{}\n(n={})", frames(r.offered_frames), r.points.len()),
+                format!("{}\n{}", super::table::row_name(results, &r.label), r.at.kind()),
+                format!(
+                    "{}\n{:.3} Mpps\nn={}",
+                    frames(r.offered_frames),
+                    r.offered_pps() / 1e6,
+                    r.points.len()
+                ),
             ];
-            line.extend(
-                stages
-                    .iter()
-                    .map(|s| format!("{}\n{}", frames(r.lost_frames.get(*s)), pct(r.pct(*s)))),
-            );
+            line.extend(stages.iter().map(|s| {
+                if r.lost_frames.has(*s) {
+                    format!("{}\n{}", frames(r.lost_frames.get(*s)), pct(r.pct(*s)))
+                } else {
+                    "–".to_string()
+                }
+            }));
             line.push(format!("{}\n{}", frames(r.app_rx_frames), pct(r.received_pct())));
             line
         })
         .collect();
     let mut notes: Vec<String> = stages.iter().map(|s| s.meaning().to_string()).collect();
     notes.push(
-        "frames added over the valid repetitions, % of the frames offered (sent + refused by \
-         the sender's queue); each row adds up to 100 %"
+        "n: valid repetitions, their frames added up; % of the frames offered (sent + refused \
+         by the sender's queue): each row adds up to 100 %"
             .to_string(),
     );
     Some(Grid {
-        caption: format!(
-            "{}: frames offered, where each was lost on its way to the application, and how \
-             many reached it (at MRR, and at the NDR search's first trial that lost frames)",
-            TITLE.to_lowercase()
-        ),
+        caption: "frames offered (at the rate offered), lost at each stage on the way to the \
+                  application, and how many reached it: at MRR, and at the NDR search's first \
+                  trial that lost frames (NDR 1st loss); –: the method has no such stage"
+            .to_string(),
         header,
         rows: body,
         notes,
     })
 }
 
-/// A stage's share in two runs, for `netlab compare`.
+/// Where one method lost its frames at one load in two runs, for `netlab compare`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StageChange {
+pub struct LossChange {
     /// Receiver label.
     pub label: String,
-    /// Which load (`MRR`, `NDR first loss`).
+    /// Which load ([`Load::kind`]: `MRR`, `NDR 1st loss`).
     pub at: String,
-    /// The stage; `None`: reached the application.
-    pub stage: Option<Stage>,
-    /// % of offered in the baseline.
-    pub baseline_pct: Option<f64>,
-    /// % of offered in the candidate.
-    pub candidate_pct: Option<f64>,
+    /// Per stage shown (`None`: reached the application), % of the frames offered in the
+    /// baseline and in the candidate (`None`: that run has no such row, or the method no such
+    /// stage).
+    pub stages: Vec<(Option<Stage>, Option<f64>, Option<f64>)>,
 }
 
-impl StageChange {
-    /// Candidate − baseline, percentage points.
-    pub fn change_pp(&self) -> Option<f64> {
-        Some(self.candidate_pct? - self.baseline_pct?)
-    }
-}
-
-/// Every stage (and "reached the app") of every row either run has, compared: a change that
-/// moves the loss from one stage to another shows as one stage down and another up.
-pub fn compare_losses(baseline: &Results, candidate: &Results) -> Vec<StageChange> {
+/// Every row of the "where the frames were lost" section either run has, stage by stage: a
+/// change that moves the loss from one stage to another shows as one stage down and another
+/// up.
+pub fn compare_losses(baseline: &Results, candidate: &Results) -> Vec<LossChange> {
     let (a, b) = (baseline.loss_rows(), candidate.loss_rows());
     let mut keys: Vec<(String, String)> = Vec::new();
     for r in a.iter().chain(&b) {
@@ -464,65 +472,60 @@ pub fn compare_losses(baseline: &Results, candidate: &Results) -> Vec<StageChang
             keys.push(key);
         }
     }
-    let mut both = a.clone();
-    both.extend(b.iter().cloned());
-    let stages = shown_stages(&both);
-    let find = |rows: &[LossRow<'_>], key: &(String, String)| -> Option<(Vec<f64>, f64)> {
+    let all: Vec<LossRow<'_>> = a.iter().chain(&b).cloned().collect();
+    let stages = shown_stages(&all);
+    let find = |rows: &[LossRow<'_>], key: &(String, String), stage: Option<Stage>| {
         let r = rows.iter().find(|r| r.label == key.0 && r.at.kind() == key.1)?;
-        Some((stages.iter().map(|s| r.pct(*s)).collect(), r.received_pct()))
-    };
-    let mut out = Vec::new();
-    for key in &keys {
-        let (fa, fb) = (find(&a, key), find(&b, key));
-        for (i, stage) in stages.iter().enumerate() {
-            out.push(StageChange {
-                label: key.0.clone(),
-                at: key.1.clone(),
-                stage: Some(*stage),
-                baseline_pct: fa.as_ref().map(|f| f.0[i]),
-                candidate_pct: fb.as_ref().map(|f| f.0[i]),
-            });
+        match stage {
+            Some(stage) => r.lost_frames.has(stage).then(|| r.pct(stage)),
+            None => Some(r.received_pct()),
         }
-        out.push(StageChange {
+    };
+    keys.iter()
+        .map(|key| LossChange {
             label: key.0.clone(),
             at: key.1.clone(),
-            stage: None,
-            baseline_pct: fa.map(|f| f.1),
-            candidate_pct: fb.map(|f| f.1),
-        });
-    }
-    out
+            stages: stages
+                .iter()
+                .map(|s| Some(*s))
+                .chain([None])
+                .map(|stage| (stage, find(&a, key, stage), find(&b, key, stage)))
+                .collect(),
+        })
+        .collect()
 }
 
-/// The comparison of the stages as a table.
-pub fn losses_change_grid(changes: &[StageChange]) -> Grid {
-    let opt = |v: Option<f64>| v.map_or_else(|| "–".to_string(), pct);
-    let mut rows = Vec::new();
-    let mut last: Option<(&str, &str)> = None;
-    for c in changes {
-        let first = last != Some((c.label.as_str(), c.at.as_str()));
-        last = Some((&c.label, &c.at));
-        rows.push(vec![
-            if first { c.label.clone() } else { String::new() },
-            if first { c.at.clone() } else { String::new() },
-            c.stage.map_or("reached the app", Stage::words).to_string(),
-            opt(c.baseline_pct),
-            opt(c.candidate_pct),
-            c.change_pp().map_or_else(|| "–".to_string(), |d| format!("{d:+.1} pp")),
-        ]);
+/// The comparison of where the frames were lost, as a table: a row per method and load, a
+/// column per stage, each cell A's share, B's and the change.
+pub fn losses_change_grid(changes: &[LossChange]) -> Grid {
+    let mut header = vec!["method\nat".to_string()];
+    if let Some(first) = changes.first() {
+        header.extend(first.stages.iter().map(|(stage, _, _)| match stage {
+            Some(stage) => stage.column().to_string(),
+            None => "reached\nthe app".to_string(),
+        }));
     }
+    let opt = |v: Option<f64>| v.map_or_else(|| "–".to_string(), pct);
+    let rows = changes
+        .iter()
+        .map(|c| {
+            let mut row = vec![format!("{}\n{}", c.label, c.at)];
+            row.extend(c.stages.iter().map(|(_, a, b)| match (a, b) {
+                (None, None) => "–".to_string(),
+                (Some(a), Some(b)) => format!("A {}\nB {}\n{:+.1} pp", pct(*a), pct(*b), b - a),
+                _ => format!("A {}\nB {}", opt(*a), opt(*b)),
+            }));
+            row
+        })
+        .collect();
     let mut caption = String::new();
     let _ = write!(
         caption,
-        "{}, B against A: % of the frames offered lost at each stage (pp: percentage points)",
+        "{}, B against A: % of the frames offered lost at each stage, and reaching the app \
+         (pp: percentage points; –: no such stage, or no such row in that run)",
         TITLE.to_lowercase()
     );
-    Grid {
-        caption,
-        header: ["method", "at", "stage", "A", "B", "change"].map(String::from).to_vec(),
-        rows,
-        notes: Vec::new(),
-    }
+    Grid { caption, header, rows, notes: Vec::new() }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
-pub use losses::{budget, compare_losses, Load, LossRow, LostFrames, Stage, StageChange};
+pub use losses::{budget, compare_losses, Load, LossChange, LossRow, LostFrames, Stage};
 pub use manifest::{HostFacts, Manifest};
 pub use page::Page;
 pub use plot::{plots, png, Plot};
