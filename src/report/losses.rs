@@ -137,7 +137,9 @@ impl Stage {
                  to write the frame into) (XDP_STATISTICS rx_dropped + rx_ring_full)"
             }
             Stage::Unaccounted => {
-                "unaccounted: offered but neither received nor counted by any of the above"
+                "unaccounted: offered but neither received nor counted by any of the above: \
+                 still in flight when the counting stopped (raise run.drain on a busy machine), \
+                 or lost where no counter looks"
             }
         }
     }
