@@ -53,7 +53,7 @@ const TERMS: &[(&str, &str)] = &[
     (
         "MRR — maximum receive rate",
         "what the application received while the generator sent as fast as it could (rate \
-         `max`, FD.io CSIT's MRR). What was offered to get it differs by method — the generator \
+         \"max\", FD.io CSIT's MRR). What was offered to get it differs by method — the generator \
          shares the machine with the receiver — and is in the \"where the frames were lost\" \
          table (offered Mpps).",
     ),
