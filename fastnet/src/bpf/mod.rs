@@ -223,13 +223,19 @@ impl AsFd for Map {
     }
 }
 
-/// Where an XDP program runs on an interface.
+/// Where an XDP program runs on an interface: what [`Link::attach_xdp_with`] chose, and what a
+/// caller may require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum XdpMode {
     /// In the driver (`XDP_FLAGS_DRV_MODE`): veth supports it; the fast path.
     #[default]
+    #[doc(alias = "XDP_FLAGS_DRV_MODE")]
     Native,
-    /// On the skb after allocation (`XDP_FLAGS_SKB_MODE`): any interface, slower.
+    /// On the skb after allocation (`XDP_FLAGS_SKB_MODE`): any interface, slower — every frame
+    /// pays an skb, as it does for an AF_PACKET socket.
+    #[doc(alias = "XDP_FLAGS_SKB_MODE")]
     Generic,
 }
 
@@ -239,6 +245,20 @@ impl XdpMode {
             XdpMode::Native => 1 << 2,
             XdpMode::Generic => 1 << 1,
         }
+    }
+
+    /// `native` or `generic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            XdpMode::Native => "native",
+            XdpMode::Generic => "generic",
+        }
+    }
+}
+
+impl std::fmt::Display for XdpMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -258,8 +278,13 @@ impl Link {
     }
 
     /// Attaches an XDP program in `mode` to the interface `ifindex`. `EBUSY` means the interface
-    /// already has an XDP program in that mode; `EOPNOTSUPP` that the driver has no native XDP.
+    /// already has an XDP program in that mode; a driver without native XDP (or
+    /// [`Feature::NativeXdp`](crate::caps::Feature::NativeXdp) turned off) is
+    /// [`Error::Unsupported`].
     pub fn attach_xdp_mode(prog: &Program, ifindex: u32, mode: XdpMode) -> Result<Link> {
+        if mode == XdpMode::Native {
+            crate::caps::Feature::NativeXdp.check_not_forced_off()?;
+        }
         let fd = sys::link_create(prog.as_fd(), ifindex, ATTACH_TYPE_XDP, mode.flags()).map_err(
             |e| match e.raw_os_error() {
                 Some(libc::EOPNOTSUPP) if mode == XdpMode::Native => Error::Unsupported {
@@ -270,6 +295,22 @@ impl Link {
             },
         )?;
         Ok(Link { fd, ifindex, mode })
+    }
+
+    /// Attaches an XDP program to the interface `ifindex` in `mode`, or — `None` — in native
+    /// mode where the driver has it and in generic mode where it does not (e1000, macvlan, a
+    /// bridge). [`Link::mode`] says which it got. Only a driver without native XDP falls back:
+    /// any other failure (`EBUSY`: a program is there already) is returned as it is.
+    pub fn attach_xdp_with(prog: &Program, ifindex: u32, mode: Option<XdpMode>) -> Result<Link> {
+        match mode {
+            Some(mode) => Self::attach_xdp_mode(prog, ifindex, mode),
+            None => match Self::attach_xdp_mode(prog, ifindex, XdpMode::Native) {
+                Err(Error::Unsupported { .. }) => {
+                    Self::attach_xdp_mode(prog, ifindex, XdpMode::Generic)
+                }
+                other => other,
+            },
+        }
     }
 
     /// The interface it is attached to.

@@ -313,3 +313,24 @@ fn paced_live_frames_count_what_the_target_refuses() {
     let tally = settled(&counter, ran - stats.refused);
     assert_eq!(tally.frames + stats.refused, ran, "{tally:?} {stats:?}");
 }
+
+#[test]
+fn drop_counter_falls_back_to_generic_mode_without_native_xdp() {
+    let Some(_ns) = privileged("drop_counter_falls_back_to_generic_mode_without_native_xdp") else {
+        return;
+    };
+    veth_pair();
+    crate::xdp::tests::macvlan_on_vb();
+    let counter = XdpDropCounter::attach("mv").unwrap();
+    assert_eq!(counter.mode(), XdpMode::Generic);
+    assert!(sh("ip link show mv").contains("xdpgeneric"), "{}", sh("ip link show mv"));
+    send_with_python("va", 300, 100);
+    assert_eq!(settled(&counter, 400), Tally::counted(400, 300));
+    drop(counter);
+    assert!(!has_xdp("mv"));
+    assert!(matches!(
+        XdpDropCounter::attach_mode("mv", Some(XdpMode::Native)),
+        Err(Error::Unsupported { feature: "native (driver) XDP", .. })
+    ));
+    assert_eq!(XdpDropCounter::attach("vb").unwrap().mode(), XdpMode::Native);
+}
