@@ -62,6 +62,8 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     rx_cpu_ns: (app as f64 * ns * 0.7) as u64,
                     napi_cpu_ns: Some((app as f64 * ns * 0.3) as u64),
                     delay_bound_ns: xdp.then_some(10_000_000),
+                    xdp_mode: xdp.then_some(fastnet::bpf::XdpMode::Native),
+                    xsk_bind: xdp.then_some(fastnet::xdp::BindMode::Copy),
                     largest_burst_frames: None,
                     generator_limit: None,
                     engine: Some(netlab::generator::EngineKind::Xdp),
@@ -492,11 +494,12 @@ fn results_validate_against_the_documented_schema() {
     assert!(!validator.is_valid(&extra));
     // A file from a newer netlab is refused, one without a version read as version 1.
     let mut newer = json.clone();
-    newer["schema_version"] = 3.into();
+    let next = report::SCHEMA_VERSION + 1;
+    newer["schema_version"] = next.into();
     let path = lab.dir.path().join("newer.json");
     std::fs::write(&path, newer.to_string()).unwrap();
     let err = format!("{:#}", Results::read(&path).unwrap_err());
-    assert!(err.contains("schema_version 3 is newer"), "{err}");
+    assert!(err.contains(&format!("schema_version {next} is newer")), "{err}");
     let mut older = json;
     older.as_object_mut().unwrap().remove("schema_version");
     std::fs::write(&path, older.to_string()).unwrap();
