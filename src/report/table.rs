@@ -282,17 +282,16 @@ pub fn invalid_lines(results: &Results) -> Vec<String> {
     lines
 }
 
-/// A method's row name: its label, its method when the label differs, and the XDP modes its
-/// figures come from ([`xdp_modes`]).
+/// A method's row name: its label, then in brackets its method when the label differs and the
+/// XDP modes its figures come from ([`xdp_modes`]): `skb\n(fastnet:3, generic XDP, copy)`.
 fn row_name(results: &Results, label: &str) -> String {
-    let mut name = match results.receivers.iter().find(|r| r.label == label) {
-        Some(r) if r.label != r.method.name() => format!("{}\n({})", r.label, r.method),
-        _ => label.to_string(),
-    };
-    if let Some(modes) = xdp_modes(results, label) {
-        name.push_str(&format!("\n({modes})"));
+    let method = results.receivers.iter().find(|r| r.label == label && r.label != r.method.name());
+    let notes: Vec<String> =
+        method.map(|r| r.method.to_string()).into_iter().chain(xdp_modes(results, label)).collect();
+    match notes.as_slice() {
+        [] => label.to_string(),
+        notes => format!("{label}\n({})", notes.join(", ")),
     }
-    name
 }
 
 /// The XDP modes the points and search trials of receiver `label` ran in (`native XDP, copy`;

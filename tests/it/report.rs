@@ -273,6 +273,30 @@ fn table_shows_means_and_keeps_invalid_points_out() {
 }
 
 #[test]
+fn tables_name_the_xdp_modes_a_method_ran_in() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let mut results = fabricate(&s, 0.0, usize::MAX);
+    let text = report::table(&results);
+    assert!(text.contains("(native XDP, copy)"), "{text}");
+    assert_eq!(report::xdp_modes(&results, "pcap"), None);
+    // Generic mode pays an skb per frame: a class must see it next to the figures.
+    for p in results.points.iter_mut().filter(|p| p.label == "fastnet:3") {
+        p.counters.xdp_mode = Some(fastnet::bpf::XdpMode::Generic);
+    }
+    assert_eq!(report::xdp_modes(&results, "fastnet:3").as_deref(), Some("generic XDP, copy"));
+    let text = report::table(&results);
+    assert!(text.contains("(generic XDP, copy)") && !text.contains("native XDP"), "{text}");
+    // Points that ran in different modes name each.
+    results.points.iter_mut().find(|p| p.label == "fastnet:3").unwrap().counters.xdp_mode =
+        Some(fastnet::bpf::XdpMode::Native);
+    assert_eq!(
+        report::xdp_modes(&results, "fastnet:3").as_deref(),
+        Some("native XDP, copy; generic XDP, copy")
+    );
+}
+
+#[test]
 fn a_wide_sweep_switches_to_the_long_layout_within_100_columns() {
     let lab = Lab::new();
     let text = std::fs::read_to_string(

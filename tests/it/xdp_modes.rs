@@ -215,3 +215,51 @@ fn recv_text_names_the_modes() {
         .unwrap();
     assert!(!text(&out.stdout).lines().any(|l| l.starts_with("xdp")), "{}", text(&out.stdout));
 }
+
+#[test]
+fn a_run_records_the_modes_of_each_point_and_the_tables_show_them() {
+    let Some(_ns) = privileged("a_run_records_the_modes_of_each_point_and_the_tables_show_them")
+    else {
+        return;
+    };
+    use super::run::{assert_lab_gone, lab_name, run, scenario};
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab_name("modes");
+    let file = scenario(
+        dir.path(),
+        "modes",
+        "[generator]\nengine = \"ring\"\nrates = [\"20kpps\"]\nduration = \"1s\"\n\
+         warmup = \"200ms\"\n\
+         [[receiver]]\nmethod = \"fastnet:3\"\n\
+         [[receiver]]\nmethod = \"fastnet:3\"\nname = \"skb\"\nxdp_mode = \"generic\"\n\
+         zero_copy = \"off\"\n\
+         [[receiver]]\nmethod = \"xdp-drop\"\nxdp_mode = \"auto\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n\
+         [run]\nrepeat = 1\ndrain = \"100ms\"\nseed = 3\nretries = 0\n",
+    );
+    let results = dir.path().join("results");
+    let out = run(&file, &lab, &results);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_lab_gone(&lab);
+    let rdir = super::util::results_dir(&results);
+    let json = super::util::json(&rdir.join("results.json"));
+    crate::report::assert_valid_results(&json, "a run with XDP modes");
+    let modes = |label: &str| {
+        let p = json["points"].as_array().unwrap().iter().find(|p| p["label"] == label).unwrap();
+        (p["xdp_mode"].clone(), p["xsk_bind"].clone())
+    };
+    let null = serde_json::Value::Null;
+    assert_eq!(modes("fastnet:3"), ("native".into(), "copy".into()));
+    assert_eq!(modes("skb"), ("generic".into(), "copy".into()));
+    assert_eq!(modes("xdp-drop"), ("native".into(), null.clone()));
+    assert_eq!(modes("pcap"), (null.clone(), null));
+    let csv = std::fs::read_to_string(rdir.join("results.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains(",xdp_mode,xsk_bind,"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains(",skb,fastnet:3,") && l.contains(",generic,copy,")));
+    for file in ["table.txt", "table.md", "report.md"] {
+        let table = std::fs::read_to_string(rdir.join(file)).unwrap();
+        for note in ["(native XDP, copy)", "(generic XDP, copy)", "(native XDP)"] {
+            assert!(table.contains(note), "{file} lacks {note}:\n{table}");
+        }
+    }
+}
