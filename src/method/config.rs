@@ -178,3 +178,35 @@ fn memory_available() -> Option<u64> {
     let kib = text.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?;
     kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|k| k * 1024)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdp_mode_and_zero_copy_read_their_words_and_suggest_the_nearest() {
+        assert_eq!(parse_xdp_mode("auto"), Ok(None));
+        assert_eq!(parse_xdp_mode("native"), Ok(Some(XdpMode::Native)));
+        assert_eq!(parse_xdp_mode("generic"), Ok(Some(XdpMode::Generic)));
+        assert_eq!(parse_zero_copy("auto"), Ok(None));
+        assert_eq!(parse_zero_copy("required"), Ok(Some(BindMode::ZeroCopy)));
+        assert_eq!(parse_zero_copy("off"), Ok(Some(BindMode::Copy)));
+        let e = parse_xdp_mode("nativ").unwrap_err();
+        assert_eq!(
+            e,
+            "\"nativ\" is not one of \"auto\", \"native\", \"generic\"; did you mean \"native\"?"
+        );
+        let e = parse_zero_copy("on").unwrap_err();
+        assert!(e.starts_with("\"on\" is not one of \"auto\", \"required\", \"off\""), "{e}");
+        // Every word a value takes reads back, and auto is the default (no knob set).
+        for word in XDP_MODES {
+            assert!(parse_xdp_mode(word).is_ok());
+        }
+        for word in ZERO_COPY {
+            assert!(parse_zero_copy(word).is_ok());
+        }
+        let config = RecvConfig::default();
+        assert_eq!((config.xdp_mode, config.zero_copy), (None, None));
+        assert_eq!(config.set().count(), 0);
+    }
+}

@@ -256,9 +256,9 @@ fn a_run_records_the_modes_of_each_point_and_the_tables_show_them() {
     let csv = std::fs::read_to_string(rdir.join("results.csv")).unwrap();
     assert!(csv.lines().next().unwrap().contains(",xdp_mode,xsk_bind,"), "{csv}");
     assert!(csv.lines().any(|l| l.contains(",skb,fastnet:3,") && l.contains(",generic,copy,")));
-    for file in ["table.txt", "table.md", "report.md"] {
+    for file in ["table.txt", "table.md", "report.md", "report.html"] {
         let table = std::fs::read_to_string(rdir.join(file)).unwrap();
-        for note in ["(native XDP, copy)", "(generic XDP, copy)", "(native XDP)"] {
+        for note in ["(native XDP, copy)", "(fastnet:3, generic XDP, copy)", "(native XDP)"] {
             assert!(table.contains(note), "{file} lacks {note}:\n{table}");
         }
     }
