@@ -131,12 +131,12 @@ pub trait Receive: Send {
 
     /// Where its XDP program runs (native, or generic on a driver without native XDP); `None`
     /// for a method without one.
-    fn xdp_mode(&self) -> Option<crate::bpf::XdpMode> {
+    fn xdp_mode(&self) -> Option<crate::caps::XdpMode> {
         None
     }
 
     /// How its `AF_XDP` socket is bound (zero-copy or copy); `None` for a method without one.
-    fn xsk_bind(&self) -> Option<crate::xdp::BindMode> {
+    fn xsk_bind(&self) -> Option<crate::caps::BindMode> {
         None
     }
 }

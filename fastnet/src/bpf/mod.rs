@@ -223,42 +223,13 @@ impl AsFd for Map {
     }
 }
 
-/// Where an XDP program runs on an interface: what [`Link::attach_xdp_with`] chose, and what a
-/// caller may require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
-pub enum XdpMode {
-    /// In the driver (`XDP_FLAGS_DRV_MODE`): veth supports it; the fast path.
-    #[default]
-    #[doc(alias = "XDP_FLAGS_DRV_MODE")]
-    Native,
-    /// On the skb after allocation (`XDP_FLAGS_SKB_MODE`): any interface, slower — every frame
-    /// pays an skb, as it does for an AF_PACKET socket.
-    #[doc(alias = "XDP_FLAGS_SKB_MODE")]
-    Generic,
-}
+pub use crate::caps::XdpMode;
 
-impl XdpMode {
-    const fn flags(self) -> u32 {
-        match self {
-            XdpMode::Native => 1 << 2,
-            XdpMode::Generic => 1 << 1,
-        }
-    }
-
-    /// `native` or `generic`.
-    pub fn name(self) -> &'static str {
-        match self {
-            XdpMode::Native => "native",
-            XdpMode::Generic => "generic",
-        }
-    }
-}
-
-impl std::fmt::Display for XdpMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+/// `XDP_FLAGS_DRV_MODE` or `XDP_FLAGS_SKB_MODE`.
+const fn xdp_flags(mode: XdpMode) -> u32 {
+    match mode {
+        XdpMode::Native => 1 << 2,
+        XdpMode::Generic => 1 << 1,
     }
 }
 
@@ -285,15 +256,14 @@ impl Link {
         if mode == XdpMode::Native {
             crate::caps::Feature::NativeXdp.check_not_forced_off()?;
         }
-        let fd = sys::link_create(prog.as_fd(), ifindex, ATTACH_TYPE_XDP, mode.flags()).map_err(
-            |e| match e.raw_os_error() {
+        let fd = sys::link_create(prog.as_fd(), ifindex, ATTACH_TYPE_XDP, xdp_flags(mode))
+            .map_err(|e| match e.raw_os_error() {
                 Some(libc::EOPNOTSUPP) if mode == XdpMode::Native => Error::Unsupported {
                     feature: "native (driver) XDP",
                     why: format!("interface #{ifindex}: {e}"),
                 },
                 _ => e.into(),
-            },
-        )?;
+            })?;
         Ok(Link { fd, ifindex, mode })
     }
 

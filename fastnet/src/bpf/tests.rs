@@ -11,6 +11,12 @@ pub(crate) fn veth_pair() {
         && ip link add va type veth peer name vb && ip link set va up && ip link set vb up");
 }
 
+/// A macvlan `mv` on `vb` with the MAC the test frames are sent to: a device without native
+/// XDP, reached through the veth pair.
+pub(crate) fn macvlan_on_vb() {
+    sh("ip link add mv link vb address 02:00:00:00:00:0b type macvlan && ip link set mv up");
+}
+
 /// A 60-byte frame with EtherType `ethertype`.
 pub(crate) fn frame(ethertype: u16) -> Vec<u8> {
     let mut f = vec![0u8; 60];
@@ -320,7 +326,7 @@ fn drop_counter_falls_back_to_generic_mode_without_native_xdp() {
         return;
     };
     veth_pair();
-    crate::xdp::tests::macvlan_on_vb();
+    macvlan_on_vb();
     let counter = XdpDropCounter::attach("mv").unwrap();
     assert_eq!(counter.mode(), XdpMode::Generic);
     assert!(sh("ip link show mv").contains("xdpgeneric"), "{}", sh("ip link show mv"));

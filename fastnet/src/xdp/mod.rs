@@ -244,41 +244,13 @@ impl XskConfig {
     }
 }
 
-/// How an `AF_XDP` socket is bound to its queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
-pub enum BindMode {
-    /// `XDP_ZEROCOPY`: the driver writes each frame straight into the UMEM (needs the driver's
-    /// support and native XDP).
-    #[doc(alias = "XDP_ZEROCOPY")]
-    ZeroCopy,
-    /// `XDP_COPY`: the kernel copies each frame into the UMEM after the driver (any driver).
-    #[doc(alias = "XDP_COPY")]
-    Copy,
-}
+pub use crate::caps::BindMode;
 
-impl BindMode {
-    /// `zero-copy` or `copy`.
-    pub fn name(self) -> &'static str {
-        match self {
-            BindMode::ZeroCopy => "zero-copy",
-            BindMode::Copy => "copy",
-        }
-    }
-
-    /// Its `sxdp_flags`.
-    fn flags(self) -> u16 {
-        match self {
-            BindMode::ZeroCopy => libc::XDP_ZEROCOPY | libc::XDP_USE_NEED_WAKEUP,
-            BindMode::Copy => libc::XDP_COPY,
-        }
-    }
-}
-
-impl std::fmt::Display for BindMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+/// The `sxdp_flags` of a bind in `mode`.
+fn bind_flags(mode: BindMode) -> u16 {
+    match mode {
+        BindMode::ZeroCopy => libc::XDP_ZEROCOPY | libc::XDP_USE_NEED_WAKEUP,
+        BindMode::Copy => libc::XDP_COPY,
     }
 }
 
@@ -331,7 +303,7 @@ fn bind_when_free(
 ) -> Result<(), crate::SyscallError> {
     let deadline = Instant::now() + BIND_BUSY_RETRY;
     loop {
-        match sys::bind(fd, ifindex, queue, mode.flags()) {
+        match sys::bind(fd, ifindex, queue, bind_flags(mode)) {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -694,4 +666,4 @@ fn socket() -> Result<OwnedFd> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::bpf::tests::{frame, has_xdp, send_with_python, veth_pair};
+use crate::bpf::tests::{frame, has_xdp, macvlan_on_vb, send_with_python, veth_pair};
 use crate::bpf::LiveFrames;
 use crate::testing::{privileged, sh};
 
@@ -245,12 +245,6 @@ fn a_coalescing_receiver_defers_napi_while_open_and_restores_it() {
     assert_eq!(napi_deferral("vb"), ("1".into(), "30000".into()));
     assert_eq!(rx.napi_timeout(), None);
     assert_eq!(rx.delay_bound(), Duration::ZERO);
-}
-
-/// A macvlan `mv` on `vb` with the MAC the test frames are sent to: a device without native
-/// XDP, reached through the veth pair.
-pub(crate) fn macvlan_on_vb() {
-    sh("ip link add mv link vb address 02:00:00:00:00:0b type macvlan && ip link set mv up");
 }
 
 #[test]
