@@ -93,6 +93,73 @@ impl fmt::Display for Feature {
     }
 }
 
+// The modes a feature or its fallback came out as, which a receiver reports
+// (`crate::rx::Receive`): here, below both the mechanisms and `rx`, so that neither imports the
+// other. `crate::bpf` and `crate::xdp` re-export them.
+
+/// Where an XDP program runs on an interface — with [`Feature::NativeXdp`] or without it: what
+/// [`Link::attach_xdp_with`](crate::bpf::Link::attach_xdp_with) chose, and what a caller may
+/// require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum XdpMode {
+    /// In the driver (`XDP_FLAGS_DRV_MODE`): veth supports it; the fast path.
+    #[default]
+    #[doc(alias = "XDP_FLAGS_DRV_MODE")]
+    Native,
+    /// On the skb after allocation (`XDP_FLAGS_SKB_MODE`): any interface, slower — every frame
+    /// pays an skb, as it does for an AF_PACKET socket.
+    #[doc(alias = "XDP_FLAGS_SKB_MODE")]
+    Generic,
+}
+
+impl XdpMode {
+    /// `native` or `generic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            XdpMode::Native => "native",
+            XdpMode::Generic => "generic",
+        }
+    }
+}
+
+impl std::fmt::Display for XdpMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How an `AF_XDP` socket is bound to its queue — with [`Feature::ZeroCopy`] or without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum BindMode {
+    /// `XDP_ZEROCOPY`: the driver writes each frame straight into the UMEM (needs the driver's
+    /// support and native XDP).
+    #[doc(alias = "XDP_ZEROCOPY")]
+    ZeroCopy,
+    /// `XDP_COPY`: the kernel copies each frame into the UMEM after the driver (any driver).
+    #[doc(alias = "XDP_COPY")]
+    Copy,
+}
+
+impl BindMode {
+    /// `zero-copy` or `copy`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BindMode::ZeroCopy => "zero-copy",
+            BindMode::Copy => "copy",
+        }
+    }
+}
+
+impl std::fmt::Display for BindMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Turns `features` off for the calling thread until the guard drops: [`WITHOUT_VAR`] for one
 /// test, without touching the environment the other tests of the process share.
 #[cfg(any(test, feature = "testing"))]

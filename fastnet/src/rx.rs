@@ -128,6 +128,17 @@ pub trait Receive: Send {
     fn delay_bound(&self) -> Option<Duration> {
         None
     }
+
+    /// Where its XDP program runs (native, or generic on a driver without native XDP); `None`
+    /// for a method without one.
+    fn xdp_mode(&self) -> Option<crate::caps::XdpMode> {
+        None
+    }
+
+    /// How its `AF_XDP` socket is bound (zero-copy or copy); `None` for a method without one.
+    fn xsk_bind(&self) -> Option<crate::caps::BindMode> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,16 @@ pub struct Args {
     /// coming, e.g. `1ms` (default 10ms, pcap's block timeout; 0s: woken by every NAPI flush).
     #[arg(long, value_name = "DURATION", value_parser = parse_delay_arg)]
     pub max_delay: Option<Duration>,
+    /// fastnet:3, xdp-drop: where the XDP program runs — auto: native where the driver has
+    /// it, else generic (skb) mode.
+    #[arg(long, value_name = "MODE", default_value = "auto",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::method::XDP_MODES))]
+    pub xdp_mode: String,
+    /// fastnet:3: how the AF_XDP socket binds — auto: zero-copy where the driver offers it,
+    /// else copy; required: zero-copy or fail; off: copy.
+    #[arg(long, value_name = "WHEN", default_value = "auto",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::method::ZERO_COPY))]
+    pub zero_copy: String,
     /// Stop after this long, e.g. `10s` (default: run until Ctrl-C, which then exits 0; a
     /// Ctrl-C before --duration or --count is reached exits 130).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "count")]
@@ -159,6 +169,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             frames: args.frames,
             wait: args.wait,
             max_delay: args.max_delay,
+            xdp_mode: crate::method::parse_xdp_mode(&args.xdp_mode).map_err(bad_input)?,
+            zero_copy: crate::method::parse_zero_copy(&args.zero_copy).map_err(bad_input)?,
             command: args.command.clone(),
             write: args.write.clone().map(|path| WriteTo { path, count: args.write_count }),
         },
@@ -331,6 +343,17 @@ fn print_summary(
     }
     if let Some(rx) = iface_rx {
         outln!("iface rx      {rx} (netlink rx_packets over the run)")?;
+    }
+    if let Some(mode) = report.xdp_mode {
+        let how = match mode {
+            fastnet::bpf::XdpMode::Native => "in the driver",
+            fastnet::bpf::XdpMode::Generic => "on the skb: every frame pays an skb, as for pcap",
+        };
+        let bind = report
+            .xsk_bind
+            .map(|b| format!("; AF_XDP socket bound in {b} mode"))
+            .unwrap_or_default();
+        outln!("xdp           {mode} mode ({how}){bind}")?;
     }
     let kernel = report.napi_cpu_ns.map_or_else(
         || "kernel n/a (no NAPI kthread to measure)".to_string(),

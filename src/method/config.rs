@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use fastnet::bpf::XdpMode;
+use fastnet::xdp::BindMode;
+
 use super::{Knob, Method};
 use crate::exit::bad_field;
 
@@ -60,6 +63,14 @@ pub struct RecvConfig {
     pub wait: Wait,
     /// How long frames may gather in the ring between drains (AF_XDP).
     pub max_delay: Option<Duration>,
+    /// `xdp_mode`: where the XDP program must run; `None` (`auto`): native where the driver
+    /// has it, else generic.
+    #[serde(default)]
+    pub xdp_mode: Option<XdpMode>,
+    /// `zero_copy`: how the AF_XDP socket must bind; `None` (`auto`): zero-copy where the
+    /// driver offers it, else copy.
+    #[serde(default)]
+    pub zero_copy: Option<BindMode>,
     /// `exec` only: the command line of the user's receiver.
     pub command: Option<String>,
     /// Save what was received to a capture file.
@@ -75,6 +86,8 @@ impl RecvConfig {
             (Knob::Frames, self.frames.is_some()),
             (Knob::BusyWait, self.wait == Wait::Busy),
             (Knob::MaxDelay, self.max_delay.is_some()),
+            (Knob::XdpMode, self.xdp_mode.is_some()),
+            (Knob::ZeroCopy, self.zero_copy.is_some()),
             (Knob::Write, self.write.is_some()),
             (Knob::Command, self.command.is_some()),
         ]
@@ -123,9 +136,77 @@ impl RecvConfig {
     }
 }
 
+/// The values `xdp_mode` takes.
+pub const XDP_MODES: [&str; 3] = ["auto", "native", "generic"];
+
+/// The values `zero_copy` takes.
+pub const ZERO_COPY: [&str; 3] = ["auto", "required", "off"];
+
+/// Reads an `xdp_mode` value: `auto` (`None`), `native` or `generic`.
+pub fn parse_xdp_mode(text: &str) -> Result<Option<XdpMode>, String> {
+    match text {
+        "auto" => Ok(None),
+        "native" => Ok(Some(XdpMode::Native)),
+        "generic" => Ok(Some(XdpMode::Generic)),
+        _ => Err(not_one_of(text, &XDP_MODES)),
+    }
+}
+
+/// Reads a `zero_copy` value: `auto` (`None`), `required` (zero-copy) or `off` (copy).
+pub fn parse_zero_copy(text: &str) -> Result<Option<BindMode>, String> {
+    match text {
+        "auto" => Ok(None),
+        "required" => Ok(Some(BindMode::ZeroCopy)),
+        "off" => Ok(Some(BindMode::Copy)),
+        _ => Err(not_one_of(text, &ZERO_COPY)),
+    }
+}
+
+fn not_one_of(text: &str, valid: &[&str]) -> String {
+    let suggestion = crate::location::closest(text, valid.iter().copied())
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    format!(
+        "\"{text}\" is not one of {}{suggestion}",
+        valid.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+    )
+}
+
 /// `MemAvailable` from `/proc/meminfo`, in bytes.
 fn memory_available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib = text.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?;
     kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|k| k * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdp_mode_and_zero_copy_read_their_words_and_suggest_the_nearest() {
+        assert_eq!(parse_xdp_mode("auto"), Ok(None));
+        assert_eq!(parse_xdp_mode("native"), Ok(Some(XdpMode::Native)));
+        assert_eq!(parse_xdp_mode("generic"), Ok(Some(XdpMode::Generic)));
+        assert_eq!(parse_zero_copy("auto"), Ok(None));
+        assert_eq!(parse_zero_copy("required"), Ok(Some(BindMode::ZeroCopy)));
+        assert_eq!(parse_zero_copy("off"), Ok(Some(BindMode::Copy)));
+        let e = parse_xdp_mode("nativ").unwrap_err();
+        assert_eq!(
+            e,
+            "\"nativ\" is not one of \"auto\", \"native\", \"generic\"; did you mean \"native\"?"
+        );
+        let e = parse_zero_copy("on").unwrap_err();
+        assert!(e.starts_with("\"on\" is not one of \"auto\", \"required\", \"off\""), "{e}");
+        // Every word a value takes reads back, and auto is the default (no knob set).
+        for word in XDP_MODES {
+            assert!(parse_xdp_mode(word).is_ok());
+        }
+        for word in ZERO_COPY {
+            assert!(parse_zero_copy(word).is_ok());
+        }
+        let config = RecvConfig::default();
+        assert_eq!((config.xdp_mode, config.zero_copy), (None, None));
+        assert_eq!(config.set().count(), 0);
+    }
 }

@@ -30,6 +30,8 @@ fn xsk_config(config: &RecvConfig) -> XskConfig {
     if let Some(d) = config.max_delay {
         xsk.max_delay = d;
     }
+    xsk.mode = config.xdp_mode;
+    xsk.bind = config.zero_copy;
     xsk
 }
 
@@ -63,6 +65,14 @@ impl ReceiveMethod for FastnetXdp {
                 knob: Knob::MaxDelay,
                 sets:
                     "how long frames gather between drains (default 10 ms, `0s` none, at most 1 s)",
+            },
+            KnobUse {
+                knob: Knob::XdpMode,
+                sets: "`auto` (default: native where the driver has it, else generic), `native`, `generic`",
+            },
+            KnobUse {
+                knob: Knob::ZeroCopy,
+                sets: "`auto` (default: zero-copy where offered, else copy), `required`, `off` (copy)",
             },
             KnobUse { knob: Knob::Write, sets: "save what was received" },
         ]

@@ -34,7 +34,9 @@ pub mod pcap;
 pub mod socket;
 mod xdp_drop;
 
-pub use config::{RecvConfig, Wait, WriteTo};
+pub use config::{
+    parse_xdp_mode, parse_zero_copy, RecvConfig, Wait, WriteTo, XDP_MODES, ZERO_COPY,
+};
 pub use exec::PLACEHOLDERS;
 
 /// How long one `receive` call may wait when idle: bounds how late a receiver notices a stop.
@@ -60,16 +62,22 @@ pub enum Knob {
     Command,
     /// `max_delay`: how long frames may gather between drains.
     MaxDelay,
+    /// `xdp_mode`: where the XDP program runs, when not left to the driver (`auto`).
+    XdpMode,
+    /// `zero_copy`: how the AF_XDP socket binds, when not left to the driver (`auto`).
+    ZeroCopy,
 }
 
 impl Knob {
     /// Every knob, in the order help lists them.
-    pub const ALL: [Knob; 7] = [
+    pub const ALL: [Knob; 9] = [
         Knob::Buffer,
         Knob::Batch,
         Knob::Frames,
         Knob::BusyWait,
         Knob::MaxDelay,
+        Knob::XdpMode,
+        Knob::ZeroCopy,
         Knob::Write,
         Knob::Command,
     ];
@@ -84,6 +92,8 @@ impl Knob {
             Knob::Write => "write",
             Knob::Command => "command",
             Knob::MaxDelay => "max_delay",
+            Knob::XdpMode => "xdp_mode",
+            Knob::ZeroCopy => "zero_copy",
         }
     }
 
@@ -487,6 +497,8 @@ mod tests {
     fn knobs_are_the_descriptors_own() {
         assert_eq!(Knob::Batch.users(), ["fastnet:2", "fastnet:3"]);
         assert_eq!(Knob::Frames.users(), ["fastnet:3"]);
+        assert_eq!(Knob::XdpMode.users(), ["fastnet:3", "xdp-drop"]);
+        assert_eq!(Knob::ZeroCopy.users(), ["fastnet:3"]);
         assert_eq!(Knob::Command.users(), ["exec"]);
         assert!(!Knob::Buffer.used_by(Method::XdpDrop));
         assert!(!Knob::Write.used_by(Method::Exec));

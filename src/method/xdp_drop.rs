@@ -2,7 +2,7 @@
 
 use fastnet::rx::Receive;
 
-use super::{DropStage, Facility, KnobUse, ReceiveMethod, RecvConfig};
+use super::{DropStage, Facility, Knob, KnobUse, ReceiveMethod, RecvConfig};
 
 /// The `xdp-drop` method.
 #[derive(Debug)]
@@ -19,10 +19,16 @@ impl ReceiveMethod for XdpDrop {
         "fastnet/src/bpf/"
     }
     fn knobs(&self) -> &'static [KnobUse] {
-        &[]
+        &[KnobUse {
+            knob: Knob::XdpMode,
+            sets: "`auto` (default: native where the driver has it, else generic), `native`, `generic`",
+        }]
     }
-    fn open(&self, iface: &str, _: &RecvConfig) -> Option<fastnet::Result<Box<dyn Receive>>> {
-        Some(fastnet::bpf::XdpDropCounter::attach(iface).map(|c| Box::new(c) as Box<dyn Receive>))
+    fn open(&self, iface: &str, config: &RecvConfig) -> Option<fastnet::Result<Box<dyn Receive>>> {
+        Some(
+            fastnet::bpf::XdpDropCounter::attach_mode(iface, config.xdp_mode)
+                .map(|c| Box::new(c) as Box<dyn Receive>),
+        )
     }
     fn drop_stage(&self) -> DropStage {
         DropStage::None

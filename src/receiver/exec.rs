@@ -299,6 +299,8 @@ pub(super) fn run(
         cpu_ns: u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX),
         napi_cpu_ns: None,
         delay_bound_ns: None,
+        xdp_mode: None,
+        xsk_bind: None,
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: program.results.clone(),
     })

@@ -101,6 +101,14 @@ pub struct RecvReport {
     /// let it see it, ns ([`fastnet::rx::Receive::delay_bound`]); `None` when the method does
     /// not say.
     pub delay_bound_ns: Option<u64>,
+    /// Where the method's XDP program ran (`native`, or `generic` on a driver without native
+    /// XDP); `None` for a method without one.
+    #[serde(default)]
+    pub xdp_mode: Option<fastnet::bpf::XdpMode>,
+    /// How the method's AF_XDP socket was bound (`zero-copy` or `copy`); `None` for a method
+    /// without one.
+    #[serde(default)]
+    pub xsk_bind: Option<fastnet::xdp::BindMode>,
     /// From ready to the end of the drain, ns.
     pub elapsed_ns: u64,
     /// `exec` only: every `RESULT-<NAME> <value>` line the program printed (last value wins).
@@ -111,6 +119,22 @@ impl RecvReport {
     /// CPU time per frame handled: receiver plus NAPI kthread ([`CpuPerFrame`]).
     pub fn cpu_per_frame(&self) -> Option<CpuPerFrame> {
         CpuPerFrame::of(self.frames, self.cpu_ns, self.napi_cpu_ns)
+    }
+}
+
+/// The modes an XDP method ran in, as a table or report notes them next to its figures:
+/// `native XDP, copy`, `generic XDP, zero-copy`, `native XDP` (`xdp-drop`); `None` for a
+/// method without XDP. Generic mode pays an skb per frame, as an AF_PACKET socket does, so a
+/// figure must say which mode it comes from.
+pub fn xdp_modes_note(
+    xdp_mode: Option<fastnet::bpf::XdpMode>,
+    xsk_bind: Option<fastnet::xdp::BindMode>,
+) -> Option<String> {
+    match (xdp_mode, xsk_bind) {
+        (Some(mode), Some(bind)) => Some(format!("{mode} XDP, {bind}")),
+        (Some(mode), None) => Some(format!("{mode} XDP")),
+        (None, Some(bind)) => Some(bind.to_string()),
+        (None, None) => None,
     }
 }
 
@@ -329,6 +353,7 @@ fn run_thread(
     let elapsed = t0.elapsed();
     let napi_cpu_ns = napi.elapsed_ns();
     let delay_bound_ns = rx.delay_bound().map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let (xdp_mode, xsk_bind) = (rx.xdp_mode(), rx.xsk_bind());
     drop(rx);
     Ok(RecvReport {
         method: spec.method,
@@ -338,6 +363,8 @@ fn run_thread(
         cpu_ns: u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX),
         napi_cpu_ns,
         delay_bound_ns,
+        xdp_mode,
+        xsk_bind,
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: Default::default(),
     })

@@ -56,4 +56,4 @@ pub use results::{
 pub use results_csv::to_csv;
 pub use results_dir::{results_file, write_dir, ResultsDir, SavedRun};
 pub use summary::{Cell, CpuSplit, Figure, Found, Headline, Stat, SPLIT_GAP_FRACTION};
-pub use table::{grids, invalid_lines, table, table_markdown, Grid, MAX_WIDTH};
+pub use table::{grids, invalid_lines, table, table_markdown, xdp_modes, Grid, MAX_WIDTH};

@@ -26,8 +26,9 @@ pub const WIRE_OVERHEAD_BYTES: u64 = 24;
 /// The layout version of `results.json` this netlab writes. 1: before the field existed;
 /// 2: `schema_version`, `searches`, CPU per frame in parts; 3: every point's `offered_frames`
 /// and `lost_frames` (where the frames were lost), `drops.sender_queue_frames` and
-/// `drops.nic_frames`. `docs/results.schema.json` describes it; a file from a newer netlab is
-/// refused rather than misread, one from an older one gets its budgets from its counters.
+/// `drops.nic_frames`, and the XDP modes of a point (`xdp_mode`, `xsk_bind`).
+/// `docs/results.schema.json` describes it; a file from a newer netlab is refused rather than
+/// misread, one from an older one gets its budgets from its counters.
 pub const SCHEMA_VERSION: u32 = 3;
 
 fn schema_version_1() -> u32 {
@@ -256,6 +257,15 @@ pub struct Counters {
     /// `None` when the method does not say.
     #[serde(default)]
     pub delay_bound_ns: Option<u64>,
+    /// Where the receiver's XDP program ran: `native`, or `generic` (on the skb, on a driver
+    /// without native XDP); `None` for a method without one, or in results written before it
+    /// was recorded.
+    #[serde(default)]
+    pub xdp_mode: Option<fastnet::bpf::XdpMode>,
+    /// How the receiver's AF_XDP socket was bound: `zero-copy` or `copy`; `None` for a method
+    /// without one, or in results written before it was recorded.
+    #[serde(default)]
+    pub xsk_bind: Option<fastnet::xdp::BindMode>,
     /// The generator's largest burst: most frames that left back to back (`None` at top
     /// speed, or in results written before it was recorded).
     #[serde(default)]

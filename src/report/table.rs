@@ -292,12 +292,32 @@ pub fn invalid_lines(results: &Results) -> Vec<String> {
     lines
 }
 
-/// A method's row name: its label, and its method when the label differs.
+/// A method's row name: its label, then in brackets its method when the label differs and the
+/// XDP modes its figures come from ([`xdp_modes`]): `skb\n(fastnet:3, generic XDP, copy)`.
 pub(super) fn row_name(results: &Results, label: &str) -> String {
-    match results.receivers.iter().find(|r| r.label == label) {
-        Some(r) if r.label != r.method.name() => format!("{}\n({})", r.label, r.method),
-        _ => label.to_string(),
+    let method = results.receivers.iter().find(|r| r.label == label && r.label != r.method.name());
+    let notes: Vec<String> =
+        method.map(|r| r.method.to_string()).into_iter().chain(xdp_modes(results, label)).collect();
+    match notes.as_slice() {
+        [] => label.to_string(),
+        notes => format!("{label}\n({})", notes.join(", ")),
     }
+}
+
+/// The XDP modes the points and search trials of receiver `label` ran in (`native XDP, copy`;
+/// `generic XDP` for xdp-drop on a driver without native XDP), every one met when they differ
+/// (`; `-separated); `None` for a method without XDP or results that did not record them.
+/// Generic mode pays an skb per frame like an AF_PACKET socket: a figure says which it is.
+pub fn xdp_modes(results: &Results, label: &str) -> Option<String> {
+    let points = results.points.iter().chain(results.searches.iter().flat_map(|s| &s.trials));
+    let mut notes: Vec<String> = Vec::new();
+    for p in points.filter(|p| p.label == label) {
+        let note = crate::receiver::xdp_modes_note(p.counters.xdp_mode, p.counters.xsk_bind);
+        if let Some(note) = note.filter(|n| !notes.contains(n)) {
+            notes.push(note);
+        }
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 /// Every search, one row each: what it found, the bracket it found it in, the trials it took

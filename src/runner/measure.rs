@@ -265,6 +265,8 @@ impl Bench<'_> {
             rx_cpu_ns: w.recv.cpu_ns,
             napi_cpu_ns: w.recv.napi_cpu_ns,
             delay_bound_ns: w.recv.delay_bound_ns,
+            xdp_mode: w.recv.xdp_mode,
+            xsk_bind: w.recv.xsk_bind,
             largest_burst_frames: w.send.burst.map(|b| b.largest),
             generator_limit: w.send.pacing_limit(),
             engine: Some(w.send.engine),

@@ -45,6 +45,8 @@ fn config(r: &ReceiverSpec, command: Option<String>) -> RecvConfig {
         frames: r.frames.map(|f| f as usize),
         wait: r.wait.unwrap_or_default(),
         max_delay: r.max_delay,
+        xdp_mode: r.xdp_mode,
+        zero_copy: r.zero_copy,
         command,
         write: r.write.clone().map(|path| crate::receiver::record::WriteTo { path, count: None }),
     }

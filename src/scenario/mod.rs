@@ -19,6 +19,8 @@
 //! method = "fastnet:3"               # see `Method::valid_names()`
 //! buffer = "4MiB"                    # optional; batch, frames, wait = "busy" | "poll" too
 //! max_delay = "10ms"                 # optional, fastnet:3: frames gather this long between drains
+//! xdp_mode = "auto"                  # fastnet:3, xdp-drop: "auto" | "native" | "generic"
+//! zero_copy = "auto"                 # fastnet:3: "auto" | "required" | "off"
 //! [[receiver]]
 //! method = "exec"
 //! name = "student"                   # required for exec; tells two receivers of a method apart
@@ -75,7 +77,7 @@ use sha2::Digest as _;
 
 use crate::exit::bad_input;
 use crate::generator::engine::Engine;
-use crate::method::{Knob, Wait};
+use crate::method::{parse_xdp_mode, parse_zero_copy, Knob, Wait};
 use crate::topology::TopologySpec;
 
 mod locate;
@@ -184,6 +186,10 @@ pub struct ReceiverSpec {
     /// `max_delay`: how long a frame may wait in the ring while the receiver coalesces
     /// wake-ups.
     pub max_delay: Option<Duration>,
+    /// `xdp_mode`: where the XDP program must run (`None`: `auto`).
+    pub xdp_mode: Option<fastnet::bpf::XdpMode>,
+    /// `zero_copy`: how the AF_XDP socket must bind (`None`: `auto`).
+    pub zero_copy: Option<fastnet::xdp::BindMode>,
     /// `command` (`exec` only, where it is required), as written (`{iface}` not substituted).
     pub command: Option<String>,
     /// `write`: the capture file to save what the receiver got to (pcapng if it ends in
@@ -204,6 +210,8 @@ impl ReceiverSpec {
             frames: None,
             wait: None,
             max_delay: None,
+            xdp_mode: None,
+            zero_copy: None,
             command: None,
             write: None,
         }
@@ -677,6 +685,14 @@ fn validate(
             ),
             (Knob::Write, r.write.as_ref().map(|w| w.span())),
             (Knob::MaxDelay, r.max_delay.as_ref().map(|d| d.span())),
+            (
+                Knob::XdpMode,
+                r.xdp_mode.as_ref().filter(|m| m.get_ref() != "auto").map(|m| m.span()),
+            ),
+            (
+                Knob::ZeroCopy,
+                r.zero_copy.as_ref().filter(|m| m.get_ref() != "auto").map(|m| m.span()),
+            ),
         ];
         for (knob, span) in knobs {
             if let Some(span) = span.filter(|_| !knob.used_by(method)) {
@@ -713,10 +729,20 @@ fn validate(
                 Some(delay)
             }
         };
+        let xdp_mode = match &r.xdp_mode {
+            None => None,
+            Some(m) => parse_xdp_mode(m.get_ref()).map_err(|e| err(m.span(), e))?,
+        };
+        let zero_copy = match &r.zero_copy {
+            None => None,
+            Some(m) => parse_zero_copy(m.get_ref()).map_err(|e| err(m.span(), e))?,
+        };
         receivers.push(ReceiverSpec {
             method,
             label,
             write,
+            xdp_mode,
+            zero_copy,
             buffer,
             batch: positive(source, r.batch, "batch")?,
             frames: positive(source, r.frames, "frames")?,

@@ -143,6 +143,8 @@ pub(super) struct RawReceiver {
     pub frames: Option<Spanned<u32>>,
     pub wait: Option<Spanned<Wait>>,
     pub max_delay: Option<Spanned<String>>,
+    pub xdp_mode: Option<Spanned<String>>,
+    pub zero_copy: Option<Spanned<String>>,
     pub command: Option<Spanned<String>>,
     pub write: Option<Spanned<String>>,
 }

@@ -14,3 +14,4 @@ mod scenario;
 mod topology;
 mod two_hosts;
 mod util;
+mod xdp_modes;

@@ -49,6 +49,8 @@ fn corpus() -> Vec<Bad> {
             Knob::Write => "write = \"rx.pcap\"".to_string(),
             Knob::Command => "command = \"./rx\"".to_string(),
             Knob::MaxDelay => "max_delay = \"1ms\"".to_string(),
+            Knob::XdpMode => "xdp_mode = \"generic\"".to_string(),
+            Knob::ZeroCopy => "zero_copy = \"required\"".to_string(),
         };
         for k in Knob::ALL {
             if k == Knob::Command || k.used_by(*m) {
@@ -89,6 +91,16 @@ fn corpus() -> Vec<Bad> {
         "fastnet:3: max_delay past its limit".into(),
         scenario("t", "", "", &receiver("fastnet:3", "max_delay = \"2s\"")),
         "receiver[0].max_delay",
+    );
+    add(
+        "fastnet:3: xdp_mode not a mode".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "xdp_mode = \"driver\"")),
+        "receiver[0].xdp_mode",
+    );
+    add(
+        "fastnet:3: zero_copy not a choice".into(),
+        scenario("t", "", "", &receiver("fastnet:3", "zero_copy = \"yes\"")),
+        "receiver[0].zero_copy",
     );
     add(
         "second receiver: pcap buffer too small".into(),

@@ -62,6 +62,8 @@ fn fabricate(s: &Scenario, wobble: f64, points: usize) -> Results {
                     rx_cpu_ns: (app as f64 * ns * 0.7) as u64,
                     napi_cpu_ns: Some((app as f64 * ns * 0.3) as u64),
                     delay_bound_ns: xdp.then_some(10_000_000),
+                    xdp_mode: xdp.then_some(fastnet::bpf::XdpMode::Native),
+                    xsk_bind: xdp.then_some(fastnet::xdp::BindMode::Copy),
                     largest_burst_frames: None,
                     generator_limit: None,
                     engine: Some(netlab::generator::EngineKind::Xdp),
@@ -268,6 +270,30 @@ fn table_shows_means_and_keeps_invalid_points_out() {
     let text = report::table(&results);
     assert!(text.contains("(1 of 3 invalid)"), "{text}");
     assert!(text.contains("pcap @ 1Mpps #1: the generator offered 800000 pps"), "{text}");
+}
+
+#[test]
+fn tables_name_the_xdp_modes_a_method_ran_in() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let mut results = fabricate(&s, 0.0, usize::MAX);
+    let text = report::table(&results);
+    assert!(text.contains("(native XDP, copy)"), "{text}");
+    assert_eq!(report::xdp_modes(&results, "pcap"), None);
+    // Generic mode pays an skb per frame: a class must see it next to the figures.
+    for p in results.points.iter_mut().filter(|p| p.label == "fastnet:3") {
+        p.counters.xdp_mode = Some(fastnet::bpf::XdpMode::Generic);
+    }
+    assert_eq!(report::xdp_modes(&results, "fastnet:3").as_deref(), Some("generic XDP, copy"));
+    let text = report::table(&results);
+    assert!(text.contains("(generic XDP, copy)") && !text.contains("native XDP"), "{text}");
+    // Points that ran in different modes name each.
+    results.points.iter_mut().find(|p| p.label == "fastnet:3").unwrap().counters.xdp_mode =
+        Some(fastnet::bpf::XdpMode::Native);
+    assert_eq!(
+        report::xdp_modes(&results, "fastnet:3").as_deref(),
+        Some("native XDP, copy; generic XDP, copy")
+    );
 }
 
 #[test]
@@ -500,11 +526,12 @@ fn results_validate_against_the_documented_schema() {
     assert!(!validator.is_valid(&unknown_stage));
     // A file from a newer netlab is refused, one without a version read as version 1.
     let mut newer = json.clone();
-    newer["schema_version"] = 4.into();
+    let next = report::SCHEMA_VERSION + 1;
+    newer["schema_version"] = next.into();
     let path = lab.dir.path().join("newer.json");
     std::fs::write(&path, newer.to_string()).unwrap();
     let err = format!("{:#}", Results::read(&path).unwrap_err());
-    assert!(err.contains("schema_version 4 is newer"), "{err}");
+    assert!(err.contains(&format!("schema_version {next} is newer")), "{err}");
     let mut older = json;
     older.as_object_mut().unwrap().remove("schema_version");
     std::fs::write(&path, older.to_string()).unwrap();

@@ -17,12 +17,12 @@ fn packet() -> String {
 }
 
 /// A lab name unique to this test and process.
-fn lab_name(test: &str) -> String {
+pub(super) fn lab_name(test: &str) -> String {
     format!("rt-{test}-{}", std::process::id())
 }
 
 /// A scenario with the shipped packet, `body` appended (generator, receivers, run).
-fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
+pub(super) fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
     let text = format!(
         "name = \"{name}\"\n[topology]\nkind = \"veth\"\n[packet]\nfile = \"{}\"\n{body}",
         packet()
@@ -32,11 +32,11 @@ fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-fn run(file: &Path, lab: &str, results: &Path) -> Output {
+pub(super) fn run(file: &Path, lab: &str, results: &Path) -> Output {
     netlab().args(["run", "--name", lab, "--results"]).arg(results).arg(file).output().unwrap()
 }
 
-fn assert_lab_gone(lab: &str) {
+pub(super) fn assert_lab_gone(lab: &str) {
     let netns = format!("netlab-{lab}");
     assert!(!NetNs::exists(&netns), "{netns} left behind");
     assert!(!Path::new(&format!("/run/netlab/{lab}.json")).exists(), "marker of {lab} left");

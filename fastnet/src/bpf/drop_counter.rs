@@ -65,17 +65,18 @@ fn program(counters: &Map) -> Result<Vec<Insn>> {
 }
 
 impl XdpDropCounter {
-    /// Attaches the counter to `ifname` in native (driver) mode.
+    /// Attaches the counter to `ifname` in native (driver) mode where the driver has it, else
+    /// in generic mode ([`XdpDropCounter::mode`] says which).
     pub fn attach(ifname: &str) -> Result<Self> {
-        Self::attach_mode(ifname, XdpMode::Native)
+        Self::attach_mode(ifname, None)
     }
 
-    /// Attaches the counter to `ifname` in `mode`.
-    pub fn attach_mode(ifname: &str, mode: XdpMode) -> Result<Self> {
+    /// Attaches the counter to `ifname` in `mode` (`None`: as [`XdpDropCounter::attach`]).
+    pub fn attach_mode(ifname: &str, mode: Option<XdpMode>) -> Result<Self> {
         let ifindex = crate::ifindex(ifname)?;
         let counters = Map::create(MapType::PercpuArray, VALUE_SIZE, 1, "xdp_drop_count")?;
         let program = Program::load_xdp(&program(&counters)?, "xdp_drop_count")?;
-        let link = Link::attach_xdp_mode(&program, ifindex, mode)?;
+        let link = Link::attach_xdp_with(&program, ifindex, mode)?;
         Ok(Self { link, _program: program, counters, reported: Tally::default() })
     }
 
@@ -93,6 +94,11 @@ impl XdpDropCounter {
     /// The link holding the program on the interface.
     pub fn link(&self) -> &Link {
         &self.link
+    }
+
+    /// Where the program runs: native, or generic on a driver without native XDP.
+    pub fn mode(&self) -> XdpMode {
+        self.link.mode()
     }
 
     /// Waits `timeout`, then adds what the kernel counted since the previous call to `tally`;
@@ -118,5 +124,9 @@ impl crate::rx::Receive for XdpDropCounter {
     /// are not `drops` (which stay 0, as does `freeze_q`).
     fn kernel_stats(&mut self) -> Result<crate::rx::RxStats> {
         Ok(crate::rx::RxStats { packets: self.read()?.frames, drops: 0, freeze_q: 0 })
+    }
+
+    fn xdp_mode(&self) -> Option<XdpMode> {
+        Some(self.mode())
     }
 }

@@ -224,22 +224,13 @@ impl AsFd for Map {
     }
 }
 
-/// Where an XDP program runs on an interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum XdpMode {
-    /// In the driver (`XDP_FLAGS_DRV_MODE`): veth supports it; the fast path.
-    #[default]
-    Native,
-    /// On the skb after allocation (`XDP_FLAGS_SKB_MODE`): any interface, slower.
-    Generic,
-}
+pub use crate::caps::XdpMode;
 
-impl XdpMode {
-    const fn flags(self) -> u32 {
-        match self {
-            XdpMode::Native => 1 << 2,
-            XdpMode::Generic => 1 << 1,
-        }
+/// `XDP_FLAGS_DRV_MODE` or `XDP_FLAGS_SKB_MODE`.
+const fn xdp_flags(mode: XdpMode) -> u32 {
+    match mode {
+        XdpMode::Native => 1 << 2,
+        XdpMode::Generic => 1 << 1,
     }
 }
 
@@ -259,18 +250,38 @@ impl Link {
     }
 
     /// Attaches an XDP program in `mode` to the interface `ifindex`. `EBUSY` means the interface
-    /// already has an XDP program in that mode; `EOPNOTSUPP` that the driver has no native XDP.
+    /// already has an XDP program in that mode; a driver without native XDP (or
+    /// [`Feature::NativeXdp`](crate::caps::Feature::NativeXdp) turned off) is
+    /// [`Error::Unsupported`].
     pub fn attach_xdp_mode(prog: &Program, ifindex: u32, mode: XdpMode) -> Result<Link> {
-        let fd = sys::link_create(prog.as_fd(), ifindex, ATTACH_TYPE_XDP, mode.flags()).map_err(
-            |e| match e.raw_os_error() {
+        if mode == XdpMode::Native {
+            crate::caps::Feature::NativeXdp.check_not_forced_off()?;
+        }
+        let fd = sys::link_create(prog.as_fd(), ifindex, ATTACH_TYPE_XDP, xdp_flags(mode))
+            .map_err(|e| match e.raw_os_error() {
                 Some(libc::EOPNOTSUPP) if mode == XdpMode::Native => Error::Unsupported {
                     feature: "native (driver) XDP",
                     why: format!("interface #{ifindex}: {e}"),
                 },
                 _ => e.into(),
-            },
-        )?;
+            })?;
         Ok(Link { fd, ifindex, mode })
+    }
+
+    /// Attaches an XDP program to the interface `ifindex` in `mode`, or — `None` — in native
+    /// mode where the driver has it and in generic mode where it does not (e1000, macvlan, a
+    /// bridge). [`Link::mode`] says which it got. Only a driver without native XDP falls back:
+    /// any other failure (`EBUSY`: a program is there already) is returned as it is.
+    pub fn attach_xdp_with(prog: &Program, ifindex: u32, mode: Option<XdpMode>) -> Result<Link> {
+        match mode {
+            Some(mode) => Self::attach_xdp_mode(prog, ifindex, mode),
+            None => match Self::attach_xdp_mode(prog, ifindex, XdpMode::Native) {
+                Err(Error::Unsupported { .. }) => {
+                    Self::attach_xdp_mode(prog, ifindex, XdpMode::Generic)
+                }
+                other => other,
+            },
+        }
     }
 
     /// The interface it is attached to.

@@ -11,6 +11,12 @@ pub(crate) fn veth_pair() {
         && ip link add va type veth peer name vb && ip link set va up && ip link set vb up");
 }
 
+/// A macvlan `mv` on `vb` with the MAC the test frames are sent to: a device without native
+/// XDP, reached through the veth pair.
+pub(crate) fn macvlan_on_vb() {
+    sh("ip link add mv link vb address 02:00:00:00:00:0b type macvlan && ip link set mv up");
+}
+
 /// A 60-byte frame with EtherType `ethertype`.
 pub(crate) fn frame(ethertype: u16) -> Vec<u8> {
     let mut f = vec![0u8; 60];
@@ -361,4 +367,25 @@ fn paced_live_frames_count_what_the_target_refuses() {
     assert!(stats.refused > 0, "no frame refused: the test did not overflow the ring: {stats:?}");
     let tally = settled(&counter, ran - stats.refused);
     assert_eq!(tally.frames + stats.refused, ran, "{tally:?} {stats:?}");
+}
+
+#[test]
+fn drop_counter_falls_back_to_generic_mode_without_native_xdp() {
+    let Some(_ns) = privileged("drop_counter_falls_back_to_generic_mode_without_native_xdp") else {
+        return;
+    };
+    veth_pair();
+    macvlan_on_vb();
+    let counter = XdpDropCounter::attach("mv").unwrap();
+    assert_eq!(counter.mode(), XdpMode::Generic);
+    assert!(sh("ip link show mv").contains("xdpgeneric"), "{}", sh("ip link show mv"));
+    send_with_python("va", 300, 100);
+    assert_eq!(settled(&counter, 400), Tally::counted(400, 300));
+    drop(counter);
+    assert!(!has_xdp("mv"));
+    assert!(matches!(
+        XdpDropCounter::attach_mode("mv", Some(XdpMode::Native)),
+        Err(Error::Unsupported { feature: "native (driver) XDP", .. })
+    ));
+    assert_eq!(XdpDropCounter::attach("vb").unwrap().mode(), XdpMode::Native);
 }

@@ -107,6 +107,38 @@ pub(crate) fn bind(
     .map(drop)
 }
 
+/// Wakes the driver to receive (`recvfrom(fd, NULL, 0, MSG_DONTWAIT)`): what a socket bound
+/// with `XDP_USE_NEED_WAKEUP` must do when its fill ring [`FillRing::needs_wakeup`]. The
+/// answers a busy or idle driver gives (`EAGAIN`, `EBUSY`, `ENOBUFS`, `ENETDOWN`) are not
+/// errors.
+pub(crate) fn wake_rx(fd: BorrowedFd<'_>) -> Result<(), SyscallError> {
+    // SAFETY: a null buffer of length 0 and null address pointers: the kernel writes nothing.
+    let done = unsafe {
+        syscall!(
+            recvfrom(
+                fd.as_raw_fd(),
+                std::ptr::null_mut(),
+                0,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            "recvfrom(AF_XDP)"
+        )
+    };
+    match done {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS | libc::ENETDOWN)
+            ) =>
+        {
+            Ok(())
+        }
+        other => other.map(drop),
+    }
+}
+
 /// The shared head of a mapped ring: the mapping and its producer/consumer indices.
 #[derive(Debug)]
 struct RingMap {
@@ -114,6 +146,7 @@ struct RingMap {
     _map: Mmap,
     producer: *const AtomicU32,
     consumer: *const AtomicU32,
+    flags: *const AtomicU32,
     descs: *mut u8,
     mask: u32,
 }
@@ -156,6 +189,7 @@ impl RingMap {
         };
         if !fits(off.producer, 4)
             || !fits(off.consumer, 4)
+            || !fits(off.flags, 4)
             || off.desc % 8 != 0
             || !entries.is_power_of_two()
         {
@@ -168,9 +202,11 @@ impl RingMap {
         let producer = unsafe { base.add(off.producer as usize) }.cast::<AtomicU32>();
         // SAFETY: as above.
         let consumer = unsafe { base.add(off.consumer as usize) }.cast::<AtomicU32>();
+        // SAFETY: as above.
+        let flags = unsafe { base.add(off.flags as usize) }.cast::<AtomicU32>();
         // SAFETY: as above (`len` was computed from `off.desc`).
         let descs = unsafe { base.add(off.desc as usize) };
-        Ok(Self { _map: map, producer, consumer, descs, mask: entries - 1 })
+        Ok(Self { _map: map, producer, consumer, flags, descs, mask: entries - 1 })
     }
 
     #[inline]
@@ -184,6 +220,12 @@ impl RingMap {
     fn consumer(&self) -> &AtomicU32 {
         // SAFETY: as for `producer`.
         unsafe { &*self.consumer }
+    }
+
+    #[inline]
+    fn flags(&self) -> &AtomicU32 {
+        // SAFETY: as for `producer`.
+        unsafe { &*self.flags }
     }
 }
 
@@ -241,6 +283,14 @@ impl FillRing {
         }
         self.ring.producer().store(self.cached_prod, Ordering::Release);
         n as u32
+    }
+
+    /// Whether the driver waits for a system call before it takes frames from this ring again
+    /// (`XDP_RING_NEED_WAKEUP`; raised only on a socket bound with `XDP_USE_NEED_WAKEUP`).
+    #[inline]
+    #[doc(alias = "XDP_RING_NEED_WAKEUP")]
+    pub(crate) fn needs_wakeup(&self) -> bool {
+        self.ring.flags().load(Ordering::Relaxed) & libc::XDP_RING_NEED_WAKEUP != 0
     }
 }
 

@@ -8,17 +8,23 @@
 //! 2. ring sizes: fill, completion (required even to receive), rx; then `XDP_MMAP_OFFSETS`
 //!    and the fill and rx rings mapped;
 //! 3. the fill ring pre-filled with free frames;
-//! 4. `bind` to one queue of the interface in copy mode (`XDP_COPY`; veth has no zero-copy);
-//! 5. an XSKMAP holding the socket at the queue's index, and the 6-slot program
+//! 4. the 6-slot program
 //!    `r2 = ctx->rx_queue_index; r1 = map; r3 = XDP_PASS; call bpf_redirect_map; exit`
-//!    attached with `BPF_LINK_CREATE` (native mode by default). Frames of queues without a
-//!    socket pass to the stack.
+//!    over an empty XSKMAP, attached with `BPF_LINK_CREATE` in native (driver) mode, or in
+//!    generic (skb) mode where the driver has no native XDP (e1000, macvlan, a bridge) —
+//!    [`XskConfig::mode`] can require one. Frames of queues without a socket pass to the stack;
+//! 5. `bind` to one queue of the interface: zero-copy (`XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP`)
+//!    where the driver offers it and the program runs natively, else copy (`XDP_COPY`; veth has
+//!    no zero-copy) — [`XskConfig::bind`] can require one; [`XskRx::bind_mode`] says which;
+//! 6. the socket put in the XSKMAP at the queue's index: frames start coming.
 //!
 //! Receiving walks the rx ring in place, runs [`Tally::do_something`] on each frame where it
 //! lies in the UMEM, and recycles the frames to the fill ring once per batch. In copy mode the
-//! kernel never raises `need_wakeup` on veth, so an idle receiver either spins
-//! ([`Wait::Busy`]) or sleeps in `poll(2)` ([`Wait::Poll`]), which the kernel wakes when it
-//! flushes frames to the socket.
+//! kernel never raises `need_wakeup`, so an idle receiver either spins ([`Wait::Busy`]) or
+//! sleeps in `poll(2)` ([`Wait::Poll`]), which the kernel wakes when it flushes frames to the
+//! socket. In zero-copy mode the driver raises `need_wakeup` on the fill ring when it waits for
+//! a system call to take frames from it again: the receiver then makes one (`recvfrom` with
+//! `MSG_DONTWAIT`; `poll(2)` does it too) before it waits.
 //!
 //! # Sharing a core with NAPI
 //! In copy mode the kernel's NAPI poll — on a veth with threaded NAPI, the `napi/<dev>-<id>`
@@ -105,6 +111,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::bpf::{Helper, Insn, Link, Map, MapType, Program, Reg, XdpAction, XdpMode};
+use crate::caps::Feature;
 use crate::error::{Error, Result};
 use crate::rx::{Coalesce, Receive, RxStats, Wait};
 use crate::sys::xdp::{self as sys, FillRing, RingKind, RxRing, Umem};
@@ -129,8 +136,13 @@ pub struct XskConfig {
     pub batch: u32,
     /// What to do when the rx ring is empty.
     pub wait: Wait,
-    /// Where the redirect program runs (native on veth).
-    pub mode: XdpMode,
+    /// Where the redirect program runs; `None`: native where the driver has it, else generic
+    /// ([`Link::attach_xdp_with`]).
+    pub mode: Option<XdpMode>,
+    /// How the socket binds; `None`: zero-copy where the driver offers it (and the program runs
+    /// natively), else copy. `Some(BindMode::ZeroCopy)` on a driver without it is
+    /// [`Error::Unsupported`] with the kernel's answer.
+    pub bind: Option<BindMode>,
     /// Switch the thread that opens the receiver to `SCHED_BATCH`, so that frames arriving
     /// wake it without preempting the NAPI thread that delivers them when both share a core
     /// (see the module docs). The thread keeps that policy after the receiver is dropped.
@@ -175,7 +187,7 @@ impl Default for XskConfig {
 impl XskConfig {
     /// `frames` UMEM frames of 2048 bytes, fill and rx rings big enough to hold every frame
     /// (the next power of two), batches of 256, poll as a `SCHED_BATCH` thread coalescing
-    /// wake-ups over [`DEFAULT_MAX_DELAY`], native mode.
+    /// wake-ups over [`DEFAULT_MAX_DELAY`]; native XDP and zero-copy where offered.
     /// A UMEM frame that cannot be on the fill ring is a buffer the kernel cannot use.
     pub fn for_frames(frames: u32) -> Self {
         let ring = frames.checked_next_power_of_two().unwrap_or(1 << 31).min(1 << 20);
@@ -186,7 +198,8 @@ impl XskConfig {
             rx_size: ring,
             batch: 256,
             wait: Wait::Poll,
-            mode: XdpMode::Native,
+            mode: None,
+            bind: None,
             sched_batch: true,
             max_delay: DEFAULT_MAX_DELAY,
         }
@@ -231,6 +244,16 @@ impl XskConfig {
     }
 }
 
+pub use crate::caps::BindMode;
+
+/// The `sxdp_flags` of a bind in `mode`.
+fn bind_flags(mode: BindMode) -> u16 {
+    match mode {
+        BindMode::ZeroCopy => libc::XDP_ZEROCOPY | libc::XDP_USE_NEED_WAKEUP,
+        BindMode::Copy => libc::XDP_COPY,
+    }
+}
+
 /// Every counter of `XDP_STATISTICS` (`struct xdp_statistics`), cumulative since the socket
 /// was created.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -269,18 +292,78 @@ fn redirect_program(xsks: &Map) -> Vec<Insn> {
     insns
 }
 
-/// Binds in copy mode. A queue stays busy for a moment after its previous socket closed (the
+/// Binds in `mode`. A queue stays busy for a moment after its previous socket closed (the
 /// kernel releases the buffer pool from a work queue), so `EBUSY` is retried for up to
 /// [`BIND_BUSY_RETRY`].
-fn bind_when_free(fd: BorrowedFd<'_>, ifindex: u32, queue: u32) -> Result<(), crate::SyscallError> {
+fn bind_when_free(
+    fd: BorrowedFd<'_>,
+    ifindex: u32,
+    queue: u32,
+    mode: BindMode,
+) -> Result<(), crate::SyscallError> {
     let deadline = Instant::now() + BIND_BUSY_RETRY;
     loop {
-        match sys::bind(fd, ifindex, queue, libc::XDP_COPY) {
+        match sys::bind(fd, ifindex, queue, bind_flags(mode)) {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(2));
             }
             other => return other,
         }
+    }
+}
+
+/// Binds per `want` (see [`XskConfig::bind`]) once the program is attached in `xdp`: zero-copy
+/// first unless copy is asked for, and copy when zero-copy is not required and not to be had.
+/// Returns the mode bound.
+fn bind(
+    fd: BorrowedFd<'_>,
+    ifname: &str,
+    ifindex: u32,
+    queue: u32,
+    want: Option<BindMode>,
+    xdp: XdpMode,
+) -> Result<BindMode> {
+    let required = want == Some(BindMode::ZeroCopy);
+    let unsupported = |why: String| Error::Unsupported { feature: "XDP_ZEROCOPY", why };
+    // Why zero-copy is not to be had (`None`: copy was asked for).
+    let why_not = if want == Some(BindMode::Copy) {
+        None
+    } else if let Err(e) = Feature::ZeroCopy.check_not_forced_off() {
+        Some(e)
+    } else if xdp != XdpMode::Native {
+        Some(unsupported(format!(
+            "it needs native XDP, and the program runs on {ifname} in {xdp} mode"
+        )))
+    } else {
+        match bind_when_free(fd, ifindex, queue, BindMode::ZeroCopy) {
+            Ok(()) => return Ok(BindMode::ZeroCopy),
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                Some(unsupported(format!("{ifname} queue {queue}: {e}")))
+            }
+            // A queue in use or out of range is the same in copy mode: say so from there.
+            Err(e) if !required => Some(e.into()),
+            Err(e) => return Err(bind_error(e, ifname, queue)),
+        }
+    };
+    if let Some(e) = why_not.filter(|_| required) {
+        return Err(e);
+    }
+    bind_when_free(fd, ifindex, queue, BindMode::Copy).map_err(|e| bind_error(e, ifname, queue))?;
+    Ok(BindMode::Copy)
+}
+
+/// A failed `bind`, in the words of the queue at fault.
+fn bind_error(e: crate::SyscallError, ifname: &str, queue: u32) -> Error {
+    match e.raw_os_error() {
+        Some(libc::EINVAL) => Error::InvalidConfig {
+            what: "AF_XDP queue",
+            why: format!("{ifname} has no rx queue {queue} ({e})"),
+        },
+        Some(libc::EBUSY) => Error::InvalidConfig {
+            what: "AF_XDP queue",
+            why: format!("queue {queue} of {ifname} already has an AF_XDP socket ({e})"),
+        },
+        _ => e.into(),
     }
 }
 
@@ -302,6 +385,8 @@ pub struct XskRx {
     /// Frames owned by userspace, waiting to go back on the fill ring.
     free: Vec<u64>,
     config: XskConfig,
+    /// How the socket is bound.
+    bind: BindMode,
     /// Frames taken from the rx ring since open.
     delivered: u64,
     /// When to sleep instead of polling (half of [`XskConfig::max_delay`]).
@@ -314,7 +399,8 @@ impl XskRx {
     /// Opens an AF_XDP socket on queue `queue` of `ifname` (in the calling thread's namespace)
     /// and attaches the redirect program; with [`XskConfig::sched_batch`] and [`Wait::Poll`],
     /// the calling thread becomes `SCHED_BATCH` — open it on the thread that receives. Fails
-    /// with `EBUSY` when the interface already has an XDP program in that mode.
+    /// with `EBUSY` when the interface already has an XDP program in that mode;
+    /// [`XskRx::xdp_mode`] and [`XskRx::bind_mode`] say what the defaults chose.
     pub fn open(ifname: &str, queue: u32, config: &XskConfig) -> Result<Self> {
         config.validate()?;
         let ifindex = crate::ifindex(ifname)?;
@@ -336,21 +422,13 @@ impl XskRx {
         let mut free: Vec<u64> =
             (0..config.frames as u64).rev().map(|i| i * config.frame_size as u64).collect();
         fill.give(&mut free);
-        bind_when_free(fd, ifindex, queue).map_err(|e| match e.raw_os_error() {
-            Some(libc::EINVAL) => Error::InvalidConfig {
-                what: "AF_XDP queue",
-                why: format!("{ifname} has no rx queue {queue} ({e})"),
-            },
-            Some(libc::EBUSY) => Error::InvalidConfig {
-                what: "AF_XDP queue",
-                why: format!("queue {queue} of {ifname} already has an AF_XDP socket ({e})"),
-            },
-            _ => e.into(),
-        })?;
+        // The program first (over an empty map, so frames still pass to the stack): whether it
+        // runs natively decides whether zero-copy can be had.
         let xsks = Map::create(MapType::XskMap, 4, queue + 1, "xsks")?;
-        xsks.set_u32(queue, socket.as_raw_fd() as u32)?;
         let program = Program::load_xdp(&redirect_program(&xsks), "xsk_redirect")?;
-        let link = Link::attach_xdp_mode(&program, ifindex, config.mode)?;
+        let link = Link::attach_xdp_with(&program, ifindex, config.mode)?;
+        let bind = bind(fd, ifname, ifindex, queue, config.bind, link.mode())?;
+        xsks.set_u32(queue, socket.as_raw_fd() as u32)?;
         let coalescing = config.wait == Wait::Poll && !config.max_delay.is_zero();
         let defer = if coalescing { Some(NapiDefer::open(ifname)?) } else { None };
         Ok(Self {
@@ -363,6 +441,7 @@ impl XskRx {
             umem,
             free,
             config: *config,
+            bind,
             delivered: 0,
             coalesce: Coalesce::new(
                 if coalescing { config.max_delay / 2 } else { Duration::ZERO },
@@ -380,6 +459,26 @@ impl XskRx {
     /// The link holding the redirect program on the interface.
     pub fn link(&self) -> &Link {
         &self.link
+    }
+
+    /// Where the redirect program runs: native, or generic on a driver without native XDP.
+    pub fn xdp_mode(&self) -> XdpMode {
+        self.link.mode()
+    }
+
+    /// How the socket is bound: zero-copy where the driver offers it, else copy.
+    pub fn bind_mode(&self) -> BindMode {
+        self.bind
+    }
+
+    /// In zero-copy mode, when the driver waits for a system call before it takes frames from
+    /// the fill ring again (`XDP_RING_NEED_WAKEUP`), makes one.
+    #[inline]
+    fn wake_if_needed(&self) -> Result<()> {
+        if self.bind == BindMode::ZeroCopy && self.fill.needs_wakeup() {
+            sys::wake_rx(self.socket.as_fd())?;
+        }
+        Ok(())
     }
 
     /// All of `XDP_STATISTICS`.
@@ -434,6 +533,8 @@ impl XskRx {
     pub fn receive(&mut self, tally: &mut Tally, timeout: Duration) -> Result<usize> {
         let mut got = self.drain_batch(tally);
         if got == 0 {
+            // The frames just recycled may be what the driver waits for.
+            self.wake_if_needed()?;
             let deadline = Instant::now() + timeout;
             if let Some(nap) = self.coalesce.nap() {
                 std::thread::sleep(nap.min(timeout));
@@ -451,6 +552,9 @@ impl XskRx {
                             if got > 0 {
                                 break;
                             }
+                        }
+                        if got == 0 {
+                            self.wake_if_needed()?;
                         }
                     }
                     Wait::Poll => {
@@ -533,6 +637,14 @@ impl Receive for XskRx {
 
     fn delay_bound(&self) -> Option<Duration> {
         Some(XskRx::delay_bound(self))
+    }
+
+    fn xdp_mode(&self) -> Option<XdpMode> {
+        Some(XskRx::xdp_mode(self))
+    }
+
+    fn xsk_bind(&self) -> Option<BindMode> {
+        Some(self.bind)
     }
 }
 

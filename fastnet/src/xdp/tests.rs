@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::bpf::tests::{frame, has_xdp, send_with_python, veth_pair};
+use crate::bpf::tests::{frame, has_xdp, macvlan_on_vb, send_with_python, veth_pair};
 use crate::testing::{privileged, sh};
 
 /// Receives until `want` frames arrived or a second passed with nothing new.
@@ -261,4 +261,71 @@ fn a_coalescing_receiver_defers_napi_while_open_and_restores_it() {
     assert_eq!(napi_deferral("vb"), ("1".into(), "30000".into()));
     assert_eq!(rx.napi_timeout(), None);
     assert_eq!(rx.delay_bound(), Duration::ZERO);
+}
+
+#[test]
+fn on_veth_the_program_runs_natively_and_the_socket_binds_in_copy_mode() {
+    let Some(_ns) =
+        privileged("on_veth_the_program_runs_natively_and_the_socket_binds_in_copy_mode")
+    else {
+        return;
+    };
+    veth_pair();
+    let mut rx = XskRx::open("vb", 0, &XskConfig::default()).unwrap();
+    assert_eq!((rx.xdp_mode(), rx.bind_mode()), (XdpMode::Native, BindMode::Copy));
+    assert!(!sh("ip link show vb").contains("xdpgeneric"), "{}", sh("ip link show vb"));
+    send_with_python("va", 300, 100);
+    assert_eq!(receive_all(&mut rx, 400), Tally::counted(400, 300));
+    drop(rx);
+    // veth has no zero-copy: required, it is refused with the kernel's answer, and nothing
+    // is left attached.
+    let required = XskConfig { bind: Some(BindMode::ZeroCopy), ..XskConfig::default() };
+    match XskRx::open("vb", 0, &required) {
+        Err(Error::Unsupported { feature: "XDP_ZEROCOPY", why }) => {
+            assert!(why.contains("vb queue 0: bind(AF_XDP): Operation not supported"), "{why}")
+        }
+        other => panic!("zero-copy required on veth: {other:?}"),
+    }
+    assert!(!has_xdp("vb"), "{}", sh("ip link show vb"));
+    // Copy asked for: copy, without trying zero-copy.
+    let copy = XskConfig { bind: Some(BindMode::Copy), ..XskConfig::default() };
+    assert_eq!(XskRx::open("vb", 0, &copy).unwrap().bind_mode(), BindMode::Copy);
+}
+
+#[test]
+fn on_a_device_without_native_xdp_the_program_runs_in_generic_mode() {
+    let Some(_ns) = privileged("on_a_device_without_native_xdp_the_program_runs_in_generic_mode")
+    else {
+        return;
+    };
+    veth_pair();
+    macvlan_on_vb();
+    let mut rx = XskRx::open("mv", 0, &XskConfig::default()).unwrap();
+    assert_eq!((rx.xdp_mode(), rx.bind_mode()), (XdpMode::Generic, BindMode::Copy));
+    assert!(sh("ip link show mv").contains("xdpgeneric"), "{}", sh("ip link show mv"));
+    send_with_python("va", 300, 100);
+    assert_eq!(receive_all(&mut rx, 400), Tally::counted(400, 300));
+    drop(rx);
+    assert!(!has_xdp("mv"));
+    // Native required: the driver's refusal, nothing attached.
+    let native = XskConfig { mode: Some(XdpMode::Native), ..XskConfig::default() };
+    match XskRx::open("mv", 0, &native) {
+        Err(Error::Unsupported { feature: "native (driver) XDP", why }) => {
+            assert!(why.contains("Operation not supported"), "{why}")
+        }
+        other => panic!("native XDP required on a macvlan: {other:?}"),
+    }
+    // Zero-copy required where the program can only run generically.
+    let zc = XskConfig { bind: Some(BindMode::ZeroCopy), ..XskConfig::default() };
+    match XskRx::open("mv", 0, &zc) {
+        Err(Error::Unsupported { feature: "XDP_ZEROCOPY", why }) => {
+            assert!(why.contains("needs native XDP") && why.contains("generic mode"), "{why}")
+        }
+        other => panic!("zero-copy required on a macvlan: {other:?}"),
+    }
+    assert!(!has_xdp("mv"), "{}", sh("ip link show mv"));
+    // Generic asked for on veth, which has native: generic it is.
+    let generic = XskConfig { mode: Some(XdpMode::Generic), ..XskConfig::default() };
+    let rx = XskRx::open("vb", 0, &generic).unwrap();
+    assert_eq!((rx.xdp_mode(), rx.bind_mode()), (XdpMode::Generic, BindMode::Copy));
 }
