@@ -135,18 +135,6 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].iter().map(|l| format!("    {l}\n")).collect()
 }
 
-/// The XDP mode a receive's JSON names (`xdp_mode`, wherever it sits), if any.
-fn xdp_mode(json: &serde_json::Value) -> Option<&str> {
-    match json {
-        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| match v {
-            serde_json::Value::String(s) if k == "xdp_mode" => Some(s.as_str()),
-            _ => xdp_mode(v),
-        }),
-        serde_json::Value::Array(items) => items.iter().find_map(xdp_mode),
-        _ => None,
-    }
-}
-
 /// One receive in the guest while the host replays `FRAMES` frames into the NIC's tap; a
 /// failure is returned as one message naming the command and what went wrong.
 fn receive(guest: &mut Guest, nic: &Nic, method: &str, xdp: &str) -> Result<String, String> {
@@ -223,13 +211,17 @@ fn receive(guest: &mut Guest, nic: &Nic, method: &str, xdp: &str) -> Result<Stri
     if frames != Some(sent) || ipv4 != Some(sent) {
         wrong.push(format!("received {frames:?} frames, {ipv4:?} IPv4, of {sent} sent"));
     }
-    let mode = xdp_mode(&json);
+    let mode = json["xdp_mode"].as_str();
     let uses_xdp = method == "xdp-drop" || method == "fastnet:3";
     if uses_xdp && mode != Some(xdp) {
         wrong.push(format!("XDP mode named in the JSON: {mode:?}, expected `{xdp}`"));
     }
     if wrong.is_empty() {
-        let mode = mode.map(|m| format!(", XDP {m}")).unwrap_or_default();
+        let mode = match (mode, json["xsk_bind"].as_str()) {
+            (Some(m), Some(b)) => format!(", {m} XDP, {b}"),
+            (Some(m), None) => format!(", {m} XDP"),
+            _ => String::new(),
+        };
         Ok(format!("{} {method}: {sent} of {sent}{mode}", nic.name))
     } else {
         Err(format!("{what}: {}; stderr:\n{}", wrong.join("; "), tail(&err, 3)))
