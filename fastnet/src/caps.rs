@@ -65,7 +65,7 @@ impl Feature {
         }
     }
 
-    /// Whether [`WITHOUT_VAR`] turns it off for this process (or, in tests, [`without`] for
+    /// Whether [`WITHOUT_VAR`] turns it off for this process (or, in tests, `without` for
     /// this thread).
     pub fn forced_off(self) -> bool {
         #[cfg(any(test, feature = "testing"))]

@@ -385,7 +385,7 @@ pub fn kernel_blocker(kind: EngineKind, paced: bool) -> Option<String> {
 /// whose receive side runs NAPI, and why; `Err` with the kernel's reason when the engine named
 /// cannot send here (or no engine of an order can). What `netlab check` and `netlab run` say
 /// before building anything; the generator then chooses on the interface itself by the same
-/// rules ([`choose_and_open`]).
+/// rules.
 pub fn planned_choice(
     engine: Engine,
     paced_fps: Option<u64>,
