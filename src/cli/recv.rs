@@ -166,12 +166,14 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     spec.config.validate(spec.method)?;
     check_interface(&args.iface, args.netns.as_deref(), !args.force)?;
     let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    // Before the receiver opens: a SIGINT or SIGTERM while it opens ends the run as one that
+    // comes later does — stopped, reported, and anything the method set put back.
+    let interrupt = Interrupt::watch()?;
     let mut session = receiver::start(spec)?;
     session.wait_ready(receiver::READY_TIMEOUT)?;
     if !quiet {
         eprintln!("netlab: receiving on {} with {} — Ctrl-C stops", args.iface, args.method);
     }
-    let interrupt = Interrupt::watch()?;
     let started = Instant::now();
     let live = session.live().clone();
     let progress = !quiet && args.duration.is_none_or(|d| d >= Duration::from_secs(1));

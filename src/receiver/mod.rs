@@ -18,8 +18,8 @@
 //! # Running a receiver
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
 //! opens the method and signals ready ([`Session::wait_ready`]); it then receives until
-//! [`Session::stop`], drains what is still queued (until nothing arrives for [`DRAIN_QUIET`])
-//! and returns a [`RecvReport`]. [`Session::live`] gives counters to show progress while it
+//! [`Session::stop`], drains what is still queued (until nothing arrives for [`DRAIN_QUIET`],
+//! for at most [`DRAIN_LIMIT`]) and returns a [`RecvReport`]. [`Session::live`] gives counters to show progress while it
 //! runs.
 
 pub mod exec;
@@ -40,6 +40,14 @@ use crate::worker::Worker;
 /// or for twice its method's delivery delay when that is longer (libpcap's block timeout is
 /// [`crate::method::pcap::BLOCK_TIMEOUT_MS`], fastnet:3's `max_delay` is the user's).
 pub const DRAIN_QUIET: Duration = Duration::from_millis(50);
+
+/// The longest a receiver drains after [`Session::stop`], or twice its quiet span
+/// ([`DRAIN_QUIET`], or twice the method's delivery delay) when that is longer: frames that keep
+/// arriving (`netlab recv --duration` while a sender goes on) never leave the receiver quiet,
+/// and the drain must end all the same. A quarter of a second takes what a ring held at the
+/// stop: a receiver that keeps up has little there, and one that does not takes a million
+/// frames a second or more (a default ring holds tens of thousands).
+pub const DRAIN_LIMIT: Duration = Duration::from_millis(250);
 
 /// How long [`Session::wait_ready`] waits for the method to open by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -317,8 +325,10 @@ fn run_thread(
         live.publish(&tally);
     }
     let quiet = DRAIN_QUIET.max(rx.delay_bound().map_or(Duration::ZERO, |d| 2 * d));
-    let mut last_frame = Instant::now();
-    while last_frame.elapsed() < quiet {
+    let limit = DRAIN_LIMIT.max(2 * quiet);
+    let drain_start = Instant::now();
+    let mut last_frame = drain_start;
+    while last_frame.elapsed() < quiet && drain_start.elapsed() < limit {
         if rx.receive(&mut tally, IDLE_WAIT).with_context(context)? > 0 {
             last_frame = Instant::now();
         }

@@ -10,7 +10,9 @@
 //! instead of once per frame or two at low rates.
 //!
 //! The files are opened once, in the receiver's network namespace (through a private sysfs
-//! mount), and kept open, so retuning is one `pwrite` with no mount and no netlink.
+//! mount when the `/sys` this process sees is another namespace's, see
+//! [`NetNs::run_with_sysfs`]), and kept open, so retuning is one `pwrite` with no mount and no
+//! netlink.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
