@@ -1,0 +1,186 @@
+//! Receiving outside netlab's own labs, as on a class's VM: in a namespace whose `/sys` is its
+//! own (the host's namespace, a shell started with `ip netns exec`), and while frames keep
+//! coming after `--duration` or `--count` is reached.
+//!
+//! Never on the host's namespace: a named namespace of the test's own, entered with
+//! `ip netns exec` (which mounts that namespace's sysfs over `/sys`, as the host's namespace has
+//! it), or the test thread's throwaway namespace.
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use fastnet::testing::{privileged, sh};
+
+use super::util::{netlab, udp64};
+
+/// A named network namespace with a veth `tx0` ↔ `r0` inside, deleted on drop.
+struct Named(String);
+
+impl Named {
+    fn new(test: &str) -> Named {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let name =
+            format!("i24{test}-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
+        sh(&format!("ip netns add {name}"));
+        let named = Named(name);
+        named
+            .sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+        named.sh(
+            "ip link add tx0 type veth peer name r0 && ip link set tx0 up && ip link set r0 up",
+        );
+        named
+    }
+
+    /// `command` in a shell started with `ip netns exec`.
+    fn sh(&self, command: &str) -> String {
+        sh(&format!("ip netns exec {} sh -c '{command}'", self.0))
+    }
+
+    /// `netlab ARGS` started with `ip netns exec` (no `--netns`).
+    fn netlab(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.0, env!("CARGO_BIN_EXE_netlab")]).args(args);
+        command
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Spawns `recv` with stderr piped and waits for its "receiving on" line (the method is open).
+fn spawn_ready(mut recv: Command) -> Child {
+    let mut child = recv.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("receiving on") {
+        line.clear();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(n > 0, "netlab recv ended before it was ready");
+    }
+    // Keep reading its progress lines, so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    child
+}
+
+/// Waits for `child` at most `limit`; kills it (and fails) when it runs longer.
+fn wait_within(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn json_of(child: Child) -> serde_json::Value {
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Regression (issue 24): fastnet:3 set its NAPI deferral up by mounting a sysfs over `/sys`,
+/// which the kernel refuses (EBUSY) where `/sys` already is the namespace's own — and the error
+/// blamed an XDP program. In a shell started with `ip netns exec`, without `--netns`, it now
+/// receives exactly what was sent, with the deferral set while it runs and put back after.
+#[test]
+fn fastnet3_in_an_ip_netns_exec_shell_counts_exactly() {
+    let Some(_guard) = privileged("fastnet3_in_an_ip_netns_exec_shell_counts_exactly") else {
+        return;
+    };
+    let ns = Named::new("x");
+    let before = ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs");
+    let mut recv = spawn_ready(ns.netlab(&[
+        "recv",
+        "-i",
+        "r0",
+        "-m",
+        "fastnet:3",
+        "--json",
+        "--count",
+        "100000",
+    ]));
+    let during = ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs");
+    let replay = ns
+        .netlab(&["replay", "-q", "--engine", "ring", "-p", "100000", "-L", "100000", "-i", "tx0"])
+        .arg(udp64())
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let status = wait_within(&mut recv, Duration::from_secs(30), "recv --count 100000");
+    assert!(status.success(), "recv: {status}");
+    let json = json_of(recv);
+    assert_eq!(json["app_rx_frames"].as_u64(), Some(100_000), "{json}");
+    assert_eq!(json["iface_rx_frames"].as_u64(), Some(100_000), "{json}");
+    assert_eq!(during.trim(), "2", "napi_defer_hard_irqs while fastnet:3 receives");
+    assert_eq!(
+        ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs"),
+        before,
+        "napi_defer_hard_irqs after fastnet:3 ended"
+    );
+}
+
+/// Regression (issue 24): `recv --duration` ran until the sender stopped, because its drain
+/// waited for a quiet that never came. While 1 000 pps keep arriving, every kind of receiver
+/// (TPACKET ring, AF_XDP, XDP in the kernel) ends a 2 s run within 3 s, `--count` ends it
+/// once reached, and SIGTERM ends it as Ctrl-C does.
+#[test]
+fn recv_ends_on_time_while_frames_keep_coming() {
+    let Some(_ns) = privileged("recv_ends_on_time_while_frames_keep_coming") else { return };
+    sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+    sh("ip link add tx0 type veth peer name r0 && ip link set tx0 up && ip link set r0 up");
+    let mut sender = netlab()
+        .args(["replay", "-q", "--engine", "ring", "-p", "1000", "--duration", "14s", "-i", "tx0"])
+        .arg(udp64())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Stop<'a>(&'a mut Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let sender = Stop(&mut sender);
+    let recv = |extra: &[&str], method: &str| {
+        let mut command = netlab();
+        command.args(["recv", "-i", "r0", "-m", method, "--json"]).args(extra);
+        spawn_ready(command)
+    };
+    for method in ["pcap", "fastnet:3", "xdp-drop"] {
+        let t0 = Instant::now();
+        let mut child = recv(&["--duration", "2s"], method);
+        let status = wait_within(&mut child, Duration::from_secs(3), method);
+        let took = t0.elapsed();
+        assert!(status.success(), "{method}: {status}");
+        let json = json_of(child);
+        let frames = json["app_rx_frames"].as_u64().unwrap();
+        assert!((1000..=3000).contains(&frames), "{method}: 2 s at 1 000 pps: {json}");
+        assert!(took < Duration::from_secs(3), "{method}: --duration 2s took {took:?}");
+    }
+    let mut child = recv(&["--count", "300"], "pcap");
+    let status = wait_within(&mut child, Duration::from_secs(2), "--count 300");
+    assert!(status.success(), "--count 300: {status}");
+    let frames = json_of(child)["app_rx_frames"].as_u64().unwrap();
+    assert!((300..=600).contains(&frames), "--count 300 received {frames}");
+
+    let mut child = recv(&[], "fastnet:3");
+    std::thread::sleep(Duration::from_millis(500));
+    sh(&format!("kill -TERM {}", child.id()));
+    let status = wait_within(&mut child, Duration::from_secs(1), "SIGTERM");
+    assert!(status.success(), "SIGTERM ends a run without --duration as Ctrl-C does: {status}");
+    assert!(json_of(child)["app_rx_frames"].as_u64().unwrap() > 0);
+    assert!(sender.0.try_wait().unwrap().is_none(), "the sender stopped before the receivers");
+}
