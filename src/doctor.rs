@@ -118,7 +118,8 @@ fn namespace_checks() -> Vec<Check> {
         Err(e) => {
             checks.push(Check::new(
                 "threaded NAPI",
-                "needs Linux ≥ 6.8 (netdev netlink NAPI_GET); or use `napi = \"inline\"`",
+                "needs Linux ≥ 5.12 (the kthread is found with netdev netlink NAPI_GET from 6.8, by \
+                 name before); or use `napi = \"inline\"`",
                 Err(format!("{e:#}")),
             ));
             return checks;
@@ -126,7 +127,8 @@ fn namespace_checks() -> Vec<Check> {
     };
     checks.push(Check::new(
         "threaded NAPI",
-        "needs Linux ≥ 6.8 (netdev netlink NAPI_GET); or use `napi = \"inline\"`",
+        "needs Linux ≥ 5.12 (the kthread is found with netdev netlink NAPI_GET from 6.8, by \
+                 name before); or use `napi = \"inline\"`",
         threaded_napi(&lab),
     ));
     let receiver = lab.receiver().name.clone();
@@ -198,7 +200,8 @@ fn threaded_napi(lab: &Lab) -> Result<String, String> {
             ));
         }
     }
-    Ok(format!("kthread {pids:?} pinned to core {}", lab.rx_core()))
+    let how = lab.napi_lookup().map(|l| format!(", {}", l.describe())).unwrap_or_default();
+    Ok(format!("kthread {pids:?} pinned to core {}{how}", lab.rx_core()))
 }
 
 /// Opens every send engine on `iface` with the shipped packet, in the calling thread's

@@ -103,7 +103,8 @@ pub struct RecvReport {
     #[serde(rename = "rx_cpu_ns")]
     pub cpu_ns: u64,
     /// On-CPU time of the interface's NAPI kthread(s) over the same span, ns; `None` when the
-    /// interface runs NAPI inline (no kthread) or the kernel cannot say (Linux < 6.8).
+    /// interface runs NAPI inline (no kthread) or its kthreads cannot be told apart from
+    /// another interface's of the same name (Linux < 6.8, [`crate::topology::napi::napi_of`]).
     pub napi_cpu_ns: Option<u64>,
     /// The longest a frame could wait in the socket or ring before the receiver's wait policy
     /// let it see it, ns ([`fastnet::rx::Receive::delay_bound`]); `None` when the method does
@@ -358,8 +359,8 @@ fn run_thread(
 fn napi_kthreads(iface: &str) -> Vec<u32> {
     fastnet::afpacket::ifindex(iface)
         .map_err(anyhow::Error::from)
-        .and_then(crate::topology::napi::napi_of)
-        .map(|napis| napis.into_iter().filter_map(|n| n.pid).collect())
+        .and_then(|ifindex| crate::topology::napi::napi_of(iface, ifindex))
+        .map(|(napis, _)| napis.into_iter().filter_map(|n| n.pid).collect())
         .unwrap_or_else(|e| {
             tracing::debug!("no NAPI kthread CPU for {iface}: {e:#}");
             Vec::new()

@@ -184,3 +184,97 @@ fn recv_ends_on_time_while_frames_keep_coming() {
     assert!(json_of(child)["app_rx_frames"].as_u64().unwrap() > 0);
     assert!(sender.0.try_wait().unwrap().is_none(), "the sender stopped before the receivers");
 }
+
+/// Removes lab `name` when dropped, whatever the test did.
+struct LabDown(String);
+
+impl Drop for LabDown {
+    fn drop(&mut self) {
+        let _ = netlab::topology::down(&self.0, true);
+    }
+}
+
+/// Issue 25: on a kernel without the netdev netlink family (Linux < 6.8, here forced with
+/// `FASTNET_WITHOUT=netdev-netlink`), threaded NAPI is set up all the same: its kthreads are
+/// found by name — the right ones while another lab has an interface of the same name — and
+/// pinned; `recv` measures their CPU by name, and says it cannot (null, never 0) when two
+/// interfaces of that name run threaded NAPI.
+#[test]
+fn napi_kthreads_are_found_by_name_without_netdev_netlink() {
+    use fastnet::netns::NetNs;
+    use netlab::topology::napi::{napi_of, Lookup};
+    let Some(_ns) = privileged("napi_kthreads_are_found_by_name_without_netdev_netlink") else {
+        return;
+    };
+    // A receiver name no other test uses: its kthreads are `napi/<it>-<id>`.
+    let rx = format!("nr{}", std::process::id() % 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lab.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"byname\"\n[topology]\nkind = \"veth\"\ngenerator = \"gn0\"\n\
+             receiver = \"{rx}\"\nnapi = \"threaded\"\n"
+        ),
+    )
+    .unwrap();
+    let up = |name: &str, without: Option<&str>| {
+        let mut command = netlab();
+        command.args(["topo", "up", "-q"]).arg(&file).args(["--name", name]);
+        if let Some(features) = without {
+            command.env(fastnet::caps::WITHOUT_VAR, features);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        netlab::topology::marker::read(name).unwrap().unwrap()
+    };
+    let (a, b) = (format!("i25a-{}", std::process::id()), format!("i25b-{}", std::process::id()));
+    let _down_a = LabDown(a.clone());
+    let mut down_b = Some(LabDown(b.clone()));
+    // B first, over netlink; then A by name, while B's kthreads carry the same name.
+    let lab_b = up(&b, None);
+    let lab_a = up(&a, Some("netdev-netlink"));
+    assert!(!lab_a.napi_pids.is_empty());
+    assert!(lab_a.napi_pids.iter().all(|p| !lab_b.napi_pids.contains(p)), "{lab_a:?} {lab_b:?}");
+    for &pid in &lab_a.napi_pids {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        assert!(comm.starts_with(&format!("napi/{rx}-")), "{comm}");
+        let allowed = fastnet::cpu::task_affinity(pid).unwrap();
+        assert_eq!(allowed, [lab_a.rx_core], "kthread {pid} pinned");
+    }
+    // What netlink says of A's receiver: the kthreads found by name were the right ones.
+    let ns = NetNs::open_named(&lab_a.netns).unwrap();
+    let (napis, lookup) = ns.run(|| napi_of(&rx, fastnet::ifindex(&rx).unwrap())).unwrap().unwrap();
+    assert_eq!(lookup, Lookup::Netlink);
+    let mut by_netlink: Vec<u32> = napis.iter().filter_map(|n| n.pid).collect();
+    by_netlink.sort_unstable();
+    let mut by_name = lab_a.napi_pids.clone();
+    by_name.sort_unstable();
+    assert_eq!(by_name, by_netlink);
+
+    // recv's kernel CPU, found by name: missing while two labs have threaded `rx`, measured
+    // once only A's is left.
+    let recv_napi_cpu = || {
+        let mut recv = netlab();
+        recv.env(fastnet::caps::WITHOUT_VAR, "netdev-netlink")
+            .args(["recv", "--netns", &lab_a.netns, "-i", &rx, "-m", "pcap", "--json"])
+            .args(["--count", "2000"]);
+        let child = spawn_ready(recv);
+        let replay = netlab()
+            .args(["replay", "-q", "--netns", &lab_a.netns, "-i", "gn0", "--engine", "ring"])
+            .args(["-p", "20000", "-L", "2000"])
+            .arg(udp64())
+            .output()
+            .unwrap();
+        assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+        let json = json_of(child);
+        assert_eq!(json["app_rx_frames"].as_u64(), Some(2000), "{json}");
+        json
+    };
+    let both = recv_napi_cpu();
+    assert!(both["napi_cpu_ns"].is_null(), "ambiguous kthreads measured: {both}");
+    assert!(both["napi_ns_per_frame"].is_null(), "{both}");
+    drop(down_b.take());
+    let alone = recv_napi_cpu();
+    assert!(alone["napi_cpu_ns"].as_u64().is_some_and(|ns| ns > 0), "{alone}");
+}
