@@ -113,6 +113,11 @@ impl NetNs {
         Ok(Self { fd: file.into() })
     }
 
+    /// A namespace from an open `ns/net` file.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
     /// The named namespace `/run/netns/NAME`.
     pub fn open_named(name: &str) -> Result<Self> {
         let path = Self::path_of(name);

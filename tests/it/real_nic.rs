@@ -278,3 +278,37 @@ fn napi_kthreads_are_found_by_name_without_netdev_netlink() {
     let alone = recv_napi_cpu();
     assert!(alone["napi_cpu_ns"].as_u64().is_some_and(|ns| ns > 0), "{alone}");
 }
+
+/// Issue 24: fastnet:3's NAPI deferral stayed changed after a `SIGKILL`. The receiver notes
+/// what it changes in the journal under `/run/netlab/restore`, and the next netlab that starts
+/// puts it back.
+#[test]
+fn napi_deferral_left_by_a_killed_receiver_is_put_back_at_the_next_start() {
+    let Some(_guard) =
+        privileged("napi_deferral_left_by_a_killed_receiver_is_put_back_at_the_next_start")
+    else {
+        return;
+    };
+    let ns = Named::new("k");
+    let read =
+        || ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs /sys/class/net/r0/gro_flush_timeout");
+    let before = read();
+    let mut recv = spawn_ready(ns.netlab(&["recv", "-i", "r0", "-m", "fastnet:3"]));
+    assert_ne!(read(), before, "fastnet:3 sets the NAPI deferral while it runs");
+    let pid = recv.id();
+    let notes = || -> Vec<String> {
+        std::fs::read_dir(fastnet::restore::JOURNAL_DIR)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&format!("{pid}-")))
+            .collect()
+    };
+    assert_eq!(notes().len(), 2, "two settings noted: {:?}", notes());
+    recv.kill().unwrap(); // SIGKILL: nothing is put back by the receiver itself.
+    recv.wait().unwrap();
+    let out = ns.netlab(&["topo", "show"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read(), before, "after the next netlab started");
+    assert!(notes().is_empty(), "notes left: {:?}", notes());
+}
