@@ -129,7 +129,8 @@ struct Summary<'a> {
     report: &'a RecvReport,
     /// The interface's `rx_packets` (netlink stats64) over the run, when readable.
     iface_rx_frames: Option<u64>,
-    /// (receiver + NAPI CPU) / frame, as in `results.json`.
+    /// (receiver + NAPI CPU) / frame, as in `results.json`; null when the NAPI part could not
+    /// be measured.
     ns_per_frame: Option<f64>,
     /// The receiver's part.
     rx_ns_per_frame: Option<f64>,
@@ -303,7 +304,7 @@ fn print_summary(
             core: args.core,
             report,
             iface_rx_frames: iface_rx,
-            ns_per_frame: cpu.map(|c| c.total_ns()),
+            ns_per_frame: cpu.and_then(|c| c.total_ns()),
             rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
             napi_ns_per_frame: cpu.and_then(|c| c.kernel_ns),
             saved,
@@ -334,7 +335,7 @@ fn print_summary(
         outln!("iface rx      {rx} (netlink rx_packets over the run)")?;
     }
     let kernel = report.napi_cpu_ns.map_or_else(
-        || "kernel n/a (no NAPI kthread to measure)".to_string(),
+        || "kernel — (no NAPI kthread to measure)".to_string(),
         |napi| format!("{:.3} ms kernel (NAPI kthread)", napi as f64 / 1e6),
     );
     outln!("cpu           {:.3} ms receiver + {kernel}", report.cpu_ns as f64 / 1e6)?;

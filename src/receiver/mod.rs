@@ -160,19 +160,22 @@ impl CpuPerFrame {
         })
     }
 
-    /// Receiver + kernel, ns per frame.
-    pub fn total_ns(&self) -> f64 {
-        self.receiver_ns + self.kernel_ns.unwrap_or(0.0)
+    /// Receiver + kernel, ns per frame; `None` when the kernel's part could not be measured
+    /// (a sum without it would pass the receiver's part off as the whole).
+    pub fn total_ns(&self) -> Option<f64> {
+        self.kernel_ns.map(|kernel| self.receiver_ns + kernel)
     }
 
-    /// `"1234 ns/frame (receiver 800 + kernel 434)"`; the kernel part says `n/a` when unknown.
+    /// `"1234 ns/frame (receiver 800 + kernel 434)"`, or `"receiver 800 ns/frame + kernel —"`
+    /// when the kernel's part could not be measured (never a 0 in its place).
     pub fn describe(&self) -> String {
-        let kernel = self.kernel_ns.map_or_else(|| "n/a".to_string(), |k| format!("{k:.0}"));
-        format!(
-            "{:.0} ns/frame (receiver {:.0} + kernel {kernel})",
-            self.total_ns(),
-            self.receiver_ns
-        )
+        match (self.total_ns(), self.kernel_ns) {
+            (Some(total), Some(kernel)) => format!(
+                "{total:.0} ns/frame (receiver {:.0} + kernel {kernel:.0})",
+                self.receiver_ns
+            ),
+            _ => format!("receiver {:.0} ns/frame + kernel —", self.receiver_ns),
+        }
     }
 }
 
@@ -306,14 +309,17 @@ fn run_thread(
         spec.core,
         crate::exit::Section::Receiver,
     )?;
-    let napi_pids = napi_kthreads(&spec.iface);
     if spec.method == Method::Exec {
-        let napi = NapiClock::start(&napi_pids);
+        let threaded = threaded_napi(spec);
+        let napi = NapiClock::start(&napi_pids(spec, threaded.as_ref()));
         let mut report = exec::run(spec, stop, live, ready)?;
         report.napi_cpu_ns = napi.elapsed_ns();
         return Ok(report);
     }
     let mut rx = open(spec.method, &spec.iface, &spec.config)?;
+    // After the method opened: on a veth, attaching XDP is what gives it a NAPI to thread.
+    let threaded = threaded_napi(spec);
+    let napi_pids = napi_pids(spec, threaded.as_ref());
     let mut tally = Tally { tap, ..Tally::default() };
     let napi = NapiClock::start(&napi_pids);
     let cpu0 = fastnet::cpu::current_thread_cpu_time()?;
@@ -340,6 +346,8 @@ fn run_thread(
     let elapsed = t0.elapsed();
     let napi_cpu_ns = napi.elapsed_ns();
     let delay_bound_ns = rx.delay_bound().map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    // `threaded` back first: a veth's NAPI goes with the receiver's XDP program.
+    drop(threaded);
     drop(rx);
     Ok(RecvReport {
         method: spec.method,
@@ -352,6 +360,34 @@ fn run_thread(
         elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
         results: Default::default(),
     })
+}
+
+/// Threaded NAPI on the receive interface for this receive, its kthreads on the receive core
+/// ([`crate::topology::napi::thread_for_receive`]) — unless the interface belongs to a netlab
+/// lab, whose `napi` setting decides. `None` when it is threaded already, has no NAPI, or
+/// cannot be made threaded (said in the log: the receive goes on, without the kernel's CPU).
+fn threaded_napi(spec: &RecvSpec) -> Option<crate::topology::napi::ThreadedForReceive> {
+    let in_lab = spec.netns.as_deref().is_some_and(|ns| {
+        crate::topology::labs_with_interface(&spec.iface).iter().any(|lab| lab.netns == ns)
+    });
+    if in_lab {
+        return None;
+    }
+    crate::topology::napi::thread_for_receive(&spec.iface, spec.core).unwrap_or_else(|e| {
+        tracing::warn!("{}: receiving without threaded NAPI: {e:#}", spec.iface);
+        None
+    })
+}
+
+/// The NAPI kthreads whose CPU time is the kernel's half of the receive.
+fn napi_pids(
+    spec: &RecvSpec,
+    threaded: Option<&crate::topology::napi::ThreadedForReceive>,
+) -> Vec<u32> {
+    match threaded {
+        Some(t) => t.pids().to_vec(),
+        None => napi_kthreads(&spec.iface),
+    }
 }
 
 /// The NAPI kthreads (threaded NAPI) of `iface` in the calling thread's namespace; none when

@@ -310,24 +310,7 @@ pub fn make_threaded(
         std::fs::write(&path, "1").with_context(|| format!("writing 1 to {}", path.display()))
     })?
     .with_context(|| format!("setting threaded NAPI on {iface}"))?;
-    let (pids, lookup) = match ns.run(|| napi_over_netlink(ifindex))?? {
-        Some(napis) => (napis.iter().filter_map(|n| n.pid).collect::<Vec<u32>>(), Lookup::Netlink),
-        None => {
-            let started = |pid: &u32| !before.iter().any(|(p, _)| p == pid);
-            let fresh: Vec<u32> = napi_by_name(iface, &napi_kthread_names()?)
-                .iter()
-                .filter_map(|n| n.pid)
-                .filter(started)
-                .collect();
-            if fresh.is_empty() {
-                // None new: the interface was threaded already; its kthreads by name alone.
-                let (napis, lookup) = ns.run(|| napi_of(iface, ifindex))??;
-                (napis.iter().filter_map(|n| n.pid).collect(), lookup)
-            } else {
-                (fresh, Lookup::Name)
-            }
-        }
-    };
+    let (pids, lookup) = ns.run(|| kthreads_started(iface, ifindex, &before))??;
     if pids.is_empty() {
         bail!(
             "{iface} has no NAPI kthread after GRO on and threaded = 1 (looked for: {})",
@@ -343,6 +326,111 @@ pub fn make_threaded(
         }
     }
     Ok((pids, lookup))
+}
+
+/// The NAPI kthreads of `iface` (index `ifindex`, in the calling thread's namespace) after
+/// its `threaded` was set to 1: over netlink, or by name those that were not among `before`
+/// (every `napi/` kthread before the write) — all of that name if none is new (the interface
+/// was threaded already).
+fn kthreads_started(
+    iface: &str,
+    ifindex: u32,
+    before: &[(u32, String)],
+) -> anyhow::Result<(Vec<u32>, Lookup)> {
+    if let Some(napis) = napi_over_netlink(ifindex)? {
+        return Ok((napis.iter().filter_map(|n| n.pid).collect(), Lookup::Netlink));
+    }
+    let started = |pid: &u32| !before.iter().any(|(p, _)| p == pid);
+    let fresh: Vec<u32> = napi_by_name(iface, &napi_kthread_names()?)
+        .iter()
+        .filter_map(|n| n.pid)
+        .filter(started)
+        .collect();
+    if !fresh.is_empty() {
+        return Ok((fresh, Lookup::Name));
+    }
+    let (napis, lookup) = napi_of(iface, ifindex)?;
+    Ok((napis.iter().filter_map(|n| n.pid).collect(), lookup))
+}
+
+/// An interface's NAPI made threaded for one receive ([`thread_for_receive`]): `threaded` is
+/// put back to 0 on drop, and noted in [`fastnet::restore`]'s journal until then, so that a
+/// `SIGKILL` leaves nothing changed past the next netlab start.
+#[derive(Debug)]
+pub struct ThreadedForReceive {
+    threaded: std::fs::File,
+    pids: Vec<u32>,
+    lookup: Lookup,
+    _note: fastnet::restore::Changed,
+}
+
+impl ThreadedForReceive {
+    /// Its NAPI kthreads.
+    pub fn pids(&self) -> &[u32] {
+        &self.pids
+    }
+
+    /// How they were found.
+    pub fn lookup(&self) -> Lookup {
+        self.lookup
+    }
+}
+
+impl Drop for ThreadedForReceive {
+    fn drop(&mut self) {
+        use std::os::unix::fs::FileExt as _;
+        if let Err(e) = self.threaded.write_at(b"0", 0) {
+            tracing::warn!("cannot put threaded NAPI back to 0: {e}");
+        }
+    }
+}
+
+/// Makes `iface` (in the calling thread's namespace) run threaded NAPI for a receive, with its
+/// kthreads on `core` when given, so that the kernel's half of the receive is a kthread whose
+/// CPU time can be measured (a real NIC's NAPI otherwise runs in softirq context, on whatever
+/// CPU the interrupt hit). `None` when it is threaded already (a lab, or the user's setting:
+/// left as it is) or has no NAPI to thread (the kernel refuses: a veth without GRO or XDP).
+/// Drop the result before closing the receiver: a veth's NAPI goes with its XDP program.
+pub fn thread_for_receive(
+    iface: &str,
+    core: Option<usize>,
+) -> anyhow::Result<Option<ThreadedForReceive>> {
+    use std::os::unix::fs::FileExt as _;
+    let ifindex = fastnet::ifindex(iface)?;
+    let ns = NetNs::current()?;
+    let file = ns
+        .run_with_sysfs(|sys: &Path| {
+            let path = sys.join("class/net").join(iface).join("threaded");
+            std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))
+        })?
+        .with_context(|| format!("threaded NAPI on {iface}"))?;
+    let mut buf = [0u8; 16];
+    let n = file.read_at(&mut buf, 0).context("reading threaded")?;
+    let was = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+    if was != "0" {
+        return Ok(None);
+    }
+    let note = fastnet::restore::Changed::note(iface, "threaded", &was)?;
+    let before = napi_kthread_names()?;
+    if let Err(e) = file.write_at(b"1", 0) {
+        tracing::debug!("{iface}: no threaded NAPI for this receive ({e})");
+        return Ok(None);
+    }
+    // From here on, dropping it puts `threaded` back.
+    let mut this = ThreadedForReceive { threaded: file, pids: Vec::new(), lookup: Lookup::Netlink, _note: note };
+    let (pids, lookup) = kthreads_started(iface, ifindex, &before)?;
+    if let Some(core) = core {
+        for &pid in &pids {
+            fastnet::cpu::set_task_affinity(pid, &[core])
+                .with_context(|| format!("pinning NAPI kthread {pid} of {iface} to core {core}"))?;
+        }
+    }
+    (this.pids, this.lookup) = (pids, lookup);
+    Ok(Some(this))
 }
 
 /// Turns GRO on for `iface` in `ns` (on a veth this starts its NAPI).
