@@ -160,7 +160,22 @@ fn put_back(setting: &Setting) -> Result<bool> {
             return Ok(false);
         }
         let path = sys.join("class/net").join(&setting.iface).join(&setting.file);
-        std::fs::write(&path, &setting.value).map_err(|e| io("write", &path, e))?;
+        match std::fs::write(&path, &setting.value) {
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) && setting.file == "threaded" => {
+                // No NAPI to set it on now (a veth whose NAPI went with its XDP program), while
+                // the flag stays and would thread the next one: with GRO on for a moment, the
+                // veth has a NAPI again and takes the write.
+                let ethtool = crate::ethtool::Ethtool::open()?;
+                if ethtool.gro(&setting.iface)? {
+                    return Err(io("write", &path, e));
+                }
+                ethtool.set_gro(&setting.iface, true)?;
+                let written = std::fs::write(&path, &setting.value);
+                ethtool.set_gro(&setting.iface, false)?;
+                written.map_err(|e| io("write", &path, e))?;
+            }
+            other => other.map_err(|e| io("write", &path, e))?,
+        }
         Ok(true)
     })?
 }

@@ -421,7 +421,12 @@ pub fn thread_for_receive(
         return Ok(None);
     }
     // From here on, dropping it puts `threaded` back.
-    let mut this = ThreadedForReceive { threaded: file, pids: Vec::new(), lookup: Lookup::Netlink, _note: note };
+    let mut this = ThreadedForReceive {
+        threaded: file,
+        pids: Vec::new(),
+        lookup: Lookup::Netlink,
+        _note: note,
+    };
     let (pids, lookup) = kthreads_started(iface, ifindex, &before)?;
     if let Some(core) = core {
         for &pid in &pids {

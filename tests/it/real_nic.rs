@@ -75,9 +75,16 @@ fn wait_within(child: &mut Child, limit: Duration, what: &str) -> std::process::
             return status;
         }
         if t0.elapsed() > limit {
+            // SIGINT: it stops and prints what it counted, for the failure message.
+            sh(&format!("kill -INT {}", child.id()));
+            std::thread::sleep(Duration::from_secs(2));
             let _ = child.kill();
+            let mut out = String::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+            }
             let _ = child.wait();
-            panic!("{what}: still running after {limit:?}");
+            panic!("{what}: still running after {limit:?}; stopped, it said: {out}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -92,25 +99,21 @@ fn json_of(child: Child) -> serde_json::Value {
 /// Regression (issue 24): fastnet:3 set its NAPI deferral up by mounting a sysfs over `/sys`,
 /// which the kernel refuses (EBUSY) where `/sys` already is the namespace's own — and the error
 /// blamed an XDP program. In a shell started with `ip netns exec`, without `--netns`, it now
-/// receives exactly what was sent, with the deferral set while it runs and put back after.
+/// receives exactly what was sent, with the deferral set while it runs and put back after —
+/// and, on an interface outside a lab, its NAPI threaded for the receive, so that the kernel's
+/// half of the CPU is measured, and `threaded` put back after.
 #[test]
 fn fastnet3_in_an_ip_netns_exec_shell_counts_exactly() {
     let Some(_guard) = privileged("fastnet3_in_an_ip_netns_exec_shell_counts_exactly") else {
         return;
     };
     let ns = Named::new("x");
-    let before = ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs");
-    let mut recv = spawn_ready(ns.netlab(&[
-        "recv",
-        "-i",
-        "r0",
-        "-m",
-        "fastnet:3",
-        "--json",
-        "--count",
-        "100000",
-    ]));
-    let during = ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs");
+    let settings = || ns.sh("cd /sys/class/net/r0 && cat napi_defer_hard_irqs threaded");
+    let before = settings();
+    assert_eq!(before.split_whitespace().nth(1), Some("0"), "a new veth runs NAPI inline");
+    let recv = ["recv", "-i", "r0", "-m", "fastnet:3", "--json", "--count", "100000"];
+    let mut recv = spawn_ready(ns.netlab(&recv));
+    let during = settings();
     let replay = ns
         .netlab(&["replay", "-q", "--engine", "ring", "-p", "100000", "-L", "100000", "-i", "tx0"])
         .arg(udp64())
@@ -122,12 +125,12 @@ fn fastnet3_in_an_ip_netns_exec_shell_counts_exactly() {
     let json = json_of(recv);
     assert_eq!(json["app_rx_frames"].as_u64(), Some(100_000), "{json}");
     assert_eq!(json["iface_rx_frames"].as_u64(), Some(100_000), "{json}");
-    assert_eq!(during.trim(), "2", "napi_defer_hard_irqs while fastnet:3 receives");
-    assert_eq!(
-        ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs"),
-        before,
-        "napi_defer_hard_irqs after fastnet:3 ended"
-    );
+    // Deferral set, NAPI threaded, and its kernel half measured while it received…
+    assert_eq!(during.split_whitespace().collect::<Vec<_>>(), ["2", "1"], "while receiving");
+    assert!(json["napi_cpu_ns"].as_u64().is_some_and(|ns| ns > 0), "kernel CPU: {json}");
+    assert!(json["ns_per_frame"].as_f64().is_some(), "{json}");
+    // …and both put back after.
+    assert_eq!(settings(), before, "napi_defer_hard_irqs and threaded after fastnet:3 ended");
 }
 
 /// Regression (issue 24): `recv --duration` ran until the sender stopped, because its drain
@@ -280,8 +283,8 @@ fn napi_kthreads_are_found_by_name_without_netdev_netlink() {
 }
 
 /// Issue 24: fastnet:3's NAPI deferral stayed changed after a `SIGKILL`. The receiver notes
-/// what it changes in the journal under `/run/netlab/restore`, and the next netlab that starts
-/// puts it back.
+/// what it changes (the deferral, and `threaded` on an interface outside a lab) in the journal
+/// under `/run/netlab/restore`, and the next netlab that starts puts it back.
 #[test]
 fn napi_deferral_left_by_a_killed_receiver_is_put_back_at_the_next_start() {
     let Some(_guard) =
@@ -291,7 +294,7 @@ fn napi_deferral_left_by_a_killed_receiver_is_put_back_at_the_next_start() {
     };
     let ns = Named::new("k");
     let read =
-        || ns.sh("cat /sys/class/net/r0/napi_defer_hard_irqs /sys/class/net/r0/gro_flush_timeout");
+        || ns.sh("cd /sys/class/net/r0 && cat napi_defer_hard_irqs gro_flush_timeout threaded");
     let before = read();
     let mut recv = spawn_ready(ns.netlab(&["recv", "-i", "r0", "-m", "fastnet:3"]));
     assert_ne!(read(), before, "fastnet:3 sets the NAPI deferral while it runs");
@@ -304,7 +307,7 @@ fn napi_deferral_left_by_a_killed_receiver_is_put_back_at_the_next_start() {
             .filter(|n| n.starts_with(&format!("{pid}-")))
             .collect()
     };
-    assert_eq!(notes().len(), 2, "two settings noted: {:?}", notes());
+    assert_eq!(notes().len(), 3, "three settings noted: {:?}", notes());
     recv.kill().unwrap(); // SIGKILL: nothing is put back by the receiver itself.
     recv.wait().unwrap();
     let out = ns.netlab(&["topo", "show"]).output().unwrap();
