@@ -85,8 +85,8 @@ impl NapiDefer {
         let saved_defer_irqs = read(&defer_irqs, "read(napi_defer_hard_irqs)")?;
         let saved_timeout = read(&timeout, "read(gro_flush_timeout)")?;
         let notes = [
-            Changed::note(&ifname, "napi_defer_hard_irqs", &saved_defer_irqs)?,
-            Changed::note(&ifname, "gro_flush_timeout", &saved_timeout)?,
+            Changed::note(ifname, "napi_defer_hard_irqs", &saved_defer_irqs)?,
+            Changed::note(ifname, "gro_flush_timeout", &saved_timeout)?,
         ];
         let mut this = Self {
             defer_irqs,
