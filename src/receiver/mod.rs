@@ -19,8 +19,13 @@
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
 //! opens the method and signals ready ([`Session::wait_ready`]); it then receives until
 //! [`Session::stop`], drains what is still queued (until nothing arrives for [`DRAIN_QUIET`],
-//! for at most [`DRAIN_LIMIT`]) and returns a [`RecvReport`]. [`Session::live`] gives counters to show progress while it
-//! runs.
+//! for at most [`DRAIN_LIMIT`]) and returns a [`RecvReport`]. [`Session::live`] gives counters
+//! to show progress while it runs.
+//!
+//! On an interface outside a netlab lab (a real NIC, a veth made by hand), the receiver makes
+//! its NAPI threaded for the receive, with the kthread(s) on the receive core, so that the
+//! kernel's half of the CPU per frame is measured, and puts `threaded` back after (noted in
+//! [`fastnet::restore`]'s journal meanwhile, for a `SIGKILL`).
 
 pub mod exec;
 pub mod record;
