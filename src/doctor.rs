@@ -20,30 +20,51 @@ pub struct Check {
     pub ok: bool,
     /// What was found (a version, a count, the kernel's answer).
     pub detail: String,
-    /// How to fix it when it failed.
+    /// How to fix it when it failed; for an optional feature, what netlab does without it.
     pub fix: &'static str,
+    /// A feature netlab has a fallback for (live frames: the ring engine): missing, it is
+    /// reported with what netlab does instead, and does not fail doctor.
+    pub optional: bool,
 }
 
 impl Check {
     fn new(name: &'static str, fix: &'static str, result: Result<String, String>) -> Self {
         match result {
-            Ok(detail) => Self { name, ok: true, detail, fix },
-            Err(detail) => Self { name, ok: false, detail, fix },
+            Ok(detail) => Self { name, ok: true, detail, fix, optional: false },
+            Err(detail) => Self { name, ok: false, detail, fix, optional: false },
         }
+    }
+
+    /// A check of a feature netlab can do without (see [`Check::optional`]).
+    fn optional(name: &'static str, instead: &'static str, result: Result<String, String>) -> Self {
+        Self { optional: true, ..Self::new(name, instead, result) }
+    }
+
+    /// Whether it fails doctor: not passed, and not an optional feature.
+    pub fn failed(&self) -> bool {
+        !self.ok && !self.optional
     }
 }
 
 impl Check {
-    /// The check's line, under `name` with `fix` (a check another host ran and reported).
+    /// The check's line, under `name` with `fix` (a check another host ran and reported):
+    /// `✔` passed, `✘` failed (with the fix), `–` an optional feature missing (with what
+    /// netlab does instead).
     pub fn line(&self, name: &str, fix: &str) -> String {
-        let mark = if self.ok { '✔' } else { '✘' };
+        let mark = match (self.ok, self.optional) {
+            (true, _) => '✔',
+            (false, false) => '✘',
+            (false, true) => '–',
+        };
         let mut line = format!("{mark} {name}");
         let pad = 28usize.saturating_sub(name.chars().count());
         if !self.detail.is_empty() {
             line.push_str(&format!("{:pad$} {}", "", self.detail));
         }
-        if !self.ok {
-            line.push_str(&format!(" — fix: {fix}"));
+        match (self.ok, self.optional) {
+            (true, _) => {}
+            (false, false) => line.push_str(&format!(" — fix: {fix}")),
+            (false, true) => line.push_str(&format!(" — without it: {fix}")),
         }
         line
     }
@@ -113,24 +134,27 @@ fn namespace_checks() -> Vec<Check> {
             .map_err(|e| format!("{e:#}")),
     ));
     let veth = Lab::up(&spec(Kind::Veth, NapiMode::Threaded), &lab_name("veth"));
+    // Without threaded NAPI the other checks still run, in a lab with NAPI inline.
     let lab = match veth {
-        Ok(lab) => lab,
+        Ok(lab) => {
+            checks.push(Check::new("threaded NAPI", THREADED_NAPI_FIX, threaded_napi(&lab)));
+            lab
+        }
         Err(e) => {
-            checks.push(Check::new(
-                "threaded NAPI",
-                "needs Linux ≥ 5.12 (the kthread is found with netdev netlink NAPI_GET from 6.8, by \
-                 name before); or use `napi = \"inline\"`",
-                Err(format!("{e:#}")),
-            ));
-            return checks;
+            checks.push(Check::new("threaded NAPI", THREADED_NAPI_FIX, Err(format!("{e:#}"))));
+            match Lab::up(&spec(Kind::Veth, NapiMode::Inline), &lab_name("veth")) {
+                Ok(lab) => lab,
+                Err(e) => {
+                    checks.push(Check::new(
+                        "veth lab",
+                        "run as root on a kernel with veth support (CONFIG_VETH)",
+                        Err(format!("{e:#}")),
+                    ));
+                    return checks;
+                }
+            }
         }
     };
-    checks.push(Check::new(
-        "threaded NAPI",
-        "needs Linux ≥ 5.12 (the kthread is found with netdev netlink NAPI_GET from 6.8, by \
-                 name before); or use `napi = \"inline\"`",
-        threaded_napi(&lab),
-    ));
     let receiver = lab.receiver().name.clone();
     let generator = lab.generator().name.clone();
     let inside = lab.netns().map(|ns| {
@@ -145,18 +169,28 @@ fn namespace_checks() -> Vec<Check> {
                 ),
                 Check::new(
                     "AF_XDP socket",
-                    "kernel with CONFIG_XDP_SOCKETS; run as root (CAP_NET_RAW)",
+                    "Linux ≥ 4.18 with CONFIG_XDP_SOCKETS; run as root (CAP_NET_RAW)",
                     fastnet::xdp::probe_socket().map(|()| String::new()).map_err(|e| e.to_string()),
                 ),
                 Check::new(
                     "BPF program load (XDP)",
-                    "kernel with CONFIG_BPF_SYSCALL; run as root (CAP_BPF or CAP_SYS_ADMIN)",
+                    "Linux ≥ 5.9 (XDP links) with CONFIG_BPF_SYSCALL; run as root (CAP_BPF or \
+                     CAP_SYS_ADMIN)",
                     fastnet::bpf::probe_load().map(|()| String::new()).map_err(|e| e.to_string()),
                 ),
-                Check::new(
+                Check::optional(
                     "BPF_PROG_RUN live frames",
-                    "needs Linux ≥ 5.18 (BPF_F_TEST_XDP_LIVE_FRAMES); else use engine ring",
+                    "the xdp engine needs Linux ≥ 5.18 and a kernel whose policy allows live \
+                     frames; netlab sends with the ring engine instead",
                     fastnet::bpf::probe_live_frames()
+                        .map(|()| "the xdp engine can send".to_string())
+                        .map_err(|e| e.to_string()),
+                ),
+                Check::optional(
+                    "paced live frames",
+                    "the xdp engine paces inside the kernel on Linux ≥ 6.9 (may_goto) with \
+                     live frames; netlab paces with the ring engine instead",
+                    fastnet::bpf::probe_paced_live_frames()
                         .map(|()| String::new())
                         .map_err(|e| e.to_string()),
                 ),
@@ -184,6 +218,10 @@ fn namespace_checks() -> Vec<Check> {
     }
     checks
 }
+
+const THREADED_NAPI_FIX: &str =
+    "threaded NAPI needs Linux ≥ 5.12; or use `napi = \"inline\"` (CPU per frame then counts \
+     no NAPI time)";
 
 /// The receiver's NAPI runs in a kthread pinned to the receive core.
 fn threaded_napi(lab: &Lab) -> Result<String, String> {
@@ -214,6 +252,10 @@ fn send_engines(iface: &str) -> Check {
     let mut opened = Vec::new();
     let mut failed = Vec::new();
     for kind in EngineKind::FASTEST_FIRST {
+        // An engine this kernel does not allow is the live-frames checks' to report.
+        if crate::generator::engine::kernel_blocker(kind, false).is_some() {
+            continue;
+        }
         let frames = [frame.as_slice()];
         match Sender::open(kind, iface, &frames, kind.default_batch(false), None) {
             Ok(_) => opened.push(kind.name()),

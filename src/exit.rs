@@ -1,15 +1,5 @@
-//! Exit codes, and how an error chain maps to one.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success (also: output closed early, e.g. `netlab … \| head`) |
-//! | 1 | the command ran and failed: a check failed, nothing could be sent, a regression |
-//! | 2 | bad input: command line, scenario, packet file, MAC address, interface name |
-//! | 3 | missing privileges (root / `CAP_NET_ADMIN`, `CAP_NET_RAW`, `CAP_BPF`) |
-//! | 4 | the kernel lacks a feature the command needs (AF_XDP, BPF, live frames…) |
-//! | 5 | `netlab run` finished, but a receiver program (`exec`) failed: its points are invalid |
-//! | 6 | a host of the scenario's `[hosts]` could not be used: ssh could not connect or authenticate, its netlab is missing or speaks another protocol, or its connection was lost mid-run (partial results written, every host cleaned) |
-//! | 130 | interrupted (SIGINT/SIGTERM, or SIGHUP: a closed terminal or ssh session); partial results were written and the lab removed |
+//! Exit codes, and how an error chain maps to one. What each code means is [`Code::meaning`];
+//! [`codes_table`] is the README's table of them.
 
 use std::fmt;
 
@@ -38,22 +28,67 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in numeric order.
+    pub const ALL: [Code; 8] = [
+        Code::Ok,
+        Code::Failed,
+        Code::BadInput,
+        Code::Privilege,
+        Code::Unsupported,
+        Code::ReceiversFailed,
+        Code::Host,
+        Code::Interrupted,
+    ];
+
     /// The code of a number, as an agent reports it ([`Code::Failed`] for one not listed).
     pub fn from_number(n: u8) -> Code {
-        [
-            Code::Ok,
-            Code::Failed,
-            Code::BadInput,
-            Code::Privilege,
-            Code::Unsupported,
-            Code::ReceiversFailed,
-            Code::Host,
-            Code::Interrupted,
-        ]
-        .into_iter()
-        .find(|c| *c as u8 == n)
-        .unwrap_or(Code::Failed)
+        Code::ALL.into_iter().find(|c| *c as u8 == n).unwrap_or(Code::Failed)
     }
+
+    /// What it means, for the user (the README's table, Markdown).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Code::Ok => "success (also when the reader of the output went away, e.g. `\\| head`)",
+            Code::Failed => {
+                "the command ran and failed: a doctor check failed, nothing could be sent, a \
+                 regression in `compare`, a run in which no point or search is valid"
+            }
+            Code::BadInput => {
+                "bad input: command line, scenario file, packet file, MAC address, interface name"
+            }
+            Code::Privilege => {
+                "missing privileges (root, or `CAP_NET_ADMIN`/`CAP_NET_RAW`/`CAP_BPF`): run with \
+                 `sudo`"
+            }
+            Code::Unsupported => {
+                "the kernel lacks a feature the command needs and has no fallback for; `netlab \
+                 doctor` says which"
+            }
+            Code::ReceiversFailed => {
+                "`netlab run` finished, but a receiver program (`exec`) broke its contract: its \
+                 points are invalid with the reason, every other point was measured"
+            }
+            Code::Host => {
+                "a host of the scenario's `[hosts]` could not be used: ssh could not connect or \
+                 authenticate, its netlab is missing or speaks another agent protocol (nothing \
+                 built), or its connection was lost mid-run (the points measured are written, \
+                 marked partial; every host removes what it built)"
+            }
+            Code::Interrupted => {
+                "interrupted (Ctrl-C/SIGTERM, or SIGHUP when the terminal or ssh session closes): \
+                 partial results were written and the lab was removed"
+            }
+        }
+    }
+}
+
+/// The exit codes as a Markdown table (the README's, which a test compares with this).
+pub fn codes_table() -> String {
+    let mut out = String::from("| code | meaning |\n|---|---|\n");
+    for code in Code::ALL {
+        out.push_str(&format!("| {} | {} |\n", code as u8, code.meaning()));
+    }
+    out
 }
 
 impl From<Code> for std::process::ExitCode {

@@ -6,7 +6,7 @@
 //   name = "my-c-rx"
 //   command = "./rx {iface}"
 //
-// The contract (see "Your own receiver" in the README):
+// The contract (docs/exec-receiver.md):
 // - netlab starts it inside the lab's namespace, pinned to the receive core, stdout a pipe;
 // - it prints READY once its socket is bound (within 5 s), then netlab starts the traffic;
 // - on SIGINT it prints `RESULT-RX <frames>` and `RESULT-IP <IPv4 frames>` and exits 0;

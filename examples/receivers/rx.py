@@ -6,7 +6,7 @@
     name = "my-py-rx"
     command = "./rx.py {iface}"
 
-The contract (see "Your own receiver" in the README): netlab starts it inside the lab's
+The contract (docs/exec-receiver.md): netlab starts it inside the lab's
 namespace, pinned to the receive core; it prints READY once its socket is bound (within 5 s),
 then the traffic starts; on SIGINT it prints `RESULT-RX <frames>` and `RESULT-IP <IPv4 frames>`
 and exits 0. It dies with netlab (SIGKILL from the kernel).

@@ -65,8 +65,13 @@ impl Feature {
         }
     }
 
-    /// Whether [`WITHOUT_VAR`] turns it off for this process.
+    /// Whether [`WITHOUT_VAR`] turns it off for this process (or, in tests, [`without`] for
+    /// this thread).
     pub fn forced_off(self) -> bool {
+        #[cfg(any(test, feature = "testing"))]
+        if testing::WITHOUT.with(|w| w.borrow().contains(&self)) {
+            return true;
+        }
         std::env::var(WITHOUT_VAR).is_ok_and(|list| lists(&list, self))
     }
 
@@ -85,6 +90,42 @@ impl Feature {
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Turns `features` off for the calling thread until the guard drops: [`WITHOUT_VAR`] for one
+/// test, without touching the environment the other tests of the process share.
+#[cfg(any(test, feature = "testing"))]
+pub fn without(features: &[Feature]) -> testing::Without {
+    testing::WITHOUT.with(|w| w.borrow_mut().extend_from_slice(features));
+    testing::Without { n: features.len() }
+}
+
+#[cfg(any(test, feature = "testing"))]
+mod testing {
+    use std::cell::RefCell;
+
+    use super::Feature;
+
+    thread_local! {
+        pub(super) static WITHOUT: RefCell<Vec<Feature>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Features turned off for this thread by [`super::without`]; back on when dropped.
+    #[must_use = "the features are back on when this drops"]
+    #[derive(Debug)]
+    pub struct Without {
+        pub(super) n: usize,
+    }
+
+    impl Drop for Without {
+        fn drop(&mut self) {
+            WITHOUT.with(|w| {
+                let mut w = w.borrow_mut();
+                let keep = w.len().saturating_sub(self.n);
+                w.truncate(keep);
+            });
+        }
     }
 }
 
@@ -107,5 +148,19 @@ mod tests {
         for f in Feature::ALL {
             assert!(lists(f.name(), f));
         }
+    }
+
+    #[test]
+    fn a_feature_turned_off_for_a_thread_is_refused_there_only() {
+        assert!(Feature::ZeroCopy.check_not_forced_off().is_ok());
+        {
+            let _off = without(&[Feature::ZeroCopy]);
+            let err = Feature::ZeroCopy.check_not_forced_off().unwrap_err().to_string();
+            assert!(err.contains("XDP_ZEROCOPY is not supported here"), "{err}");
+            assert!(err.contains("FASTNET_WITHOUT lists `zero-copy`"), "{err}");
+            let other = std::thread::spawn(|| Feature::ZeroCopy.forced_off()).join().unwrap();
+            assert!(!other, "another thread still has it");
+        }
+        assert!(!Feature::ZeroCopy.forced_off(), "back on once the guard dropped");
     }
 }

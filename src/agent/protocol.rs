@@ -113,8 +113,12 @@ pub struct CheckResult {
     pub ok: bool,
     /// What was found.
     pub detail: String,
-    /// How to fix it when it failed.
+    /// How to fix it when it failed (an optional feature: what netlab does without it).
     pub fix: String,
+    /// A feature netlab has a fallback for: missing, it does not fail doctor (absent from
+    /// an older agent's reply: every check was required then).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// What a host has (its facts and interfaces).

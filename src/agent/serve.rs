@@ -133,6 +133,7 @@ impl Agent {
                         ok: c.ok,
                         detail: c.detail,
                         fix: c.fix.to_string(),
+                        optional: c.optional,
                     })
                     .collect(),
             )),

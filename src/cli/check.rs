@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 
 use crate::exit::Code;
-use crate::generator::engine::paced_choice;
-use crate::generator::DEFAULT_BURST;
 use crate::outln;
 use crate::runner::preflight;
 use crate::scenario::{Macs, Order};
@@ -79,29 +77,43 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         outln!("  hosts      not connected: `netlab run --dry-run` connects and builds nothing")?;
     }
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
-    outln!(
-        "  generator  engine {}, rates {}, {} per point after {} warm-up",
-        s.generator.engine,
-        rates.join(" "),
-        humantime::format_duration(s.generator.duration),
-        humantime::format_duration(s.generator.warmup)
-    )?;
-    if s.generator.engine == crate::generator::Engine::Auto {
-        let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
-        // Bit rates need the frame's length; a packet file that cannot be read here is
-        // reported by `run`, and its bit rates are left out of this plan.
-        let frame_len = crate::packet::read_frames(&s.packet.file)
-            .ok()
-            .and_then(|frames| frames.first().map(|f| f.data.len()))
-            .unwrap_or(0);
-        for rate in &s.generator.rates {
-            let Some(pps) = rate.pps(frame_len) else { continue };
-            let (engine, note) = paced_choice(pps.round() as u64, burst);
-            match note {
-                None => outln!("  pacing     {rate}: engine {engine}, smooth")?,
-                Some(note) => outln!("  pacing     {rate}: engine {engine}; {note}")?,
+    if rates.is_empty() {
+        // Only searches: their trials' lengths are on the search line.
+        outln!(
+            "  generator  engine {}, no fixed rate (searches only), {} warm-up",
+            s.generator.engine,
+            humantime::format_duration(s.generator.warmup)
+        )?;
+    } else {
+        outln!(
+            "  generator  engine {}, rates {}, {} per point after {} warm-up",
+            s.generator.engine,
+            rates.join(" "),
+            humantime::format_duration(s.generator.duration),
+            humantime::format_duration(s.generator.warmup)
+        )?;
+    }
+    if results_tried {
+        match preflight::engines(&checked)? {
+            Some(planned) => {
+                for (rate, kind, why) in planned {
+                    let at = if s.generator.rates.contains(&rate) {
+                        format!("{rate}")
+                    } else {
+                        format!("{rate} (search trials)")
+                    };
+                    outln!("  engine     {at}: {kind} — {why}")?;
+                }
+            }
+            None => {
+                outln!("  engine     chosen by the generator's host, on its kernel, at run time")?
             }
         }
+    } else {
+        outln!(
+            "  engine     chosen at run time: asking this kernel what it allows needs the \
+             privileges `run` needs"
+        )?;
     }
     if let Some(search) = &s.search {
         let targets: Vec<String> = search
@@ -131,27 +143,32 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         }
     }
     let estimate = std::time::Duration::from_secs(s.estimated_time().as_secs_f64().ceil() as u64);
-    outln!(
-        "  points     {} = {} × {} × {}, {} order; at least {}",
-        s.points(),
-        count(s.generator.rates.len(), "rate", "rates"),
-        count(s.receivers.len(), "receiver", "receivers"),
-        count(s.run.repeat as usize, "repetition", "repetitions"),
-        match s.run.order {
-            Order::Shuffled => "shuffled",
-            Order::Sequential => "sequential",
-        },
-        humantime::format_duration(estimate)
-    )?;
+    let order = match s.run.order {
+        Order::Shuffled => "shuffled",
+        Order::Sequential => "sequential",
+    };
+    if s.points() > 0 {
+        outln!(
+            "  points     {} = {} × {} × {}, {order} order",
+            s.points(),
+            count(s.generator.rates.len(), "rate", "rates"),
+            count(s.receivers.len(), "receiver", "receivers"),
+            count(s.run.repeat as usize, "repetition", "repetitions"),
+        )?;
+    }
     if s.search_runs() > 0 {
         outln!(
-            "  searches   {} = {} × {}; invalid points measured again up to {} times",
+            "  searches   {} = {} × {}, {order} order",
             s.search_runs(),
             count(s.receivers.len(), "receiver", "receivers"),
             count(s.run.repeat as usize, "repetition", "repetitions"),
-            s.run.retries
         )?;
     }
+    outln!(
+        "  time       at least {}; invalid points measured again up to {} times",
+        humantime::format_duration(estimate),
+        s.run.retries
+    )?;
     if results_tried {
         outln!("  results    under {} (writable)", args.results.display())?;
     } else {

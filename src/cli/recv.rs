@@ -91,11 +91,12 @@ fn knobs_help() -> String {
     out
 }
 
-/// The flag of a knob as the descriptors write it (`wait = "busy"` → `--wait busy`).
+/// The flag of a knob as the descriptors write it (`wait = "busy"` → `--wait busy`,
+/// `max_delay` → `--max-delay`): a scenario key's underscores are a flag's dashes.
 fn knob_flag(written: &str) -> String {
     match written.split_once(" = ") {
-        Some((key, value)) => format!("--{key} {}", value.trim_matches('"')),
-        None => format!("--{written}"),
+        Some((key, value)) => format!("--{} {}", key.replace('_', "-"), value.trim_matches('"')),
+        None => format!("--{}", written.replace('_', "-")),
     }
 }
 

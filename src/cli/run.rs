@@ -51,7 +51,7 @@ With [hosts], the roles run where [topology] places them: this machine in-proces
 `ssh [ssh_options] TARGET NETLAB agent` (your own ssh config, keys and agent; BatchMode, so it
 never prompts). Every host removes what it built when its connection ends, however it ends.
 
-Exit: 0 done; 1 failed; 2 bad scenario; 3 not root; 4 kernel feature missing; 5 done, but a
+Exit: 0 done; 1 failed, or no point and no search of the run valid; 2 bad scenario; 3 not root; 4 kernel feature missing; 5 done, but a
 receiver program failed (its points are invalid); 6 a host could not be reached or used over ssh
 (nothing built), or its connection was lost mid-run (the points measured are written, marked
 partial, every host cleaned); 130 interrupted (SIGINT/SIGTERM): the points measured so far are
@@ -100,7 +100,26 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         );
         return Ok(Code::ReceiversFailed);
     }
+    if let Some(why) = nothing_valid(&outcome.results) {
+        eprintln!(
+            "netlab: no point or search of the run is valid ({why}): nothing was measured; the \
+             reasons are in {}",
+            outcome.dir.join("results.json").display()
+        );
+        return Ok(Code::Failed);
+    }
     Ok(Code::Ok)
+}
+
+/// The first invalid reason when the run measured something and none of it is valid.
+fn nothing_valid(results: &crate::report::Results) -> Option<String> {
+    let points = results.points.iter().map(|p| (p.valid, &p.invalid_reason));
+    let searches = results.searches.iter().map(|s| (s.valid, &s.invalid_reason));
+    let all: Vec<_> = points.chain(searches).collect();
+    if all.is_empty() || all.iter().any(|(valid, _)| *valid) {
+        return None;
+    }
+    Some(all.iter().find_map(|(_, why)| (*why).clone()).unwrap_or_else(|| "no reason given".into()))
 }
 
 /// `--dry-run`: every host's versions and interfaces, nothing built.

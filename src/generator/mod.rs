@@ -19,45 +19,16 @@
 //! holds it with the smallest bursts ([`engine::paced_choice`]), and says when nothing here
 //! holds it smoothly.
 //!
-//! What each candidate gave (2-vCPU VM, kernel 6.18, veth with threaded NAPI on core 1, sender
-//! on core 0, 2026-12-01 — other builds ran on the machine the whole time, load 3–6, so single
-//! runs spread widely; medians and tables in the README's generator section):
-//!
-//! - **xdp, one live-frames call per due batch, calls ≥ 1 ms apart** (before): 1 Mpps leaves in
-//!   1000-frame bursts; into fastnet:3 22.7 % lost at 1 Mpps, 36.5 % at 2 Mpps; into pcap
-//!   25.5 % at 0.5 Mpps. Dropped: the calls cannot be closer ([`engine::XDP_MIN_CALL_GAP_NS`]).
-//! - **The ring** (PACKET_TX_RING, each batch only the frames due since the last): 0 lost into
-//!   fastnet:3 at 1 and 1.5 Mpps and into pcap up to 1 Mpps, bursts ≤ 64 — but only where the
-//!   send core is free: its skb path costs ~0.5 µs per frame, its top is ~1.9 Mpps. Kept:
-//!   `auto` below [`engine::RING_SMOOTH_MAX_FPS`].
-//! - **Pacing inside one live-frames call** (kept for the xdp engine at paced rates): the
-//!   program waits on `bpf_ktime_get_ns()` until each frame's time, calls cover 10 ms of the
-//!   schedule (100 calls/s: no page-pool backlog). The wait loop is bounded by `may_goto`
-//!   (Linux ≥ 6.9) rather than `bpf_loop`, whose callback needs BTF function info that a
-//!   hand-assembled program does not carry. It keeps the schedule (a 2000-frame call at
-//!   100 kpps lasts its 20 ms) but the frames of an inner batch reach the peer together, at
-//!   the batch's flush, and each flush costs the sender a flush and the peer a NAPI wake-up.
-//!   Measured into an XDP-drop peer at 1 Mpps (100 calls of 10 000 frames): inner batches of
-//!   16 lost 30 % (the sender fell behind and caught up in runs of ~1000), 32–128 lost 0.5–36 %
-//!   from run to run, 256 lost 0.6 %; into fastnet:3 at 2 and 3 Mpps, batches of 64 and 128
-//!   lost 28–79 %. Not smooth beyond the ring here; it bounds and reports the bursts.
-//! - **The same, sending the refused frames again** (kept): most of that loss was not the
-//!   receivers' but veth's. Its peer ring (256 slots) has no backpressure for redirected
-//!   frames: when it is full the kernel frees the frame and tells nobody, and it fills whenever
-//!   the receive core's NAPI thread does not run for 256 frames' time — here even into an
-//!   XDP-drop program at 0.5 Mpps (0.3 % of the frames). A BPF program on the
-//!   `xdp_devmap_xmit` tracepoint counts those frames for the sending thread
-//!   ([`fastnet::bpf::PacingStats::refused`]) and the engine sends as many again, later (the
-//!   schedule slips by their time, as the ring's retries slip it): every frame arrives (3 s at
-//!   1 Mpps into pcap: 3 000 000 sent, at rx0 and in the app; 18 052 refused and sent again),
-//!   and the refusals show as the receiving side holding the generator back
-//!   ([`crate::report::Shortfall`]), as with the ring. Its program keeps the send core busy at
-//!   any rate (a socket receiver lost frames at 26 kpps that way: the machine's other work
-//!   moved to the receive core), so `auto` still takes the ring where the ring is smooth.
-//! - **SO_TXTIME + etf/fq, several TX queues, AF_XDP TX**: not measured. All three send through
-//!   the skb path (AF_XDP TX in copy mode, the only mode veth has, builds an skb per frame),
-//!   which costs ~2 µs per frame here with a qdisc and ~0.5 µs on the ring's bypass: none of
-//!   them reaches a rate the ring does not.
+//! How the paced xdp engine keeps the schedule: the program itself waits on the kernel's clock
+//! until each frame's time (a loop bounded by `may_goto`, Linux ≥ 6.9: `bpf_loop`'s callback
+//! needs BTF function info that a hand-assembled program does not carry), each call covering
+//! [`engine::XDP_PACED_CALL_NS`] of the schedule, calls at least [`engine::XDP_MIN_CALL_GAP_NS`]
+//! apart. Frames that veth's full peer ring refuses (it has no backpressure for redirected
+//! frames) are counted by a BPF program on the `xdp_devmap_xmit` tracepoint
+//! ([`fastnet::bpf::PacingStats::refused`]) and sent again later, the schedule slipping by their
+//! time as the ring's retries slip it; the refusals show as the receiving side holding the
+//! generator back ([`crate::report::Shortfall`]). What each pacing candidate gave when measured,
+//! and why these were kept: `benchmarks/README.md`, "Pacing candidates".
 //!
 //! # Use
 //! ```no_run
@@ -243,7 +214,7 @@ impl GeneratorConfig {
         }
     }
 
-    /// `batch` within what every engine `auto` may pick takes per call, for a lab whose
+    /// `batch` within what every engine `auto` (or an order) may pick takes per call, for a lab whose
     /// receive side runs NAPI (`peer_napi`; `None`: not known before the interface is seen):
     /// what [`GeneratorConfig::validate`] cannot say before `auto` has chosen, said before
     /// anything is built.
@@ -255,7 +226,7 @@ impl GeneratorConfig {
             .pace
             .is_paced()
             .then(|| sender::schedule_of(self).frames_due_within(1_000_000_000));
-        for kind in EngineKind::auto_may_pick(paced_fps, self.limit.is_some(), peer_napi) {
+        for kind in self.engine.candidates(paced_fps, self.limit.is_some(), peer_napi) {
             self.check_batch(kind)?;
         }
         Ok(())

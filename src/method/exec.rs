@@ -17,7 +17,7 @@ impl ReceiveMethod for Exec {
     }
     fn mechanism(&self) -> &'static str {
         "a user's own receiver (`command = \"./rx {iface}\"`): prints `READY`, then on SIGINT \
-         `RESULT-RX n` and `RESULT-IP n` — see [Your own receiver](#your-own-receiver-exec)"
+         `RESULT-RX n` and `RESULT-IP n` — see [the `exec` contract](docs/exec-receiver.md)"
     }
     fn source(&self) -> &'static str {
         "src/receiver/exec.rs"

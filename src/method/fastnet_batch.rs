@@ -41,6 +41,6 @@ impl ReceiveMethod for FastnetBatch {
         Some(MmsgRx::open(iface, &config).map(|rx| Box::new(rx) as Box<dyn Receive>))
     }
     fn drop_stage(&self) -> DropStage {
-        DropStage::Socket
+        DropStage::SocketBuffer
     }
 }

@@ -34,6 +34,6 @@ impl ReceiveMethod for FastnetMmap {
         Some(RingRx::open(iface, &config).map(|rx| Box::new(rx) as Box<dyn Receive>))
     }
     fn drop_stage(&self) -> DropStage {
-        DropStage::Socket
+        DropStage::PacketRing
     }
 }

@@ -40,6 +40,6 @@ impl ReceiveMethod for FastnetRead {
         Some(ReadRx::open(iface, &config).map(|rx| Box::new(rx) as Box<dyn Receive>))
     }
     fn drop_stage(&self) -> DropStage {
-        DropStage::Socket
+        DropStage::SocketBuffer
     }
 }

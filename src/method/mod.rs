@@ -120,13 +120,19 @@ pub struct KnobUse {
     pub sets: &'static str,
 }
 
-/// Where the kernel counts the frames a method's socket or ring dropped.
+/// Where the kernel counts the frames a method's socket or ring dropped: the kernel's buffer
+/// between the interface and the application, one stage of a point's loss budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropStage {
-    /// The AF_PACKET socket or ring (`PACKET_STATISTICS`, `pcap_stats`): `socket_frames`.
-    Socket,
-    /// The AF_XDP socket (`XDP_STATISTICS`): `xdp_rx_dropped_frames`, and fill-ring-empty
-    /// events as `xdp_fill_ring_empty_frames`.
+    /// An AF_PACKET socket read a frame at a time (its receive buffer, `SO_RCVBUF`, full):
+    /// `PACKET_STATISTICS` `tp_drops`, as `socket_frames`.
+    SocketBuffer,
+    /// An AF_PACKET TPACKET ring mapped into the program (libpcap's, fastnet's), full:
+    /// `PACKET_STATISTICS` `tp_drops` (`pcap_stats` `ps_drop`), as `socket_frames`.
+    PacketRing,
+    /// The AF_XDP socket's rings (`XDP_STATISTICS`): its rx ring full, or no UMEM frame to
+    /// take the packet (fill ring empty), as `xdp_rx_dropped_frames`; fill-ring-empty events
+    /// also as `xdp_fill_ring_empty_frames` (the same frames, not more).
     Xsk,
     /// None: the kernel or the program counts what it got, and nothing drops in between.
     None,

@@ -161,6 +161,6 @@ impl super::ReceiveMethod for Pcap {
         )
     }
     fn drop_stage(&self) -> super::DropStage {
-        super::DropStage::Socket
+        super::DropStage::PacketRing
     }
 }

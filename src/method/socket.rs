@@ -164,6 +164,6 @@ impl super::ReceiveMethod for SocketMethod {
         )
     }
     fn drop_stage(&self) -> super::DropStage {
-        super::DropStage::Socket
+        super::DropStage::SocketBuffer
     }
 }

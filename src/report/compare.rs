@@ -2,10 +2,14 @@
 //! method on the figures a class reads — each search target (NDR, PDR: rate asked), the rate
 //! received under flood (MRR), and received pps at each fixed rate.
 //!
+//! Where the frames were lost is compared too, stage by stage in % of the frames offered
+//! ([`super::losses::compare_losses`]): shown, never a regression by itself.
+//!
 //! A figure regresses when the candidate's mean is lower than the baseline's by more than the
 //! tolerance *and* by more than the two runs' own spread (the sum of their sds): a change the
 //! repetitions of either run already show is noise, not a regression.
 
+use super::losses::{compare_losses, losses_change_grid, LossChange};
 use super::results::Results;
 use super::summary::{Figure, Stat};
 use super::table::{pct, Grid};
@@ -97,6 +101,9 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Why the two runs may not be comparable (different scenarios), when they may not.
     pub scenario_note: Option<String>,
+    /// Where the frames were lost in each run, stage by stage (% of the frames offered): a
+    /// change that moves the loss from one stage to another shows here, whatever the rates.
+    pub losses: Vec<LossChange>,
 }
 
 /// Every figure of `label` in `results`, with its values.
@@ -163,7 +170,7 @@ pub fn compare(baseline: &Results, candidate: &Results, tolerance: f64) -> Compa
             baseline.scenario, candidate.scenario
         )
     });
-    Comparison { tolerance, rows, scenario_note }
+    Comparison { tolerance, rows, scenario_note, losses: compare_losses(baseline, candidate) }
 }
 
 impl Comparison {
@@ -250,8 +257,20 @@ impl Comparison {
         }
     }
 
-    /// The comparison for the terminal, at most [`super::table::MAX_WIDTH`] columns wide.
+    /// Where the frames were lost in each run, as a table (`None` when neither run has a row
+    /// for it).
+    pub fn losses_grid(&self) -> Option<Grid> {
+        (!self.losses.is_empty()).then(|| losses_change_grid(&self.losses))
+    }
+
+    /// The comparison for the terminal, at most [`super::table::MAX_WIDTH`] columns wide: the
+    /// figures, then where the frames were lost.
     pub fn table(&self, baseline: &str, candidate: &str) -> String {
-        self.grid(baseline, candidate).text_within(super::table::MAX_WIDTH)
+        let mut out = self.grid(baseline, candidate).text_within(super::table::MAX_WIDTH);
+        if let Some(grid) = self.losses_grid() {
+            out.push('\n');
+            out.push_str(&grid.text_within(super::table::MAX_WIDTH));
+        }
+        out
     }
 }

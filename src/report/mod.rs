@@ -18,9 +18,14 @@
 //! The directory holds `results.json` ([`Results`], every counter, units in the field names,
 //! [`SCHEMA_VERSION`], `docs/results.schema.json`), `results.csv` (one row per point and search
 //! trial), `manifest.json` ([`Manifest`]), a copy of the scenario, `table.txt` and `table.md`
-//! ([`table`]: the headline NDR/PDR/MRR per method, the per-rate table), the plots as SVG and
-//! PNG ([`plots`]: `rates`, `cpu`, `received`, `loss`, `ns_per_frame`), and `report.html` /
-//! `report.md` ([`Page`]).
+//! ([`table`]: the headline NDR/PDR/MRR per method, the per-rate table, where the frames were
+//! lost), the plots as SVG and PNG ([`plots`]: `rates`, `cpu`, `losses`, `received`, `loss`,
+//! `ns_per_frame`), and `report.html` / `report.md` ([`Page`]: the same, with the report's terms
+//! explained).
+//!
+//! Every point carries its loss budget ([`budget`]): the frames offered (sent + refused by the
+//! sender's queue) and, by [`Stage`] in the order a frame travels, where those the application
+//! did not receive were lost, so that received + lost = offered exactly for a valid point.
 //!
 //! Units everywhere: pps = frames per second; L2 Mbps = frame bytes without the FCS × 8 / 10⁶
 //! (as tcpreplay counts); wire Mbps = (frame bytes + 24) × 8 / 10⁶; ns/frame = CPU time of the
@@ -29,6 +34,7 @@
 //! sent / counting window.
 
 mod compare;
+mod losses;
 mod manifest;
 mod page;
 mod plot;
@@ -39,6 +45,7 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
+pub use losses::{budget, compare_losses, Load, LossChange, LossRow, LostFrames, Stage};
 pub use manifest::{HostFacts, Manifest};
 pub use page::Page;
 pub use plot::{plots, png, Plot};

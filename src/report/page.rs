@@ -8,8 +8,9 @@
 use std::fmt::Write as _;
 
 use super::compare::Comparison;
+use super::losses::{self, losses_grid};
 use super::manifest::Manifest;
-use super::plot::Plot;
+use super::plot::{Plot, LOSSES_NAME};
 use super::results::Results;
 use super::table::{grids, invalid_lines, searches_grid, title, Grid};
 
@@ -34,6 +35,48 @@ padding:.3em 0}th,td{border:1px solid #bbb;padding:.25em .6em;vertical-align:top
 right;font-variant-numeric:tabular-nums}thead th{background:#eee}tbody th{text-align:left}\
 .note{font-size:.9em;color:#444;margin:.2em 0}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}\
 svg{max-width:100%;height:auto;display:block;margin:1em 0}.partial{color:#a00;font-weight:bold}";
+
+/// The report's terms, explained where they first appear (before the tables): (term, meaning).
+const TERMS: &[(&str, &str)] = &[
+    (
+        "NDR — no-drop rate",
+        "the highest rate offered at which the method lost no frame at all in a full-length \
+         trial (RFC 2544's throughput); a search brackets it with short trials and confirms it \
+         with a final one.",
+    ),
+    (
+        "PDR — partial drop rate",
+        "the same with a little loss allowed: the highest rate offered at which the method \
+         lost at most the target's share of the frames sent (0.5 % unless the scenario says \
+         otherwise; FD.io CSIT's PDR).",
+    ),
+    (
+        "MRR — maximum receive rate",
+        "what the application received while the generator sent as fast as it could (rate \
+         \"max\", FD.io CSIT's MRR). What was offered to get it differs by method — the generator \
+         shares the machine with the receiver — and is in the \"where the frames were lost\" \
+         table (offered Mpps).",
+    ),
+    (
+        "Why MRR can sit below NDR",
+        "under flood the receive core spends its time taking in frames it then drops (receive \
+         livelock), so less is left for the application than at a rate it keeps up with.",
+    ),
+    (
+        "NAPI",
+        "the kernel's receive loop: instead of an interrupt per frame, the driver's poll \
+         function takes frames off the interface's queue in batches and hands them on (to XDP, \
+         AF_PACKET, AF_XDP); in these labs it runs in a kernel thread, napi/<interface>-<id>, \
+         pinned to the receive core.",
+    ),
+    (
+        "CPU ns/frame, rx + kernel",
+        "CPU time per frame the application received: rx is the receiver thread's own time \
+         (user + system: its system calls, copies and do_something), kernel the NAPI thread's \
+         time taking the frames in (n/a where the kernel ran NAPI without a thread of its own); \
+         the total is (rx + kernel) / frames received.",
+    ),
+];
 
 fn esc(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
@@ -85,6 +128,12 @@ impl Page<'_> {
         }
         let _ = writeln!(out, "<p>{}</p>", esc(&self.times()));
 
+        out.push_str("<h2>Terms</h2>\n<dl>\n");
+        for (term, meaning) in TERMS {
+            let _ = writeln!(out, "<dt><b>{}</b></dt><dd>{}</dd>", esc(term), esc(meaning));
+        }
+        out.push_str("</dl>\n");
+
         out.push_str("<h2>Results</h2>\n");
         for grid in grids(r) {
             out.push_str(&grid.html());
@@ -92,6 +141,14 @@ impl Page<'_> {
         if let Some(grid) = searches_grid(r) {
             out.push_str("<h2>Searches</h2>\n");
             out.push_str(&grid.html());
+        }
+        if let Some(grid) = losses_grid(r) {
+            let _ = writeln!(out, "<h2>{}</h2>", esc(losses::TITLE));
+            out.push_str(&grid.html());
+            if let Some(plot) = self.plots.iter().find(|p| p.name == LOSSES_NAME) {
+                out.push_str(inline_svg(&plot.svg));
+                out.push('\n');
+            }
         }
         let invalid = invalid_lines(r);
         out.push_str("<h2>Invalid points</h2>\n");
@@ -108,10 +165,13 @@ impl Page<'_> {
         if let Some((name, comparison)) = self.comparison {
             out.push_str("<h2>Against the baseline</h2>\n");
             out.push_str(&comparison.grid(name, &r.run_id()).html());
+            if let Some(grid) = comparison.losses_grid() {
+                out.push_str(&grid.html());
+            }
         }
 
         out.push_str("<h2>Plots</h2>\n");
-        for plot in self.plots {
+        for plot in self.plots.iter().filter(|p| p.name != LOSSES_NAME) {
             let _ = writeln!(out, "<h3>{}</h3>", esc(plot.title));
             out.push_str(inline_svg(&plot.svg));
             out.push('\n');
@@ -154,7 +214,11 @@ impl Page<'_> {
         for line in heading {
             let _ = writeln!(out, "**{line}**\n");
         }
-        let _ = writeln!(out, "{}\n\n## Results\n", self.times());
+        let _ = writeln!(out, "{}\n\n## Terms\n", self.times());
+        for (term, meaning) in TERMS {
+            let _ = writeln!(out, "- **{term}**: {meaning}");
+        }
+        out.push_str("\n## Results\n\n");
         for grid in grids(r) {
             out.push_str(&grid.markdown());
             out.push('\n');
@@ -162,6 +226,14 @@ impl Page<'_> {
         if let Some(grid) = searches_grid(r) {
             out.push_str("## Searches\n\n");
             out.push_str(&grid.markdown());
+            out.push('\n');
+        }
+        if let Some(grid) = losses_grid(r) {
+            let _ = writeln!(out, "## {}\n", losses::TITLE);
+            out.push_str(&grid.markdown());
+            if self.plots.iter().any(|p| p.name == LOSSES_NAME) {
+                let _ = writeln!(out, "\n![{}]({LOSSES_NAME}.png)", losses::TITLE);
+            }
             out.push('\n');
         }
         out.push_str("## Invalid points\n\n");
@@ -177,10 +249,14 @@ impl Page<'_> {
         if let Some((name, comparison)) = self.comparison {
             out.push_str("## Against the baseline\n\n");
             out.push_str(&comparison.grid(name, &r.run_id()).markdown());
+            if let Some(grid) = comparison.losses_grid() {
+                out.push('\n');
+                out.push_str(&grid.markdown());
+            }
             out.push('\n');
         }
         out.push_str("## Plots\n\n");
-        for plot in self.plots {
+        for plot in self.plots.iter().filter(|p| p.name != LOSSES_NAME) {
             let _ = writeln!(out, "![{}]({}.png)\n", plot.title, plot.name);
         }
         out.push_str("## Machine and lab\n\n");

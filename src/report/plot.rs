@@ -20,6 +20,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::losses::{self, shown_stages, LossRow, Stage};
 use super::results::{Point, Results};
 use super::summary::{CpuSplit, Figure, Stat};
 use crate::scenario::Rate;
@@ -46,6 +47,14 @@ pub fn plots(results: &Results) -> anyhow::Result<Vec<Plot>> {
     if !cpu.is_empty() {
         plots.push(Plot { name: "cpu", title: CPU_TITLE, svg: cpu_chart(results, &cpu)? });
     }
+    let losses = results.loss_rows();
+    if !losses.is_empty() {
+        plots.push(Plot {
+            name: LOSSES_NAME,
+            title: losses::TITLE,
+            svg: losses_chart(results, &losses)?,
+        });
+    }
     let against = [
         ("received", "frames received vs offered", "received by the app (Mpps)", Against::Received),
         ("loss", "loss vs offered", "loss (% of frames sent)", Against::Loss),
@@ -63,6 +72,8 @@ pub fn plots(results: &Results) -> anyhow::Result<Vec<Plot>> {
 }
 
 const RATES_TITLE: &str = "Mpps per method";
+/// The file stem of the "where the frames were lost" bars (`losses.svg`).
+pub const LOSSES_NAME: &str = "losses";
 const CPU_TITLE: &str = "CPU per frame received, receiver + kernel";
 
 /// Tableau 10 without its grey (the reference line's colour): distinguishable, also in print.
@@ -423,6 +434,116 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
         if any_idle {
             legend.entry("*: idle wake-ups", BLACK, Mark::Text).map_err(err)?;
             legend.entry("dominate (low rate)", BLACK, Mark::Text).map_err(err)?;
+        }
+        root.present().map_err(|e| fail(title, e))?;
+    }
+    Ok(svg)
+}
+
+/// A stage's colour in the "where the frames were lost" bars (`None`: reached the app).
+fn stage_colour(stage: Option<Stage>) -> RGBColor {
+    match stage {
+        Some(Stage::SenderQueue) => COLOURS[4],
+        Some(Stage::Nic) => COLOURS[5],
+        Some(Stage::Interface) => COLOURS[3],
+        Some(Stage::SocketBuffer) => COLOURS[1],
+        Some(Stage::PacketRing) => COLOURS[7],
+        Some(Stage::XskRings) => COLOURS[6],
+        Some(Stage::Unaccounted) => GREY,
+        None => COLOURS[2],
+    }
+}
+
+/// One horizontal bar per method and load (MRR, the NDR search's first losing trial): the
+/// frames offered as 100 %, cut into the stages where they were lost in the order a frame
+/// travels, then the part that reached the app, then what no counter saw.
+fn losses_chart(results: &Results, rows: &[LossRow<'_>]) -> anyhow::Result<String> {
+    let title = losses::TITLE;
+    let stages = shown_stages(rows);
+    // The parts of a bar, in the order a frame travels: each stage it was lost at (what no
+    // counter saw last of them), then the app.
+    let parts: Vec<Option<Stage>> = stages.iter().map(|s| Some(*s)).chain([None]).collect();
+    let share = |row: &LossRow<'_>, part: Option<Stage>| match part {
+        Some(stage) => row.pct(stage),
+        None => row.received_pct(),
+    };
+    let n = rows.len().max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let body = frame(&root, results, title)?;
+        let (plot_area, legend_area) = body.split_horizontally(760);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(48)
+            .y_label_area_size(190)
+            .build_cartesian_2d(0f64..100f64, 0f64..n)
+            .map_err(|e| fail(title, e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("% of the frames offered (sent + refused by the sender's queue)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 14))
+            .light_line_style(RGBColor(242, 242, 242))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(|e| fail(title, e))?;
+        for (i, row) in rows.iter().enumerate() {
+            // The first row on top.
+            let (bottom, top) = (n - i as f64 - 0.8, n - i as f64 - 0.2);
+            let middle = (bottom + top) / 2.0;
+            let mut from = 0.0;
+            for part in &parts {
+                let to = (from + share(row, *part)).min(100.0);
+                let pixel_x = |x: f64| chart.as_coord_spec().translate(&(x, middle)).0;
+                // A part less than a pixel wide is left out: an SVG rect of width 0 is not valid.
+                if pixel_x(to) != pixel_x(from) {
+                    chart
+                        .draw_series([Rectangle::new(
+                            [(from, bottom), (to, top)],
+                            stage_colour(*part).filled(),
+                        )])
+                        .map_err(|e| fail(title, e))?;
+                }
+                if to - from >= 12.0 {
+                    let inside = ("sans-serif", 14)
+                        .into_font()
+                        .color(&WHITE)
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    chart
+                        .draw_series([EmptyElement::at(((from + to) / 2.0, middle))
+                            + Text::new(format!("{:.0} %", to - from), (0, 0), inside)])
+                        .map_err(|e| fail(title, e))?;
+                }
+                from = to;
+            }
+            let label = |size: f64| {
+                ("sans-serif", size)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Right, VPos::Center))
+            };
+            let at = format!("{}, {:.3} Mpps offered", row.at.kind(), row.offered_pps() / 1e6);
+            chart
+                .draw_series([
+                    EmptyElement::at((0.0, middle))
+                        + Text::new(name(results, &row.label), (-8, -9), label(15.0)),
+                    EmptyElement::at((0.0, middle)) + Text::new(at, (-8, 9), label(12.0)),
+                ])
+                .map_err(|e| fail(title, e))?;
+        }
+        let mut legend = Legend { area: &legend_area, row: 0 };
+        let err = |e| fail(title, e);
+        for part in &parts {
+            let text = match part {
+                Some(stage) => stage.words(),
+                None => "reached the app",
+            };
+            legend.entry(text, stage_colour(*part), Mark::Box).map_err(err)?;
         }
         root.present().map_err(|e| fail(title, e))?;
     }

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
+use super::losses::{budget, LostFrames};
 use crate::exit::bad_input;
 use crate::generator::EngineKind;
 use crate::receiver::CpuPerFrame;
@@ -23,9 +24,11 @@ pub const MIN_OFFERED_FRACTION: f64 = 0.98;
 pub const WIRE_OVERHEAD_BYTES: u64 = 24;
 
 /// The layout version of `results.json` this netlab writes. 1: before the field existed;
-/// 2: `schema_version`, `searches`, CPU per frame in parts. `docs/results.schema.json` describes
-/// it; a file from a newer netlab is refused rather than misread.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: `schema_version`, `searches`, CPU per frame in parts; 3: every point's `offered_frames`
+/// and `lost_frames` (where the frames were lost), `drops.sender_queue_frames` and
+/// `drops.nic_frames`. `docs/results.schema.json` describes it; a file from a newer netlab is
+/// refused rather than misread, one from an older one gets its budgets from its counters.
+pub const SCHEMA_VERSION: u32 = 3;
 
 fn schema_version_1() -> u32 {
     1
@@ -118,27 +121,42 @@ pub struct Receiver {
     pub method: Method,
 }
 
-/// Kernel drop counters, by the stage that counts them; `None` where the method has no such
-/// stage or it was not read.
+/// Drop counters, by the stage that counts them; `None` where the method has no such stage or
+/// it was not read. A point's loss budget ([`Point::lost_frames`]) is made of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drops {
+    /// Frames the generator handed to its interface that the sender's queue refused and the
+    /// generator gave up on (its send report's `failed`, every `errno`): never sent.
+    #[serde(default)]
+    pub sender_queue_frames: Option<u64>,
     /// Generator interface `tx_dropped` (netlink), delta over the point: on a veth, frames the
     /// peer's ring could not take. Skb path (socket, mmsg, ring engines): once per refusal —
     /// the sender saw `ENOBUFS` and retried, so a frame can count more than once and is not
     /// lost unless the send report says it failed. XDP path (xdp engine): each frame refused,
     /// counted in the receiver's `rx_dropped` too (paced, the engine sends it again).
     pub generator_tx_dropped_frames: Option<u64>,
+    /// The receiving NIC's own drop counters (netlink `stats64` `rx_missed_errors` +
+    /// `rx_fifo_errors` + `rx_over_errors`), delta over the point: frames the device dropped
+    /// before the kernel saw them (0 on software devices such as veth).
+    #[serde(default)]
+    pub nic_frames: Option<u64>,
     /// Receiver interface `rx_dropped` (netlink), delta over the point, less the frames the
     /// generator sent again after the receiving side refused them (the xdp engine's refusals
-    /// count there too: [`crate::generator::report::dropped_beyond_refused`]).
+    /// count there too: [`crate::generator::report::dropped_beyond_refused`]). On a veth, a
+    /// frame its XDP program redirected to an AF_XDP socket that could not take it counts here
+    /// as well as in `xdp_rx_dropped_frames`: the loss budget counts it once.
     pub iface_rx_dropped_frames: Option<u64>,
     /// AF_PACKET socket/ring drops (`PACKET_STATISTICS` `tp_drops`; libpcap `ps_drop`).
     pub socket_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_dropped` (no UMEM frame / filtered).
+    /// AF_XDP `XDP_STATISTICS` `rx_dropped` + `rx_ring_full` (fastnet reports them as one
+    /// figure): frames the socket could not take — no UMEM frame for it (fill ring empty) or
+    /// its rx ring full.
     pub xdp_rx_dropped_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_ring_full`.
+    /// AF_XDP `XDP_STATISTICS` `rx_ring_full`, when read apart from `rx_dropped`.
     pub xdp_rx_ring_full_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_fill_ring_empty_descs`.
+    /// AF_XDP `XDP_STATISTICS` `rx_fill_ring_empty_descs`: times the kernel found the fill
+    /// ring empty. In copy mode each is a frame also counted in `xdp_rx_dropped_frames` (why
+    /// it was dropped, not more frames dropped).
     pub xdp_fill_ring_empty_frames: Option<u64>,
 }
 
@@ -292,6 +310,15 @@ pub struct Point {
     pub achieved_wire_mbps: f64,
     /// `100 × (sent − received) / sent` (0 when nothing was sent).
     pub loss_pct: f64,
+    /// Frames the generator handed to its interface: `sent_frames` plus those the sender's
+    /// queue refused (`drops.sender_queue_frames`).
+    #[serde(default)]
+    pub offered_frames: u64,
+    /// Where the frames offered and not received were lost, by stage, in the order a frame
+    /// travels; `app_rx_frames + sum(lost_frames) == offered_frames` for a valid point
+    /// ([`super::losses::budget`]).
+    #[serde(default)]
+    pub lost_frames: LostFrames,
     /// False when the point must not be averaged in.
     pub valid: bool,
     /// Why it is invalid.
@@ -398,7 +425,10 @@ impl Point {
                 .disagrees(c.sent_frames, c.app_rx_frames, c.ipv4_frames)
                 .or_else(|| shortfall_reason(asked_pps, offered_pps, &c))
         };
+        let (offered_frames, lost_frames) = budget(receiver.method, &c);
         Point {
+            offered_frames,
+            lost_frames,
             label: receiver.label.clone(),
             method: receiver.method,
             rate,
@@ -549,7 +579,21 @@ impl Results {
                 results.schema_version
             )));
         }
+        let mut results = results;
+        if results.schema_version < 3 {
+            results.derive_budgets();
+        }
         Ok(results)
+    }
+
+    /// Derives every point's and trial's loss budget from its counters (results written
+    /// before the budget was recorded: without the sender's queue and the NIC's counters).
+    fn derive_budgets(&mut self) {
+        let points =
+            self.points.iter_mut().chain(self.searches.iter_mut().flat_map(|s| &mut s.trials));
+        for p in points {
+            (p.offered_frames, p.lost_frames) = budget(p.method, &p.counters);
+        }
     }
 
     /// The JSON form (pretty).

@@ -1,6 +1,7 @@
 //! `results.csv`: one row per point, the same fields as `results.json` (drops flattened as
-//! `drops_*`), empty where a counter does not apply; each row names its run (`run_id`, as the
-//! results directory is named) and scenario, so the files of several runs concatenate.
+//! `drops_*`, the loss budget as `lost_<stage>_frames`), empty where a counter does not apply;
+//! each row names its run (`run_id`, as the results directory is named) and scenario, so the
+//! files of several runs concatenate.
 //!
 //! Row order is stable, whatever order the run measured in: the fixed-rate and `max` points by
 //! receiver (scenario order), rate (scenario order), repetition; then every search's trials by
@@ -9,6 +10,7 @@
 
 use anyhow::Context as _;
 
+use super::losses::Stage;
 use super::results::{Point, Results};
 
 const HEADER: &[&str] = &[
@@ -26,7 +28,9 @@ const HEADER: &[&str] = &[
     "sent_frames",
     "offered_pps",
     "iface_rx_frames",
+    "drops_sender_queue_frames",
     "drops_generator_tx_dropped_frames",
+    "drops_nic_frames",
     "drops_iface_rx_dropped_frames",
     "drops_socket_frames",
     "drops_xdp_rx_dropped_frames",
@@ -47,6 +51,14 @@ const HEADER: &[&str] = &[
     "achieved_l2_mbps",
     "achieved_wire_mbps",
     "loss_pct",
+    "offered_frames",
+    "lost_sender_queue_frames",
+    "lost_nic_frames",
+    "lost_interface_frames",
+    "lost_socket_buffer_frames",
+    "lost_packet_ring_frames",
+    "lost_xsk_rings_frames",
+    "lost_unaccounted_frames",
     "valid",
     "invalid_reason",
 ];
@@ -65,7 +77,7 @@ struct Origin<'a> {
 fn row(origin: &Origin<'_>, p: &Point) -> Vec<String> {
     let c = &p.counters;
     let d = &c.drops;
-    vec![
+    let mut fields = vec![
         origin.run_id.to_string(),
         origin.scenario.to_string(),
         origin.search.map(|(name, _)| name.to_string()).unwrap_or_default(),
@@ -80,7 +92,9 @@ fn row(origin: &Origin<'_>, p: &Point) -> Vec<String> {
         c.sent_frames.to_string(),
         p.offered_pps.to_string(),
         c.iface_rx_frames.to_string(),
+        opt(d.sender_queue_frames),
         opt(d.generator_tx_dropped_frames),
+        opt(d.nic_frames),
         opt(d.iface_rx_dropped_frames),
         opt(d.socket_frames),
         opt(d.xdp_rx_dropped_frames),
@@ -101,9 +115,14 @@ fn row(origin: &Origin<'_>, p: &Point) -> Vec<String> {
         p.achieved_l2_mbps.to_string(),
         p.achieved_wire_mbps.to_string(),
         p.loss_pct.to_string(),
-        p.valid.to_string(),
-        p.invalid_reason.clone().unwrap_or_default(),
-    ]
+        p.offered_frames.to_string(),
+    ];
+    // One column per stage, in the order a frame travels; empty where the budget has none.
+    fields.extend(
+        Stage::ALL.iter().map(|s| opt(p.lost_frames.has(*s).then(|| p.lost_frames.get(*s)))),
+    );
+    fields.extend([p.valid.to_string(), p.invalid_reason.clone().unwrap_or_default()]);
+    fields
 }
 
 /// The CSV text of `results`: a header and one row per point, then per search trial.
@@ -152,5 +171,10 @@ mod tests {
         .unwrap();
         let origin = super::Origin { run_id: "r", scenario: "s", search: Some(("ndr", true)) };
         assert_eq!(super::row(&origin, &p).len(), super::HEADER.len());
+        // A column for every stage of the loss budget, named after its key.
+        for stage in super::Stage::ALL {
+            let name = format!("lost_{}_frames", stage.key());
+            assert!(super::HEADER.contains(&name.as_str()), "{name}");
+        }
     }
 }

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
+use super::losses::{self, losses_grid};
 use super::results::{Results, Search};
 use super::summary::{Cell, CpuSplit, Figure, Found, Stat};
 use crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS;
@@ -187,12 +188,17 @@ pub fn grids(results: &Results) -> Vec<Grid> {
     grids
 }
 
-/// The whole report for the terminal (`table.txt`): a title, the tables, the invalid points.
+/// The whole report for the terminal (`table.txt`): a title, the tables, where the frames
+/// were lost, the invalid points.
 pub fn table(results: &Results) -> String {
     let mut out = title(results);
     for grid in grids(results) {
         out.push('\n');
         out.push_str(&grid.text());
+    }
+    if let Some(grid) = losses_grid(results) {
+        let _ = write!(out, "\n{}\n", losses::TITLE);
+        out.push_str(&grid.text_within(MAX_WIDTH));
     }
     let invalid = invalid_lines(results);
     if !invalid.is_empty() {
@@ -214,6 +220,10 @@ pub fn table_markdown(results: &Results) -> String {
     }
     for grid in grids(results) {
         out.push('\n');
+        out.push_str(&grid.markdown());
+    }
+    if let Some(grid) = losses_grid(results) {
+        let _ = write!(out, "\n## {}\n\n", losses::TITLE);
         out.push_str(&grid.markdown());
     }
     let invalid = invalid_lines(results);
@@ -283,7 +293,7 @@ pub fn invalid_lines(results: &Results) -> Vec<String> {
 }
 
 /// A method's row name: its label, and its method when the label differs.
-fn row_name(results: &Results, label: &str) -> String {
+pub(super) fn row_name(results: &Results, label: &str) -> String {
     match results.receivers.iter().find(|r| r.label == label) {
         Some(r) if r.label != r.method.name() => format!("{}\n({})", r.label, r.method),
         _ => label.to_string(),

@@ -389,9 +389,11 @@ impl Bench<'_> {
     }
 }
 
-/// The kernel's drop counters of the window, by the stage that counts them.
+/// The drop counters of the window, by the stage that counts them.
 fn drops(method: Method, w: &Window) -> Drops {
     let mut drops = Drops {
+        sender_queue_frames: Some(w.send.frames_failed()),
+        nic_frames: Some(w.after.nic_rx_dropped().saturating_sub(w.before.nic_rx_dropped())),
         iface_rx_dropped_frames: Some(dropped_beyond_refused(
             w.after.rx_dropped.saturating_sub(w.before.rx_dropped),
             w.send.refused_frames,
@@ -403,9 +405,12 @@ fn drops(method: Method, w: &Window) -> Drops {
     };
     if let Some(kernel) = w.recv.kernel {
         match method.descriptor().drop_stage() {
-            DropStage::Socket => drops.socket_frames = Some(kernel.drops),
+            DropStage::SocketBuffer | DropStage::PacketRing => {
+                drops.socket_frames = Some(kernel.drops)
+            }
             DropStage::Xsk => {
-                // fastnet reports XDP_STATISTICS rx_dropped + rx_ring_full as one figure.
+                // fastnet reports XDP_STATISTICS rx_dropped + rx_ring_full as one figure; the
+                // fill-ring-empty events are among its frames (why, not how many more).
                 drops.xdp_rx_dropped_frames = Some(kernel.drops);
                 drops.xdp_fill_ring_empty_frames = Some(kernel.freeze_q);
             }

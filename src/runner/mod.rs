@@ -102,14 +102,19 @@ pub struct RunOutcome {
 
 /// Runs the scenario of `options` (see the module docs).
 pub fn run(options: &RunOptions) -> anyhow::Result<RunOutcome> {
-    let preflight::Checked { scenario, frames, configs, plan } =
-        preflight::check(&options.file, options.lab_name.as_deref())?;
+    let checked = preflight::check(&options.file, options.lab_name.as_deref())?;
+    let scenario = &checked.scenario;
     let local =
         |name: &str| scenario.host(name).is_some_and(|h| h.place == crate::scenario::Place::Local);
     if local(&scenario.placement.generator) || local(&scenario.placement.receiver) {
-        preflight::privileges(plan.kind)?;
+        preflight::privileges(checked.plan.kind)?;
     }
     preflight::results_writable(&options.results_base)?;
+    // An engine this kernel cannot send with is refused before anything is built.
+    for (rate, kind, why) in preflight::engines(&checked)?.unwrap_or_default() {
+        tracing::info!("engine at {rate}: {kind} ({why})");
+    }
+    let preflight::Checked { scenario, frames, configs, plan } = checked;
 
     // From here on SIGINT/SIGTERM are noted, not fatal: the lab must come down.
     let interrupt = Interrupt::watch()?;
@@ -281,19 +286,22 @@ fn run_in_lab(
     Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine, receivers_failed })
 }
 
-/// `xdp`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
+/// `xdp (why)`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,
 /// also the engine choice their trials make at each trial's rate (`auto for search trials`).
 fn engines_text(scenario: &Scenario, chosen: &[(crate::generator::EngineKind, String)]) -> String {
     if chosen.is_empty() {
         // Only searches: their trials' engine is chosen per rate (see the progress lines).
         return match scenario.generator.engine {
-            Engine::Auto => "auto (chosen at each trial's rate)".to_string(),
             Engine::Fixed(kind) => kind.name().to_string(),
+            choice @ (Engine::Auto | Engine::Order(_)) => {
+                format!("{choice} (chosen at each trial's rate)")
+            }
         };
     }
-    let first = chosen.first().map(|(kind, _)| *kind);
-    let fixed = if chosen.iter().all(|(kind, _)| Some(*kind) == first) {
-        first.map_or_else(String::new, |k| k.name().to_string())
+    let first = chosen.first();
+    let fixed = if chosen.iter().all(|(kind, _)| Some(kind) == first.map(|(k, _)| k)) {
+        // One engine at every rate: it, and why (what the kernel allowed, for auto or an order).
+        first.map_or_else(String::new, |(kind, why)| format!("{kind} ({why})"))
     } else {
         let per_rate: Vec<String> = scenario
             .generator

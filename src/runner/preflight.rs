@@ -3,7 +3,9 @@
 //!
 //! In order: the scenario file ([`Scenario::load`]), the packet file, every receiver's knobs
 //! against its method's limits and its `exec` program (found, executable, placeholders known),
-//! the lab plan (names, MTU, queues, cores, MACs), the generator at every rate (its knobs, and a
+//! the lab plan (names, MTU, queues, cores, MACs), the interfaces of an `interface` lab that
+//! this machine's roles use (they must exist here; another host's are its own to check, when
+//! `run` reaches it), the generator at every rate (its knobs, and a
 //! `batch` every engine `auto` may pick there takes) — for a search, at both ends of its range
 //! and at top speed. Every problem with a field of the scenario
 //! is one line `FILE:LINE:COL: key.path: …`.
@@ -16,8 +18,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::exit::{bad_input, field_of, Section};
-use crate::generator::GeneratorConfig;
+use crate::exit::{self, bad_input, field_of, Field, Section};
+use crate::generator::engine::planned_choice;
+use crate::generator::{EngineKind, GeneratorConfig, DEFAULT_BURST};
 use crate::packet::{read_frames, Frame};
 use crate::privilege::{self, Capability};
 use crate::receiver::RecvConfig;
@@ -64,6 +67,9 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
             _ => scenario.locate(e, 0),
         }
     })?;
+    if plan.kind == Kind::Interface {
+        local_interfaces_exist(&scenario, &plan)?;
+    }
     let peer_napi = match plan.kind {
         Kind::Interface => None,
         Kind::Veth | Kind::Bridge => Some(plan.napi == NapiMode::Threaded),
@@ -91,6 +97,60 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
         })?;
     }
     Ok(Checked { scenario, frames, configs, plan })
+}
+
+/// The engine `run` will send with at each of the scenario's rates (and its searches' trials,
+/// at their lowest rate and at top speed), and why — decided by this kernel's answer
+/// ([`planned_choice`]) when the generator runs on this machine, `None` when it runs on another
+/// (that host's kernel decides). Needs the privileges `run` needs (the probe loads a BPF
+/// program). An engine the scenario names that this kernel cannot send with is refused here,
+/// before anything is built: exit 4, located at `generator.engine`, with the kernel's reason.
+pub fn engines(checked: &Checked) -> anyhow::Result<Option<Vec<(Rate, EngineKind, String)>>> {
+    let s = &checked.scenario;
+    if s.host(&s.placement.generator).is_some_and(|h| h.place != crate::scenario::Place::Local) {
+        return Ok(None);
+    }
+    let burst = s.generator.burst.map_or(DEFAULT_BURST, |b| b as usize);
+    let frame_len = checked.frames.first().map_or(0, |f| f.data.len());
+    let mut rates = s.generator.rates.clone();
+    if let Some(search) = &s.search {
+        for rate in [Rate::Pps(search.lower_pps), Rate::Max] {
+            if !rates.contains(&rate) {
+                rates.push(rate);
+            }
+        }
+    }
+    let mut planned = Vec::new();
+    for rate in rates {
+        let paced_fps = rate.pps(frame_len).map(|pps| pps.round() as u64);
+        let (kind, why) = planned_choice(s.generator.engine, paced_fps, burst).map_err(|why| {
+            let located = s.field_error(&Field::new(Section::Generator, "engine"), 0, why);
+            exit::unsupported(located.to_string())
+        })?;
+        planned.push((rate, kind, why));
+    }
+    Ok(Some(planned))
+}
+
+/// Bad input, located at the role's key, unless every interface an `interface` lab's roles on
+/// this machine name exists here (read over rtnetlink, which needs no privileges).
+fn local_interfaces_exist(scenario: &Scenario, plan: &Plan) -> anyhow::Result<()> {
+    use crate::scenario::Place;
+    use crate::topology::link::LinkFacts;
+    let local = |host: &str| scenario.host(host).is_none_or(|h| h.place == Place::Local);
+    for (key, host, iface) in [
+        ("generator", &scenario.placement.generator, &plan.generator.name),
+        ("receiver", &scenario.placement.receiver, &plan.receiver.name),
+    ] {
+        if local(host) && LinkFacts::by_name(iface)?.is_none() {
+            let field = Field::new(Section::Topology, key);
+            let message = format!(
+                "no interface named `{iface}` on this machine (`ip link` lists those there are)"
+            );
+            return Err(bad_input(scenario.field_error(&field, 0, message).to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// The privileges `run` needs to build a lab of `kind` (an `interface` lab makes no namespace).

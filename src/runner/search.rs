@@ -65,9 +65,8 @@ use crate::report::{Point, Search, SearchTarget};
 use crate::scenario::{Rate, ReceiverSpec, SearchSpec};
 
 /// Top-speed trials that start a search: what a receiver keeps under flood can be bimodal
-/// (fastnet:3 kept 1.2–1.7 Mpps in about one top-speed trial of five here, 2.0–5.6 in the
-/// others), and a first guess from the low mode sends the search where the ring engine feeds
-/// the receiver.
+/// (measured: `benchmarks/README.md`, the lesson), and a first guess from the low mode sends
+/// the search where the ring engine feeds the receiver.
 const TOP_SPEED_TRIALS: usize = 2;
 
 /// Most short trials of one search.

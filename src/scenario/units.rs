@@ -1,6 +1,6 @@
 //! Units of a scenario file and of command-line flags: rates, sizes, durations, percentages.
 //!
-//! The rules (also in the README):
+//! The rules (also in docs/scenarios.md, "Units"):
 //! - Numbers are decimal, optionally with a fraction (`1.5Mpps`); the result must be a whole
 //!   number of the base unit (`0.5pps` is rejected, `1.5kpps` = 1500 pps).
 //! - The unit follows the number **without a space** (`10Mpps`; `10 Mpps` is rejected with the fix

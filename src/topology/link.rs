@@ -386,6 +386,9 @@ fn facts(msg: &LinkMessage) -> LinkFacts {
                     tx_dropped: s.tx_dropped,
                     multicast: s.multicast,
                     rx_nohandler: s.rx_nohandler,
+                    rx_missed_errors: s.rx_missed_errors,
+                    rx_fifo_errors: s.rx_fifo_errors,
+                    rx_over_errors: s.rx_over_errors,
                 });
             }
             LinkAttribute::LinkInfo(infos) => {

@@ -99,6 +99,27 @@ pub struct LinkStats {
     pub multicast: u64,
     /// Frames received with no protocol handler.
     pub rx_nohandler: u64,
+    /// Frames the NIC itself dropped for want of a host buffer (a driver's counter; not in
+    /// `rx_dropped`; 0 on software devices such as veth).
+    #[serde(default)]
+    pub rx_missed_errors: u64,
+    /// Receive FIFO overflows the driver counts (some drivers count the same overflow here
+    /// and in `rx_over_errors`).
+    #[serde(default)]
+    pub rx_fifo_errors: u64,
+    /// Frames that did not fit the host's buffers (a driver's counter).
+    #[serde(default)]
+    pub rx_over_errors: u64,
+}
+
+impl LinkStats {
+    /// The frames the NIC's own counters say it dropped on receive: `rx_missed_errors` +
+    /// `rx_fifo_errors` + `rx_over_errors`.
+    pub fn nic_rx_dropped(&self) -> u64 {
+        self.rx_missed_errors
+            .saturating_add(self.rx_fifo_errors)
+            .saturating_add(self.rx_over_errors)
+    }
 }
 
 /// MACs in JSON as `"02:00:00:00:00:01"`.

@@ -62,7 +62,24 @@ fn report_html_renders_in_chromium_with_the_table_and_no_errors() {
     for name in ["fastnet:3", "pcap", "socket", "NDR Mpps", "MRR Mpps"] {
         assert!(dom.contains(&format!(">{name}")), "rendered page lacks {name}");
     }
-    assert_eq!(dom.matches("<svg").count(), 5, "the five plots, inline");
+    assert_eq!(dom.matches("<svg").count(), 6, "the six plots, inline");
+    // Where the frames were lost: its section, with the stacked bars whose legend names the
+    // stages in the class's words, the interface and `unaccounted` among them.
+    let section = dom.split_once(">Where the frames were lost</h2>").expect("the section").1;
+    let section = section.split("<h2>").next().unwrap();
+    for name in ["fastnet:3", "pcap", "socket"] {
+        assert!(section.contains(&format!("<th>{name}<br>")), "no row of {name}: {section}");
+    }
+    let bars = section.split_once("<svg").expect("the stacked bars in the section").1;
+    let bars = bars.split("</svg>").next().unwrap();
+    for legend in ["receiving interface", "unaccounted", "reached the app"] {
+        assert!(bars.contains(legend), "the bars' legend lacks {legend}");
+    }
+    // The terms, explained before the tables that use them.
+    let terms = dom.split_once("<h2>Results</h2>").expect("the results").0;
+    for term in ["maximum receive rate", "no-drop rate", "partial drop rate", "NAPI", "livelock"] {
+        assert!(terms.contains(term), "the page does not explain {term} before its tables");
+    }
     assert_console_clean(&log, &page);
 
     // The screenshot: a real image of the page.

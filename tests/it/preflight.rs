@@ -162,7 +162,70 @@ fn corpus() -> Vec<Bad> {
         format!("{}[hosts]\nvm = {{ ssh = \"\" }}\n", scenario("t", "host = \"vm\"", "", &ok_rx)),
         "hosts.vm.ssh",
     );
+    let interface_lab = |generator: &str, receiver: &str| {
+        format!(
+            "name = \"t\"\n[topology]\nkind = \"interface\"\ngenerator = \"{generator}\"\n\
+             receiver = \"{receiver}\"\n[packet]\nfile = \"{}\"\n[generator]\n\
+             rates = [\"100kpps\"]\nduration = \"1s\"\n{ok_rx}",
+            udp64().display()
+        )
+    };
+    add(
+        "an interface lab sending on an interface this machine lacks".into(),
+        interface_lab(MISSING_IFACE, "lo"),
+        "topology.generator",
+    );
+    add(
+        "an interface lab receiving on an interface this machine lacks".into(),
+        interface_lab("lo", MISSING_IFACE),
+        "topology.receiver",
+    );
     bad
+}
+
+/// An interface name no machine running the tests has.
+const MISSING_IFACE: &str = "nl-missing0";
+
+/// `check` names a local interface of an `interface` lab that does not exist, in one line
+/// located at the role; a role on another host is that host's to check (at run time).
+#[test]
+fn check_names_a_missing_local_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("class.toml");
+    let packet = udp64().display().to_string();
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"class\"\n[hosts]\nhost = \"local\"\nvm = {{ ssh = \"root@192.0.2.1\" }}\n\
+             [topology]\nkind = \"interface\"\n\
+             generator = {{ host = \"host\", interface = \"{MISSING_IFACE}\" }}\n\
+             receiver = {{ host = \"vm\", interface = \"nl-vm-missing0\" }}\n\
+             [packet]\nfile = \"{packet}\"\n[generator]\nrates = [\"100kpps\"]\nduration = \"1s\"\n\
+             [[receiver]]\nmethod = \"pcap\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, err) = refused(&["check", &file.display().to_string()], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "netlab: error: {}:7:13: topology.generator: no interface named `{MISSING_IFACE}` on \
+             this machine (`ip link` lists those there are)",
+            file.display()
+        )
+    );
+    // The receiver's interface is the VM's: with the generator on an interface this machine
+    // has, check passes without connecting.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let local_lo = text.replacen(
+        &format!("host = \"host\", interface = \"{MISSING_IFACE}\""),
+        "host = \"host\", interface = \"lo\"",
+        1,
+    );
+    std::fs::write(&file, local_lo).unwrap();
+    let out = netlab().arg("check").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn refused(args: &[&str], dir: &Path) -> (Option<i32>, String) {

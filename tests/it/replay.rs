@@ -12,7 +12,18 @@ use std::process::{Command, Output};
 
 use fastnet::testing::{privileged, sh};
 
-const ENGINES: [&str; 4] = ["socket", "mmsg", "ring", "xdp"];
+/// Every engine this kernel lets send: all four, or without xdp (with one line saying it was
+/// skipped and why) on a kernel without live frames — where
+/// `xdp_on_a_kernel_without_live_frames_is_refused_at_once_and_auto_takes_the_ring` tests
+/// what netlab does instead.
+fn engines(test: &str) -> Vec<&'static str> {
+    let mut engines = vec!["socket", "mmsg", "ring"];
+    let live = fastnet::bpf::live_frames_available();
+    if fastnet::testing::kernel_has(&format!("{test} (engine xdp)"), live) {
+        engines.push("xdp");
+    }
+    engines
+}
 
 /// veth `gen0` ↔ `rx0`, up, IPv6 off, GRO on at `rx0`, in the calling thread's namespace.
 fn veth_pair() {
@@ -63,7 +74,7 @@ fn replay_json(args: &[&str]) -> (serde_json::Value, u64) {
 fn limit_sends_exactly_that_many_with_every_engine() {
     let Some(_ns) = privileged("limit_sends_exactly_that_many_with_every_engine") else { return };
     veth_pair();
-    for engine in ENGINES {
+    for engine in engines("limit_sends_exactly_that_many_with_every_engine") {
         let (report, received) =
             replay_json(&["--engine", engine, "--loop", "0", "--limit", "12345"]);
         assert_eq!(received, 12_345, "{engine}: rx0 received");
@@ -81,7 +92,7 @@ fn rate_times_duration_is_exact_with_every_engine() {
     // tcpreplay #1150: --pps 1 --loop 0 --duration 10 with one packet sent 1.5 M packets.
     let Some(_ns) = privileged("rate_times_duration_is_exact_with_every_engine") else { return };
     veth_pair();
-    for engine in ENGINES {
+    for engine in engines("rate_times_duration_is_exact_with_every_engine") {
         let (report, received) =
             replay_json(&["--engine", engine, "--pps", "100", "--duration", "2s", "--loop", "0"]);
         assert_eq!(received, 200, "{engine}: rx0 received; report {report}");
@@ -112,7 +123,7 @@ fn mbps_counts_l2_bytes_as_tcpreplay_does() {
     let Some(_ns) = privileged("mbps_counts_l2_bytes_as_tcpreplay_does") else { return };
     veth_pair();
     // 60-byte frames (64 with FCS): 100 Mbps of L2 bytes is 208 333.3 pps.
-    for engine in ENGINES {
+    for engine in engines("mbps_counts_l2_bytes_as_tcpreplay_does") {
         let (report, received) =
             replay_json(&["--engine", engine, "--mbps", "100", "--duration", "1s", "--loop", "0"]);
         let want = 208_333.0;
@@ -209,6 +220,49 @@ fn xdp_without_napi_at_the_peer_is_refused_naming_the_engines_that_work() {
     assert_eq!(received, 50);
     assert_eq!(report["engine"], "ring", "{report}");
     assert!(report["engine_reason"].as_str().unwrap().contains("not xdp"), "{report}");
+}
+
+/// On a kernel that refuses live frames (forced here, so it runs on every kernel): the xdp
+/// engine named is refused before anything is sent, at once, with the kernel's reason (exit 4);
+/// `auto` sends with the ring and says why not xdp.
+#[test]
+fn xdp_on_a_kernel_without_live_frames_is_refused_at_once_and_auto_takes_the_ring() {
+    let Some(_ns) = privileged("xdp_on_a_kernel_without_live_frames_is_refused_at_once") else {
+        return;
+    };
+    veth_pair();
+    let without = (fastnet::caps::WITHOUT_VAR, "live-frames");
+    let before = rx_packets("rx0");
+    for rate in [&["--pps", "1000"][..], &["--topspeed"][..]] {
+        let started = std::time::Instant::now();
+        let out = netlab()
+            .env(without.0, without.1)
+            .args(["replay", "-i", "gen0", "--engine", "xdp", "--duration", "10s", "-l", "0"])
+            .args(rate)
+            .arg(udp64())
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{rate:?}: {err}{}", stdout(&out));
+        assert!(took < std::time::Duration::from_secs(1), "{rate:?}: refused after {took:?}");
+        assert!(err.contains("BPF_F_TEST_XDP_LIVE_FRAMES is not supported here"), "{err}");
+        assert!(err.contains("FASTNET_WITHOUT lists `live-frames`"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(rx_packets("rx0"), before, "nothing was sent");
+    // auto, at top speed (where it would take xdp): the ring, and why not xdp.
+    let out = netlab()
+        .env(without.0, without.1)
+        .args(["replay", "--json", "-i", "gen0", "-l", "0", "--duration", "200ms"])
+        .arg(udp64())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["engine"], "ring", "{report}");
+    let why = report["engine_reason"].as_str().unwrap();
+    assert!(why.contains("not xdp: BPF_F_TEST_XDP_LIVE_FRAMES is not supported here"), "{why}");
 }
 
 #[test]

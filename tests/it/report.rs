@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 use netlab::report::{
-    self, Counters, Drops, Manifest, Measure, Point, Results, ResultsDir, Verdict,
+    self, Counters, Drops, Manifest, Measure, Point, Results, ResultsDir, Stage, Verdict,
 };
 use netlab::scenario::{Method, Rate, Scenario};
 
@@ -490,13 +490,21 @@ fn results_validate_against_the_documented_schema() {
     )
     .unwrap();
     assert!(!validator.is_valid(&extra));
+    // Version 3 has every point's loss budget: a point without it fails, a stage it does not
+    // know too.
+    let mut no_budget = json.clone();
+    no_budget["points"][0].as_object_mut().unwrap().remove("lost_frames");
+    assert!(!validator.is_valid(&no_budget));
+    let mut unknown_stage = json.clone();
+    unknown_stage["points"][0]["lost_frames"]["wire"] = 1.into();
+    assert!(!validator.is_valid(&unknown_stage));
     // A file from a newer netlab is refused, one without a version read as version 1.
     let mut newer = json.clone();
-    newer["schema_version"] = 3.into();
+    newer["schema_version"] = 4.into();
     let path = lab.dir.path().join("newer.json");
     std::fs::write(&path, newer.to_string()).unwrap();
     let err = format!("{:#}", Results::read(&path).unwrap_err());
-    assert!(err.contains("schema_version 3 is newer"), "{err}");
+    assert!(err.contains("schema_version 4 is newer"), "{err}");
     let mut older = json;
     older.as_object_mut().unwrap().remove("schema_version");
     std::fs::write(&path, older.to_string()).unwrap();
@@ -575,7 +583,7 @@ fn report_rebuilds_a_self_contained_page_and_compares_against_a_baseline() {
         }
     }
     let svgs = doc.descendants().filter(|n| n.tag_name().name() == "svg").count();
-    assert_eq!(svgs, 5, "one inline SVG per plot");
+    assert_eq!(svgs, 6, "one inline SVG per plot");
     let text: String = doc.descendants().filter_map(|n| n.text()).collect();
     for word in [
         "NDR Mpps",
@@ -670,4 +678,117 @@ fn compare_says_when_scenarios_differ_and_spread_is_no_regression() {
     let html = std::fs::read_to_string(other.join("report.html")).unwrap();
     assert!(html.contains("No manifest.json in this results directory"));
     assert!(html.contains("No copy of the scenario in this results directory"));
+}
+
+/// Every valid point's frames add up: received + lost at every stage = offered.
+fn assert_budgets_add_up(results: &Results) {
+    let trials = results.searches.iter().flat_map(|s| &s.trials);
+    for p in results.points.iter().chain(trials).filter(|p| p.valid) {
+        assert_eq!(
+            p.counters.app_rx_frames + p.lost_frames.total(),
+            p.offered_frames,
+            "{} @ {}: {:?}",
+            p.label,
+            p.rate,
+            p.lost_frames
+        );
+    }
+}
+
+#[test]
+fn where_the_frames_were_lost_is_in_show_the_tables_and_the_report() {
+    // A results.json written before the loss budget (schema 2): derived from its counters on
+    // reading, adding up for every valid point.
+    let (_tmp, dir) = searched_run();
+    let results = Results::read(&dir.join("results.json")).unwrap();
+    assert_eq!(results.schema_version, 2);
+    assert_budgets_add_up(&results);
+    let pcap_max = results.points.iter().find(|p| p.label == "pcap" && p.valid).unwrap();
+    assert_eq!(pcap_max.offered_frames, pcap_max.counters.sent_frames);
+    assert_eq!(
+        pcap_max.lost_frames.get(Stage::PacketRing),
+        pcap_max.counters.drops.socket_frames.unwrap()
+    );
+
+    // `netlab show`: the section, a row per method at MRR and at the NDR search's first loss.
+    let out = netlab(&["show".as_ref(), dir.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let section = text.split_once("Where the frames were lost\n").expect(&text).1;
+    for method in ["fastnet:3", "pcap", "socket"] {
+        let rows: Vec<&str> =
+            section.lines().filter(|l| l.starts_with(&format!("│ {method} "))).collect();
+        assert_eq!(rows.len(), 2, "{method}: MRR and NDR 1st loss rows:\n{section}");
+    }
+    for at in ["│ MRR ", "│ NDR 1st loss "] {
+        assert_eq!(section.matches(at).count(), 3, "{at}:\n{section}");
+    }
+    for column in ["interface", "unaccounted", "TPACKET", "AF_XDP", "reached"] {
+        assert!(section.contains(column), "{column}:\n{section}");
+    }
+    // pcap at MRR, 3 repetitions: 82.5 M offered, 71.6 M lost in its ring, 10.9 M received.
+    assert!(section.contains("82.50 M") && section.contains("71.60 M"), "{section}");
+    assert!(section.contains("86.8 %") && section.contains("13.2 %"), "{section}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "wider than 100 columns:\n{text}");
+
+    // The report: the section with its stacked bars (SVG and PNG), the terms explained.
+    let out = netlab(&["report".as_ref(), dir.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = std::fs::read_to_string(dir.join("table.txt")).unwrap();
+    assert!(table.contains("Where the frames were lost"), "{table}");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("## Where the frames were lost"), "{md}");
+    assert!(md.contains("![Where the frames were lost](losses.png)"), "{md}");
+    assert!(md.contains("| pcap<br>MRR | 82.50 M<br>5.500 Mpps<br>n=3 |"), "{md}");
+    let png = std::fs::read(dir.join("losses.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "losses.png is a PNG");
+    let svg = std::fs::read_to_string(dir.join("losses.svg")).unwrap();
+    for legend in ["receiving interface", "TPACKET ring", "unaccounted", "reached the app"] {
+        assert!(svg.contains(&format!("\n{legend}\n</text>")), "legend lacks {legend}");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let section = html.split_once("<h2>Where the frames were lost</h2>").expect("section").1;
+    assert!(section.split("<h2>").next().unwrap().contains("<svg"), "no bars in the section");
+    let terms = html.split_once("<h2>Results</h2>").unwrap().0;
+    for term in ["maximum receive rate", "no-drop rate", "partial drop rate", "NAPI", "livelock"] {
+        assert!(terms.contains(term), "{term} not explained before the tables");
+    }
+    assert!(terms.contains("rx + kernel"), "{terms}");
+}
+
+#[test]
+fn compare_shows_loss_moving_from_one_stage_to_another() {
+    let lab = Lab::new();
+    let s = scenario(&lab);
+    let a = fabricate(&s, 0.01, usize::MAX);
+    let mut b = a.clone();
+    // The socket's losses move from its buffer to the interface; it receives as many frames.
+    for p in b.points.iter_mut().filter(|p| p.label == "socket") {
+        let d = &mut p.counters.drops;
+        d.iface_rx_dropped_frames = d.socket_frames.take();
+        d.socket_frames = Some(0);
+        (p.offered_frames, p.lost_frames) = report::budget(p.method, &p.counters);
+    }
+    assert_budgets_add_up(&b);
+    let cmp = report::compare(&a, &b, 0.05);
+    assert_eq!(cmp.failures().count(), 0, "the rates did not change");
+    let moved = cmp.losses.iter().find(|c| c.label == "socket" && c.at == "MRR").unwrap();
+    let share = |stage: Option<Stage>| {
+        let (_, a, b) = moved.stages.iter().find(|(s, _, _)| *s == stage).unwrap();
+        (a.unwrap(), b.unwrap())
+    };
+    let (buffer_a, buffer_b) = share(Some(Stage::SocketBuffer));
+    let (iface_a, iface_b) = share(Some(Stage::Interface));
+    assert!(buffer_a > 90.0 && buffer_b == 0.0, "{moved:?}");
+    assert!(iface_a == 0.0 && (iface_b - buffer_a).abs() < 1e-9, "{moved:?}");
+    assert_eq!(share(None).0, share(None).1, "as many reached the app");
+    // The other methods did not move.
+    for c in cmp.losses.iter().filter(|c| c.label != "socket") {
+        assert!(c.stages.iter().all(|(_, a, b)| a == b), "{c:?}");
+    }
+    let text = cmp.table("a", "b");
+    assert!(text.contains("where the frames were lost, B against A"), "{text}");
+    assert!(text.contains(&format!("-{buffer_a:.1} pp")), "{text}");
+    assert!(text.contains(&format!("+{buffer_a:.1} pp")), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
 }

@@ -531,7 +531,10 @@ fn a_point_never_outlives_its_duration_by_more_than_the_grace() {
     let lab = lab_name("too-fast");
     let results = dir.path().join("results");
     let out = run(&file, &lab, &results);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    // Its only point stays invalid: the run measured nothing, and says so (exit 1).
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
+    assert!(stderr.contains("no point or search of the run is valid (the generator"), "{stderr}");
     assert_lab_gone(&lab);
     let json = json(&results_dir(&results).join("results.json"));
     let p = &json["points"][0];
@@ -659,6 +662,74 @@ fn a_search_finds_ndr_and_pdr_in_their_bracket_confirmed_by_a_final_trial() {
     }
 }
 
+/// On a kernel without live frames (forced here, so it runs on every kernel), a lab that
+/// prefers the xdp engine (`engine = ["xdp", "ring"]`, as the mode labs do) sends with the ring,
+/// and `check`, the progress, the manifest and the summary line say so and why; a lab that
+/// names xdp alone is refused before anything is built (exit 4, at `generator.engine`).
+#[test]
+fn without_live_frames_an_order_of_engines_takes_the_ring_and_xdp_alone_is_refused() {
+    let Some(_ns) = privileged("without_live_frames_an_order_of_engines") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let without = (fastnet::caps::WITHOUT_VAR, "live-frames");
+    let body = |engine: &str| {
+        format!(
+            "[generator]\nengine = {engine}\nrates = [\"5kpps\", \"max\"]\nduration = \"1s\"\n\
+             warmup = \"0s\"\n[[receiver]]\nmethod = \"pcap\"\n[run]\nrepeat = 1\n\
+             drain = \"100ms\"\n"
+        )
+    };
+    let file = scenario(dir.path(), "order", &body("[\"xdp\", \"ring\"]"));
+    let check = netlab().env(without.0, without.1).arg("check").arg(&file).output().unwrap();
+    let out = text(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{out}{}", text(&check.stderr));
+    for rate in ["5kpps", "max"] {
+        let line = out.lines().find(|l| l.contains(&format!("engine     {rate}: "))).unwrap();
+        assert!(line.contains(": ring — the first of xdp, ring that works; not xdp: "), "{line}");
+        assert!(line.contains("FASTNET_WITHOUT lists `live-frames`"), "{line}");
+    }
+
+    let (lab, results) = (lab_name("order"), dir.path().join("results"));
+    let out = netlab()
+        .env(without.0, without.1)
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_lab_gone(&lab);
+    assert!(
+        stdout.contains("engine ring (the first of xdp, ring that works on `gen0`; not xdp:"),
+        "{stdout}"
+    );
+    let dir_ = results_dir(&results);
+    let manifest = json(&dir_.join("manifest.json"));
+    assert!(manifest["engine"].as_str().unwrap().starts_with("ring (the first of"), "{manifest}");
+    let results_json = json(&dir_.join("results.json"));
+    for p in results_json["points"].as_array().unwrap() {
+        assert_eq!(p["engine"], "ring", "{p}");
+        assert_eq!(p["valid"], true, "{p}");
+    }
+
+    let alone = scenario(dir.path(), "alone", &body("\"xdp\""));
+    let lab = lab_name("alone");
+    let out = netlab()
+        .env(without.0, without.1)
+        .args(["run", "--name", &lab, "--results"])
+        .arg(&results)
+        .arg(&alone)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("alone.toml:7:10: generator.engine: the xdp engine cannot"),
+        "{stderr}"
+    );
+    assert!(!NetNs::exists(&format!("netlab-{lab}")), "nothing built");
+}
+
 /// A results directory that cannot be written is refused before the lab is built.
 #[test]
 fn an_unwritable_results_directory_is_refused_before_building() {
@@ -677,4 +748,90 @@ fn an_unwritable_results_directory_is_refused_before_building() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains("lab `"), "{err}");
     assert_lab_gone(&lab);
+}
+
+/// The class's lesson, frame by frame (mode3's methods at a paced rate and flooded): every
+/// valid point's frames offered add up to those received plus those lost at each stage,
+/// exactly, the interface's stage agrees with the interface's own netlink counters, and the
+/// table and `netlab show` say where each method lost them.
+#[test]
+fn every_frame_offered_is_received_or_lost_at_a_named_stage() {
+    let Some(_ns) = privileged("every_frame_offered_is_received_or_lost") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab_name("lost");
+    // The ring engine: this kernel may refuse the xdp engine's live frames.
+    let file = scenario(
+        dir.path(),
+        "lost",
+        "[generator]\nengine = \"ring\"\nrates = [\"100kpps\", \"max\"]\nduration = \"1s\"\n\
+         warmup = \"200ms\"\n\
+         [[receiver]]\nmethod = \"fastnet:3\"\nbuffer = \"32MiB\"\nmax_delay = \"0s\"\n\
+         [[receiver]]\nmethod = \"pcap\"\n\
+         [[receiver]]\nmethod = \"socket\"\nbuffer = \"8MiB\"\n\
+         [run]\nrepeat = 1\ndrain = \"500ms\"\nretries = 0\n",
+    );
+    // A drain long enough for a busy machine's receive core: frames still in flight when the
+    // counters are read would be `unaccounted`.
+    let results = dir.path().join("results");
+    let out = run(&file, &lab, &results);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_lab_gone(&lab);
+    let rdir = results_dir(&results);
+    let json = json(&rdir.join("results.json"));
+    crate::report::assert_valid_results(&json, "a run's results.json");
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    let kernel_stage = |method: &str| match method {
+        "fastnet:3" => "xsk_rings",
+        "pcap" => "packet_ring",
+        _ => "socket_buffer",
+    };
+    let mut valid = 0;
+    for p in points {
+        let n = |key: &str| p[key].as_u64().unwrap_or_else(|| panic!("{key} in {p}"));
+        let lost = p["lost_frames"].as_object().unwrap_or_else(|| panic!("lost_frames: {p}"));
+        let stage = |key: &str| lost.get(key).and_then(|v| v.as_u64());
+        // Every stage a count (never negative); at least the sender's queue, the interface, the
+        // method's kernel buffer and `unaccounted` named.
+        assert!(lost.values().all(serde_json::Value::is_u64), "{p}");
+        for key in ["sender_queue", "interface", kernel_stage(p["method"].as_str().unwrap())] {
+            assert!(stage(key).is_some(), "{key} in {p}");
+        }
+        assert!(lost.len() >= 4, "{p}");
+        // Offered: sent + what the sender's queue refused.
+        let sender_queue = p["drops"]["sender_queue_frames"].as_u64().unwrap();
+        assert_eq!(n("offered_frames"), n("sent_frames") + sender_queue, "{p}");
+        assert_eq!(stage("sender_queue"), Some(sender_queue), "{p}");
+        if p["valid"] == false {
+            continue;
+        }
+        valid += 1;
+        let offered = n("offered_frames");
+        let sum: u64 = lost.values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(n("app_rx_frames") + sum, offered, "received + lost = offered: {p}");
+        let unaccounted = stage("unaccounted").unwrap();
+        assert!(unaccounted as f64 <= 0.001 * offered as f64, "unaccounted > 0.1 %: {p}");
+        // The interface's stage against its netlink counters: every frame sent was counted by
+        // the receiving interface as received or dropped, and what it dropped is at most its
+        // rx_dropped.
+        let nic = stage("nic").unwrap_or(0);
+        assert_eq!(
+            n("iface_rx_frames") + stage("interface").unwrap() + nic,
+            n("sent_frames"),
+            "{p}"
+        );
+        assert!(stage("interface") <= p["drops"]["iface_rx_dropped_frames"].as_u64(), "{p}");
+    }
+    // `max` has nothing to fall short of: at least the three flooded points count.
+    assert!(valid >= 3, "{json}");
+
+    // The section, a row per method, in table.txt and `netlab show` alike.
+    let table = std::fs::read_to_string(rdir.join("table.txt")).unwrap();
+    let section = table.split_once("Where the frames were lost\n").expect(&table).1;
+    for method in ["fastnet:3", "pcap", "socket"] {
+        assert!(section.contains(&format!("│ {method} ")), "{method}:\n{section}");
+    }
+    let shown = crate::util::netlab().arg("show").arg(&rdir).output().unwrap();
+    assert!(text(&shown.stdout).contains(section.trim_end()), "{}", text(&shown.stdout));
+    assert!(rdir.join("losses.svg").is_file() && rdir.join("losses.png").is_file());
 }

@@ -42,11 +42,13 @@
 //! a batch reach the target together, and a batch should last well under a millisecond.
 
 use std::os::fd::AsFd;
+use std::sync::OnceLock;
 
 use super::{
     Asm, Cond, Helper, Insn, Link, Map, MapType, Program, Reg, Size, TracepointLink, XdpAction,
     XdpMode,
 };
+use crate::caps::Feature;
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
@@ -340,6 +342,7 @@ impl LiveFrames {
     /// Like [`LiveFrames::new`] but never attaches anything to the interface.
     pub fn without_resident(ifname: &str, frame: &[u8]) -> Result<Self> {
         check_frame(frame)?;
+        live_frames_available()?;
         let ifindex = crate::ifindex(ifname)?;
         let program = Program::load_xdp(&program(ifindex)?, "live_redirect")?;
         Ok(Self {
@@ -364,7 +367,21 @@ impl LiveFrames {
         batch_size: u32,
         limits: PacingLimits,
     ) -> Result<Self> {
+        let mut this = Self::paced_without_resident(ifname, frame, batch_size, limits)?;
+        let _ = this.keep_resident();
+        Ok(this)
+    }
+
+    /// Like [`LiveFrames::paced`] but never attaches anything to the interface.
+    pub fn paced_without_resident(
+        ifname: &str,
+        frame: &[u8],
+        batch_size: u32,
+        limits: PacingLimits,
+    ) -> Result<Self> {
         check_frame(frame)?;
+        live_frames_available()?;
+        Feature::PacedLiveFrames.check_not_forced_off()?;
         let ifindex = crate::ifindex(ifname)?;
         let state = Map::create(MapType::Array, pacing::VALUE_SIZE, 1, "live_pacing")?;
         let program = Program::load_xdp(&paced_program(ifindex, &state)?, "live_paced").map_err(
@@ -406,7 +423,6 @@ impl LiveFrames {
         put(&mut value, pacing::LATE_AFTER, limits.late_after_ns);
         put(&mut value, pacing::DEN, 1);
         this.state()?.set(0, &value)?;
-        let _ = this.keep_resident();
         Ok(this)
     }
 
@@ -591,16 +607,76 @@ fn live_frames_error(e: crate::SyscallError, frame: &[u8]) -> Error {
 }
 
 /// Proves the kernel runs XDP programs with live frames: runs an `XDP_DROP` program once on a
-/// 64-byte frame with `BPF_F_TEST_XDP_LIVE_FRAMES` in the caller's namespace. Without a
-/// context the run "receives" on that namespace's `lo` and the program drops the frame, so
-/// nothing is transmitted anywhere and no interface or namespace is touched — the probe checks
-/// the kernel feature only; whether a given interface accepts redirected frames is what
-/// counting at its peer shows. For `netlab doctor`.
+/// 64-byte frame, first as a plain test run, then with `BPF_F_TEST_XDP_LIVE_FRAMES`, in the
+/// caller's namespace. Without a context the run "receives" on that namespace's `lo` and the
+/// program drops the frame, so nothing is transmitted anywhere and no interface or namespace is
+/// touched — the probe checks the kernel feature only; whether a given interface accepts
+/// redirected frames is what counting at its peer shows.
+///
+/// The error names the real cause: a kernel without the flag (`EINVAL`: Linux < 5.18), or a
+/// kernel that runs test runs but refuses live frames to this process (`EPERM` on the live run
+/// only: a policy of that kernel, seen on 6.18 kernels as root), or the feature turned off with
+/// [`FASTNET_WITHOUT`](crate::caps::WITHOUT_VAR).
 pub fn probe_live_frames() -> Result<()> {
+    Feature::LiveFrames.check_not_forced_off()?;
     let drop = [Insn::mov64_imm(Reg::R0, XdpAction::Drop as i32), Insn::exit()];
     let program = Program::load_xdp(&drop, "live_probe")?;
     let frame = [0u8; 64];
-    sys::prog_test_run(program.as_fd(), &frame, None, 1, TEST_XDP_LIVE_FRAMES, 1)
-        .map_err(|e| live_frames_error(e, &frame))?;
+    sys::prog_test_run(program.as_fd(), &frame, None, 1, 0, 0)?;
+    sys::prog_test_run(program.as_fd(), &frame, None, 1, TEST_XDP_LIVE_FRAMES, 1).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::EPERM) => Error::Unsupported {
+                feature: "BPF_F_TEST_XDP_LIVE_FRAMES",
+                why: format!(
+                    "this kernel refuses them ({e}) though it test-runs XDP programs \
+                     for this process: its policy, not a missing privilege"
+                ),
+            },
+            _ => live_frames_error(e, &frame),
+        }
+    })?;
     Ok(())
+}
+
+/// Proves the kernel runs live frames paced inside the call ([`LiveFrames::paced`]): live
+/// frames ([`probe_live_frames`]), the paced program's `may_goto` loop (Linux ≥ 6.9) and the
+/// refusal counter on its tracepoint, made for the namespace's `lo`; nothing is sent.
+pub fn probe_paced_live_frames() -> Result<()> {
+    let limits = PacingLimits { max_late_ns: 1_000_000, late_after_ns: 1_000_000 };
+    LiveFrames::paced_without_resident("lo", &[0u8; 64], 1, limits).map(drop)
+}
+
+/// Whether the kernel takes live frames, probed once per process ([`probe_live_frames`]): the
+/// check every sender makes before it opens, so that a kernel refusing them is told at once
+/// instead of by a failed call per batch.
+pub fn live_frames_available() -> Result<()> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    Feature::LiveFrames.check_not_forced_off()?;
+    once(&PROBE, "BPF_F_TEST_XDP_LIVE_FRAMES", probe_live_frames)
+}
+
+/// Whether the kernel takes paced live frames, probed once per process
+/// ([`probe_paced_live_frames`]).
+pub fn paced_live_frames_available() -> Result<()> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    live_frames_available()?;
+    Feature::PacedLiveFrames.check_not_forced_off()?;
+    once(&PROBE, "paced live frames", probe_paced_live_frames)
+}
+
+/// A probe's answer, kept for the process: later calls get the same answer as
+/// [`Error::Unsupported`] with the first one's reason.
+fn once(
+    cell: &OnceLock<Result<(), String>>,
+    feature: &'static str,
+    probe: fn() -> Result<()>,
+) -> Result<()> {
+    cell.get_or_init(|| {
+        probe().map_err(|e| match e {
+            Error::Unsupported { why, .. } => why,
+            other => other.to_string(),
+        })
+    })
+    .clone()
+    .map_err(|why| Error::Unsupported { feature, why })
 }

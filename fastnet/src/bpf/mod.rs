@@ -23,7 +23,8 @@ mod live_frames;
 pub use drop_counter::XdpDropCounter;
 pub use insn::{Asm, Cond, Helper, Insn, Label, Reg, Size, XdpAction};
 pub use live_frames::{
-    ktime_ns, probe_live_frames, LiveFrames, PacedCall, PacingLimits, PacingStats,
+    ktime_ns, live_frames_available, paced_live_frames_available, probe_live_frames,
+    probe_paced_live_frames, LiveFrames, PacedCall, PacingLimits, PacingStats,
     MAX_BATCH as LIVE_FRAMES_MAX_BATCH, MAX_FRAME as LIVE_FRAMES_MAX_FRAME,
 };
 

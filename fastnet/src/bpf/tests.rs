@@ -2,7 +2,7 @@
 //! `va` ↔ `vb`.
 
 use super::*;
-use crate::testing::{privileged, sh};
+use crate::testing::{kernel_has, privileged, sh};
 use crate::Tally;
 
 /// veth `va` ↔ `vb`, both up, IPv6 off (no stray router solicitations).
@@ -142,6 +142,9 @@ fn drop_counter_counts_frames_and_ipv4_exactly() {
 #[test]
 fn live_frames_arrive_at_the_peer_exactly() {
     let Some(_ns) = privileged("live_frames_arrive_at_the_peer_exactly") else { return };
+    if !kernel_has("live_frames_arrive_at_the_peer_exactly", live_frames_available()) {
+        return;
+    }
     veth_pair();
     // The counter on `vb` is also what makes `vb` run NAPI, so `va` accepts redirected frames.
     let counter = XdpDropCounter::attach("vb").unwrap();
@@ -176,6 +179,9 @@ fn live_frames_arrive_at_the_peer_exactly() {
 #[test]
 fn live_frames_transmit_keeps_sent_runs_on_refusal() {
     let Some(_ns) = privileged("live_frames_transmit_keeps_sent_runs_on_refusal") else { return };
+    if !kernel_has("live_frames_transmit_keeps_sent_runs_on_refusal", live_frames_available()) {
+        return;
+    }
     veth_pair();
     let counter = XdpDropCounter::attach("vb").unwrap();
     let mut live = LiveFrames::new("va", &frame(0x0800)).unwrap();
@@ -201,10 +207,46 @@ fn live_frames_bad_input() -> bool {
         && LiveFrames::without_resident("va", &frame(0x0800)).unwrap().set_batch_size(257).is_err()
 }
 
+/// The probes answer for the kernel: yes, or the feature is unsupported with the kernel's
+/// reason — never another error; and once per process, the senders ask the same.
 #[test]
-fn live_frames_probe_runs() {
-    let Some(_ns) = privileged("live_frames_probe_runs") else { return };
-    probe_live_frames().unwrap();
+fn live_frames_probes_say_yes_or_why_not() {
+    let Some(_ns) = privileged("live_frames_probes_say_yes_or_why_not") else { return };
+    let live = probe_live_frames();
+    if let Err(e) = &live {
+        assert!(
+            matches!(e, Error::Unsupported { feature: "BPF_F_TEST_XDP_LIVE_FRAMES", .. }),
+            "{e}"
+        );
+    }
+    assert_eq!(live.is_ok(), live_frames_available().is_ok());
+    match probe_paced_live_frames() {
+        Ok(()) => assert!(live.is_ok(), "paced live frames without live frames"),
+        Err(e) => assert!(matches!(e, Error::Unsupported { .. }), "{e}"),
+    }
+    assert!(!has_xdp("lo"), "the paced probe attached nothing");
+}
+
+/// Turned off (as on a kernel that refuses them), every live-frames sender is refused when it
+/// opens, before any frame, with the reason.
+#[test]
+fn live_frames_turned_off_are_refused_at_open() {
+    let Some(_ns) = privileged("live_frames_turned_off_are_refused_at_open") else { return };
+    veth_pair();
+    let _off = crate::caps::without(&[crate::caps::Feature::LiveFrames]);
+    let limits = PacingLimits { max_late_ns: 1_000_000, late_after_ns: 100_000 };
+    for err in [
+        probe_live_frames().unwrap_err(),
+        live_frames_available().unwrap_err(),
+        LiveFrames::new("va", &frame(0x0800)).unwrap_err(),
+        LiveFrames::paced("va", &frame(0x0800), 16, limits).unwrap_err(),
+        probe_paced_live_frames().unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(matches!(err, Error::Unsupported { .. }), "{text}");
+        assert!(text.contains("FASTNET_WITHOUT lists `live-frames`"), "{text}");
+    }
+    assert!(!has_xdp("va"));
 }
 
 fn monotonic_ns() -> u64 {
@@ -216,6 +258,10 @@ fn paced_live_frames_keep_the_schedule_inside_the_call() {
     let Some(_ns) = privileged("paced_live_frames_keep_the_schedule_inside_the_call") else {
         return;
     };
+    if !kernel_has("paced_live_frames_keep_the_schedule_inside_the_call", probe_paced_live_frames())
+    {
+        return;
+    }
     veth_pair();
     let counter = XdpDropCounter::attach("vb").unwrap();
     let limits = PacingLimits { max_late_ns: 1_000_000, late_after_ns: 100_000 };
@@ -278,6 +324,9 @@ fn paced_live_frames_count_what_the_target_refuses() {
     let Some(_ns) = privileged("paced_live_frames_count_what_the_target_refuses") else {
         return;
     };
+    if !kernel_has("paced_live_frames_count_what_the_target_refuses", probe_paced_live_frames()) {
+        return;
+    }
     let cpus = crate::cpu::online_cpus().unwrap();
     assert!(cpus >= 2, "the test keeps the peer's NAPI off the sender's core: needs 2 CPUs");
     veth_pair();

@@ -106,9 +106,9 @@ impl EngineKind {
     /// Most of the frames asked that its target may refuse before the receiving side counts
     /// as holding the generator back (a fraction). The skb engines wait on a refusal and
     /// retry, and the target refuses only while it is slower than the rate: 2 %. The paced
-    /// xdp engine hands frames over in inner batches, and veth's 256-slot ring refuses 1.4–2.5
-    /// % of them at 1–2.7 Mpps here whatever the receiver behind it (into an XDP-drop program
-    /// too; 2026-12-01, several runs); they are sent again, none lost: 5 %.
+    /// xdp engine hands frames over in inner batches, of which veth's 256-slot ring refuses a
+    /// few per cent whatever the receiver behind it (measured: `benchmarks/README.md`); they
+    /// are sent again, none lost: 5 %.
     pub fn refusals_allowed(self) -> f64 {
         match self {
             EngineKind::Xdp => 0.05,
@@ -116,10 +116,10 @@ impl EngineKind {
         }
     }
 
-    /// The engine a scenario or the command line names; `None` for `auto`.
+    /// The engine a scenario or the command line names; `None` for `auto` or an order.
     pub fn from_choice(choice: Engine) -> Option<EngineKind> {
         match choice {
-            Engine::Auto => None,
+            Engine::Auto | Engine::Order(_) => None,
             Engine::Fixed(kind) => Some(kind),
         }
     }
@@ -157,8 +157,9 @@ impl EngineKind {
     }
 }
 
-/// The engine a scenario (`generator.engine`) or `netlab replay --engine` asks for: `auto`
-/// or one engine — the one choice both read (clap and serde by the engines' names).
+/// The engine a scenario (`generator.engine`) or `netlab replay --engine` asks for: `auto`,
+/// one engine, or (a scenario only) an order of preference — the one choice both read (clap
+/// and serde by the engines' names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Engine {
     /// The fastest engine that works on the interface.
@@ -166,10 +167,44 @@ pub enum Engine {
     Auto,
     /// This engine.
     Fixed(EngineKind),
+    /// The first of these engines that works on this kernel and interface
+    /// (`engine = ["xdp", "ring"]`): a lab that wants live frames where the kernel allows them
+    /// and the ring elsewhere, at every rate.
+    Order(EngineOrder),
+}
+
+/// Engines in order of preference, each at most once (at least two: one is [`Engine::Fixed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineOrder {
+    kinds: [EngineKind; 4],
+    len: u8,
+}
+
+impl EngineOrder {
+    /// The order of `kinds`, or why it is not one (empty, or an engine twice).
+    pub fn new(kinds: &[EngineKind]) -> Result<EngineOrder, String> {
+        if kinds.is_empty() {
+            return Err("an order of preference names at least one engine".into());
+        }
+        let mut order = EngineOrder { kinds: EngineKind::FASTEST_FIRST, len: 0 };
+        for &kind in kinds {
+            if order.kinds().contains(&kind) {
+                return Err(format!("engine `{kind}` is named twice"));
+            }
+            order.kinds[order.len as usize] = kind;
+            order.len += 1;
+        }
+        Ok(order)
+    }
+
+    /// The engines, most preferred first.
+    pub fn kinds(&self) -> &[EngineKind] {
+        &self.kinds[..self.len as usize]
+    }
 }
 
 impl Engine {
-    /// `auto`, then every engine in the registry's order.
+    /// `auto`, then every engine in the registry's order (the single choices).
     pub const ALL: [Engine; 5] = [
         Engine::Auto,
         Engine::Fixed(EngineKind::Socket),
@@ -178,11 +213,13 @@ impl Engine {
         Engine::Fixed(EngineKind::Xdp),
     ];
 
-    /// The name a scenario and the command line give it.
+    /// The name a scenario and the command line give a single choice (`auto`, `ring`); an
+    /// order's is `first-of`: [`Engine`]'s `Display` spells its engines out.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Auto => "auto",
             Engine::Fixed(kind) => kind.name(),
+            Engine::Order(_) => "first-of",
         }
     }
 
@@ -191,18 +228,41 @@ impl Engine {
         match self {
             Engine::Auto => "The fastest engine that works on the interface, and why",
             Engine::Fixed(kind) => kind.descriptor().help(),
+            Engine::Order(_) => "The first engine of the list that works here",
         }
     }
 
-    /// The choice named `name`.
+    /// The single choice named `name`.
     pub fn from_name(name: &str) -> Option<Engine> {
         Engine::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The engines the choice may open for a replay paced at `paced_fps` (`None`: top speed),
+    /// with an exact count or not, on an interface whose peer runs NAPI (`None`: not known
+    /// yet): the one named, an order's, or those `auto` may pick.
+    pub fn candidates(
+        self,
+        paced_fps: Option<u64>,
+        exact_count: bool,
+        peer_napi: Option<bool>,
+    ) -> Vec<EngineKind> {
+        match self {
+            Engine::Auto => EngineKind::auto_may_pick(paced_fps, exact_count, peer_napi),
+            Engine::Fixed(kind) => vec![kind],
+            Engine::Order(order) => order.kinds().to_vec(),
+        }
     }
 }
 
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Engine::Order(order) => {
+                let names: Vec<&str> = order.kinds().iter().map(|k| k.name()).collect();
+                write!(f, "first of {} that works", names.join(", "))
+            }
+            _ => f.write_str(self.name()),
+        }
     }
 }
 
@@ -218,15 +278,39 @@ impl clap::ValueEnum for Engine {
 
 impl Serialize for Engine {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+        match self {
+            Engine::Order(order) => s.collect_seq(order.kinds()),
+            _ => s.serialize_str(self.name()),
+        }
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Engine {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const NAMES: &[&str] = &["auto", "socket", "mmsg", "ring", "xdp"];
-        let name = String::deserialize(d)?;
-        Engine::from_name(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES))
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Order(Vec<String>),
+        }
+        let kind = |name: &str| match Engine::from_name(name) {
+            Some(Engine::Fixed(kind)) => Ok(kind),
+            _ => Err(serde::de::Error::unknown_variant(name, &NAMES[1..])),
+        };
+        match Raw::deserialize(d)? {
+            Raw::One(name) => Engine::from_name(&name)
+                .ok_or_else(|| serde::de::Error::unknown_variant(&name, NAMES)),
+            Raw::Order(names) => {
+                let kinds = names.iter().map(|n| kind(n)).collect::<Result<Vec<_>, _>>()?;
+                match kinds.as_slice() {
+                    [one] => Ok(Engine::Fixed(*one)),
+                    _ => EngineOrder::new(&kinds)
+                        .map(Engine::Order)
+                        .map_err(serde::de::Error::custom),
+                }
+            }
+        }
     }
 }
 
@@ -238,11 +322,10 @@ impl<'de> serde::Deserialize<'de> for Engine {
 /// frames still in flight (on their way through the peer's NAPI, as the last ones of a call
 /// always are with threaded NAPI) keep it alive, so its release is deferred to a kworker on the
 /// sender's core, retried every second, and each release walks the kernel's table of every XDP
-/// memory model still registered. Measured on this machine kind (kernel 6.18, veth, threaded
-/// NAPI, XDP drop at the peer): a call costs 12–20 µs in the syscall itself, and the deferred
-/// releases grow with the square of the call rate — 2000 calls/s kept a kworker on the send
-/// core busy 87 % of the time, and more than ~65 000 pending pools make every further call fail
-/// with `ENOSPC` (the XDP memory-model ids run out) until the backlog drains, minutes later.
+/// memory model still registered: the deferred releases grow with the square of the call rate,
+/// and too many pending pools make every further call fail with `ENOSPC` (the XDP memory-model
+/// ids run out) until the backlog drains (measured: `benchmarks/README.md`, "Pacing
+/// candidates").
 pub const XDP_MIN_CALL_GAP_NS: u64 = 1_000_000;
 
 /// How much of the schedule one paced xdp call covers, ns: its frames are due within this
@@ -252,22 +335,21 @@ pub const XDP_PACED_CALL_NS: u64 = 10_000_000;
 const _: () = assert!(XDP_PACED_CALL_NS >= XDP_MIN_CALL_GAP_NS);
 
 /// A paced xdp call is made this long before its first frame is due, ns, so that the call's
-/// set-up (12–20 µs) is over when the frame's time comes and the frame is not late.
+/// set-up is over when the frame's time comes and the frame is not late.
 pub const XDP_PACED_LEAD_NS: u64 = 50_000;
 
 /// Most frames per inner batch of a paced xdp call (see [`xdp_inner_batch`]): half of veth's
 /// 256-slot ring.
 pub const XDP_PACED_MAX_INNER_BATCH: u32 = 128;
 
-/// The fastest paced rate the ring holds smoothly into a real receiver here (frames per
-/// second): measured on this machine kind (veth, threaded NAPI, fastnet:3 and pcap on the
-/// receive core), the ring sent 0.5–1.5 Mpps with no frame lost, each batch holding only the
-/// frames due since the previous one. `auto` takes the ring up to this rate.
+/// The fastest paced rate the ring is taken to hold smoothly into a real receiver (frames per
+/// second; measured: `benchmarks/README.md`, "Pacing candidates"). `auto` takes the ring up to
+/// this rate.
 pub const RING_SMOOTH_MAX_FPS: u64 = 1_500_000;
 
 /// How `auto` sends a paced rate: the engine it prefers, and `None` when that holds the rate
 /// smoothly here, else why not. Nothing here holds a rate above [`RING_SMOOTH_MAX_FPS`]
-/// smoothly (measured: see the generator module docs), so above it `auto` takes the xdp
+/// smoothly (measured: `benchmarks/README.md`), so above it `auto` takes the xdp
 /// engine, which keeps the schedule in the kernel and sends in groups of its inner batch, and
 /// says so. Also what `netlab check` prints for each rate.
 pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
@@ -284,6 +366,71 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
     )
 }
 
+/// Why this kernel cannot send with `kind` (`paced`: at a paced rate), or `None` when it can:
+/// the kernel's own answer, probed once per process (only the xdp engine needs more of the
+/// kernel than a packet socket: live frames, and for a paced rate the `may_goto` loop).
+pub fn kernel_blocker(kind: EngineKind, paced: bool) -> Option<String> {
+    if kind != EngineKind::Xdp {
+        return None;
+    }
+    let probe = if paced {
+        fastnet::bpf::paced_live_frames_available()
+    } else {
+        fastnet::bpf::live_frames_available()
+    };
+    probe.err().map(|e| e.to_string())
+}
+
+/// The engine `engine` takes on this kernel at `paced_fps` (`None`: top speed) into a lab
+/// whose receive side runs NAPI, and why; `Err` with the kernel's reason when the engine named
+/// cannot send here (or no engine of an order can). What `netlab check` and `netlab run` say
+/// before building anything; the generator then chooses on the interface itself by the same
+/// rules ([`choose_and_open`]).
+pub fn planned_choice(
+    engine: Engine,
+    paced_fps: Option<u64>,
+    burst: usize,
+) -> Result<(EngineKind, String), String> {
+    let paced = paced_fps.is_some();
+    let order: &[EngineKind] = match &engine {
+        Engine::Fixed(kind) => {
+            return match kernel_blocker(*kind, paced) {
+                None => Ok((*kind, "asked for".into())),
+                Some(why) => Err(format!("the {kind} engine cannot send here: {why}")),
+            };
+        }
+        Engine::Order(order) => order.kinds(),
+        Engine::Auto => &[EngineKind::Xdp, EngineKind::Ring],
+    };
+    let mut why = match (engine, paced_fps) {
+        (Engine::Auto, Some(fps)) if paced_choice(fps, burst).0 == EngineKind::Ring => {
+            return Ok((
+                EngineKind::Ring,
+                format!(
+                    "auto: the ring holds {fps} frames/s smoothly (up to {RING_SMOOTH_MAX_FPS})"
+                ),
+            ));
+        }
+        (Engine::Auto, _) => "auto".to_string(),
+        (order, _) => format!("the {order}"),
+    };
+    for &kind in order {
+        match kernel_blocker(kind, paced) {
+            Some(blocked) => why.push_str(&format!("; not {kind}: {blocked}")),
+            None => {
+                if engine == Engine::Auto && kind == EngineKind::Xdp {
+                    why.push_str(": live frames reach a lab's receiver (its peer runs NAPI)");
+                }
+                if let Some(note) = paced_fps.and_then(|fps| rate_note(kind, fps, burst)) {
+                    why.push_str(&format!("; {note}"));
+                }
+                return Ok((kind, why));
+            }
+        }
+    }
+    Err(format!("no engine can send here: {why}"))
+}
+
 /// The fastest rate a loss-targeted search may ask of `engine` without the generator faking
 /// the loss: with the ring, [`RING_SMOOTH_MAX_FPS`] (above it the ring slips or sends in
 /// bursts). `None` for the others: above that rate `auto` paces with the xdp engine, which
@@ -292,7 +439,9 @@ pub fn paced_choice(fps: u64, burst: usize) -> (EngineKind, Option<String>) {
 pub fn search_ceiling(engine: Engine) -> Option<u64> {
     match engine {
         Engine::Fixed(EngineKind::Ring) => Some(RING_SMOOTH_MAX_FPS),
-        Engine::Auto | Engine::Fixed(_) => None,
+        // An order may end up with any of its engines: the search goes as far as the one
+        // chosen sends at top speed (its first step).
+        Engine::Auto | Engine::Fixed(_) | Engine::Order(_) => None,
     }
 }
 
@@ -512,6 +661,40 @@ pub(crate) fn choose_and_open(
         return Ok((sender, kind, reason));
     }
     let mut skipped = Vec::new();
+    if let Engine::Order(order) = requested {
+        for &kind in order.kinds() {
+            if kind == EngineKind::Xdp {
+                if let Some(why) = around.xdp_blocker(false) {
+                    skipped.push(format!("not xdp: {why}"));
+                    continue;
+                }
+            }
+            match Sender::open(kind, iface, frames, batch_for(kind), pacing) {
+                Ok(sender) => {
+                    let mut reason = format!("the {requested} on `{iface}`");
+                    if !sender.is_cheap_per_call() {
+                        reason.push_str(NOT_RESIDENT);
+                    }
+                    for s in &skipped {
+                        reason.push_str("; ");
+                        reason.push_str(s);
+                    }
+                    if let Some(note) = pacing_note(kind, pacing) {
+                        reason.push_str(&format!("; {note}"));
+                    }
+                    return Ok((sender, kind, reason));
+                }
+                Err(e) => {
+                    tracing::info!("engine {kind} cannot open on {iface}: {e}");
+                    skipped.push(format!("not {kind}: {e}"));
+                }
+            }
+        }
+        return Err(exit::unsupported(format!(
+            "no engine of the {requested} can send on `{iface}`: {}",
+            skipped.join("; ")
+        )));
+    }
     for kind in EngineKind::FASTEST_FIRST {
         if kind == EngineKind::Xdp {
             if let Some(why) = around.xdp_blocker(true) {
@@ -575,7 +758,12 @@ pub(crate) fn choose_and_open(
 /// replay is not paced).
 pub(crate) fn pacing_note(kind: EngineKind, pacing: Option<XdpPacing>) -> Option<String> {
     let XdpPacing { fps, inner_batch, .. } = pacing?;
-    match (kind, paced_choice(fps, inner_batch as usize)) {
+    rate_note(kind, fps, inner_batch as usize)
+}
+
+/// Why `kind` does not hold `fps` smoothly here with bursts of at most `burst`, or `None`.
+fn rate_note(kind: EngineKind, fps: u64, burst: usize) -> Option<String> {
+    match (kind, paced_choice(fps, burst)) {
         (EngineKind::Xdp, (_, note)) => note,
         (_, (_, None)) => None,
         (_, (_, Some(_))) => Some(format!(
@@ -683,5 +871,71 @@ mod tests {
         assert_eq!(toml::to_string(&t).unwrap().trim(), "engine = \"ring\"");
         let err = toml::from_str::<T>("engine = \"rign\"").unwrap_err().to_string();
         assert!(err.contains("unknown variant `rign`, expected one of `auto`"), "{err}");
+
+        // An order of preference: two or more engines, each once; one is that engine.
+        let t: T = toml::from_str("engine = [\"xdp\", \"ring\"]").unwrap();
+        let Engine::Order(order) = t.engine else { panic!("{:?}", t.engine) };
+        assert_eq!(order.kinds(), [EngineKind::Xdp, EngineKind::Ring]);
+        assert_eq!(t.engine.to_string(), "first of xdp, ring that works");
+        assert_eq!(toml::to_string(&t).unwrap().trim(), "engine = [\"xdp\", \"ring\"]");
+        let t: T = toml::from_str("engine = [\"mmsg\"]").unwrap();
+        assert_eq!(t.engine, Engine::Fixed(EngineKind::Mmsg));
+        for (bad, says) in [
+            ("[]", "names at least one engine"),
+            ("[\"xdp\", \"xdp\"]", "engine `xdp` is named twice"),
+            ("[\"xdp\", \"auto\"]", "unknown variant `auto`, expected one of `socket`"),
+            ("[\"rign\"]", "unknown variant `rign`"),
+        ] {
+            let err = toml::from_str::<T>(&format!("engine = {bad}")).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let order = Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Ring]).unwrap());
+        assert_eq!(order.candidates(Some(10_000), false, Some(true)), order_kinds(order));
+        assert_eq!(
+            Engine::Auto.candidates(Some(10_000), false, Some(true)),
+            [EngineKind::Ring],
+            "auto paces the ring below its smooth limit"
+        );
+    }
+
+    fn order_kinds(engine: Engine) -> Vec<EngineKind> {
+        match engine {
+            Engine::Order(order) => order.kinds().to_vec(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Without live frames (turned off for this thread, as on a kernel refusing them) an order
+    /// and `auto` plan the ring and say why not xdp; the xdp engine named is refused with the
+    /// reason. The other engines need nothing of the kernel beyond a packet socket.
+    #[test]
+    fn the_plan_follows_what_the_kernel_allows() {
+        let _off = fastnet::caps::without(&[fastnet::caps::Feature::LiveFrames]);
+        let order = Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Ring]).unwrap());
+        for paced in [None, Some(100_000), Some(2_000_000)] {
+            let (kind, why) = planned_choice(order, paced, 256).unwrap();
+            assert_eq!(kind, EngineKind::Ring, "{paced:?}");
+            assert!(why.starts_with("the first of xdp, ring that works; not xdp: "), "{why}");
+            assert!(why.contains("FASTNET_WITHOUT lists `live-frames`"), "{why}");
+            let err = planned_choice(Engine::Fixed(EngineKind::Xdp), paced, 256).unwrap_err();
+            assert!(err.starts_with("the xdp engine cannot send here: "), "{err}");
+            assert_eq!(kernel_blocker(EngineKind::Ring, paced.is_some()), None);
+        }
+        let (kind, why) = planned_choice(Engine::Auto, None, 256).unwrap();
+        assert_eq!(kind, EngineKind::Ring);
+        assert!(why.starts_with("auto; not xdp: "), "{why}");
+        let (kind, why) = planned_choice(Engine::Auto, Some(2_000_000), 256).unwrap();
+        assert_eq!(kind, EngineKind::Ring);
+        assert!(why.contains("expect a slipped schedule"), "above the ring's smooth rate: {why}");
+        let (kind, why) = planned_choice(Engine::Auto, Some(100_000), 256).unwrap();
+        assert_eq!(
+            (kind, why.as_str()),
+            (EngineKind::Ring, "auto: the ring holds 100000 frames/s smoothly (up to 1500000)")
+        );
+        let only_xdp =
+            Engine::Order(EngineOrder::new(&[EngineKind::Xdp, EngineKind::Xdp][..1]).unwrap());
+        assert!(planned_choice(only_xdp, None, 256)
+            .unwrap_err()
+            .starts_with("no engine can send here"));
     }
 }
