@@ -238,7 +238,8 @@ fn threaded_napi(lab: &Lab) -> Result<String, String> {
             ));
         }
     }
-    Ok(format!("kthread {pids:?} pinned to core {}", lab.rx_core()))
+    let how = lab.napi_lookup().map(|l| format!(", {}", l.describe())).unwrap_or_default();
+    Ok(format!("kthread {pids:?} pinned to core {}{how}", lab.rx_core()))
 }
 
 /// Opens every send engine on `iface` with the shipped packet, in the calling thread's

@@ -13,6 +13,8 @@
 //! - [`caps`]: kernel features that differ between machines, and turning one off to test the
 //!   fallback ([`caps::WITHOUT_VAR`]).
 //! - [`netns`]: network namespaces — create, enter on a dedicated thread, remove.
+//! - [`restore`]: interface settings changed for a while, noted so that a later process puts
+//!   them back after a `SIGKILL`.
 //! - [`child`]: child processes the kernel kills when their parent dies.
 //! - [`ethtool`]: generic receive offload, which on a veth decides whether it runs NAPI.
 //! - [`cpu`]: online and possible CPUs, pinning threads and kthreads, on-CPU time.
@@ -36,6 +38,7 @@ pub mod ethtool;
 pub mod netns;
 pub mod packet_socket;
 pub mod poll;
+pub mod restore;
 pub mod rx;
 pub mod tally;
 #[cfg(any(test, feature = "testing"))]

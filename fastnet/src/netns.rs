@@ -113,6 +113,11 @@ impl NetNs {
         Ok(Self { fd: file.into() })
     }
 
+    /// A namespace from an open `ns/net` file.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
     /// The named namespace `/run/netns/NAME`.
     pub fn open_named(name: &str) -> Result<Self> {
         let path = Self::path_of(name);
@@ -277,8 +282,17 @@ impl NetNs {
     }
 
     /// Runs `f` on a new OS thread inside this namespace with `/sys` showing this namespace's
-    /// interfaces: the thread gets a private mount namespace with a fresh sysfs mounted at the
-    /// returned path's root (`<root>/class/net/<dev>/…`), never touching the host's `/sys`.
+    /// interfaces (`<root>/class/net/<dev>/…`, `root` being the path `f` gets): the thread gets
+    /// a private mount namespace with a fresh sysfs mounted at `/sys`, never touching the
+    /// host's `/sys` — unless the `/sys` it sees already is this namespace's, which it then
+    /// uses as it is.
+    ///
+    /// The kernel keys a sysfs superblock by the network namespace of the process mounting it,
+    /// and refuses (`EBUSY`) to mount a superblock on the very mount point where it already is
+    /// the top mount: a mount that fails with `EBUSY` therefore says that `/sys` is this
+    /// namespace's own sysfs — the host's namespace always, and a shell started with
+    /// `ip netns exec`, which mounts its namespace's sysfs over `/sys`. Only a thread that
+    /// entered a namespace with `setns` alone sees another namespace's `/sys`.
     pub fn run_with_sysfs<R: Send>(&self, f: impl FnOnce(&Path) -> R + Send) -> Result<R> {
         std::thread::scope(|s| {
             s.spawn(|| -> Result<R> {
@@ -296,7 +310,11 @@ impl NetNs {
                 let sys_root = PathBuf::from("/sys");
                 let target = cstring(&sys_root)?;
                 let sysfs = CString::new("sysfs").expect("no NUL");
-                sys::netns::mount(Some(&sysfs), &target, Some(&sysfs), 0, "mount(sysfs)")?;
+                match sys::netns::mount(Some(&sysfs), &target, Some(&sysfs), 0, "mount(sysfs)") {
+                    // `/sys` already is this namespace's sysfs (see above).
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+                    other => other?,
+                }
                 Ok(f(&sys_root))
             })
             .join()

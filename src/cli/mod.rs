@@ -106,6 +106,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Code> {
+    if matches!(
+        cli.command,
+        Command::Doctor(_)
+            | Command::Recv(_)
+            | Command::Topo(_)
+            | Command::Replay(_)
+            | Command::Run(_)
+            | Command::Agent(_)
+    ) {
+        put_back_what_a_killed_netlab_left();
+    }
     match cli.command {
         Command::Doctor(args) => doctor::run(&args),
         Command::Packet(args) => packet::run(&args).map_err(flag::in_flags),
@@ -120,6 +131,24 @@ fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Agent(args) => agent::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
+    }
+}
+
+/// Interface settings a netlab killed earlier (`SIGKILL`) left changed, written back
+/// ([`fastnet::restore`]), each said in one line.
+fn put_back_what_a_killed_netlab_left() {
+    match fastnet::restore::replay() {
+        Ok(settings) => {
+            for s in settings {
+                tracing::warn!(
+                    "put {}'s {} back to {} (a netlab killed earlier left it changed)",
+                    s.iface,
+                    s.file,
+                    s.value
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cannot put back what a netlab killed earlier left changed: {e}"),
     }
 }
 

@@ -140,7 +140,8 @@ struct Summary<'a> {
     report: &'a RecvReport,
     /// The interface's `rx_packets` (netlink stats64) over the run, when readable.
     iface_rx_frames: Option<u64>,
-    /// (receiver + NAPI CPU) / frame, as in `results.json`.
+    /// (receiver + NAPI CPU) / frame, as in `results.json`; null when the NAPI part could not
+    /// be measured.
     ns_per_frame: Option<f64>,
     /// The receiver's part.
     rx_ns_per_frame: Option<f64>,
@@ -179,12 +180,14 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     spec.config.validate(spec.method)?;
     check_interface(&args.iface, args.netns.as_deref(), !args.force)?;
     let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    // Before the receiver opens: a SIGINT or SIGTERM while it opens ends the run as one that
+    // comes later does — stopped, reported, and anything the method set put back.
+    let interrupt = Interrupt::watch()?;
     let mut session = receiver::start(spec)?;
     session.wait_ready(receiver::READY_TIMEOUT)?;
     if !quiet {
         eprintln!("netlab: receiving on {} with {} — Ctrl-C stops", args.iface, args.method);
     }
-    let interrupt = Interrupt::watch()?;
     let started = Instant::now();
     let live = session.live().clone();
     let progress = !quiet && args.duration.is_none_or(|d| d >= Duration::from_secs(1));
@@ -314,7 +317,7 @@ fn print_summary(
             core: args.core,
             report,
             iface_rx_frames: iface_rx,
-            ns_per_frame: cpu.map(|c| c.total_ns()),
+            ns_per_frame: cpu.and_then(|c| c.total_ns()),
             rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
             napi_ns_per_frame: cpu.and_then(|c| c.kernel_ns),
             saved,
@@ -356,7 +359,7 @@ fn print_summary(
         outln!("xdp           {mode} mode ({how}){bind}")?;
     }
     let kernel = report.napi_cpu_ns.map_or_else(
-        || "kernel n/a (no NAPI kthread to measure)".to_string(),
+        || "kernel — (no NAPI kthread to measure)".to_string(),
         |napi| format!("{:.3} ms kernel (NAPI kthread)", napi as f64 / 1e6),
     );
     outln!("cpu           {:.3} ms receiver + {kernel}", report.cpu_ns as f64 / 1e6)?;

@@ -333,9 +333,15 @@ fn classify(method: Method, iface: &str, err: fastnet::Error) -> anyhow::Error {
                 "{method} on {iface}: {what} unavailable ({err}) — `netlab doctor` explains"
             ))
         }
-        _ if facility != Facility::Socket && errno == Some(libc::EBUSY) => exit::bad_input(
-            format!("{method} on {iface}: {err} — the interface already has an XDP program"),
-        ),
+        // EBUSY means another XDP program only when attaching one said it; a busy mount, a
+        // busy queue or a busy file is another story, told by the error itself.
+        fastnet::Error::Syscall(fastnet::SyscallError { call, .. })
+            if call.contains("BPF_LINK_CREATE") && errno == Some(libc::EBUSY) =>
+        {
+            exit::bad_input(format!(
+                "{method} on {iface}: {err} — the interface already has an XDP program"
+            ))
+        }
         _ => anyhow::Error::new(err).context(format!("{method} on {iface}")),
     }
 }

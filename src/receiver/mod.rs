@@ -18,9 +18,14 @@
 //! # Running a receiver
 //! [`start`] spawns a dedicated OS thread that enters the namespace, pins itself to the core,
 //! opens the method and signals ready ([`Session::wait_ready`]); it then receives until
-//! [`Session::stop`], drains what is still queued (until nothing arrives for [`DRAIN_QUIET`])
-//! and returns a [`RecvReport`]. [`Session::live`] gives counters to show progress while it
-//! runs.
+//! [`Session::stop`], drains what is still queued (until nothing arrives for [`DRAIN_QUIET`],
+//! for at most [`DRAIN_LIMIT`]) and returns a [`RecvReport`]. [`Session::live`] gives counters
+//! to show progress while it runs.
+//!
+//! On an interface outside a netlab lab (a real NIC, a veth made by hand), the receiver makes
+//! its NAPI threaded for the receive, with the kthread(s) on the receive core, so that the
+//! kernel's half of the CPU per frame is measured, and puts `threaded` back after (noted in
+//! [`fastnet::restore`]'s journal meanwhile, for a `SIGKILL`).
 
 pub mod exec;
 pub mod record;
@@ -40,6 +45,14 @@ use crate::worker::Worker;
 /// or for twice its method's delivery delay when that is longer (libpcap's block timeout is
 /// [`crate::method::pcap::BLOCK_TIMEOUT_MS`], fastnet:3's `max_delay` is the user's).
 pub const DRAIN_QUIET: Duration = Duration::from_millis(50);
+
+/// The longest a receiver drains after [`Session::stop`], or twice its quiet span
+/// ([`DRAIN_QUIET`], or twice the method's delivery delay) when that is longer: frames that keep
+/// arriving (`netlab recv --duration` while a sender goes on) never leave the receiver quiet,
+/// and the drain must end all the same. A quarter of a second takes what a ring held at the
+/// stop: a receiver that keeps up has little there, and one that does not takes a million
+/// frames a second or more (a default ring holds tens of thousands).
+pub const DRAIN_LIMIT: Duration = Duration::from_millis(250);
 
 /// How long [`Session::wait_ready`] waits for the method to open by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -95,7 +108,8 @@ pub struct RecvReport {
     #[serde(rename = "rx_cpu_ns")]
     pub cpu_ns: u64,
     /// On-CPU time of the interface's NAPI kthread(s) over the same span, ns; `None` when the
-    /// interface runs NAPI inline (no kthread) or the kernel cannot say (Linux < 6.8).
+    /// interface runs NAPI inline (no kthread) or its kthreads cannot be told apart from
+    /// another interface's of the same name (Linux < 6.8, [`crate::topology::napi::napi_of`]).
     pub napi_cpu_ns: Option<u64>,
     /// The longest a frame could wait in the socket or ring before the receiver's wait policy
     /// let it see it, ns ([`fastnet::rx::Receive::delay_bound`]); `None` when the method does
@@ -175,19 +189,22 @@ impl CpuPerFrame {
         })
     }
 
-    /// Receiver + kernel, ns per frame.
-    pub fn total_ns(&self) -> f64 {
-        self.receiver_ns + self.kernel_ns.unwrap_or(0.0)
+    /// Receiver + kernel, ns per frame; `None` when the kernel's part could not be measured
+    /// (a sum without it would pass the receiver's part off as the whole).
+    pub fn total_ns(&self) -> Option<f64> {
+        self.kernel_ns.map(|kernel| self.receiver_ns + kernel)
     }
 
-    /// `"1234 ns/frame (receiver 800 + kernel 434)"`; the kernel part says `n/a` when unknown.
+    /// `"1234 ns/frame (receiver 800 + kernel 434)"`, or `"receiver 800 ns/frame + kernel —"`
+    /// when the kernel's part could not be measured (never a 0 in its place).
     pub fn describe(&self) -> String {
-        let kernel = self.kernel_ns.map_or_else(|| "n/a".to_string(), |k| format!("{k:.0}"));
-        format!(
-            "{:.0} ns/frame (receiver {:.0} + kernel {kernel})",
-            self.total_ns(),
-            self.receiver_ns
-        )
+        match (self.total_ns(), self.kernel_ns) {
+            (Some(total), Some(kernel)) => format!(
+                "{total:.0} ns/frame (receiver {:.0} + kernel {kernel:.0})",
+                self.receiver_ns
+            ),
+            _ => format!("receiver {:.0} ns/frame + kernel —", self.receiver_ns),
+        }
     }
 }
 
@@ -321,14 +338,17 @@ fn run_thread(
         spec.core,
         crate::exit::Section::Receiver,
     )?;
-    let napi_pids = napi_kthreads(&spec.iface);
     if spec.method == Method::Exec {
-        let napi = NapiClock::start(&napi_pids);
+        let threaded = threaded_napi(spec);
+        let napi = NapiClock::start(&napi_pids(spec, threaded.as_ref()));
         let mut report = exec::run(spec, stop, live, ready)?;
         report.napi_cpu_ns = napi.elapsed_ns();
         return Ok(report);
     }
     let mut rx = open(spec.method, &spec.iface, &spec.config)?;
+    // After the method opened: on a veth, attaching XDP is what gives it a NAPI to thread.
+    let threaded = threaded_napi(spec);
+    let napi_pids = napi_pids(spec, threaded.as_ref());
     let mut tally = Tally { tap, ..Tally::default() };
     let napi = NapiClock::start(&napi_pids);
     let cpu0 = fastnet::cpu::current_thread_cpu_time()?;
@@ -341,8 +361,10 @@ fn run_thread(
         live.publish(&tally);
     }
     let quiet = DRAIN_QUIET.max(rx.delay_bound().map_or(Duration::ZERO, |d| 2 * d));
-    let mut last_frame = Instant::now();
-    while last_frame.elapsed() < quiet {
+    let limit = DRAIN_LIMIT.max(2 * quiet);
+    let drain_start = Instant::now();
+    let mut last_frame = drain_start;
+    while last_frame.elapsed() < quiet && drain_start.elapsed() < limit {
         if rx.receive(&mut tally, IDLE_WAIT).with_context(context)? > 0 {
             last_frame = Instant::now();
         }
@@ -354,6 +376,8 @@ fn run_thread(
     let napi_cpu_ns = napi.elapsed_ns();
     let delay_bound_ns = rx.delay_bound().map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     let (xdp_mode, xsk_bind) = (rx.xdp_mode(), rx.xsk_bind());
+    // `threaded` back first: a veth's NAPI goes with the receiver's XDP program.
+    drop(threaded);
     drop(rx);
     Ok(RecvReport {
         method: spec.method,
@@ -370,13 +394,41 @@ fn run_thread(
     })
 }
 
+/// Threaded NAPI on the receive interface for this receive, its kthreads on the receive core
+/// ([`crate::topology::napi::thread_for_receive`]) — unless the interface belongs to a netlab
+/// lab, whose `napi` setting decides. `None` when it is threaded already, has no NAPI, or
+/// cannot be made threaded (said in the log: the receive goes on, without the kernel's CPU).
+fn threaded_napi(spec: &RecvSpec) -> Option<crate::topology::napi::ThreadedForReceive> {
+    let in_lab = spec.netns.as_deref().is_some_and(|ns| {
+        crate::topology::labs_with_interface(&spec.iface).iter().any(|lab| lab.netns == ns)
+    });
+    if in_lab {
+        return None;
+    }
+    crate::topology::napi::thread_for_receive(&spec.iface, spec.core).unwrap_or_else(|e| {
+        tracing::warn!("{}: receiving without threaded NAPI: {e:#}", spec.iface);
+        None
+    })
+}
+
+/// The NAPI kthreads whose CPU time is the kernel's half of the receive.
+fn napi_pids(
+    spec: &RecvSpec,
+    threaded: Option<&crate::topology::napi::ThreadedForReceive>,
+) -> Vec<u32> {
+    match threaded {
+        Some(t) => t.pids().to_vec(),
+        None => napi_kthreads(&spec.iface),
+    }
+}
+
 /// The NAPI kthreads (threaded NAPI) of `iface` in the calling thread's namespace; none when
 /// NAPI runs inline or the kernel cannot say.
 fn napi_kthreads(iface: &str) -> Vec<u32> {
     fastnet::afpacket::ifindex(iface)
         .map_err(anyhow::Error::from)
-        .and_then(crate::topology::napi::napi_of)
-        .map(|napis| napis.into_iter().filter_map(|n| n.pid).collect())
+        .and_then(|ifindex| crate::topology::napi::napi_of(iface, ifindex))
+        .map(|(napis, _)| napis.into_iter().filter_map(|n| n.pid).collect())
         .unwrap_or_else(|e| {
             tracing::debug!("no NAPI kthread CPU for {iface}: {e:#}");
             Vec::new()

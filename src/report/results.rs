@@ -303,7 +303,8 @@ pub struct Point {
     /// `sent_frames / duration_s`: the rate really offered.
     pub offered_pps: f64,
     /// CPU per frame, `(rx_cpu_ns + napi_cpu_ns) / app_rx_frames` (`None` when nothing was
-    /// received): the one definition ([`crate::receiver::CpuPerFrame`]).
+    /// received, or the NAPI part could not be measured): the one definition
+    /// ([`crate::receiver::CpuPerFrame`]).
     pub ns_per_frame: Option<f64>,
     /// Its receiver part, `rx_cpu_ns / app_rx_frames`.
     #[serde(default)]
@@ -445,7 +446,7 @@ impl Point {
             repetition,
             attempt: 1,
             offered_pps,
-            ns_per_frame: cpu.map(|c| c.total_ns()),
+            ns_per_frame: cpu.and_then(|c| c.total_ns()),
             rx_ns_per_frame: cpu.map(|c| c.receiver_ns),
             napi_ns_per_frame: cpu.and_then(|c| c.kernel_ns),
             achieved_pps,

@@ -497,11 +497,16 @@ pub fn figure_text(f: &Figure) -> String {
     }
 }
 
-/// `("650 *", "455 + 195")`: total (marked when idle wake-ups dominate), receiver + kernel.
+/// `("650 *", "455 + 195")`: total (marked when idle wake-ups dominate), receiver + kernel;
+/// `("—", "455 + —")` when the kernel's part was not measured (never a 0 in its place).
 fn cpu_lines(c: &CpuSplit) -> (String, String) {
-    let kernel = c.kernel.map_or_else(|| "n/a".to_string(), |k| format!("{:.0}", k.mean));
     let mark = if c.idle_dominated() { " *" } else { "" };
-    (format!("{:.0}{mark}", c.total()), format!("{:.0} + {kernel}", c.receiver.mean))
+    match c.kernel {
+        Some(k) => {
+            (format!("{:.0}{mark}", c.total()), format!("{:.0} + {:.0}", c.receiver.mean, k.mean))
+        }
+        None => ("—".to_string(), format!("{:.0} + —", c.receiver.mean)),
+    }
 }
 
 /// Two lines: `650 *` over `455 + 195`.
@@ -666,7 +671,8 @@ fn cell_text(cell: &Cell<'_>) -> String {
     if let Some(cpu) = CpuSplit::of(cell.points.iter().copied()) {
         let (_, parts) = cpu_lines(&cpu);
         let mark = if cpu.idle_dominated() { " *" } else { "" };
-        let _ = write!(text, "\n{:.0} ns/frame{mark}\n({parts})", cpu.total());
+        let total = cpu.kernel.map_or_else(|| "—".to_string(), |_| format!("{:.0}", cpu.total()));
+        let _ = write!(text, "\n{total} ns/frame{mark}\n({parts})");
     }
     with_invalid(text, cell.invalid(), cell.points.len())
 }

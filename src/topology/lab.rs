@@ -33,6 +33,8 @@ pub struct Lab {
     plan: Plan,
     interfaces: Vec<LabInterface>,
     napi_pids: Vec<u32>,
+    /// How [`Lab::napi_pids`] were found.
+    napi_lookup: Option<napi::Lookup>,
     rtnl: Option<Rtnl>,
     netns: Option<NetNs>,
     ownership: Ownership,
@@ -117,6 +119,7 @@ impl Lab {
             plan,
             interfaces: Vec::new(),
             napi_pids: Vec::new(),
+            napi_lookup: None,
             rtnl: None,
             netns: None,
             ownership: Ownership::Nothing,
@@ -218,10 +221,11 @@ impl Lab {
 
         if plan.napi == NapiMode::Threaded {
             let rx_index = rtnl.existing(&receiver.name).await?.ifindex;
-            self.napi_pids = napi::make_threaded(ns, &receiver.name, rx_index, plan.rx_core)
+            let (pids, lookup) = napi::make_threaded(ns, &receiver.name, rx_index, plan.rx_core)
                 .with_context(|| {
                     format!("making {}'s NAPI threaded on core {}", receiver.name, plan.rx_core)
                 })?;
+            (self.napi_pids, self.napi_lookup) = (pids, Some(lookup));
             let feeder = plan.bridge.as_ref().map_or(generator, |b| &b.receiver_port);
             napi::feed_through_napi(ns, &feeder.name)?;
             if let Some(b) = &plan.bridge {
@@ -389,6 +393,11 @@ impl Lab {
     /// [`fastnet::cpu::task_cpu_time`].
     pub fn napi_pids(&self) -> &[u32] {
         &self.napi_pids
+    }
+
+    /// How the receiver's NAPI kthreads were found (`None` for `inline`).
+    pub fn napi_lookup(&self) -> Option<napi::Lookup> {
+        self.napi_lookup
     }
 
     /// Kernel counters (`stats64`) of one of the lab's interfaces, read now over netlink.

@@ -68,6 +68,10 @@ pub struct LinkFacts {
     pub rx_packets: u64,
     /// Frames the device dropped on receive (`stats.rx_dropped`; 0 without stats).
     pub rx_dropped: u64,
+    /// Its receive queues (`IFLA_NUM_RX_QUEUES`); 0 when the kernel does not say.
+    pub rx_queues: u32,
+    /// Its transmit queues (`IFLA_NUM_TX_QUEUES`); 0 when the kernel does not say.
+    pub tx_queues: u32,
 }
 
 impl LinkFacts {
@@ -97,6 +101,14 @@ impl LinkFacts {
             }
         }
         Ok(all)
+    }
+
+    /// The most NAPI instances it can have: one per receive queue on a veth, one per receive
+    /// and one per transmit queue on drivers that poll transmit completions in NAPI of their
+    /// own (virtio-net); `None` when the kernel does not say.
+    pub fn max_napi(&self) -> Option<u32> {
+        let queues = if self.is_veth() { self.rx_queues } else { self.rx_queues + self.tx_queues };
+        (queues > 0).then_some(queues)
     }
 
     /// Whether this is one end of a veth pair.
@@ -341,6 +353,8 @@ fn facts(msg: &LinkMessage) -> LinkFacts {
         stats: None,
         rx_packets: 0,
         rx_dropped: 0,
+        rx_queues: 0,
+        tx_queues: 0,
     };
     let mut link = None;
     // The other end is in another namespace (so it cannot be inspected from here).
@@ -356,6 +370,8 @@ fn facts(msg: &LinkMessage) -> LinkFacts {
                 f.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(MacAddr6::from);
             }
             LinkAttribute::Controller(c) => f.controller = Some(*c),
+            LinkAttribute::NumRxQueues(n) => f.rx_queues = *n,
+            LinkAttribute::NumTxQueues(n) => f.tx_queues = *n,
             LinkAttribute::Stats64(s) => {
                 f.rx_packets = s.rx_packets;
                 f.rx_dropped = s.rx_dropped;

@@ -83,10 +83,7 @@ impl LabRecord {
 
 /// When process `pid` started (clock ticks since boot), `None` when there is no such process.
 pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after `(comm)`, which may hold spaces: state is field 3, starttime field 22.
-    let after = stat.get(stat.rfind(')')? + 2..)?;
-    after.split_whitespace().nth(19)?.parse().ok()
+    fastnet::restore::start_time(pid)
 }
 
 /// The marker file of lab `name`.

@@ -3,18 +3,24 @@
 //!
 //! The kthreads are found through the `netdev` generic-netlink family (`NETDEV_CMD_NAPI_GET`,
 //! Linux ≥ 6.8), which answers, for one ifindex of the asking socket's namespace, each NAPI
-//! instance's id and the pid of its kthread. Matching kthread names instead (`napi/rx0-*`) is
-//! ambiguous: two labs both have an `rx0`. The request is built by hand — a dozen bytes of
+//! instance's id and the pid of its kthread. The request is built by hand — a dozen bytes of
 //! `nlmsghdr` + `genlmsghdr` + one attribute — because no maintained crate speaks the `netdev`
 //! family; the socket itself comes from `netlink-sys` (safe, re-exported by rtnetlink).
+//!
+//! Threaded NAPI itself is older (Linux 5.12): on a kernel without the family (Linux 6.1, say),
+//! or with `FASTNET_WITHOUT=netdev-netlink`, the kthreads are found by their name,
+//! `napi/<dev>-<napi id>` in `/proc/<pid>/comm` (the full name: the kernel keeps a kthread's
+//! whole name there since 5.17). A name is ambiguous where netlink is not — two namespaces can
+//! both have an `rx0` — so [`make_threaded`] takes only the kthreads that appeared when it set
+//! `threaded`, and [`napi_of`] refuses more kthreads of that name than the interface can have
+//! NAPI instances ([`LinkFacts::max_napi`](super::link::LinkFacts::max_napi)).
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
+use fastnet::caps::Feature;
 use fastnet::netns::NetNs;
 use rtnetlink::sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
-
-use crate::exit::unsupported;
 
 /// One NAPI instance of an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,18 +167,63 @@ fn family_id(socket: &Socket, name: &str) -> std::io::Result<Option<u16>> {
     }
 }
 
-/// The NAPI instances of interface `ifindex` in the calling thread's network namespace.
-pub fn napi_of(ifindex: u32) -> anyhow::Result<Vec<Napi>> {
+/// How an interface's NAPI kthreads were found ([`napi_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// `netdev` generic netlink `NAPI_GET` (Linux ≥ 6.8): by ifindex, exact.
+    Netlink,
+    /// By kthread name, `napi/<dev>-<id>`: the kernel has no `netdev` family (or
+    /// `FASTNET_WITHOUT` turns it off).
+    Name,
+}
+
+impl Lookup {
+    /// How doctor and the logs say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Lookup::Netlink => "found with netdev netlink NAPI_GET",
+            Lookup::Name => "found by name (napi/<dev>-<id>; no netdev netlink NAPI_GET)",
+        }
+    }
+}
+
+/// The NAPI instances of interface `iface` (index `ifindex`) in the calling thread's network
+/// namespace, and how they were found: over netlink where the kernel has the `netdev` family,
+/// else by kthread name (threaded instances only, and only when no more kthreads carry the
+/// name than the interface has queues).
+pub fn napi_of(iface: &str, ifindex: u32) -> anyhow::Result<(Vec<Napi>, Lookup)> {
+    if let Some(found) = napi_over_netlink(ifindex)? {
+        return Ok((found, Lookup::Netlink));
+    }
+    let found = napi_by_name(iface, &napi_kthread_names()?);
+    let link = crate::topology::link::LinkFacts::by_index(ifindex)?;
+    if let Some(most) = link.and_then(|l| l.max_napi()).filter(|&n| found.len() > n as usize) {
+        return Err(anyhow!(
+            "{} kthreads are named napi/{iface}-<id> and {iface} has at most {most} NAPI \
+             instances: another namespace has an interface named {iface} with threaded NAPI, \
+             and without the netdev netlink family (Linux ≥ 6.8) the kthreads of this one \
+             cannot be told apart",
+            found.len()
+        ));
+    }
+    Ok((found, Lookup::Name))
+}
+
+/// The NAPI instances of `ifindex` over netdev netlink; `None` when the kernel has no `netdev`
+/// family or [`Feature::NetdevNetlink`] is turned off.
+fn napi_over_netlink(ifindex: u32) -> anyhow::Result<Option<Vec<Napi>>> {
+    if let Err(e) = Feature::NetdevNetlink.check_not_forced_off() {
+        tracing::debug!("NAPI kthreads by name: {e}");
+        return Ok(None);
+    }
     let mut socket = Socket::new(NETLINK_GENERIC).context("socket(AF_NETLINK, NETLINK_GENERIC)")?;
     socket.bind_auto().context("bind(NETLINK_GENERIC)")?;
     socket.connect(&SocketAddr::new(0, 0)).context("connect(NETLINK_GENERIC)")?;
     let family =
         family_id(&socket, "netdev").context("looking up generic netlink family `netdev`")?;
     let Some(family) = family else {
-        return Err(unsupported(
-            "finding the NAPI kthread needs the `netdev` generic netlink family (Linux ≥ 6.8); \
-             use napi = \"inline\" on this kernel",
-        ));
+        tracing::debug!("NAPI kthreads by name: no `netdev` generic netlink family (Linux < 6.8)");
+        return Ok(None);
     };
     let msg = request(
         family,
@@ -199,29 +250,71 @@ pub fn napi_of(ifindex: u32) -> anyhow::Result<Vec<Napi>> {
     })
     .context("NETDEV_CMD_NAPI_GET")?;
     found.sort_by_key(|n| n.id);
-    Ok(found)
+    Ok(Some(found))
+}
+
+/// `(pid, comm)` of every task whose name starts with `napi/` (NAPI kthreads live in the
+/// initial pid namespace, which `/proc` shows here).
+fn napi_kthread_names() -> anyhow::Result<Vec<(u32, String)>> {
+    let proc = std::fs::read_dir("/proc").context("listing /proc")?;
+    let mut out = Vec::new();
+    for pid in proc.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        // A task that ended meanwhile has no comm: not an error.
+        let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else { continue };
+        let comm = comm.trim_end_matches('\n');
+        if comm.starts_with("napi/") {
+            out.push((pid, comm.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The NAPI kthreads of `iface` among `(pid, comm)`: named `napi/<iface>-<id>`, `id` a
+/// number. A name the kernel cut to 15 bytes (`TASK_COMM_LEN`, before Linux 5.17) matches
+/// when it is the start of the interface's (its id is then unknown: 0).
+fn napi_by_name(iface: &str, kthreads: &[(u32, String)]) -> Vec<Napi> {
+    const TASK_COMM_LEN: usize = 15;
+    let prefix = format!("napi/{iface}-");
+    let mut found: Vec<Napi> = kthreads
+        .iter()
+        .filter_map(|(pid, comm)| {
+            let id = match comm.strip_prefix(&prefix) {
+                Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    id.parse().ok()?
+                }
+                Some(_) => return None,
+                None if comm.len() == TASK_COMM_LEN && prefix.starts_with(comm.as_str()) => 0,
+                None => return None,
+            };
+            Some(Napi { id, pid: Some(*pid) })
+        })
+        .collect();
+    found.sort_by_key(|n| (n.id, n.pid));
+    found
 }
 
 /// Makes `iface` (ifindex `ifindex`, in `ns`) run threaded NAPI with its kthreads on `core`:
 /// GRO on, `/sys/class/net/<iface>/threaded` = 1, every `napi/<iface>-<id>` kthread pinned.
-/// Returns the kthread pids.
+/// Returns the kthread pids and how they were found.
 pub fn make_threaded(
     ns: &NetNs,
     iface: &str,
     ifindex: u32,
     core: usize,
-) -> anyhow::Result<Vec<u32>> {
+) -> anyhow::Result<(Vec<u32>, Lookup)> {
     set_gro(ns, iface)?;
+    // Found by name, this interface's kthreads are those its `threaded` = 1 started.
+    let before = napi_kthread_names()?;
     ns.run_with_sysfs(|sys: &Path| {
         let path = sys.join("class/net").join(iface).join("threaded");
         std::fs::write(&path, "1").with_context(|| format!("writing 1 to {}", path.display()))
     })?
     .with_context(|| format!("setting threaded NAPI on {iface}"))?;
-    let napis = ns.run(|| napi_of(ifindex))??;
-    let pids: Vec<u32> = napis.iter().filter_map(|n| n.pid).collect();
+    let (pids, lookup) = ns.run(|| kthreads_started(iface, ifindex, &before))??;
     if pids.is_empty() {
         bail!(
-            "{iface} has no NAPI kthread after GRO on and threaded = 1 (NAPI instances: {napis:?})"
+            "{iface} has no NAPI kthread after GRO on and threaded = 1 (looked for: {})",
+            lookup.describe()
         );
     }
     for &pid in &pids {
@@ -232,7 +325,117 @@ pub fn make_threaded(
             bail!("NAPI kthread {pid} of {iface} runs on cores {now:?} after pinning to {core}");
         }
     }
-    Ok(pids)
+    Ok((pids, lookup))
+}
+
+/// The NAPI kthreads of `iface` (index `ifindex`, in the calling thread's namespace) after
+/// its `threaded` was set to 1: over netlink, or by name those that were not among `before`
+/// (every `napi/` kthread before the write) — all of that name if none is new (the interface
+/// was threaded already).
+fn kthreads_started(
+    iface: &str,
+    ifindex: u32,
+    before: &[(u32, String)],
+) -> anyhow::Result<(Vec<u32>, Lookup)> {
+    if let Some(napis) = napi_over_netlink(ifindex)? {
+        return Ok((napis.iter().filter_map(|n| n.pid).collect(), Lookup::Netlink));
+    }
+    let started = |pid: &u32| !before.iter().any(|(p, _)| p == pid);
+    let fresh: Vec<u32> = napi_by_name(iface, &napi_kthread_names()?)
+        .iter()
+        .filter_map(|n| n.pid)
+        .filter(started)
+        .collect();
+    if !fresh.is_empty() {
+        return Ok((fresh, Lookup::Name));
+    }
+    let (napis, lookup) = napi_of(iface, ifindex)?;
+    Ok((napis.iter().filter_map(|n| n.pid).collect(), lookup))
+}
+
+/// An interface's NAPI made threaded for one receive ([`thread_for_receive`]): `threaded` is
+/// put back to 0 on drop, and noted in [`fastnet::restore`]'s journal until then, so that a
+/// `SIGKILL` leaves nothing changed past the next netlab start.
+#[derive(Debug)]
+pub struct ThreadedForReceive {
+    threaded: std::fs::File,
+    pids: Vec<u32>,
+    lookup: Lookup,
+    _note: fastnet::restore::Changed,
+}
+
+impl ThreadedForReceive {
+    /// Its NAPI kthreads.
+    pub fn pids(&self) -> &[u32] {
+        &self.pids
+    }
+
+    /// How they were found.
+    pub fn lookup(&self) -> Lookup {
+        self.lookup
+    }
+}
+
+impl Drop for ThreadedForReceive {
+    fn drop(&mut self) {
+        use std::os::unix::fs::FileExt as _;
+        if let Err(e) = self.threaded.write_at(b"0", 0) {
+            tracing::warn!("cannot put threaded NAPI back to 0: {e}");
+        }
+    }
+}
+
+/// Makes `iface` (in the calling thread's namespace) run threaded NAPI for a receive, with its
+/// kthreads on `core` when given, so that the kernel's half of the receive is a kthread whose
+/// CPU time can be measured (a real NIC's NAPI otherwise runs in softirq context, on whatever
+/// CPU the interrupt hit). `None` when it is threaded already (a lab, or the user's setting:
+/// left as it is) or has no NAPI to thread (the kernel refuses: a veth without GRO or XDP).
+/// Drop the result before closing the receiver: a veth's NAPI goes with its XDP program.
+pub fn thread_for_receive(
+    iface: &str,
+    core: Option<usize>,
+) -> anyhow::Result<Option<ThreadedForReceive>> {
+    use std::os::unix::fs::FileExt as _;
+    let ifindex = fastnet::ifindex(iface)?;
+    let ns = NetNs::current()?;
+    let file = ns
+        .run_with_sysfs(|sys: &Path| {
+            let path = sys.join("class/net").join(iface).join("threaded");
+            std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))
+        })?
+        .with_context(|| format!("threaded NAPI on {iface}"))?;
+    let mut buf = [0u8; 16];
+    let n = file.read_at(&mut buf, 0).context("reading threaded")?;
+    let was = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+    if was != "0" {
+        return Ok(None);
+    }
+    let note = fastnet::restore::Changed::note(iface, "threaded", &was)?;
+    let before = napi_kthread_names()?;
+    if let Err(e) = file.write_at(b"1", 0) {
+        tracing::debug!("{iface}: no threaded NAPI for this receive ({e})");
+        return Ok(None);
+    }
+    // From here on, dropping it puts `threaded` back.
+    let mut this = ThreadedForReceive {
+        threaded: file,
+        pids: Vec::new(),
+        lookup: Lookup::Netlink,
+        _note: note,
+    };
+    let (pids, lookup) = kthreads_started(iface, ifindex, &before)?;
+    if let Some(core) = core {
+        for &pid in &pids {
+            fastnet::cpu::set_task_affinity(pid, &[core])
+                .with_context(|| format!("pinning NAPI kthread {pid} of {iface} to core {core}"))?;
+        }
+    }
+    (this.pids, this.lookup) = (pids, lookup);
+    Ok(Some(this))
 }
 
 /// Turns GRO on for `iface` in `ns` (on a veth this starts its NAPI).
@@ -285,6 +488,32 @@ mod tests {
         assert_eq!(u32_at(&msg, 8), Some(7));
         let attrs = attributes(&msg[16..]);
         assert_eq!(attrs, vec![(2, &b"netdev\0"[..]), (1, &5u32.to_ne_bytes()[..])]);
+    }
+
+    #[test]
+    fn kthreads_are_matched_by_the_whole_device_name() {
+        let kthreads: Vec<(u32, String)> = [
+            (10, "napi/rx0-8193"),
+            (11, "napi/rx0-8194"),
+            (12, "napi/rx01-8195"),
+            (13, "napi/rx0-x"),
+            (14, "napi/rx0-"),
+            (15, "napi/gen0-8196"),
+            // Cut to 15 bytes by a kernel before 5.17: the start of a long name.
+            (16, "napi/averyveryl"),
+        ]
+        .iter()
+        .map(|&(pid, comm)| (pid, comm.to_string()))
+        .collect();
+        let pids = |iface: &str| -> Vec<Option<u32>> {
+            napi_by_name(iface, &kthreads).iter().map(|n| n.pid).collect()
+        };
+        assert_eq!(pids("rx0"), [Some(10), Some(11)]);
+        assert_eq!(napi_by_name("rx0", &kthreads)[0].id, 8193);
+        assert_eq!(pids("rx01"), [Some(12)]);
+        assert_eq!(pids("gen0"), [Some(15)]);
+        assert_eq!(pids("averyverylongnm"), [Some(16)]);
+        assert!(pids("rx").is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod cli;
 mod docs;
 mod packet;
 mod preflight;
+mod real_nic;
 mod recv;
 mod replay;
 mod report;

@@ -10,7 +10,10 @@
 //! instead of once per frame or two at low rates.
 //!
 //! The files are opened once, in the receiver's network namespace (through a private sysfs
-//! mount), and kept open, so retuning is one `pwrite` with no mount and no netlink.
+//! mount when the `/sys` this process sees is another namespace's, see
+//! [`NetNs::run_with_sysfs`]), and kept open, so retuning is one `pwrite` with no mount and no
+//! netlink. Both values are noted in [`crate::restore`]'s journal first, so that a receiver
+//! killed with `SIGKILL` has them put back by the next netlab that starts.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
@@ -18,6 +21,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result, SyscallError};
 use crate::netns::NetNs;
+use crate::restore::Changed;
 
 /// `napi_defer_hard_irqs` while a receiver holds the interface: empty polls in a row that
 /// still re-arm the timer instead of the device's interrupt (the value the kernel's docs use
@@ -44,6 +48,8 @@ pub(crate) struct NapiDefer {
     saved_timeout: String,
     /// What `gro_flush_timeout` holds now.
     current: Duration,
+    /// The notes that put both back after a `SIGKILL` (dropped after [`Drop::drop`] did).
+    _notes: [Changed; 2],
 }
 
 fn sysfs_err(call: &'static str, source: std::io::Error) -> Error {
@@ -56,9 +62,9 @@ impl NapiDefer {
     /// to 0 (no deferral until [`NapiDefer::retune`] knows the rate).
     pub(crate) fn open(ifname: &str) -> Result<Self> {
         let ns = NetNs::current()?;
-        let ifname = ifname.to_string();
+        let name = ifname.to_string();
         let (defer_irqs, timeout) = ns.run_with_sysfs(move |sys| -> Result<(File, File)> {
-            let dir = sys.join("class/net").join(&ifname);
+            let dir = sys.join("class/net").join(&name);
             let open = |name: &str, call| {
                 File::options()
                     .read(true)
@@ -78,8 +84,18 @@ impl NapiDefer {
         };
         let saved_defer_irqs = read(&defer_irqs, "read(napi_defer_hard_irqs)")?;
         let saved_timeout = read(&timeout, "read(gro_flush_timeout)")?;
-        let mut this =
-            Self { defer_irqs, timeout, saved_defer_irqs, saved_timeout, current: Duration::MAX };
+        let notes = [
+            Changed::note(ifname, "napi_defer_hard_irqs", &saved_defer_irqs)?,
+            Changed::note(ifname, "gro_flush_timeout", &saved_timeout)?,
+        ];
+        let mut this = Self {
+            defer_irqs,
+            timeout,
+            saved_defer_irqs,
+            saved_timeout,
+            current: Duration::MAX,
+            _notes: notes,
+        };
         write(&this.defer_irqs, &DEFER_HARD_IRQS.to_string(), "write(napi_defer_hard_irqs)")?;
         this.set(Duration::ZERO)?;
         Ok(this)
