@@ -675,13 +675,7 @@ pub(crate) fn choose_and_open(
                     if !sender.is_cheap_per_call() {
                         reason.push_str(NOT_RESIDENT);
                     }
-                    for s in &skipped {
-                        reason.push_str("; ");
-                        reason.push_str(s);
-                    }
-                    if let Some(note) = pacing_note(kind, pacing) {
-                        reason.push_str(&format!("; {note}"));
-                    }
+                    let reason = explained(reason, &skipped, kind, pacing);
                     return Ok((sender, kind, reason));
                 }
                 Err(e) => {
@@ -736,14 +730,7 @@ pub(crate) fn choose_and_open(
                         reason.push_str(NOT_RESIDENT);
                     }
                 }
-                for s in &skipped {
-                    reason.push_str("; ");
-                    reason.push_str(s);
-                }
-                if let Some(note) = pacing_note(kind, pacing) {
-                    reason.push_str(&format!("; {note}"));
-                }
-                return Ok((sender, kind, reason));
+                return Ok((sender, kind, explained(reason, &skipped, kind, pacing)));
             }
             Err(e) => {
                 tracing::info!("engine {kind} cannot open on {iface}: {e}");
@@ -752,6 +739,24 @@ pub(crate) fn choose_and_open(
         }
     }
     Err(exit::unsupported(format!("no engine can send on `{iface}`: {}", skipped.join("; "))))
+}
+
+/// `reason` for choosing `kind`, then why each engine before it was skipped and how `kind`
+/// holds the paced rate, each after a `; `.
+fn explained(
+    mut reason: String,
+    skipped: &[String],
+    kind: EngineKind,
+    pacing: Option<XdpPacing>,
+) -> String {
+    for s in skipped {
+        reason.push_str("; ");
+        reason.push_str(s);
+    }
+    if let Some(note) = pacing_note(kind, pacing) {
+        reason.push_str(&format!("; {note}"));
+    }
+    reason
 }
 
 /// Why `kind` does not hold the paced rate `fps` smoothly here, or `None` when it does (or the
