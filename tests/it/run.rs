@@ -72,7 +72,7 @@ fn run_writes_complete_consistent_results_and_removes_the_lab() {
     let file = scenario(
         dir.path(),
         "tiny",
-        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"200ms\"\n\
+        "[generator]\nrates = [\"20kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"200ms\"\n\
          [[receiver]]\nmethod = \"pcap\"\n[[receiver]]\nmethod = \"fastnet:2\"\n\
          [run]\nrepeat = 1\ndrain = \"100ms\"\nseed = 3\nretries = 0\n",
     );
@@ -161,7 +161,7 @@ fn sigint_half_way_writes_partial_results_and_exits_130() {
     let file = scenario(
         dir.path(),
         "sigint",
-        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+        "[generator]\nrates = [\"20kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"0s\"\n\
          [[receiver]]\nmethod = \"fastnet:1\"\n[run]\nrepeat = 20\ndrain = \"100ms\"\n",
     );
     let results = dir.path().join("results");
@@ -231,7 +231,7 @@ fn exec_receiver_reports_result_lines() {
     let file = scenario(
         dir.path(),
         "exec",
-        "[generator]\nrates = [\"10kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+        "[generator]\nrates = [\"10kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"0s\"\n\
          [[receiver]]\nmethod = \"exec\"\nname = \"student\"\ncommand = \"./rx.sh {iface}\"\n",
     );
     let results = dir.path().join("results");
@@ -344,7 +344,7 @@ fn failing_exec_receivers_invalidate_their_own_points_and_the_run_goes_on() {
         ("early", "sh -c 'echo READY; exit 3'", "exited before it was stopped (exit status 3)"),
     ];
     let mut body =
-        "[generator]\nrates = [\"10kpps\", \"20kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+        "[generator]\nrates = [\"10kpps\", \"20kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"0s\"\n\
                     [[receiver]]\nmethod = \"pcap\"\n"
             .to_string();
     for (name, command, _) in &receivers {
@@ -474,7 +474,7 @@ fn example_receivers_in_c_and_python_measure_their_points() {
         .unwrap();
     assert!(cc.status.success(), "cc: {}", text(&cc.stderr));
     let body = format!(
-        "[generator]\nrates = [\"5kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+        "[generator]\nrates = [\"5kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"0s\"\n\
          [[receiver]]\nmethod = \"pcap\"\n\
          [[receiver]]\nmethod = \"exec\"\nname = \"c\"\ncommand = \"{} {{iface}}\"\n\
          [[receiver]]\nmethod = \"exec\"\nname = \"python\"\ncommand = \"{} {{iface}}\"\n\
@@ -673,7 +673,7 @@ fn without_live_frames_an_order_of_engines_takes_the_ring_and_xdp_alone_is_refus
     let without = (fastnet::caps::WITHOUT_VAR, "live-frames");
     let body = |engine: &str| {
         format!(
-            "[generator]\nengine = {engine}\nrates = [\"5kpps\", \"max\"]\nduration = \"1s\"\n\
+            "[generator]\nengine = {engine}\nrates = [\"5kpps\", \"max\"]\nburst = 256\nduration = \"1s\"\n\
              warmup = \"0s\"\n[[receiver]]\nmethod = \"pcap\"\n[run]\nrepeat = 1\n\
              drain = \"100ms\"\n"
         )

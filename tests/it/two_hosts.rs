@@ -368,7 +368,7 @@ fn a_veth_lab_placed_on_the_remote_host_is_built_measured_and_removed_there() {
     let file = hosts.scenario(
         "remote-veth",
         "[topology]\nkind = \"veth\"\nhost = \"b\"\n",
-        "[generator]\nrates = [\"20kpps\"]\nduration = \"1s\"\nwarmup = \"0s\"\n\
+        "[generator]\nrates = [\"20kpps\"]\nburst = 256\nduration = \"1s\"\nwarmup = \"0s\"\n\
          [[receiver]]\nmethod = \"pcap\"\n",
         "known_hosts",
         &bin(),

@@ -228,7 +228,7 @@ fn a_run_records_the_modes_of_each_point_and_the_tables_show_them() {
     let file = scenario(
         dir.path(),
         "modes",
-        "[generator]\nengine = \"ring\"\nrates = [\"20kpps\"]\nduration = \"1s\"\n\
+        "[generator]\nengine = \"ring\"\nrates = [\"20kpps\"]\nburst = 256\nduration = \"1s\"\n\
          warmup = \"200ms\"\n\
          [[receiver]]\nmethod = \"fastnet:3\"\n\
          [[receiver]]\nmethod = \"fastnet:3\"\nname = \"skb\"\nxdp_mode = \"generic\"\n\
