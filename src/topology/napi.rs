@@ -317,7 +317,13 @@ pub fn make_threaded(
             lookup.describe()
         );
     }
-    for &pid in &pids {
+    pin(iface, &pids, core)?;
+    Ok((pids, lookup))
+}
+
+/// Pins every NAPI kthread `pids` of `iface` to `core`, and checks it took.
+fn pin(iface: &str, pids: &[u32], core: usize) -> anyhow::Result<()> {
+    for &pid in pids {
         fastnet::cpu::set_task_affinity(pid, &[core])
             .with_context(|| format!("pinning NAPI kthread {pid} of {iface} to core {core}"))?;
         let now = fastnet::cpu::task_affinity(pid)?;
@@ -325,7 +331,7 @@ pub fn make_threaded(
             bail!("NAPI kthread {pid} of {iface} runs on cores {now:?} after pinning to {core}");
         }
     }
-    Ok((pids, lookup))
+    Ok(())
 }
 
 /// The NAPI kthreads of `iface` (index `ifindex`, in the calling thread's namespace) after
@@ -429,10 +435,7 @@ pub fn thread_for_receive(
     };
     let (pids, lookup) = kthreads_started(iface, ifindex, &before)?;
     if let Some(core) = core {
-        for &pid in &pids {
-            fastnet::cpu::set_task_affinity(pid, &[core])
-                .with_context(|| format!("pinning NAPI kthread {pid} of {iface} to core {core}"))?;
-        }
+        pin(iface, &pids, core)?;
     }
     (this.pids, this.lookup) = (pids, lookup);
     Ok(Some(this))

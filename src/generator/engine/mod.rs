@@ -660,75 +660,39 @@ pub(crate) fn choose_and_open(
         }
         return Ok((sender, kind, reason));
     }
+    // `auto` tries every engine, fastest first, by its own rules; an order, its engines as named.
+    let (kinds, auto): (&[EngineKind], bool) = match &requested {
+        Engine::Order(order) => (order.kinds(), false),
+        _ => (&EngineKind::FASTEST_FIRST, true),
+    };
     let mut skipped = Vec::new();
-    if let Engine::Order(order) = requested {
-        for &kind in order.kinds() {
-            if kind == EngineKind::Xdp {
-                if let Some(why) = around.xdp_blocker(false) {
-                    skipped.push(format!("not xdp: {why}"));
-                    continue;
-                }
-            }
-            match Sender::open(kind, iface, frames, batch_for(kind), pacing) {
-                Ok(sender) => {
-                    let mut reason = format!("the {requested} on `{iface}`");
-                    if !sender.is_cheap_per_call() {
-                        reason.push_str(NOT_RESIDENT);
-                    }
-                    let reason = explained(reason, &skipped, kind, pacing);
-                    return Ok((sender, kind, reason));
-                }
-                Err(e) => {
-                    tracing::info!("engine {kind} cannot open on {iface}: {e}");
-                    skipped.push(format!("not {kind}: {e}"));
-                }
-            }
-        }
-        return Err(exit::unsupported(format!(
-            "no engine of the {requested} can send on `{iface}`: {}",
-            skipped.join("; ")
-        )));
-    }
-    for kind in EngineKind::FASTEST_FIRST {
+    for &kind in kinds {
         if kind == EngineKind::Xdp {
-            if let Some(why) = around.xdp_blocker(true) {
+            if let Some(why) = why_not_xdp(around, pacing, exact_count, auto) {
                 skipped.push(format!("not xdp: {why}"));
                 continue;
-            }
-            if exact_count && pacing.is_none() {
-                skipped.push(
-                    "not xdp: a limit asks for an exact count at top speed, and live frames have \
-                     no backpressure (what the peer cannot take is dropped there), while the \
-                     ring waits for room"
-                        .to_string(),
-                );
-                continue;
-            }
-            if let Some(XdpPacing { fps, inner_batch, .. }) = pacing {
-                if paced_choice(fps, inner_batch as usize).0 == EngineKind::Ring {
-                    skipped.push(format!(
-                        "not xdp: the ring holds {fps} frames/s smoothly (up to \
-                         {RING_SMOOTH_MAX_FPS}), sending each frame at its time"
-                    ));
-                    continue;
-                }
             }
         }
         match Sender::open(kind, iface, frames, batch_for(kind), pacing) {
             Ok(sender) => {
-                let mut reason = format!("auto: the fastest engine that works on `{iface}`");
-                if kind == EngineKind::Xdp {
-                    reason = format!("auto: `{iface}`'s peer runs NAPI, so live frames reach it");
+                let mut reason = if !auto {
+                    format!("the {requested} on `{iface}`")
+                } else if kind == EngineKind::Xdp {
+                    let mut r =
+                        format!("auto: `{iface}`'s peer runs NAPI, so live frames reach it");
                     if let Some(p) = pacing {
-                        reason.push_str(&format!(
+                        r.push_str(&format!(
                             ", and the program waits for each frame's time (groups of {}; \
                              frames the peer's full ring refuses go again)",
                             p.inner_batch
                         ));
                     }
-                    if !sender.is_cheap_per_call() {
-                        reason.push_str(NOT_RESIDENT);
-                    }
+                    r
+                } else {
+                    format!("auto: the fastest engine that works on `{iface}`")
+                };
+                if !sender.is_cheap_per_call() {
+                    reason.push_str(NOT_RESIDENT);
                 }
                 return Ok((sender, kind, explained(reason, &skipped, kind, pacing)));
             }
@@ -738,7 +702,43 @@ pub(crate) fn choose_and_open(
             }
         }
     }
-    Err(exit::unsupported(format!("no engine can send on `{iface}`: {}", skipped.join("; "))))
+    let choice = if auto { String::new() } else { format!(" of the {requested}") };
+    Err(exit::unsupported(format!(
+        "no engine{choice} can send on `{iface}`: {}",
+        skipped.join("; ")
+    )))
+}
+
+/// Why the xdp engine is not tried on `around` before it is opened, or `None`: an interface
+/// whose peer takes no redirected frames (for `auto`, also one it cannot tell), and for `auto`
+/// alone its own rules — a limit at top speed (live frames have no backpressure) and a paced
+/// rate the ring holds smoothly.
+fn why_not_xdp(
+    around: &Surroundings,
+    pacing: Option<XdpPacing>,
+    exact_count: bool,
+    auto: bool,
+) -> Option<String> {
+    if let Some(why) = around.xdp_blocker(auto) {
+        return Some(why);
+    }
+    if !auto {
+        return None;
+    }
+    if exact_count && pacing.is_none() {
+        return Some(
+            "a limit asks for an exact count at top speed, and live frames have no backpressure \
+             (what the peer cannot take is dropped there), while the ring waits for room"
+                .to_string(),
+        );
+    }
+    let XdpPacing { fps, inner_batch, .. } = pacing?;
+    (paced_choice(fps, inner_batch as usize).0 == EngineKind::Ring).then(|| {
+        format!(
+            "the ring holds {fps} frames/s smoothly (up to {RING_SMOOTH_MAX_FPS}), sending each \
+             frame at its time"
+        )
+    })
 }
 
 /// `reason` for choosing `kind`, then why each engine before it was skipped and how `kind`
