@@ -14,6 +14,7 @@ pub mod cli;
 pub mod doctor;
 pub mod exit;
 pub mod generator;
+pub mod host_facts;
 pub mod interrupt;
 pub mod location;
 pub mod method;

@@ -46,7 +46,7 @@ mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
 pub use losses::{budget, compare_losses, Load, LossChange, LossRow, LostFrames, Stage};
-pub use manifest::{HostFacts, Manifest};
+pub use manifest::Manifest;
 pub use page::Page;
 pub use plot::{plots, png, Plot};
 pub use results::{
