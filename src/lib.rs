@@ -22,6 +22,7 @@ pub mod packet;
 pub mod privilege;
 pub mod receiver;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod scenario;
 pub mod topology;

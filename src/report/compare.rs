@@ -10,9 +10,9 @@
 //! repetitions of either run already show is noise, not a regression.
 
 use super::losses::{compare_losses, losses_change_grid, LossChange};
-use super::results::Results;
 use super::summary::{Figure, Stat};
 use super::table::{pct, Grid};
+use crate::results::Results;
 use crate::scenario::Rate;
 
 /// The tolerance `netlab compare` and a report's baseline section use unless told otherwise:

@@ -6,7 +6,7 @@
 //! 1.6 or 3.2 Mpps depending on who wins a page-pool lock, and the mean of the two is a rate
 //! no run ever showed.
 
-use super::results::{Point, Results, Search};
+use crate::results::{Point, Results, Search};
 use crate::scenario::Rate;
 
 /// Groups further apart than this fraction of the median make a figure split.

@@ -18,9 +18,9 @@ use std::fmt::Write as _;
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
 use super::losses::{self, losses_grid};
-use super::results::{Results, Search};
 use super::summary::{Cell, CpuSplit, Figure, Found, Stat};
 use crate::receiver::WAKEUPS_DOMINATE_BELOW_PPS;
+use crate::results::{Results, Search};
 use crate::scenario::Rate;
 
 /// The widest a table may print, in terminal columns.

@@ -1,8 +1,29 @@
-//! The results of a run: every point with every counter, units in the field names.
+//! The results of a run, the data the runner records and every view reads: every point with
+//! every counter, units in the field names, judged valid or not; the searches; the loss budget
+//! of each point; the provenance of the run. `results.json` is [`Results`] (its layout version
+//! [`SCHEMA_VERSION`], described by `docs/results.schema.json`), `manifest.json` [`Manifest`].
 //!
-//! Units: `_frames` are frame counts, `_pps` frames per second, `_ns` nanoseconds of CPU time,
-//! `_s` seconds, `_pct` percent; `l2_mbps` = frame bytes without the FCS × 8 / 10⁶ per second
-//! (as tcpreplay counts), `wire_mbps` adds 24 bytes per frame (preamble 8 + FCS 4 + gap 12).
+//! - [`Results`] (the run: its receivers, rates, points and searches; reading and
+//!   writing `results.json`) and [`Receiver`];
+//! - what the runner measured for one point ([`Counters`], [`Drops`]);
+//! - one rate × receiver × repetition ([`Point`]): the figures derived from its
+//!   counters and the rules that judge it ([`MIN_OFFERED_FRACTION`], [`Ipv4Sent`],
+//!   [`Shortfall`]);
+//! - a loss-targeted search ([`Search`], [`SearchTarget`]) and its trials;
+//! - where a point's frames were lost ([`budget`], [`Stage`], [`LostFrames`]): the
+//!   frames offered (sent + refused by the sender's queue) and, by stage in the order a frame
+//!   travels, where those the application did not receive were lost, so that received + lost
+//!   = offered exactly for a valid point;
+//! - what produced the run ([`Manifest`]: netlab's build, the machine, the scenario,
+//!   the lab).
+//!
+//! Units everywhere: `_frames` are frame counts, `_pps` frames per second (pps), `_ns`
+//! nanoseconds of CPU time, `_s` seconds, `_pct` percent; L2 Mbps (`l2_mbps`) = frame bytes
+//! without the FCS × 8 / 10⁶ per second (as tcpreplay counts); wire Mbps (`wire_mbps`) adds
+//! [`WIRE_OVERHEAD_BYTES`] per frame (preamble 8 + FCS 4 + gap 12); ns/frame = CPU time of the
+//! receiver thread plus the NAPI kthread over the frames the receiver counted
+//! ([`crate::receiver::CpuPerFrame`]), kept in its two parts; offered = frames the generator
+//! sent / counting window.
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -10,11 +31,16 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::losses::{budget, LostFrames};
 use crate::exit::bad_input;
 use crate::generator::EngineKind;
 use crate::receiver::CpuPerFrame;
 use crate::scenario::{Method, Rate, ReceiverSpec, Scenario};
+
+mod budget;
+mod manifest;
+
+pub use budget::{budget, LostFrames, Stage};
+pub use manifest::Manifest;
 
 /// A point whose generator offered less than this fraction of the asked rate on its own is
 /// invalid (a loss-targeted search takes it at the rate it did offer: [`Point::measured_pps`]).
@@ -326,7 +352,7 @@ pub struct Point {
     pub offered_frames: u64,
     /// Where the frames offered and not received were lost, by stage, in the order a frame
     /// travels; `app_rx_frames + sum(lost_frames) == offered_frames` for a valid point
-    /// ([`super::losses::budget`]).
+    /// ([`budget`]).
     #[serde(default)]
     pub lost_frames: LostFrames,
     /// False when the point must not be averaged in.
@@ -512,7 +538,7 @@ impl Point {
 }
 
 /// `<scenario>-<YYYYMMDDTHHMMSSZ>` ([`Results::run_id`]).
-pub(super) fn run_id(scenario: &str, started: SystemTime) -> String {
+pub(crate) fn run_id(scenario: &str, started: SystemTime) -> String {
     let stamp: String = humantime::format_rfc3339_seconds(started)
         .to_string()
         .chars()
