@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Counters;
+use super::counters::Counters;
 use crate::method::DropStage;
 use crate::scenario::Method;
 
@@ -233,7 +233,7 @@ pub fn budget(method: Method, c: &Counters) -> (u64, LostFrames) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Drops;
+    use crate::results::counters::Drops;
 
     fn counters(sent: u64, iface_rx: u64, app: u64, drops: Drops) -> Counters {
         Counters {
