@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::table::{pct, Grid};
+use super::grid::{pct, row_name, Grid};
 use crate::results::{LostFrames, Point, Results, Stage};
 use crate::scenario::Rate;
 
@@ -190,7 +190,7 @@ pub fn losses_grid(results: &Results) -> Option<Grid> {
         .iter()
         .map(|r| {
             let mut line = vec![
-                format!("{}\n{}", super::table::row_name(results, &r.label), r.at.kind()),
+                format!("{}\n{}", row_name(results, &r.label), r.at.kind()),
                 format!(
                     "{}\n{:.3} Mpps\nn={}",
                     frames(r.offered_frames),

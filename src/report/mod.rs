@@ -27,6 +27,7 @@
 //! ([`LossRow`]; [`compare_losses`] sets two runs' side by side).
 
 mod compare;
+mod grid;
 mod losses;
 mod page;
 mod plot;
@@ -36,10 +37,11 @@ mod summary;
 mod table;
 
 pub use compare::{compare, Comparison, Measure, Row, Verdict, DEFAULT_TOLERANCE};
+pub use grid::{xdp_modes, Grid, MAX_WIDTH};
 pub use losses::{compare_losses, Load, LossChange, LossRow};
 pub use page::Page;
 pub use plot::{plots, png, Plot};
 pub use results_csv::to_csv;
 pub use results_dir::{results_file, write_dir, ResultsDir, SavedRun};
 pub use summary::{Cell, CpuSplit, Figure, Found, Headline, Stat, SPLIT_GAP_FRACTION};
-pub use table::{grids, invalid_lines, table, table_markdown, xdp_modes, Grid, MAX_WIDTH};
+pub use table::{grids, invalid_lines, table, table_markdown};
