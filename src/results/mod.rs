@@ -145,6 +145,46 @@ impl Results {
             self.points.len() < self.planned_points || self.searches.len() < self.planned_searches;
     }
 
+    /// The points at fixed rates whose last measurement (highest attempt) is invalid, in the
+    /// order first measured: what the end of a run measures again, and what stays invalid.
+    pub fn still_invalid(&self) -> Vec<&Point> {
+        let mut last: Vec<&Point> = Vec::new();
+        for p in &self.points {
+            match last
+                .iter_mut()
+                .find(|q| q.label == p.label && q.rate == p.rate && q.repetition == p.repetition)
+            {
+                Some(q) if p.attempt >= q.attempt => *q = p,
+                Some(_) => {}
+                None => last.push(p),
+            }
+        }
+        last.retain(|p| !p.valid);
+        last
+    }
+
+    /// The search targets of the run, lowest loss first (NDR before PDR), each once.
+    pub fn targets(&self) -> Vec<(String, f64)> {
+        let mut targets: Vec<(String, f64)> = Vec::new();
+        for s in &self.searches {
+            if !targets.iter().any(|(name, _)| *name == s.target.name) {
+                targets.push((s.target.name.clone(), s.target.loss_pct));
+            }
+        }
+        targets.sort_by(|a, b| a.1.total_cmp(&b.1));
+        targets
+    }
+
+    /// True when the run asked for `max` (the MRR column).
+    pub fn has_max(&self) -> bool {
+        self.rates.contains(&Rate::Max)
+    }
+
+    /// True when the run has fixed rates other than `max` (the per-rate table).
+    pub fn has_fixed_rates(&self) -> bool {
+        self.rates.iter().any(|r| !matches!(r, Rate::Max))
+    }
+
     /// The run's identity: `<scenario>-<started, UTC, YYYYMMDDTHHMMSSZ>`, the name of its
     /// results directory (before any `-2` a clash appends) and the `run_id` column of
     /// `results.csv`.
