@@ -173,6 +173,54 @@ pub fn frames(n: u64) -> String {
     }
 }
 
+/// A stage's name as a column of the section (short).
+fn column(stage: Stage) -> &'static str {
+    match stage {
+        Stage::SenderQueue => "sender's\nqueue",
+        Stage::Nic => "NIC",
+        Stage::Interface => "interface",
+        Stage::SocketBuffer => "socket\nbuffer",
+        Stage::PacketRing => "TPACKET\nring",
+        Stage::XskRings => "AF_XDP\nrings",
+        Stage::Unaccounted => "unaccounted",
+    }
+}
+
+/// What losing a frame at a stage means, and which counter says so (the section's notes).
+fn meaning(stage: Stage) -> &'static str {
+    match stage {
+        Stage::SenderQueue => {
+            "sender's queue: the generator's interface refused the frame and the generator \
+             gave up on it (it was never sent)"
+        }
+        Stage::Nic => {
+            "NIC: the network card dropped the frame before the kernel saw it, for want of a \
+             buffer (the driver's rx_missed_errors, rx_fifo_errors, rx_over_errors)"
+        }
+        Stage::Interface => {
+            "receiving interface: the kernel dropped the frame on arrival, before any \
+             socket (rx_dropped; on a veth, its queue to NAPI was full)"
+        }
+        Stage::SocketBuffer => {
+            "socket buffer: the socket's receive buffer was full when the frame came \
+             (PACKET_STATISTICS tp_drops): the program read too slowly"
+        }
+        Stage::PacketRing => {
+            "TPACKET ring: the ring shared with the program had no free slot \
+             (PACKET_STATISTICS tp_drops, pcap's ps_drop): the program emptied it too slowly"
+        }
+        Stage::XskRings => {
+            "AF_XDP rings: the socket's rx ring was full, or its fill ring empty (no buffer \
+             to write the frame into) (XDP_STATISTICS rx_dropped + rx_ring_full)"
+        }
+        Stage::Unaccounted => {
+            "unaccounted: offered but neither received nor counted by any of the above: \
+             still in flight when the counting stopped (raise run.drain on a busy machine), \
+             or lost where no counter looks"
+        }
+    }
+}
+
 /// The section's title.
 pub const TITLE: &str = "Where the frames were lost";
 
@@ -184,7 +232,7 @@ pub fn losses_grid(results: &Results) -> Option<Grid> {
     }
     let stages = shown_stages(&rows);
     let mut header = vec!["method\nat".to_string(), "offered".to_string()];
-    header.extend(stages.iter().map(|s| s.column().to_string()));
+    header.extend(stages.iter().map(|s| column(*s).to_string()));
     header.push("reached\nthe app".to_string());
     let body = rows
         .iter()
@@ -209,7 +257,7 @@ pub fn losses_grid(results: &Results) -> Option<Grid> {
             line
         })
         .collect();
-    let mut notes: Vec<String> = stages.iter().map(|s| s.meaning().to_string()).collect();
+    let mut notes: Vec<String> = stages.iter().map(|s| meaning(*s).to_string()).collect();
     notes.push(
         "n: valid repetitions, their frames added up; % of the frames offered (sent + refused \
          by the sender's queue): each row adds up to 100 %"
@@ -280,7 +328,7 @@ pub fn losses_change_grid(changes: &[LossChange]) -> Grid {
     let mut header = vec!["method\nat".to_string()];
     if let Some(first) = changes.first() {
         header.extend(first.stages.iter().map(|(stage, _, _)| match stage {
-            Some(stage) => stage.column().to_string(),
+            Some(stage) => column(*stage).to_string(),
             None => "reached\nthe app".to_string(),
         }));
     }

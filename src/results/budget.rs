@@ -94,54 +94,6 @@ impl Stage {
         }
     }
 
-    /// Its name as a column of the section (short).
-    pub fn column(self) -> &'static str {
-        match self {
-            Stage::SenderQueue => "sender's\nqueue",
-            Stage::Nic => "NIC",
-            Stage::Interface => "interface",
-            Stage::SocketBuffer => "socket\nbuffer",
-            Stage::PacketRing => "TPACKET\nring",
-            Stage::XskRings => "AF_XDP\nrings",
-            Stage::Unaccounted => "unaccounted",
-        }
-    }
-
-    /// What losing a frame there means, and which counter says so (the section's notes).
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Stage::SenderQueue => {
-                "sender's queue: the generator's interface refused the frame and the generator \
-                 gave up on it (it was never sent)"
-            }
-            Stage::Nic => {
-                "NIC: the network card dropped the frame before the kernel saw it, for want of a \
-                 buffer (the driver's rx_missed_errors, rx_fifo_errors, rx_over_errors)"
-            }
-            Stage::Interface => {
-                "receiving interface: the kernel dropped the frame on arrival, before any \
-                 socket (rx_dropped; on a veth, its queue to NAPI was full)"
-            }
-            Stage::SocketBuffer => {
-                "socket buffer: the socket's receive buffer was full when the frame came \
-                 (PACKET_STATISTICS tp_drops): the program read too slowly"
-            }
-            Stage::PacketRing => {
-                "TPACKET ring: the ring shared with the program had no free slot \
-                 (PACKET_STATISTICS tp_drops, pcap's ps_drop): the program emptied it too slowly"
-            }
-            Stage::XskRings => {
-                "AF_XDP rings: the socket's rx ring was full, or its fill ring empty (no buffer \
-                 to write the frame into) (XDP_STATISTICS rx_dropped + rx_ring_full)"
-            }
-            Stage::Unaccounted => {
-                "unaccounted: offered but neither received nor counted by any of the above: \
-                 still in flight when the counting stopped (raise run.drain on a busy machine), \
-                 or lost where no counter looks"
-            }
-        }
-    }
-
     /// The stage of a method's kernel buffer, when it has one.
     pub fn of(drop_stage: DropStage) -> Option<Stage> {
         match drop_stage {
