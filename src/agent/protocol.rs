@@ -18,8 +18,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::generator::{EngineKind, GeneratorConfig, SendReport};
+use crate::host_facts::HostFacts;
 use crate::receiver::{RecvReport, RecvSpec};
-use crate::report::HostFacts;
 use crate::topology::{LabInterface, LabRecord, LinkStats, Role, TopologySpec};
 
 /// The protocol's version: both ends must speak the same one. Raised whenever a request or a

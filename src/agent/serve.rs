@@ -10,9 +10,9 @@ use anyhow::{anyhow, Context as _};
 use super::protocol::{Facts, Hello, InterfaceFacts, Reply, Request};
 use crate::exit::{bad_input, code_for, Code};
 use crate::generator::{Generator, Running};
+use crate::host_facts::HostFacts;
 use crate::interrupt::Interrupt;
 use crate::receiver::{self, Session};
-use crate::report::HostFacts;
 use crate::topology::link::LinkFacts;
 use crate::topology::{link_stats, Lab, LabInterface, LabState};
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::report::{results_file, Results, ResultsDir, SavedRun};
+use crate::report::{results_file, ResultsDir, SavedRun};
+use crate::results::Results;
 
 /// Arguments of `netlab report`.
 #[derive(Debug, clap::Args)]

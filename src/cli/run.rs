@@ -112,7 +112,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
 }
 
 /// The first invalid reason when the run measured something and none of it is valid.
-fn nothing_valid(results: &crate::report::Results) -> Option<String> {
+fn nothing_valid(results: &crate::results::Results) -> Option<String> {
     let points = results.points.iter().map(|p| (p.valid, &p.invalid_reason));
     let searches = results.searches.iter().map(|s| (s.valid, &s.invalid_reason));
     let all: Vec<_> = points.chain(searches).collect();

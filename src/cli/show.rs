@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::report::{self, results_file, Results};
+use crate::report::{self, results_file};
+use crate::results::Results;
 
 /// Arguments of `netlab show`.
 #[derive(Debug, clap::Args)]

@@ -27,7 +27,7 @@
 //! frames) are counted by a BPF program on the `xdp_devmap_xmit` tracepoint
 //! ([`fastnet::bpf::PacingStats::refused`]) and sent again later, the schedule slipping by their
 //! time as the ring's retries slip it; the refusals show as the receiving side holding the
-//! generator back ([`crate::report::Shortfall`]). What each pacing candidate gave when measured,
+//! generator back ([`crate::results::Shortfall`]). What each pacing candidate gave when measured,
 //! and why these were kept: `benchmarks/README.md`, "Pacing candidates".
 //!
 //! # Use

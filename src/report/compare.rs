@@ -9,10 +9,10 @@
 //! tolerance *and* by more than the two runs' own spread (the sum of their sds): a change the
 //! repetitions of either run already show is noise, not a regression.
 
+use super::grid::{pct, Grid, MAX_WIDTH};
 use super::losses::{compare_losses, losses_change_grid, LossChange};
-use super::results::Results;
 use super::summary::{Figure, Stat};
-use super::table::{pct, Grid};
+use crate::results::Results;
 use crate::scenario::Rate;
 
 /// The tolerance `netlab compare` and a report's baseline section use unless told otherwise:
@@ -263,13 +263,13 @@ impl Comparison {
         (!self.losses.is_empty()).then(|| losses_change_grid(&self.losses))
     }
 
-    /// The comparison for the terminal, at most [`super::table::MAX_WIDTH`] columns wide: the
+    /// The comparison for the terminal, at most [`MAX_WIDTH`] columns wide: the
     /// figures, then where the frames were lost.
     pub fn table(&self, baseline: &str, candidate: &str) -> String {
-        let mut out = self.grid(baseline, candidate).text_within(super::table::MAX_WIDTH);
+        let mut out = self.grid(baseline, candidate).text_within(MAX_WIDTH);
         if let Some(grid) = self.losses_grid() {
             out.push('\n');
-            out.push_str(&grid.text_within(super::table::MAX_WIDTH));
+            out.push_str(&grid.text_within(MAX_WIDTH));
         }
         out
     }

@@ -8,11 +8,12 @@
 use std::fmt::Write as _;
 
 use super::compare::Comparison;
+use super::grid::Grid;
 use super::losses::{self, losses_grid};
-use super::manifest::Manifest;
 use super::plot::{Plot, LOSSES_NAME};
-use super::results::Results;
-use super::table::{grids, invalid_lines, searches_grid, title, Grid};
+use super::table::{grids, invalid_lines, searches_grid, title};
+use crate::results::Manifest;
+use crate::results::Results;
 
 /// What one report page shows.
 #[derive(Debug)]

@@ -20,9 +20,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::losses::{self, shown_stages, LossRow, Stage};
-use super::results::{Point, Results};
+use super::losses::{self, shown_stages, LossRow};
 use super::summary::{CpuSplit, Figure, Stat};
+use crate::results::{Point, Results, Stage};
 use crate::scenario::Rate;
 
 /// A plot: its file stem and SVG text.

@@ -10,8 +10,7 @@
 
 use anyhow::Context as _;
 
-use super::losses::Stage;
-use super::results::{Point, Results};
+use crate::results::{Point, Results, Stage};
 
 const HEADER: &[&str] = &[
     "run_id",

@@ -14,13 +14,13 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 
 use super::compare::{compare, DEFAULT_TOLERANCE};
-use super::manifest::Manifest;
 use super::page::Page;
 use super::plot::{plots, png};
-use super::results::{run_id, Results};
 use super::results_csv::to_csv;
 use super::table::{table, table_markdown};
 use crate::exit::bad_input;
+use crate::results::Manifest;
+use crate::results::{run_id, Results};
 use crate::scenario::Scenario;
 
 /// A results directory being written.

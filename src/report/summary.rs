@@ -6,7 +6,7 @@
 //! 1.6 or 3.2 Mpps depending on who wins a page-pool lock, and the mean of the two is a rate
 //! no run ever showed.
 
-use super::results::{Point, Results, Search};
+use crate::results::{Point, Results, Search};
 use crate::scenario::Rate;
 
 /// Groups further apart than this fraction of the median make a figure split.
@@ -210,24 +210,6 @@ impl Cell<'_> {
 }
 
 impl Results {
-    /// The points at fixed rates whose last measurement (highest attempt) is invalid, in the
-    /// order first measured: what the end of a run measures again, and what stays invalid.
-    pub fn still_invalid(&self) -> Vec<&Point> {
-        let mut last: Vec<&Point> = Vec::new();
-        for p in &self.points {
-            match last
-                .iter_mut()
-                .find(|q| q.label == p.label && q.rate == p.rate && q.repetition == p.repetition)
-            {
-                Some(q) if p.attempt >= q.attempt => *q = p,
-                Some(_) => {}
-                None => last.push(p),
-            }
-        }
-        last.retain(|p| !p.valid);
-        last
-    }
-
     /// One cell per receiver × rate, receivers in scenario order, rates in scenario order; cells
     /// without any point (not measured yet) are included with empty statistics.
     pub fn cells(&self) -> Vec<Cell<'_>> {
@@ -255,28 +237,6 @@ impl Results {
                 Some((rate, cell.offered_pps?.mean)).filter(|_| kept_all)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
-    }
-
-    /// The search targets of the run, lowest loss first (NDR before PDR), each once.
-    pub fn targets(&self) -> Vec<(String, f64)> {
-        let mut targets: Vec<(String, f64)> = Vec::new();
-        for s in &self.searches {
-            if !targets.iter().any(|(name, _)| *name == s.target.name) {
-                targets.push((s.target.name.clone(), s.target.loss_pct));
-            }
-        }
-        targets.sort_by(|a, b| a.1.total_cmp(&b.1));
-        targets
-    }
-
-    /// True when the run asked for `max` (the MRR column).
-    pub fn has_max(&self) -> bool {
-        self.rates.contains(&Rate::Max)
-    }
-
-    /// True when the run has fixed rates other than `max` (the per-rate table).
-    pub fn has_fixed_rates(&self) -> bool {
-        self.rates.iter().any(|r| !matches!(r, Rate::Max))
     }
 
     /// One headline per receiver, in scenario order.

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::agent::Host;
-use crate::report::HostFacts;
+use crate::host_facts::HostFacts;
 use crate::scenario::Scenario;
 use crate::topology::{check_core, Kind, LabRecord, LabState, NapiMode, Plan, Role};
 

@@ -9,7 +9,7 @@
 use std::sync::mpsc::{channel, Receiver, Sender};
 
 use super::search::{Ask, Trials};
-use crate::report::{Point, Search};
+use crate::results::{Point, Search};
 
 /// What a trial came to: a point, `None` when a signal came, or an error.
 type Reply = anyhow::Result<Option<Point>>;
@@ -113,7 +113,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::Counters;
+    use crate::results::Counters;
     use crate::runner::search::TrialKind;
     use crate::scenario::{Method, Rate, ReceiverSpec};
 

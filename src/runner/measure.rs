@@ -36,7 +36,7 @@ use crate::generator::{EngineKind, GeneratorConfig, Pace, SendReport};
 use crate::interrupt::Interrupt;
 use crate::method::DropStage;
 use crate::receiver::{RecvConfig, RecvReport, RecvSpec, READY_TIMEOUT};
-use crate::report::{Counters, Drops};
+use crate::results::{Counters, Drops};
 use crate::scenario::{Method, Rate, Scenario};
 use crate::topology::{LabInterface, LabRecord, LinkStats, Role};
 

@@ -12,7 +12,7 @@
 //!    resolved once, with no receiver running, and used for every point at that rate.
 //! 4. `results/<name>-<UTC>/` is created (manifest, scenario copy); every point is measured
 //!    ([`measure`]) and every receiver searched for the scenario's loss targets ([`search`]:
-//!    NDR, PDR) in the scenario's order ([`order`]), judged ([`crate::report::Point`]) and the
+//!    NDR, PDR) in the scenario's order ([`order`]), judged ([`crate::results::Point`]) and the
 //!    results files rewritten after each point and each search, so the directory is always
 //!    complete. Then the points still invalid are measured again, up to `run.retries` times
 //!    ([`crate::report::invalid_lines`] lists what stays invalid, with the reason).
@@ -24,7 +24,7 @@
 //! marked **invalid** — shown as such in the table and plots, never averaged in — when the
 //! measurement itself is wrong, not when the receiver loses frames (loss is what is measured):
 //! - the generator sent nothing, or offered less than 98 % of the asked rate
-//!   ([`crate::report::MIN_OFFERED_FRACTION`]; `max` asks for nothing, so it cannot fall short);
+//!   ([`crate::results::MIN_OFFERED_FRACTION`]; `max` asks for nothing, so it cannot fall short);
 //! - the receiver counted more frames than were sent (traffic that is not ours);
 //! - the IPv4 count disagrees with the frames received: for a packet file of IPv4 frames every
 //!   frame received must count, for one without IPv4 none; for a file mixing both, the exact
@@ -61,7 +61,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::interrupt::Interrupt;
-use crate::report::{Ipv4Sent, Manifest, Point, Results, ResultsDir};
+use crate::report::ResultsDir;
+use crate::results::{Ipv4Sent, Manifest, Point, Results};
 use crate::scenario::{Order, Scenario};
 use crate::topology::{LabRecord, Role};
 

@@ -42,11 +42,11 @@
 //!
 //! # What counts as loss
 //! The frames sent that the receiver did not count (`loss_pct`). When the receiving side's
-//! ring is full it refuses a frame ([`crate::report::Drops::refused_frames`]): the ring engine
+//! ring is full it refuses a frame ([`crate::results::Drops::refused_frames`]): the ring engine
 //! waits and retries, the paced xdp engine counts each refused frame and sends it again later.
 //! A few refusals are backpressure that costs no frame, but a trial whose generator was held
 //! back by them by more than the engine allows ([`crate::generator::EngineKind::refusals_allowed`],
-//! [`crate::report::Shortfall`]) did not have the rate taken: it fails, with the shortfall as
+//! [`crate::results::Shortfall`]) did not have the rate taken: it fails, with the shortfall as
 //! its loss. A trial whose generator fell behind on its own (a busy machine, the engine's
 //! limit) sent fewer frames per second, not bursts (its catch-up is bounded by its burst
 //! limit): it measured the rate it did offer ([`Point::measured_pps`]). The short trials
@@ -61,7 +61,7 @@
 
 use std::time::Duration;
 
-use crate::report::{Point, Search, SearchTarget};
+use crate::results::{Point, Search, SearchTarget};
 use crate::scenario::{Rate, ReceiverSpec, SearchSpec};
 
 /// Top-speed trials that start a search: what a receiver keeps under flood can be bimodal
@@ -904,7 +904,7 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Counters;
+    use crate::results::Counters;
     use crate::scenario::{LossTarget, Method};
 
     fn receiver() -> ReceiverSpec {
@@ -1398,7 +1398,7 @@ mod tests {
     #[test]
     fn a_receiver_that_holds_the_generator_back_fails_the_rate() {
         let refused = |offered: f64| Counters {
-            drops: crate::report::Drops {
+            drops: crate::results::Drops {
                 // Refusals worth the whole shortfall (the ring counts one per retry).
                 generator_tx_dropped_frames: Some(100_000),
                 ..Default::default()

@@ -3,9 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use netlab::report::{
-    self, Counters, Drops, Manifest, Measure, Point, Results, ResultsDir, Stage, Verdict,
-};
+use netlab::report::{self, Measure, ResultsDir, Verdict};
+use netlab::results::{Counters, Drops, Manifest, Point, Results, Stage};
 use netlab::scenario::{Method, Rate, Scenario};
 
 use crate::scenario::Lab;
@@ -500,7 +499,7 @@ fn results_validate_against_the_documented_schema() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(written.join("results.json")).unwrap())
             .unwrap();
-    assert_eq!(json["schema_version"], report::SCHEMA_VERSION);
+    assert_eq!(json["schema_version"], netlab::results::SCHEMA_VERSION);
     assert_valid_results(&json, "a written results.json");
     // The schema is strict: an undocumented field fails it.
     let mut extra = json.clone();
@@ -526,7 +525,7 @@ fn results_validate_against_the_documented_schema() {
     assert!(!validator.is_valid(&unknown_stage));
     // A file from a newer netlab is refused, one without a version read as version 1.
     let mut newer = json.clone();
-    let next = report::SCHEMA_VERSION + 1;
+    let next = netlab::results::SCHEMA_VERSION + 1;
     newer["schema_version"] = next.into();
     let path = lab.dir.path().join("newer.json");
     std::fs::write(&path, newer.to_string()).unwrap();
@@ -794,7 +793,7 @@ fn compare_shows_loss_moving_from_one_stage_to_another() {
         let d = &mut p.counters.drops;
         d.iface_rx_dropped_frames = d.socket_frames.take();
         d.socket_frames = Some(0);
-        (p.offered_frames, p.lost_frames) = report::budget(p.method, &p.counters);
+        (p.offered_frames, p.lost_frames) = netlab::results::budget(p.method, &p.counters);
     }
     assert_budgets_add_up(&b);
     let cmp = report::compare(&a, &b, 0.05);

@@ -1,20 +1,16 @@
-//! The results of a run: every point with every counter, units in the field names.
-//!
-//! Units: `_frames` are frame counts, `_pps` frames per second, `_ns` nanoseconds of CPU time,
-//! `_s` seconds, `_pct` percent; `l2_mbps` = frame bytes without the FCS × 8 / 10⁶ per second
-//! (as tcpreplay counts), `wire_mbps` adds 24 bytes per frame (preamble 8 + FCS 4 + gap 12).
+//! One point: a rate × receiver × repetition ([`Point`]), the figures derived from its
+//! [`Counters`] and the one place it is judged valid — the generator offered at least
+//! [`MIN_OFFERED_FRACTION`] of the rate asked ([`Shortfall`] splits what it fell short by), the
+//! receiver counted no more frames than were sent, its IPv4 count agrees with what was sent
+//! ([`Ipv4Sent`]).
 
-use std::path::Path;
-use std::time::SystemTime;
-
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::losses::{budget, LostFrames};
-use crate::exit::bad_input;
+use super::budget::{budget, LostFrames};
+use super::counters::Counters;
 use crate::generator::EngineKind;
 use crate::receiver::CpuPerFrame;
-use crate::scenario::{Method, Rate, ReceiverSpec, Scenario};
+use crate::scenario::{Method, Rate, ReceiverSpec};
 
 /// A point whose generator offered less than this fraction of the asked rate on its own is
 /// invalid (a loss-targeted search takes it at the rate it did offer: [`Point::measured_pps`]).
@@ -22,144 +18,6 @@ pub const MIN_OFFERED_FRACTION: f64 = 0.98;
 
 /// Bytes a frame takes on the wire beyond its L2 bytes: preamble + SFD 8, FCS 4, gap 12.
 pub const WIRE_OVERHEAD_BYTES: u64 = 24;
-
-/// The layout version of `results.json` this netlab writes. 1: before the field existed;
-/// 2: `schema_version`, `searches`, CPU per frame in parts; 3: every point's `offered_frames`
-/// and `lost_frames` (where the frames were lost), `drops.sender_queue_frames` and
-/// `drops.nic_frames`, and the XDP modes of a point (`xdp_mode`, `xsk_bind`).
-/// `docs/results.schema.json` describes it; a file from a newer netlab is refused rather than
-/// misread, one from an older one gets its budgets from its counters.
-pub const SCHEMA_VERSION: u32 = 3;
-
-fn schema_version_1() -> u32 {
-    1
-}
-
-/// The results of one run (`results.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Results {
-    /// The layout version ([`SCHEMA_VERSION`]; 1 when absent).
-    #[serde(default = "schema_version_1")]
-    pub schema_version: u32,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario description.
-    pub description: String,
-    /// When the run started (UTC, RFC 3339 in JSON).
-    #[serde(with = "rfc3339")]
-    pub started: SystemTime,
-    /// When it finished or was interrupted (`None` while running).
-    #[serde(with = "rfc3339_option")]
-    pub finished: Option<SystemTime>,
-    /// True unless every planned point was measured ([`Results::finish`] clears it).
-    pub partial: bool,
-    /// Points planned: rates × receivers × repetitions.
-    pub planned_points: usize,
-    /// L2 length of the frame sent, bytes without the FCS.
-    pub frame_len_bytes: u64,
-    /// The receivers in scenario order: the rows of the table.
-    pub receivers: Vec<Receiver>,
-    /// The rates in scenario order: the columns of the table.
-    pub rates: Vec<Rate>,
-    /// Every point measured at a fixed rate (or `max`, CSIT's MRR), in the order measured.
-    pub points: Vec<Point>,
-    /// Every loss-targeted search (NDR, PDR), in the order finished; its trials are its own.
-    #[serde(default)]
-    pub searches: Vec<Search>,
-    /// Searches planned: targets × receivers × repetitions (0 in results of runs without).
-    #[serde(default)]
-    pub planned_searches: usize,
-}
-
-/// A loss target a search looks for (RFC 2544 throughput, FD.io CSIT's NDR and PDR).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchTarget {
-    /// Its name: `ndr` (no loss), `pdr` (partial drop rate), or the scenario's own.
-    pub name: String,
-    /// The most loss a passing trial may have, percent of the frames sent (NDR 0, PDR 0.5).
-    pub loss_pct: f64,
-}
-
-/// One search of one receiver for one target: the highest offered rate whose final,
-/// full-length trial lost no more than the target allows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Search {
-    /// Receiver label.
-    pub label: String,
-    /// Receiver method.
-    pub method: Method,
-    /// What it looked for.
-    pub target: SearchTarget,
-    /// Repetition, from 1.
-    pub repetition: u32,
-    /// The rate found, frames per second: what its passing final trial measured — the rate
-    /// asked, or what the generator offered when it fell behind it ([`Point::measured_pps`]);
-    /// `None` when even the search's lowest rate lost too much.
-    pub found_pps: Option<f64>,
-    /// The highest rate that passed (the rate found, frames per second).
-    pub lower_pps: Option<f64>,
-    /// The lowest rate that failed (frames per second: asked in a short trial, as measured in a
-    /// final one); `None` when the search's highest rate passed (the answer is at least
-    /// `lower_pps`).
-    pub upper_pps: Option<f64>,
-    /// Every trial, in the order run: short ones first, full-length final ones last.
-    pub trials: Vec<Point>,
-    /// Index in `trials` of the final trial at `found_pps`: the point whose counters (loss,
-    /// CPU per frame) the search reports.
-    pub final_trial: Option<usize>,
-    /// False when the search could not be completed (its trials kept coming out invalid).
-    pub valid: bool,
-    /// Why it is invalid.
-    pub invalid_reason: Option<String>,
-}
-
-/// A receiver of the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receiver {
-    /// Its label (unique in the run).
-    pub label: String,
-    /// Its method.
-    pub method: Method,
-}
-
-/// Drop counters, by the stage that counts them; `None` where the method has no such stage or
-/// it was not read. A point's loss budget ([`Point::lost_frames`]) is made of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Drops {
-    /// Frames the generator handed to its interface that the sender's queue refused and the
-    /// generator gave up on (its send report's `failed`, every `errno`): never sent.
-    #[serde(default)]
-    pub sender_queue_frames: Option<u64>,
-    /// Generator interface `tx_dropped` (netlink), delta over the point: on a veth, frames the
-    /// peer's ring could not take. Skb path (socket, mmsg, ring engines): once per refusal —
-    /// the sender saw `ENOBUFS` and retried, so a frame can count more than once and is not
-    /// lost unless the send report says it failed. XDP path (xdp engine): each frame refused,
-    /// counted in the receiver's `rx_dropped` too (paced, the engine sends it again).
-    pub generator_tx_dropped_frames: Option<u64>,
-    /// The receiving NIC's own drop counters (netlink `stats64` `rx_missed_errors` +
-    /// `rx_fifo_errors` + `rx_over_errors`), delta over the point: frames the device dropped
-    /// before the kernel saw them (0 on software devices such as veth).
-    #[serde(default)]
-    pub nic_frames: Option<u64>,
-    /// Receiver interface `rx_dropped` (netlink), delta over the point, less the frames the
-    /// generator sent again after the receiving side refused them (the xdp engine's refusals
-    /// count there too: [`crate::generator::report::dropped_beyond_refused`]). On a veth, a
-    /// frame its XDP program redirected to an AF_XDP socket that could not take it counts here
-    /// as well as in `xdp_rx_dropped_frames`: the loss budget counts it once.
-    pub iface_rx_dropped_frames: Option<u64>,
-    /// AF_PACKET socket/ring drops (`PACKET_STATISTICS` `tp_drops`; libpcap `ps_drop`).
-    pub socket_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_dropped` + `rx_ring_full` (fastnet reports them as one
-    /// figure): frames the socket could not take — no UMEM frame for it (fill ring empty) or
-    /// its rx ring full.
-    pub xdp_rx_dropped_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_ring_full`, when read apart from `rx_dropped`.
-    pub xdp_rx_ring_full_frames: Option<u64>,
-    /// AF_XDP `XDP_STATISTICS` `rx_fill_ring_empty_descs`: times the kernel found the fill
-    /// ring empty. In copy mode each is a frame also counted in `xdp_rx_dropped_frames` (why
-    /// it was dropped, not more frames dropped).
-    pub xdp_fill_ring_empty_frames: Option<u64>,
-}
 
 /// How far a point's generator fell short of the rate asked, as fractions of the frames asked:
 /// the part the receiving side held it back by, and the generator's own part.
@@ -218,68 +76,6 @@ fn shortfall_reason(asked_pps: Option<f64>, offered_pps: f64, c: &Counters) -> O
     })
 }
 
-impl Drops {
-    /// Sends the receiving side refused without losing the frame: the generator interface's
-    /// `tx_dropped` beyond what the receiver's `rx_dropped` counts as lost (the skb path
-    /// counts a refusal there only; the XDP path counts each refused frame at both ends, and
-    /// the receiver's figure here leaves out those the xdp engine sent again). A generator
-    /// that waits on them (the ring engine) or sends them again (the paced xdp engine) was
-    /// held back by the receiving side.
-    pub fn refused_frames(&self) -> u64 {
-        self.generator_tx_dropped_frames
-            .unwrap_or(0)
-            .saturating_sub(self.iface_rx_dropped_frames.unwrap_or(0))
-    }
-}
-
-/// What the runner measured for one point, before anything is derived; a [`Point`] holds it
-/// (its fields appear in the point's JSON and CSV under these names).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Counters {
-    /// Time the generator ran (the counting window), seconds.
-    pub duration_s: f64,
-    /// Frames the generator sent.
-    pub sent_frames: u64,
-    /// Receiver interface `rx_packets` (netlink), delta over the point.
-    pub iface_rx_frames: u64,
-    /// Kernel drops by stage.
-    pub drops: Drops,
-    /// Frames the receiver counted.
-    pub app_rx_frames: u64,
-    /// IPv4 frames the receiver counted (`do_something`).
-    pub ipv4_frames: u64,
-    /// CPU time of the receiver thread (user + sys), nanoseconds.
-    pub rx_cpu_ns: u64,
-    /// CPU time of the NAPI kthread over the point, when there is one.
-    pub napi_cpu_ns: Option<u64>,
-    /// The longest a frame could wait in the receiver's socket or ring before the receiver's
-    /// wait policy let it see it (a ring's block timeout, a coalescing budget), nanoseconds;
-    /// `None` when the method does not say.
-    #[serde(default)]
-    pub delay_bound_ns: Option<u64>,
-    /// Where the receiver's XDP program ran: `native`, or `generic` (on the skb, on a driver
-    /// without native XDP); `None` for a method without one, or in results written before it
-    /// was recorded.
-    #[serde(default)]
-    pub xdp_mode: Option<fastnet::bpf::XdpMode>,
-    /// How the receiver's AF_XDP socket was bound: `zero-copy` or `copy`; `None` for a method
-    /// without one, or in results written before it was recorded.
-    #[serde(default)]
-    pub xsk_bind: Option<fastnet::xdp::BindMode>,
-    /// The generator's largest burst: most frames that left back to back (`None` at top
-    /// speed, or in results written before it was recorded).
-    #[serde(default)]
-    pub largest_burst_frames: Option<u64>,
-    /// The generator's limit at this point, when it did not hold the rate smoothly (`held only
-    /// in bursts of N frames`, or how far the schedule slipped); `None`: smooth.
-    #[serde(default)]
-    pub generator_limit: Option<String>,
-    /// The engine that sent the point's frames (what `auto` took at its rate); `None` in
-    /// results written before it was recorded.
-    #[serde(default)]
-    pub engine: Option<EngineKind>,
-}
-
 /// One rate × receiver × repetition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
@@ -326,7 +122,7 @@ pub struct Point {
     pub offered_frames: u64,
     /// Where the frames offered and not received were lost, by stage, in the order a frame
     /// travels; `app_rx_frames + sum(lost_frames) == offered_frames` for a valid point
-    /// ([`super::losses::budget`]).
+    /// ([`budget`]).
     #[serde(default)]
     pub lost_frames: LostFrames,
     /// False when the point must not be averaged in.
@@ -511,146 +307,12 @@ impl Point {
     }
 }
 
-/// `<scenario>-<YYYYMMDDTHHMMSSZ>` ([`Results::run_id`]).
-pub(super) fn run_id(scenario: &str, started: SystemTime) -> String {
-    let stamp: String = humantime::format_rfc3339_seconds(started)
-        .to_string()
-        .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
-        .collect();
-    format!("{scenario}-{stamp}")
-}
-
 fn first_attempt() -> u32 {
     1
 }
 
 fn round_pps(pps: f64) -> u64 {
     pps.round() as u64
-}
-
-impl Results {
-    /// Empty results for `scenario`, started now, `partial` until [`Results::finish`].
-    pub fn new(scenario: &Scenario, frame_len_bytes: u64) -> Results {
-        Results {
-            schema_version: SCHEMA_VERSION,
-            scenario: scenario.name.clone(),
-            description: scenario.description.clone(),
-            started: SystemTime::now(),
-            finished: None,
-            partial: true,
-            planned_points: scenario.points(),
-            frame_len_bytes,
-            receivers: scenario
-                .receivers
-                .iter()
-                .map(|r| Receiver { label: r.label.clone(), method: r.method })
-                .collect(),
-            rates: scenario.generator.rates.clone(),
-            points: Vec::new(),
-            searches: Vec::new(),
-            planned_searches: scenario.searches(),
-        }
-    }
-
-    /// Records the end: `partial` stays true when fewer points or searches than planned were
-    /// made (an interrupted run).
-    pub fn finish(&mut self) {
-        self.finished = Some(SystemTime::now());
-        self.partial =
-            self.points.len() < self.planned_points || self.searches.len() < self.planned_searches;
-    }
-
-    /// The run's identity: `<scenario>-<started, UTC, YYYYMMDDTHHMMSSZ>`, the name of its
-    /// results directory (before any `-2` a clash appends) and the `run_id` column of
-    /// `results.csv`.
-    pub fn run_id(&self) -> String {
-        run_id(&self.scenario, self.started)
-    }
-
-    /// Reads a `results.json`. A file that is not one, or one from a newer netlab, is a
-    /// bad-input error naming it.
-    pub fn read(path: &Path) -> anyhow::Result<Results> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| bad_input(format!("{}: cannot read results: {e}", path.display())))?;
-        let results: Results = serde_json::from_str(&text).map_err(|e| {
-            bad_input(format!(
-                "{}:{}:{}: not a netlab results.json: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        if results.schema_version > SCHEMA_VERSION {
-            return Err(bad_input(format!(
-                "{}: schema_version {} is newer than this netlab reads ({SCHEMA_VERSION}): \
-                 update netlab",
-                path.display(),
-                results.schema_version
-            )));
-        }
-        let mut results = results;
-        if results.schema_version < 3 {
-            results.derive_budgets();
-        }
-        Ok(results)
-    }
-
-    /// Derives every point's and trial's loss budget from its counters (results written
-    /// before the budget was recorded: without the sender's queue and the NIC's counters).
-    fn derive_budgets(&mut self) {
-        let points =
-            self.points.iter_mut().chain(self.searches.iter_mut().flat_map(|s| &mut s.trials));
-        for p in points {
-            (p.offered_frames, p.lost_frames) = budget(p.method, &p.counters);
-        }
-    }
-
-    /// The JSON form (pretty).
-    pub fn to_json(&self) -> anyhow::Result<String> {
-        serde_json::to_string_pretty(self).context("cannot serialise results")
-    }
-}
-
-/// `SystemTime` as an RFC 3339 UTC string.
-mod rfc3339 {
-    use std::time::SystemTime;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_rfc3339_nanos(*t))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-/// `Option<SystemTime>` as an RFC 3339 UTC string or null.
-mod rfc3339_option {
-    use std::time::SystemTime;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        t: &Option<SystemTime>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => super::rfc3339::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<SystemTime>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom))
-            .transpose()
-    }
 }
 
 #[cfg(test)]
