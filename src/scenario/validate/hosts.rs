@@ -60,10 +60,7 @@ fn place(
         }
         RawHost::Word(w) => Err(source.error(
             Some(value.span()),
-            format!(
-                "`{w}` is not a host: \"local\" or {{ ssh = \"user@host\", \
-                 ssh_options = […], netlab = \"…\" }}"
-            ),
+            format!("`{w}` is not a host: \"local\" or {{ ssh = \"user@host\", ssh_options = […], netlab = \"…\" }}"),
         )),
         RawHost::Ssh(ssh) => {
             let target = ssh.ssh.trim();
