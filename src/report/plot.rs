@@ -97,9 +97,33 @@ fn fail(title: &str, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw {title}: {e}")
 }
 
+/// What a step of drawing returns: the SVG backend's error, if any.
+type Drawn<T = ()> = Result<T, DrawingAreaErrorKind<std::io::Error>>;
+
+/// A chart in the frame every plot shares: an SVG of [`SIZE`], the title and the run's subtitle
+/// on top, below them the plot (`plot_width` pixels wide) and right of it the legend, both
+/// drawn by `draw`.
+fn framed(
+    results: &Results,
+    title: &str,
+    plot_width: u32,
+    draw: impl FnOnce(&Area<'_>, &mut Legend<'_, '_>) -> Drawn,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let body = header(&root, results, title).map_err(|e| fail(title, e))?;
+        let (plot_area, legend_area) = body.split_horizontally(plot_width);
+        let mut legend = Legend { area: &legend_area, row: 0 };
+        draw(&plot_area, &mut legend).map_err(|e| fail(title, e))?;
+        root.present().map_err(|e| fail(title, e))?;
+    }
+    Ok(svg)
+}
+
 /// The title and the run's subtitle on top; the rest of the area below.
-fn frame<'a>(root: &Area<'a>, results: &Results, title: &str) -> anyhow::Result<Area<'a>> {
-    root.fill(&WHITE).map_err(|e| fail(title, e))?;
+fn header<'a>(root: &Area<'a>, results: &Results, title: &str) -> Drawn<Area<'a>> {
+    root.fill(&WHITE)?;
     let subtitle = format!(
         "{} — {} B frames — {}{}",
         results.scenario,
@@ -112,13 +136,37 @@ fn frame<'a>(root: &Area<'a>, results: &Results, title: &str) -> anyhow::Result<
         ("sans-serif", size).into_font().color(&colour).pos(Pos::new(HPos::Center, VPos::Center))
     };
     let middle = SIZE.0 as i32 / 2;
-    header
-        .draw(&Text::new(title.to_string(), (middle, 22), centre(24.0, BLACK)))
-        .map_err(|e| fail(title, e))?;
-    header
-        .draw(&Text::new(subtitle, (middle, 50), centre(14.0, RGBColor(90, 90, 90))))
-        .map_err(|e| fail(title, e))?;
+    header.draw(&Text::new(title.to_string(), (middle, 22), centre(24.0, BLACK)))?;
+    header.draw(&Text::new(subtitle, (middle, 50), centre(14.0, RGBColor(90, 90, 90))))?;
     Ok(body)
+}
+
+/// A chart's coordinates on `area`, with the margins every chart has and room for the axes'
+/// labels: `labels` pixels under the plot and left of it.
+fn coordinates<'a, 'b, 'c>(
+    area: &'a Area<'b>,
+    (under, left): (u32, u32),
+) -> ChartBuilder<'a, 'c, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(16).margin_top(4).x_label_area_size(under).y_label_area_size(left);
+    builder
+}
+
+/// The fonts and grid lines of every chart's axes; the chart adds what they say.
+fn mesh<'a, 'b, DB, X, Y, XT, YT>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + plotters::coord::ranged1d::ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + plotters::coord::ranged1d::ValueFormatter<YT>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", 14))
+        .light_line_style(RGBColor(242, 242, 242))
+        .bold_line_style(RGBColor(215, 215, 215));
+    mesh
 }
 
 /// Legend entries drawn one under the other in their own area, where they hide no data.
@@ -140,12 +188,7 @@ enum Mark {
 }
 
 impl Legend<'_, '_> {
-    fn entry(
-        &mut self,
-        text: &str,
-        colour: RGBColor,
-        mark: Mark,
-    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    fn entry(&mut self, text: &str, colour: RGBColor, mark: Mark) -> Drawn {
         let y = 24 + self.row * 24;
         self.row += 1;
         match mark {
@@ -188,7 +231,6 @@ struct Bar {
 }
 
 fn rates_chart(results: &Results) -> anyhow::Result<String> {
-    let title = RATES_TITLE;
     let headlines = results.headlines();
     let groups: Vec<(String, Vec<Bar>)> = headlines
         .iter()
@@ -208,96 +250,78 @@ fn rates_chart(results: &Results) -> anyhow::Result<String> {
         .first()
         .map(|(_, bars)| bars.iter().map(|b| b.what.clone()).collect())
         .unwrap_or_default();
-    let y_max = groups
-        .iter()
-        .flat_map(|(_, bars)| bars.iter().filter_map(|b| b.figure.as_ref()))
+    let figures =
+        || groups.iter().flat_map(|(_, bars)| bars.iter().filter_map(|b| b.figure.as_ref()));
+    let y_max = figures()
         .flat_map(|f| f.values.iter().copied().chain([f.stat.mean + f.stat.sd]))
         .fold(0.0, f64::max)
         / 1e6;
-    let y_max = nice_ceiling(y_max);
-    let n = groups.len().max(1) as f64;
-
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        let body = frame(&root, results, title)?;
-        let (plot_area, legend_area) = body.split_horizontally(780);
+    framed(results, RATES_TITLE, 780, |plot, legend| {
         let axes = BarAxes {
-            slots: n,
-            y_max,
+            slots: groups.len().max(1) as f64,
+            y_max: nice_ceiling(y_max),
             x_label_area: 48,
             y_desc: "Mpps (NDR/PDR: offered, kept within the target; MRR: received)",
             y_format: &|y| format!("{y:.1}"),
         };
-        let mut chart = axes.draw(&plot_area).map_err(|e| fail(title, e))?;
-        let per_group = kinds.len().max(1) as f64;
-        let width = 0.8 / per_group;
+        let mut chart = axes.draw(plot)?;
+        let width = 0.8 / kinds.len().max(1) as f64;
         for (g, (method, bars)) in groups.iter().enumerate() {
             let label_style =
                 ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
-            chart
-                .draw_series([EmptyElement::at((g as f64 + 0.5, 0.0))
-                    + Text::new(method.clone(), (0, 10), label_style)])
-                .map_err(|e| fail(title, e))?;
+            chart.draw_series([EmptyElement::at((g as f64 + 0.5, 0.0))
+                + Text::new(method.clone(), (0, 10), label_style)])?;
             for (k, bar) in bars.iter().enumerate() {
-                let colour = COLOURS[k % COLOURS.len()];
-                let left = g as f64 + 0.1 + k as f64 * width;
-                let centre = left + width / 2.0;
                 let Some(f) = &bar.figure else { continue };
-                let (mean, sd) = (f.stat.mean / 1e6, f.stat.sd / 1e6);
-                let fill = if f.split.is_some() { colour.mix(0.35) } else { colour.mix(0.9) };
-                chart
-                    .draw_series([Rectangle::new(
-                        [(left + width * 0.05, 0.0), (left + width * 0.95, mean)],
-                        fill.filled(),
-                    )])
-                    .map_err(|e| fail(title, e))?;
-                // A bar shorter than a pixel would be a degenerate path: leave it out.
-                let visible = chart.backend_coord(&(centre, mean - sd))
-                    != chart.backend_coord(&(centre, mean + sd));
-                if sd > 0.0 && visible {
-                    let cap = width * 0.15;
-                    chart
-                        .draw_series([
-                            PathElement::new(
-                                [(centre, mean - sd), (centre, mean + sd)],
-                                BLACK.stroke_width(1),
-                            ),
-                            PathElement::new(
-                                [(centre - cap, mean + sd), (centre + cap, mean + sd)],
-                                BLACK.stroke_width(1),
-                            ),
-                            PathElement::new(
-                                [(centre - cap, mean - sd), (centre + cap, mean - sd)],
-                                BLACK.stroke_width(1),
-                            ),
-                        ])
-                        .map_err(|e| fail(title, e))?;
-                }
-                chart
-                    .draw_series(
-                        f.values.iter().map(|v| Circle::new((centre, v / 1e6), 3, BLACK.filled())),
-                    )
-                    .map_err(|e| fail(title, e))?;
+                let left = g as f64 + 0.1 + k as f64 * width;
+                rate_bar(&mut chart, (left, width), COLOURS[k % COLOURS.len()], f)?;
             }
         }
-        let mut legend = Legend { area: &legend_area, row: 0 };
-        let err = |e| fail(title, e);
         for (k, kind) in kinds.iter().enumerate() {
-            legend.entry(kind, COLOURS[k % COLOURS.len()], Mark::Box).map_err(err)?;
+            legend.entry(kind, COLOURS[k % COLOURS.len()], Mark::Box)?;
         }
-        legend.entry("one repetition", BLACK, Mark::Dot).map_err(err)?;
-        legend.entry("bars: mean ± sd", BLACK, Mark::Text).map_err(err)?;
-        if groups.iter().any(|(_, bars)| {
-            bars.iter().any(|b| b.figure.as_ref().is_some_and(|f| f.split.is_some()))
-        }) {
-            legend.entry("pale: split into", BLACK, Mark::Text).map_err(err)?;
-            legend.entry("two groups; the", BLACK, Mark::Text).map_err(err)?;
-            legend.entry("dots tell", BLACK, Mark::Text).map_err(err)?;
+        legend.entry("one repetition", BLACK, Mark::Dot)?;
+        legend.entry("bars: mean ± sd", BLACK, Mark::Text)?;
+        if figures().any(|f| f.split.is_some()) {
+            legend.entry("pale: split into", BLACK, Mark::Text)?;
+            legend.entry("two groups; the", BLACK, Mark::Text)?;
+            legend.entry("dots tell", BLACK, Mark::Text)?;
         }
-        root.present().map_err(|e| fail(title, e))?;
+        Ok(())
+    })
+}
+
+/// A bar of the rates chart from `left`, `width` wide: the mean (pale when the figure is
+/// split), ± sd bars with caps, a dot per repetition.
+fn rate_bar(
+    chart: &mut BarChart<'_, '_>,
+    (left, width): (f64, f64),
+    colour: RGBColor,
+    f: &Figure,
+) -> Drawn {
+    let centre = left + width / 2.0;
+    let (mean, sd) = (f.stat.mean / 1e6, f.stat.sd / 1e6);
+    let fill = if f.split.is_some() { colour.mix(0.35) } else { colour.mix(0.9) };
+    chart.draw_series([Rectangle::new(
+        [(left + width * 0.05, 0.0), (left + width * 0.95, mean)],
+        fill.filled(),
+    )])?;
+    // A bar shorter than a pixel would be a degenerate path: leave it out.
+    let visible =
+        chart.backend_coord(&(centre, mean - sd)) != chart.backend_coord(&(centre, mean + sd));
+    if sd > 0.0 && visible {
+        let cap = width * 0.15;
+        let line =
+            |from: (f64, f64), to: (f64, f64)| PathElement::new([from, to], BLACK.stroke_width(1));
+        chart.draw_series([
+            line((centre, mean - sd), (centre, mean + sd)),
+            line((centre - cap, mean + sd), (centre + cap, mean + sd)),
+            line((centre - cap, mean - sd), (centre + cap, mean - sd)),
+        ])?;
     }
-    Ok(svg)
+    chart
+        .draw_series(f.values.iter().map(|v| Circle::new((centre, v / 1e6), 3, BLACK.filled())))?;
+    Ok(())
 }
 
 /// The axes of a bar chart: one slot per method along x (no x grid or labels: each chart
@@ -316,26 +340,14 @@ type BarChart<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 impl BarAxes<'_> {
-    fn draw<'a, 'b>(
-        &self,
-        area: &'a Area<'b>,
-    ) -> Result<BarChart<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
-        let mut chart = ChartBuilder::on(area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(self.x_label_area)
-            .y_label_area_size(80)
+    fn draw<'a, 'b>(&self, area: &'a Area<'b>) -> Drawn<BarChart<'a, 'b>> {
+        let mut chart = coordinates(area, (self.x_label_area, 80))
             .build_cartesian_2d(0f64..self.slots, 0f64..self.y_max)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .disable_x_mesh()
             .x_labels(0)
             .y_desc(self.y_desc)
             .y_label_formatter(self.y_format)
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(215, 215, 215))
             .draw()?;
         Ok(chart)
     }
@@ -376,22 +388,16 @@ fn cpu_bars(results: &Results) -> Vec<(String, CpuSplit, String)> {
 }
 
 fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::Result<String> {
-    let title = CPU_TITLE;
     let y_max = nice_ceiling(bars.iter().map(|(_, c, _)| c.total()).fold(0.0, f64::max));
-    let n = bars.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        let body = frame(&root, results, title)?;
-        let (plot_area, legend_area) = body.split_horizontally(780);
+    framed(results, CPU_TITLE, 780, |plot, legend| {
         let axes = BarAxes {
-            slots: n,
+            slots: bars.len().max(1) as f64,
             y_max,
             x_label_area: 56,
             y_desc: "CPU ns per frame received",
             y_format: &|y| format!("{y:.0}"),
         };
-        let mut chart = axes.draw(&plot_area).map_err(|e| fail(title, e))?;
+        let mut chart = axes.draw(plot)?;
         let (receiver, kernel) = (COLOURS[0], COLOURS[1]);
         let mut any_idle = false;
         for (i, (method, cpu, at)) in bars.iter().enumerate() {
@@ -403,11 +409,9 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
             let pixel_y = |y: f64| chart.as_coord_spec().translate(&(left, y)).1;
             let parts: Vec<_> =
                 parts.into_iter().filter(|(from, to, _)| pixel_y(*to) != pixel_y(*from)).collect();
-            chart
-                .draw_series(parts.into_iter().map(|(from, to, colour)| {
-                    Rectangle::new([(left, from), (right, to)], colour.filled())
-                }))
-                .map_err(|e| fail(title, e))?;
+            chart.draw_series(parts.into_iter().map(|(from, to, colour)| {
+                Rectangle::new([(left, from), (right, to)], colour.filled())
+            }))?;
             let idle = if cpu.idle_dominated() { " *" } else { "" };
             any_idle |= cpu.idle_dominated();
             let top = ("sans-serif", 14)
@@ -416,28 +420,23 @@ fn cpu_chart(results: &Results, bars: &[(String, CpuSplit, String)]) -> anyhow::
                 .pos(Pos::new(HPos::Center, VPos::Bottom));
             let below =
                 ("sans-serif", 15).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
-            chart
-                .draw_series([
-                    EmptyElement::at((i as f64 + 0.5, total))
-                        + Text::new(format!("{total:.0}{idle}"), (0, -4), top),
-                    EmptyElement::at((i as f64 + 0.5, 0.0))
-                        + Text::new(method.clone(), (0, 8), below.clone()),
-                    EmptyElement::at((i as f64 + 0.5, 0.0))
-                        + Text::new(format!("at {at}"), (0, 28), below),
-                ])
-                .map_err(|e| fail(title, e))?;
+            chart.draw_series([
+                EmptyElement::at((i as f64 + 0.5, total))
+                    + Text::new(format!("{total:.0}{idle}"), (0, -4), top),
+                EmptyElement::at((i as f64 + 0.5, 0.0))
+                    + Text::new(method.clone(), (0, 8), below.clone()),
+                EmptyElement::at((i as f64 + 0.5, 0.0))
+                    + Text::new(format!("at {at}"), (0, 28), below),
+            ])?;
         }
-        let mut legend = Legend { area: &legend_area, row: 0 };
-        let err = |e| fail(title, e);
-        legend.entry("kernel (NAPI)", kernel, Mark::Box).map_err(err)?;
-        legend.entry("receiver", receiver, Mark::Box).map_err(err)?;
+        legend.entry("kernel (NAPI)", kernel, Mark::Box)?;
+        legend.entry("receiver", receiver, Mark::Box)?;
         if any_idle {
-            legend.entry("*: idle wake-ups", BLACK, Mark::Text).map_err(err)?;
-            legend.entry("dominate (low rate)", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("*: idle wake-ups", BLACK, Mark::Text)?;
+            legend.entry("dominate (low rate)", BLACK, Mark::Text)?;
         }
-        root.present().map_err(|e| fail(title, e))?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// A stage's colour in the "where the frames were lost" bars (`None`: reached the app).
@@ -458,7 +457,6 @@ fn stage_colour(stage: Option<Stage>) -> RGBColor {
 /// frames offered as 100 %, cut into the stages where they were lost in the order a frame
 /// travels, then the part that reached the app, then what no counter saw.
 fn losses_chart(results: &Results, rows: &[LossRow<'_>]) -> anyhow::Result<String> {
-    let title = losses::TITLE;
     let stages = shown_stages(rows);
     // The parts of a bar, in the order a frame travels: each stage it was lost at (what no
     // counter saw last of them), then the app.
@@ -468,30 +466,14 @@ fn losses_chart(results: &Results, rows: &[LossRow<'_>]) -> anyhow::Result<Strin
         None => row.received_pct(),
     };
     let n = rows.len().max(1) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        let body = frame(&root, results, title)?;
-        let (plot_area, legend_area) = body.split_horizontally(760);
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(48)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0f64..100f64, 0f64..n)
-            .map_err(|e| fail(title, e))?;
-        chart
-            .configure_mesh()
+    framed(results, losses::TITLE, 760, |plot, legend| {
+        let mut chart = coordinates(plot, (48, 190)).build_cartesian_2d(0f64..100f64, 0f64..n)?;
+        mesh(&mut chart)
             .disable_y_mesh()
             .y_labels(0)
             .x_desc("% of the frames offered (sent + refused by the sender's queue)")
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| fail(title, e))?;
+            .draw()?;
         for (i, row) in rows.iter().enumerate() {
             // The first row on top.
             let (bottom, top) = (n - i as f64 - 0.8, n - i as f64 - 0.2);
@@ -502,22 +484,18 @@ fn losses_chart(results: &Results, rows: &[LossRow<'_>]) -> anyhow::Result<Strin
                 let pixel_x = |x: f64| chart.as_coord_spec().translate(&(x, middle)).0;
                 // A part less than a pixel wide is left out: an SVG rect of width 0 is not valid.
                 if pixel_x(to) != pixel_x(from) {
-                    chart
-                        .draw_series([Rectangle::new(
-                            [(from, bottom), (to, top)],
-                            stage_colour(*part).filled(),
-                        )])
-                        .map_err(|e| fail(title, e))?;
+                    chart.draw_series([Rectangle::new(
+                        [(from, bottom), (to, top)],
+                        stage_colour(*part).filled(),
+                    )])?;
                 }
                 if to - from >= 12.0 {
                     let inside = ("sans-serif", 14)
                         .into_font()
                         .color(&WHITE)
                         .pos(Pos::new(HPos::Center, VPos::Center));
-                    chart
-                        .draw_series([EmptyElement::at(((from + to) / 2.0, middle))
-                            + Text::new(format!("{:.0} %", to - from), (0, 0), inside)])
-                        .map_err(|e| fail(title, e))?;
+                    chart.draw_series([EmptyElement::at(((from + to) / 2.0, middle))
+                        + Text::new(format!("{:.0} %", to - from), (0, 0), inside)])?;
                 }
                 from = to;
             }
@@ -528,26 +506,21 @@ fn losses_chart(results: &Results, rows: &[LossRow<'_>]) -> anyhow::Result<Strin
                     .pos(Pos::new(HPos::Right, VPos::Center))
             };
             let at = format!("{}, {:.3} Mpps offered", row.at.kind(), row.offered_pps() / 1e6);
-            chart
-                .draw_series([
-                    EmptyElement::at((0.0, middle))
-                        + Text::new(name(results, &row.label), (-8, -9), label(15.0)),
-                    EmptyElement::at((0.0, middle)) + Text::new(at, (-8, 9), label(12.0)),
-                ])
-                .map_err(|e| fail(title, e))?;
+            chart.draw_series([
+                EmptyElement::at((0.0, middle))
+                    + Text::new(name(results, &row.label), (-8, -9), label(15.0)),
+                EmptyElement::at((0.0, middle)) + Text::new(at, (-8, 9), label(12.0)),
+            ])?;
         }
-        let mut legend = Legend { area: &legend_area, row: 0 };
-        let err = |e| fail(title, e);
         for part in &parts {
             let text = match part {
                 Some(stage) => stage.words(),
                 None => "reached the app",
             };
-            legend.entry(text, stage_colour(*part), Mark::Box).map_err(err)?;
+            legend.entry(text, stage_colour(*part), Mark::Box)?;
         }
-        root.present().map_err(|e| fail(title, e))?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -579,203 +552,199 @@ struct Series {
     trials: Vec<(f64, f64)>,
 }
 
-fn offered_chart(
-    results: &Results,
-    title: &str,
-    y_desc: &str,
+impl Series {
+    /// `what` of receiver `label`'s points and trials, against the rate offered.
+    fn of(results: &Results, label: &str, what: Against) -> Series {
+        let mut means: Vec<(f64, Stat)> = results
+            .rates
+            .iter()
+            .filter_map(|rate| {
+                let cell = results.cell(label, *rate);
+                let x = cell.offered_pps?.mean / 1e6;
+                let values = cell.points.iter().filter(|p| p.valid).filter_map(|p| what.value(p));
+                Some((x, Stat::of(values)?))
+            })
+            .collect();
+        means.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let invalid = results
+            .points
+            .iter()
+            .filter(|p| !p.valid && p.label == label)
+            .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+            .collect();
+        let trials = results
+            .searches
+            .iter()
+            .filter(|s| s.label == label)
+            .flat_map(|s| s.trials.iter().filter(|p| p.valid))
+            .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+            .collect();
+        let repetitions = results
+            .rates
+            .iter()
+            .map(|rate| results.cell(label, *rate))
+            .filter(|cell| cell.valid() > 1)
+            .flat_map(|cell| cell.points.into_iter().filter(|p| p.valid))
+            .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
+            .collect();
+        Series { label: name(results, label), means, repetitions, invalid, trials }
+    }
+}
+
+/// A chart of `what` against the rate offered: one series per receiver, and the axes they
+/// need.
+struct Offered<'a> {
     what: Against,
-) -> anyhow::Result<String> {
-    let series: Vec<Series> = results
-        .receivers
-        .iter()
-        .map(|receiver| {
-            let mut means: Vec<(f64, Stat)> = results
-                .rates
-                .iter()
-                .filter_map(|rate| {
-                    let cell = results.cell(&receiver.label, *rate);
-                    let x = cell.offered_pps?.mean / 1e6;
-                    let values =
-                        cell.points.iter().filter(|p| p.valid).filter_map(|p| what.value(p));
-                    Some((x, Stat::of(values)?))
-                })
-                .collect();
-            means.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let invalid = results
-                .points
-                .iter()
-                .filter(|p| !p.valid && p.label == receiver.label)
-                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
-                .collect();
-            let trials = results
-                .searches
-                .iter()
-                .filter(|s| s.label == receiver.label)
-                .flat_map(|s| s.trials.iter().filter(|p| p.valid))
-                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
-                .collect();
-            let repetitions = results
-                .rates
-                .iter()
-                .map(|rate| results.cell(&receiver.label, *rate))
-                .filter(|cell| cell.valid() > 1)
-                .flat_map(|cell| cell.points.into_iter().filter(|p| p.valid))
-                .filter_map(|p| Some((p.offered_pps / 1e6, what.value(p)?)))
-                .collect();
-            Series { label: name(results, &receiver.label), means, repetitions, invalid, trials }
-        })
-        .collect();
+    y_desc: &'a str,
+    series: Vec<Series>,
+    /// The lowest and highest rate offered, Mpps.
+    x_range: (f64, f64),
+    /// A log x axis: the rates span more than 10×.
+    log: bool,
+    y_max: f64,
+}
 
-    let xs: Vec<f64> = series
-        .iter()
-        .flat_map(|s| {
-            s.means.iter().map(|m| m.0).chain(s.invalid.iter().chain(&s.trials).map(|p| p.0))
-        })
-        .filter(|x| *x > 0.0)
-        .collect();
-    let x_lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let x_hi = xs.iter().copied().fold(0.0, f64::max);
-    let log = x_lo.is_finite() && x_hi > 10.0 * x_lo;
-    let y_top = series
-        .iter()
-        .flat_map(|s| {
-            s.means
-                .iter()
-                .map(|(_, st)| st.mean + st.sd)
-                .chain(s.invalid.iter().chain(&s.trials).map(|(_, y)| *y))
-        })
-        .fold(if what == Against::Received { x_hi } else { 0.0 }, f64::max);
-    let y_max = match what {
-        Against::Loss => nice_ceiling(y_top).min(100.0),
-        _ => nice_ceiling(y_top),
-    };
+impl<'a> Offered<'a> {
+    fn of(results: &Results, y_desc: &'a str, what: Against) -> Self {
+        let series: Vec<Series> =
+            results.receivers.iter().map(|r| Series::of(results, &r.label, what)).collect();
+        let xs: Vec<f64> = series
+            .iter()
+            .flat_map(|s| {
+                s.means.iter().map(|m| m.0).chain(s.invalid.iter().chain(&s.trials).map(|p| p.0))
+            })
+            .filter(|x| *x > 0.0)
+            .collect();
+        let x_lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let x_hi = xs.iter().copied().fold(0.0, f64::max);
+        let y_top = series
+            .iter()
+            .flat_map(|s| {
+                s.means
+                    .iter()
+                    .map(|(_, st)| st.mean + st.sd)
+                    .chain(s.invalid.iter().chain(&s.trials).map(|(_, y)| *y))
+            })
+            .fold(if what == Against::Received { x_hi } else { 0.0 }, f64::max);
+        let y_max = match what {
+            Against::Loss => nice_ceiling(y_top).min(100.0),
+            _ => nice_ceiling(y_top),
+        };
+        let log = x_lo.is_finite() && x_hi > 10.0 * x_lo;
+        Offered { what, y_desc, series, x_range: (x_lo, x_hi), log, y_max }
+    }
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        let body = frame(&root, results, title)?;
-        let (plot_area, legend_area) = body.split_horizontally(740);
-        let mut legend = Legend { area: &legend_area, row: 0 };
-        let mut builder = ChartBuilder::on(&plot_area);
-        builder.margin(16).margin_top(4).x_label_area_size(56).y_label_area_size(80);
-        let x_desc = format!(
-            "offered (Mpps, frames sent by the generator / s){}",
-            if log { ", log scale" } else { "" }
-        );
-        macro_rules! draw {
-            ($chart:expr, $diagonal:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_desc.clone())
-                    .y_desc(y_desc)
-                    .axis_desc_style(("sans-serif", 16))
-                    .label_style(("sans-serif", 14))
-                    .max_light_lines(2)
-                    .light_line_style(RGBColor(242, 242, 242))
-                    .bold_line_style(RGBColor(215, 215, 215))
-                    .draw()
-                    .map_err(|e| fail(title, e))?;
-                if what == Against::Received {
-                    chart
-                        .draw_series(DashedLineSeries::new($diagonal, 6, 4, GREY.into()))
-                        .map_err(|e| fail(title, e))?;
-                    legend
-                        .entry("received = offered", GREY, Mark::Dashed)
-                        .map_err(|e| fail(title, e))?;
-                }
-                for (i, s) in series.iter().enumerate() {
-                    let colour = COLOURS[i % COLOURS.len()];
-                    chart
-                        .draw_series(
-                            s.means
-                                .iter()
-                                .map(|&(x, st)| Circle::new((x, st.mean), 5, colour.filled())),
-                        )
-                        .map_err(|e| fail(title, e))?;
-                    // A bar shorter than a pixel would be a degenerate path: leave it out.
-                    let bars: Vec<(f64, Stat)> = s
-                        .means
-                        .iter()
-                        .copied()
-                        .filter(|(x, st)| {
-                            let low = (*x, (st.mean - st.sd).max(0.0));
-                            st.sd > 0.0
-                                && chart.backend_coord(&low)
-                                    != chart.backend_coord(&(*x, st.mean + st.sd))
-                        })
-                        .collect();
-                    chart
-                        .draw_series(bars.iter().map(|&(x, st)| {
-                            PathElement::new(
-                                [(x, (st.mean - st.sd).max(0.0)), (x, st.mean + st.sd)],
-                                colour.stroke_width(2),
-                            )
-                        }))
-                        .map_err(|e| fail(title, e))?;
-                    chart
-                        .draw_series(
-                            s.trials
-                                .iter()
-                                .map(|&p| TriangleMarker::new(p, 4, colour.stroke_width(1))),
-                        )
-                        .map_err(|e| fail(title, e))?;
-                    chart
-                        .draw_series(
-                            s.repetitions
-                                .iter()
-                                .map(|&p| Circle::new(p, 3, colour.stroke_width(1))),
-                        )
-                        .map_err(|e| fail(title, e))?;
-                    chart
-                        .draw_series(
-                            s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))),
-                        )
-                        .map_err(|e| fail(title, e))?;
-                    legend.entry(&s.label, colour, Mark::Dot).map_err(|e| fail(title, e))?;
-                }
-            }};
-        }
-        if log {
+    /// The axes (a log x axis, or a linear one from 0), the series and their legend entries.
+    fn draw(&self, plot: &Area<'_>, legend: &mut Legend<'_, '_>) -> Drawn {
+        let mut builder = coordinates(plot, (56, 80));
+        let ((x_lo, x_hi), y_max) = (self.x_range, self.y_max);
+        if self.log {
             let (lo, hi) = (x_lo / 1.5, x_hi * 1.5);
-            let chart = builder
-                .build_cartesian_2d((lo..hi).log_scale(), 0f64..y_max)
-                .map_err(|e| fail(title, e))?;
+            let mut chart = builder.build_cartesian_2d((lo..hi).log_scale(), 0f64..y_max)?;
             // The reference y = x, sampled along the log axis (a curve on these axes).
             let diagonal: Vec<(f64, f64)> = (0..=64)
                 .map(|i| lo * (hi / lo).powf(f64::from(i) / 64.0))
                 .filter(|x| *x <= y_max)
                 .map(|x| (x, x))
                 .collect();
-            draw!(chart, diagonal);
+            self.draw_series(&mut chart, diagonal, legend)?;
         } else {
             let x_max = nice_ceiling(x_hi);
-            let chart =
-                builder.build_cartesian_2d(0f64..x_max, 0f64..y_max).map_err(|e| fail(title, e))?;
+            let mut chart = builder.build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
             let end = x_max.min(y_max);
-            draw!(chart, vec![(0.0, 0.0), (end, end)]);
+            self.draw_series(&mut chart, vec![(0.0, 0.0), (end, end)], legend)?;
         }
-        let err = |e| fail(title, e);
+        self.notes(legend)
+    }
+
+    /// The mesh, the reference `diagonal` (received = offered) when it is drawn, then each
+    /// series: means, ± sd bars, search trials, repetitions, invalid points.
+    fn draw_series<X>(
+        &self,
+        chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, RangedCoordf64>>,
+        diagonal: Vec<(f64, f64)>,
+        legend: &mut Legend<'_, '_>,
+    ) -> Drawn
+    where
+        X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
+        let log = if self.log { ", log scale" } else { "" };
+        mesh(chart)
+            .x_desc(format!("offered (Mpps, frames sent by the generator / s){log}"))
+            .y_desc(self.y_desc)
+            .max_light_lines(2)
+            .draw()?;
+        if self.what == Against::Received {
+            chart.draw_series(DashedLineSeries::new(diagonal, 6, 4, GREY.into()))?;
+            legend.entry("received = offered", GREY, Mark::Dashed)?;
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            chart.draw_series(
+                s.means.iter().map(|&(x, st)| Circle::new((x, st.mean), 5, colour.filled())),
+            )?;
+            // A bar shorter than a pixel would be a degenerate path: leave it out.
+            let bars: Vec<(f64, Stat)> = s
+                .means
+                .iter()
+                .copied()
+                .filter(|(x, st)| {
+                    let low = (*x, (st.mean - st.sd).max(0.0));
+                    st.sd > 0.0
+                        && chart.backend_coord(&low) != chart.backend_coord(&(*x, st.mean + st.sd))
+                })
+                .collect();
+            chart.draw_series(bars.iter().map(|&(x, st)| {
+                PathElement::new(
+                    [(x, (st.mean - st.sd).max(0.0)), (x, st.mean + st.sd)],
+                    colour.stroke_width(2),
+                )
+            }))?;
+            chart.draw_series(
+                s.trials.iter().map(|&p| TriangleMarker::new(p, 4, colour.stroke_width(1))),
+            )?;
+            chart.draw_series(
+                s.repetitions.iter().map(|&p| Circle::new(p, 3, colour.stroke_width(1))),
+            )?;
+            chart
+                .draw_series(s.invalid.iter().map(|&p| Cross::new(p, 5, colour.stroke_width(2))))?;
+            legend.entry(&s.label, colour, Mark::Dot)?;
+        }
+        Ok(())
+    }
+
+    /// The legend's entries for the marks the series use.
+    fn notes(&self, legend: &mut Legend<'_, '_>) -> Drawn {
+        let series = &self.series;
         if series.iter().any(|s| !s.repetitions.is_empty()) {
-            legend.entry("one repetition", BLACK, Mark::Ring).map_err(err)?;
-            legend.entry("(filled: their mean)", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("one repetition", BLACK, Mark::Ring)?;
+            legend.entry("(filled: their mean)", BLACK, Mark::Text)?;
         }
         if series.iter().any(|s| !s.trials.is_empty()) {
-            legend.entry("search trial", BLACK, Mark::Triangle).map_err(err)?;
+            legend.entry("search trial", BLACK, Mark::Triangle)?;
         }
         if series.iter().any(|s| !s.invalid.is_empty()) {
-            legend.entry("invalid point", BLACK, Mark::Cross).map_err(err)?;
-            legend.entry("(not averaged)", BLACK, Mark::Text).map_err(err)?;
+            legend.entry("invalid point", BLACK, Mark::Cross)?;
+            legend.entry("(not averaged)", BLACK, Mark::Text)?;
         }
         if series.iter().any(|s| s.means.iter().any(|(_, st)| st.sd > 0.0)) {
-            legend.entry("bars: ± sd", BLACK, Mark::Line).map_err(err)?;
+            legend.entry("bars: ± sd", BLACK, Mark::Line)?;
         }
-        if what == Against::Loss {
-            legend.entry("(axis ends at 100 %)", BLACK, Mark::Text).map_err(err)?;
+        if self.what == Against::Loss {
+            legend.entry("(axis ends at 100 %)", BLACK, Mark::Text)?;
         }
-        root.present().map_err(|e| fail(title, e))?;
+        Ok(())
     }
-    Ok(svg)
+}
+
+fn offered_chart(
+    results: &Results,
+    title: &str,
+    y_desc: &str,
+    what: Against,
+) -> anyhow::Result<String> {
+    let offered = Offered::of(results, y_desc, what);
+    framed(results, title, 740, |plot, legend| offered.draw(plot, legend))
 }
 
 /// A round upper bound a little above `value` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ).

@@ -197,63 +197,15 @@ fn run_in_lab(
     };
     let chosen = bench.resolve_engines()?;
     let engine = engines_text(scenario, &chosen);
-    let engine_reasons: Vec<serde_json::Value> = scenario
-        .generator
-        .rates
-        .iter()
-        .zip(&chosen)
-        .map(|(rate, (kind, why))| serde_json::json!({"rate": rate, "engine": kind, "why": why}))
-        .collect();
     let seed = scenario.run.seed.unwrap_or_else(order::fresh_seed);
     let steps = order::steps(scenario, seed);
 
-    let frame_len = template.frame_len();
-    let mut results = Results::new(scenario, frame_len);
-    let lab_facts = serde_json::json!({
-        "lab": lab,
-        "packet": template.facts(&scenario.packet.file),
-        "engines": engine_reasons,
-        "warmup_s": scenario.generator.warmup.as_secs_f64(),
-        "duration_s": scenario.generator.duration.as_secs_f64(),
-        "drain_s": scenario.run.drain.as_secs_f64(),
-        "order": scenario.run.order,
-    });
-    let mut manifest = Manifest::collect(
-        scenario,
-        engine.clone(),
-        (scenario.run.order == Order::Shuffled).then_some(seed),
-        lab_facts,
-    );
-    if hosts.any_remote() {
-        manifest.hosts = hosts.facts.clone();
-    }
+    let mut results = Results::new(scenario, template.frame_len());
+    let manifest = manifest(&bench, hosts, &chosen, &engine, seed);
     let dir = ResultsDir::create(&options.results_base, scenario, results.started, &manifest)?;
     // Every point and every receiver's search (a step of searches holds one per receiver).
     let mut progress = Progress::new(scenario.points() + scenario.search_runs(), options.quiet);
-    let searches = match scenario.search_runs() {
-        0 => String::new(),
-        n => format!(", {n} search{}", if n == 1 { "" } else { "es" }),
-    };
-    let place = if hosts.any_remote() {
-        let on = |role: Role, host: &crate::agent::Host| {
-            let name = lab.interface(role).map_or("?", |i| i.name.as_str());
-            format!("{name} on {}", host.name())
-        };
-        format!(
-            "generator {}, receivers {}",
-            on(Role::Generator, hosts.generator()),
-            on(Role::Receiver, hosts.receiver())
-        )
-    } else {
-        lab.netns_name().unwrap_or("host").to_string()
-    };
-    progress.say(&format!(
-        "lab `{}` up ({} {place}), engine {engine}, {} points{searches}; results in {}",
-        lab.name,
-        crate::topology::plan::kind_name(lab.kind),
-        scenario.points(),
-        dir.path().display()
-    ));
+    progress.say(&first_line(scenario, hosts, lab, &engine, dir.path()));
 
     let mut receivers_failed = Vec::new();
     let measured =
@@ -285,6 +237,79 @@ fn run_in_lab(
     dir.write_results(&results)?;
     let interrupted = if results.partial { interrupt.signal() } else { None };
     Ok(RunOutcome { results, dir: dir.path().to_path_buf(), interrupted, engine, receivers_failed })
+}
+
+/// The run's manifest: the scenario, the engine of each rate and why (`chosen`), the order's
+/// seed, the lab and its packet, and every host's facts when one is remote.
+fn manifest(
+    bench: &Bench<'_>,
+    hosts: &hosts::Hosts,
+    chosen: &[(crate::generator::EngineKind, String)],
+    engine: &str,
+    seed: u64,
+) -> Manifest {
+    let scenario = bench.scenario;
+    let engine_reasons: Vec<serde_json::Value> = scenario
+        .generator
+        .rates
+        .iter()
+        .zip(chosen)
+        .map(|(rate, (kind, why))| serde_json::json!({"rate": rate, "engine": kind, "why": why}))
+        .collect();
+    let lab_facts = serde_json::json!({
+        "lab": bench.lab,
+        "packet": bench.template.facts(&scenario.packet.file),
+        "engines": engine_reasons,
+        "warmup_s": scenario.generator.warmup.as_secs_f64(),
+        "duration_s": scenario.generator.duration.as_secs_f64(),
+        "drain_s": scenario.run.drain.as_secs_f64(),
+        "order": scenario.run.order,
+    });
+    let mut manifest = Manifest::collect(
+        scenario,
+        engine,
+        (scenario.run.order == Order::Shuffled).then_some(seed),
+        lab_facts,
+    );
+    if hosts.any_remote() {
+        manifest.hosts = hosts.facts.clone();
+    }
+    manifest
+}
+
+/// The run's first progress line: the lab (where its interfaces are when a host is remote),
+/// the engine, what will be measured and where the results go.
+fn first_line(
+    scenario: &Scenario,
+    hosts: &hosts::Hosts,
+    lab: &LabRecord,
+    engine: &str,
+    dir: &std::path::Path,
+) -> String {
+    let searches = match scenario.search_runs() {
+        0 => String::new(),
+        n => format!(", {n} search{}", if n == 1 { "" } else { "es" }),
+    };
+    let place = if hosts.any_remote() {
+        let on = |role: Role, host: &crate::agent::Host| {
+            let name = lab.interface(role).map_or("?", |i| i.name.as_str());
+            format!("{name} on {}", host.name())
+        };
+        format!(
+            "generator {}, receivers {}",
+            on(Role::Generator, hosts.generator()),
+            on(Role::Receiver, hosts.receiver())
+        )
+    } else {
+        lab.netns_name().unwrap_or("host").to_string()
+    };
+    format!(
+        "lab `{}` up ({} {place}), engine {engine}, {} points{searches}; results in {}",
+        lab.name,
+        crate::topology::plan::kind_name(lab.kind),
+        scenario.points(),
+        dir.display()
+    )
 }
 
 /// `xdp (why)`, or `ring (100kpps), xdp (max)` when the rates use different engines; with searches,

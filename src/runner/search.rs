@@ -583,21 +583,8 @@ impl Searcher<'_> {
         let (mut failures, mut final_lost) = (0, false);
         loop {
             let at_rate = self.finals_at(out, rate, t)?;
+            let (index, verdict) = self.telling(t, &at_rate, rate);
             let bracket = &self.brackets[t];
-            // Within the target in one of them (at least half the full-length time, as
-            // MLRsearch's 50 % exceed ratio), at the most the generator offered; else the last
-            // one says what happened.
-            let measured_within = |(_, v): &&(usize, Verdict)| match v {
-                Verdict::Loss { rate, loss } if bracket.passes(*loss) => Some(*rate),
-                _ => None,
-            };
-            let (index, verdict) = at_rate
-                .iter()
-                .filter(|f| measured_within(f).is_some())
-                .max_by_key(measured_within)
-                .or(at_rate.last())
-                .cloned()
-                .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"));
             let o = &mut self.outcomes[t];
             match verdict {
                 Verdict::Loss { rate: measured, loss } if bracket.passes(loss) => {
@@ -652,27 +639,51 @@ impl Searcher<'_> {
                         });
                         return Ok(final_lost);
                     }
-                    let step = self.spec.precision * f64::from(1u32 << (failures - 1));
-                    let stepped = round_rate(rate as f64 / (1.0 + step));
-                    // No further than a rate below whose final trial already kept within this
-                    // target (a stricter target's: that one keeps within this too).
-                    let kept = self
-                        .finals
-                        .iter()
-                        .filter(|(r, _, v)| {
-                            *r < rate
-                                && matches!(v, Verdict::Loss { loss, .. } if bracket.passes(*loss))
-                        })
-                        .map(|(r, ..)| *r)
-                        .max();
-                    let next = kept.map_or(stepped, |k| k.max(stepped));
-                    if next < self.range.floor || next >= rate {
-                        return Ok(final_lost);
+                    match self.step_down(t, rate, failures) {
+                        Some(next) => rate = next,
+                        None => return Ok(final_lost),
                     }
-                    rate = next;
                 }
             }
         }
+    }
+
+    /// Of the final trials `at_rate` (at `rate`, for target `t`), the one that tells: within
+    /// the target in one of them (at least half the full-length time, as MLRsearch's 50 %
+    /// exceed ratio), at the most the generator offered; else the last one says what happened.
+    fn telling(&self, t: usize, at_rate: &[(usize, Verdict)], rate: u64) -> (usize, Verdict) {
+        let bracket = &self.brackets[t];
+        let measured_within = |(_, v): &&(usize, Verdict)| match v {
+            Verdict::Loss { rate, loss } if bracket.passes(*loss) => Some(*rate),
+            _ => None,
+        };
+        at_rate
+            .iter()
+            .filter(|f| measured_within(f).is_some())
+            .max_by_key(measured_within)
+            .or(at_rate.last())
+            .cloned()
+            .unwrap_or_else(|| unreachable!("a final trial was measured at {rate}"))
+    }
+
+    /// The rate of the next final trial for target `t` after `failures` of them lost down to
+    /// `rate`: a step down that doubles with each failure, no further than a rate below whose
+    /// final trial already kept within this target (a stricter target's: that one keeps within
+    /// this too); `None` below the search's floor or when there is no rate left below.
+    fn step_down(&self, t: usize, rate: u64, failures: u32) -> Option<u64> {
+        let bracket = &self.brackets[t];
+        let step = self.spec.precision * f64::from(1u32 << (failures - 1));
+        let stepped = round_rate(rate as f64 / (1.0 + step));
+        let kept = self
+            .finals
+            .iter()
+            .filter(|(r, _, v)| {
+                *r < rate && matches!(v, Verdict::Loss { loss, .. } if bracket.passes(*loss))
+            })
+            .map(|(r, ..)| *r)
+            .max();
+        let next = kept.map_or(stepped, |k| k.max(stepped));
+        (next >= self.range.floor && next < rate).then_some(next)
     }
 
     /// The rate for a final trial between `found` and target `t`'s upper end (a final trial

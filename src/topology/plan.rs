@@ -4,7 +4,7 @@
 
 use macaddr::MacAddr6;
 
-use super::spec::{Kind, NapiMode, TopologySpec};
+use super::spec::{Endpoint, Kind, NapiMode, TopologySpec};
 use crate::exit::{bad_field, Field, Section};
 
 /// A `[topology]` field.
@@ -216,130 +216,122 @@ impl Plan {
             ));
         }
 
-        let plan = match spec.kind {
+        let (generator, receiver, bridge, napi) = match spec.kind {
             Kind::Interface => {
-                reject_for_interface(spec.generator_mac.is_some(), "generator_mac")?;
-                reject_for_interface(spec.receiver_mac.is_some(), "receiver_mac")?;
-                reject_for_interface(spec.mtu.is_some(), "mtu")?;
-                reject_for_interface(spec.queues.is_some(), "queues")?;
-                if spec.napi == Some(NapiMode::Threaded) {
-                    return Err(bad_field(
-                        topo("napi"),
-                        "\"threaded\" would change a real interface's settings; \
-                         with kind = \"interface\" netlab keeps the stock behaviour (\"inline\")",
-                    ));
-                }
-                let existing = |value: &Option<String>, key: &str| -> anyhow::Result<_> {
-                    let name = value.clone().ok_or_else(|| {
-                        bad_field(
-                            topo(key),
-                            "required with kind = \"interface\" (the name of \
-                             an existing interface)",
-                        )
-                    })?;
-                    check_interface_name(&name, key)?;
-                    Ok(PlannedInterface { name, mac: None })
-                };
-                Plan {
-                    name: name.to_string(),
-                    kind: Kind::Interface,
-                    netns: None,
-                    generator: existing(
-                        &spec.generator.as_ref().map(|e| e.interface().to_string()),
-                        "generator",
-                    )?,
-                    receiver: existing(
-                        &spec.receiver.as_ref().map(|e| e.interface().to_string()),
-                        "receiver",
-                    )?,
-                    bridge: None,
-                    mtu,
-                    queues,
-                    napi: NapiMode::Inline,
-                    rx_core,
-                    tx_core,
-                }
+                let (generator, receiver) = existing_pair(spec)?;
+                (generator, receiver, None, NapiMode::Inline)
             }
             Kind::Veth | Kind::Bridge => {
-                let created = |value: &Option<String>, default: &str, key: &str| {
-                    let name = value.clone().unwrap_or_else(|| default.to_string());
-                    check_interface_name(&name, key).map(|()| name)
-                };
-                let generator = PlannedInterface {
-                    name: created(
-                        &spec.generator.as_ref().map(|e| e.interface().to_string()),
-                        DEFAULT_GENERATOR,
-                        "generator",
-                    )?,
-                    mac: Some(mac_of(
-                        spec.generator_mac.as_deref(),
-                        "generator_mac",
-                        name,
-                        role::GENERATOR,
-                    )?),
-                };
-                let receiver = PlannedInterface {
-                    name: created(
-                        &spec.receiver.as_ref().map(|e| e.interface().to_string()),
-                        DEFAULT_RECEIVER,
-                        "receiver",
-                    )?,
-                    mac: Some(mac_of(
-                        spec.receiver_mac.as_deref(),
-                        "receiver_mac",
-                        name,
-                        role::RECEIVER,
-                    )?),
-                };
-                let bridge = if spec.kind == Kind::Bridge {
-                    let bridge_name = created(&spec.bridge, DEFAULT_BRIDGE, "bridge")?;
-                    let port = |suffix: &str, role: u8| -> anyhow::Result<PlannedInterface> {
-                        let port_name = format!("{bridge_name}-{suffix}");
-                        if port_name.len() > 15 {
-                            return Err(bad_field(
-                                topo("bridge"),
-                                format!(
-                                    "`{bridge_name}` is too long: its ports are \
-                                 named `<bridge>-gen` and `<bridge>-rx`, at most 15 characters"
-                                ),
-                            ));
-                        }
-                        Ok(PlannedInterface { name: port_name, mac: Some(default_mac(name, role)) })
-                    };
-                    Some(PlannedBridge {
-                        generator_port: port("gen", role::GENERATOR_PORT)?,
-                        receiver_port: port("rx", role::RECEIVER_PORT)?,
-                        bridge: PlannedInterface {
-                            mac: Some(mac_of(
-                                spec.bridge_mac.as_deref(),
-                                "bridge_mac",
-                                name,
-                                role::BRIDGE,
-                            )?),
-                            name: bridge_name,
-                        },
-                    })
-                } else {
-                    None
-                };
-                Plan {
-                    name: name.to_string(),
-                    kind: spec.kind,
-                    netns: Some(format!("{NETNS_PREFIX}{name}")),
-                    generator,
-                    receiver,
-                    bridge,
-                    mtu,
-                    queues,
-                    napi: spec.napi.unwrap_or(NapiMode::Threaded),
-                    rx_core,
-                    tx_core,
-                }
+                let generator = created_side(
+                    spec.generator.as_ref(),
+                    ("generator", DEFAULT_GENERATOR),
+                    spec.generator_mac.as_deref(),
+                    (name, role::GENERATOR),
+                )?;
+                let receiver = created_side(
+                    spec.receiver.as_ref(),
+                    ("receiver", DEFAULT_RECEIVER),
+                    spec.receiver_mac.as_deref(),
+                    (name, role::RECEIVER),
+                )?;
+                let bridge =
+                    (spec.kind == Kind::Bridge).then(|| planned_bridge(spec, name)).transpose()?;
+                (generator, receiver, bridge, spec.napi.unwrap_or(NapiMode::Threaded))
             }
+        };
+        let plan = Plan {
+            name: name.to_string(),
+            kind: spec.kind,
+            netns: (spec.kind != Kind::Interface).then(|| format!("{NETNS_PREFIX}{name}")),
+            generator,
+            receiver,
+            bridge,
+            mtu,
+            queues,
+            napi,
+            rx_core,
+            tx_core,
         };
         plan.check_unique()?;
         Ok(plan)
     }
+}
+
+/// The two existing interfaces of an `interface` lab; the keys that would change them are
+/// refused (netlab never changes a real interface).
+fn existing_pair(spec: &TopologySpec) -> anyhow::Result<(PlannedInterface, PlannedInterface)> {
+    reject_for_interface(spec.generator_mac.is_some(), "generator_mac")?;
+    reject_for_interface(spec.receiver_mac.is_some(), "receiver_mac")?;
+    reject_for_interface(spec.mtu.is_some(), "mtu")?;
+    reject_for_interface(spec.queues.is_some(), "queues")?;
+    if spec.napi == Some(NapiMode::Threaded) {
+        return Err(bad_field(
+            topo("napi"),
+            "\"threaded\" would change a real interface's settings; \
+             with kind = \"interface\" netlab keeps the stock behaviour (\"inline\")",
+        ));
+    }
+    let existing = |endpoint: Option<&Endpoint>, key: &str| -> anyhow::Result<_> {
+        let name = endpoint.map(|e| e.interface().to_string()).ok_or_else(|| {
+            bad_field(
+                topo(key),
+                "required with kind = \"interface\" (the name of \
+                 an existing interface)",
+            )
+        })?;
+        check_interface_name(&name, key)?;
+        Ok(PlannedInterface { name, mac: None })
+    };
+    Ok((
+        existing(spec.generator.as_ref(), "generator")?,
+        existing(spec.receiver.as_ref(), "receiver")?,
+    ))
+}
+
+/// The name of an interface the lab creates (`key`): as written, else `default`.
+fn created_name(written: Option<&str>, (key, default): (&str, &str)) -> anyhow::Result<String> {
+    let name = written.unwrap_or(default).to_string();
+    check_interface_name(&name, key).map(|()| name)
+}
+
+/// The generator or receiver side (`key`) of a lab that creates it: its name (else `default`)
+/// and its MAC as `<key>_mac` writes it (else lab `lab`'s default MAC for `role`).
+fn created_side(
+    endpoint: Option<&Endpoint>,
+    (key, default): (&str, &str),
+    mac: Option<&str>,
+    (lab, role): (&str, u8),
+) -> anyhow::Result<PlannedInterface> {
+    let name = created_name(endpoint.map(Endpoint::interface), (key, default))?;
+    let mac = mac_of(mac, &format!("{key}_mac"), lab, role)?;
+    Ok(PlannedInterface { name, mac: Some(mac) })
+}
+
+/// The bridge of `bridge` lab `lab`: named by `bridge` (else `br0`), its ports `<bridge>-gen`
+/// and `<bridge>-rx`, its MAC as `bridge_mac` writes it.
+fn planned_bridge(spec: &TopologySpec, lab: &str) -> anyhow::Result<PlannedBridge> {
+    let bridge_name = created_name(spec.bridge.as_deref(), ("bridge", DEFAULT_BRIDGE))?;
+    let port = |suffix: &str, role: u8| -> anyhow::Result<PlannedInterface> {
+        let port_name = format!("{bridge_name}-{suffix}");
+        if port_name.len() > 15 {
+            return Err(bad_field(
+                topo("bridge"),
+                format!(
+                    "`{bridge_name}` is too long: its ports are \
+                 named `<bridge>-gen` and `<bridge>-rx`, at most 15 characters"
+                ),
+            ));
+        }
+        Ok(PlannedInterface { name: port_name, mac: Some(default_mac(lab, role)) })
+    };
+    Ok(PlannedBridge {
+        generator_port: port("gen", role::GENERATOR_PORT)?,
+        receiver_port: port("rx", role::RECEIVER_PORT)?,
+        bridge: PlannedInterface {
+            mac: Some(mac_of(spec.bridge_mac.as_deref(), "bridge_mac", lab, role::BRIDGE)?),
+            name: bridge_name,
+        },
+    })
 }
 
 /// The name a kind is written with in TOML.
