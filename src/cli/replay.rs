@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::packet::MacFlags;
+use super::flag::{self, MacFlags};
 use crate::exit::{self, bad_input, Code};
 use crate::generator::Engine;
 use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
@@ -166,16 +166,6 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     Ok(d)
 }
 
-/// The lab whose namespace is `netns`, if netlab made it.
-fn lab_of(netns: Option<&str>) -> Option<crate::topology::LabRecord> {
-    let ns = netns?;
-    let names = crate::topology::marker::names().ok()?;
-    names
-        .iter()
-        .filter_map(|n| crate::topology::marker::read(n).ok().flatten())
-        .find(|r| r.netns == ns)
-}
-
 pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let pace = pace(args)?;
     let duration = args.duration.as_deref().map(duration).transpose()?;
@@ -190,7 +180,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
     let mut frames = packet::read_frames(&args.file)?;
     rewrite.apply_all(&mut frames);
-    let lab = lab_of(netns);
+    let lab = netns.and_then(crate::topology::interface::lab_in);
     let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
     config.netns = args.netns.clone();
     config.source = args.file.display().to_string();
@@ -220,7 +210,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
 
     // Up and carrier are the generator's checks (with --force); here: namespace and interface.
-    super::recv::check_interface(&args.interface, netns, false)?;
+    flag::interface(&args.interface, netns, false)?;
     let generator = Generator::prepare(config)?;
     if !quiet && !args.json {
         eprintln!(

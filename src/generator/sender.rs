@@ -13,6 +13,7 @@ use super::pacing::{Batch, Clock, MonotonicClock, Pace, Pacer, Schedule, Timelin
 use super::report::{errno_name, Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 use super::{field, GeneratorConfig, Progress};
 use crate::exit::{bad_field, bad_input, field_error, Code, Section};
+use crate::topology::interface::{self, Place};
 use fastnet::bpf::{PacedCall, PacingLimits};
 
 /// What the thread tells [`super::Generator::prepare`] once it can send.
@@ -125,15 +126,11 @@ type SetUp = (Sender, EngineKind, String, Option<LinkFacts>, Option<String>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
     crate::topology::place::enter(config.netns.as_deref(), config.core, Section::Generator)?;
-    let place = match &config.netns {
-        Some(ns) => format!("in namespace `{ns}`"),
-        None => "in this namespace".to_string(),
-    };
-    let iface = &config.interface;
-    let link = LinkFacts::by_name(iface)?.ok_or_else(|| {
-        bad_field(field("interface"), format!("no interface named `{iface}` {place}"))
-    })?;
-    check_link(config, &link, &place)?;
+    let place = Place::of(config.netns.as_deref());
+    let link = interface::find_here(&config.interface, place)?
+        .map_err(|missing| bad_field(field("interface"), missing.to_string()))?;
+    check_link(config, &link.facts, &link.place.to_string())?;
+    let link = link.facts;
     let frames: Vec<&[u8]> = config.frames.iter().map(|f| f.data.as_slice()).collect();
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
