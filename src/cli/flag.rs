@@ -125,9 +125,8 @@ pub(super) fn interface(
             Err(bad_input(format!("-i {iface}: {missing}{hint}")))
         }
         Ok(found) if !found.up() && require_up => Err(bad_input(format!(
-            "-i {iface}: interface `{iface}` {} is down, so nothing would arrive (`ip link set \
-             {iface} up`), or pass --force",
-            found.place
+            "-i {iface}: {}, so nothing would arrive, or pass --force",
+            found.down()
         ))),
         Ok(found) => Ok(found),
     }

@@ -101,6 +101,13 @@ impl Interface {
         self.facts.up
     }
 
+    /// What to say of it when it is down, the caller adding what lets it through:
+    /// `interface `X` <place> is down (`ip link set X up`)`.
+    pub fn down(&self) -> String {
+        let name = &self.facts.name;
+        format!("interface `{name}` {} is down (`ip link set {name} up`)", self.place)
+    }
+
     /// Its kernel counters (`stats64`).
     pub fn stats(&self) -> anyhow::Result<LinkStats> {
         self.facts
@@ -125,20 +132,7 @@ impl Interface {
 /// process may not enter is a privilege error that says so.
 pub fn find(netns: Option<&str>, name: &str) -> anyhow::Result<Result<Interface, NotFound>> {
     let place = Place::of(netns);
-    let opened = (|| {
-        let ns = match netns {
-            Some(ns) => Some(NetNs::open_named(ns).map_err(|e| {
-                match e {
-                    fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
-                    other => anyhow::Error::new(other)
-                        .context(format!("cannot open network namespace `{ns}`")),
-                }
-            })?),
-            None => None,
-        };
-        BlockingRtnl::open(ns.as_ref())
-    })();
-    let nl = opened.map_err(|e| {
+    let nl = connect(netns).map_err(|e| {
         if netns.is_some() && exit::code_for(&e) == Code::Privilege {
             exit::privilege(format!(
                 "looking for {name} {place}: {e:#}: entering a network namespace needs root \
@@ -149,6 +143,20 @@ pub fn find(netns: Option<&str>, name: &str) -> anyhow::Result<Result<Interface,
         }
     })?;
     nl.block_on(look(&nl.rtnl, name, place))
+}
+
+/// A netlink connection in the named namespace `netns`, or the caller's with `None`.
+fn connect(netns: Option<&str>) -> anyhow::Result<BlockingRtnl> {
+    let ns = match netns {
+        Some(ns) => Some(NetNs::open_named(ns).map_err(|e| match e {
+            fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
+            other => {
+                anyhow::Error::new(other).context(format!("cannot open network namespace `{ns}`"))
+            }
+        })?),
+        None => None,
+    };
+    BlockingRtnl::open(ns.as_ref())
 }
 
 /// Interface `name` in the calling thread's namespace, which `place` describes (a thread that
