@@ -55,7 +55,10 @@ pub(super) fn run(
     }
     let peer_before = match (&peer, &config.peer_interface) {
         _ if !config.count_peer => None,
-        (_, Some(name)) => LinkFacts::by_name(name)?,
+        (_, Some(name)) => {
+            let place = Place::of(config.netns.as_deref());
+            interface::find_here(name, place)?.ok().map(|found| found.facts)
+        }
         (Some(p), None) => LinkFacts::by_index(p.ifindex)?,
         (None, None) => None,
     };

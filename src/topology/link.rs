@@ -75,13 +75,6 @@ pub struct LinkFacts {
 }
 
 impl LinkFacts {
-    /// The interface named `name` in the calling thread's namespace, if it exists.
-    pub fn by_name(name: &str) -> anyhow::Result<Option<LinkFacts>> {
-        let nl = BlockingRtnl::open(None)?;
-        nl.block_on(nl.rtnl.link(name))
-            .with_context(|| format!("cannot read interface `{name}` over rtnetlink"))
-    }
-
     /// The interface with index `ifindex` in the calling thread's namespace, if it exists.
     pub fn by_index(ifindex: u32) -> anyhow::Result<Option<LinkFacts>> {
         let nl = BlockingRtnl::open(None)?;
