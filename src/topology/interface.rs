@@ -24,36 +24,39 @@ const MAX_NAMES_LISTED: usize = 8;
 pub enum Place {
     /// The named network namespace (`/run/netns/NAME`).
     Named(String),
-    /// The caller's own network namespace.
-    Caller,
+    /// The caller's namespace, which is the host's.
+    Host,
+    /// The caller's namespace, another than the host's: as `/proc` names it (`net:[4026…]`),
+    /// when it could be read.
+    Own(Option<String>),
 }
 
 impl Place {
-    /// The named namespace `netns`, or the caller's with `None`.
+    /// The named namespace `netns`, or the caller's with `None` ([`Place::caller`]).
     pub fn of(netns: Option<&str>) -> Place {
-        netns.map_or(Place::Caller, |ns| Place::Named(ns.to_string()))
+        netns.map_or_else(Place::caller, |ns| Place::Named(ns.to_string()))
+    }
+
+    /// The calling thread's namespace (a thread may have entered another than its process's).
+    pub fn caller() -> Place {
+        let own = std::fs::read_link("/proc/thread-self/ns/net").ok();
+        let host = std::fs::read_link("/proc/1/ns/net").ok();
+        match (own, host) {
+            (Some(own), Some(host)) if own == host => Place::Host,
+            (own, _) => Place::Own(own.map(|p| p.display().to_string())),
+        }
     }
 }
 
 impl fmt::Display for Place {
-    /// `in network namespace `netlab-t1``; for the caller's: `in the host's network namespace`,
-    /// or which one this process is in when it is another.
+    /// `in network namespace `netlab-t1``, `in the host's network namespace`, `in this
+    /// process's network namespace net:[4026…]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Place::Named(ns) => write!(f, "in network namespace `{ns}`"),
-            Place::Caller => {
-                let own = std::fs::read_link("/proc/self/ns/net").ok();
-                let host = std::fs::read_link("/proc/1/ns/net").ok();
-                match (own, host) {
-                    (Some(own), Some(host)) if own == host => {
-                        f.write_str("in the host's network namespace")
-                    }
-                    (Some(own), _) => {
-                        write!(f, "in this process's network namespace {}", own.display())
-                    }
-                    (None, _) => f.write_str("in this process's network namespace"),
-                }
-            }
+            Place::Host => f.write_str("in the host's network namespace"),
+            Place::Own(Some(id)) => write!(f, "in this process's network namespace {id}"),
+            Place::Own(None) => f.write_str("in this process's network namespace"),
         }
     }
 }

@@ -165,7 +165,7 @@ impl Lab {
             (Role::Generator, "generator", &self.plan.generator),
             (Role::Receiver, "receiver", &self.plan.receiver),
         ] {
-            let found = interface::look(&rtnl, &planned.name, Place::Caller).await?;
+            let found = interface::look(&rtnl, &planned.name, Place::caller()).await?;
             let found = found.map_err(|missing| {
                 bad_field(Field::new(Section::Topology, key), missing.to_string())
             })?;
