@@ -206,10 +206,10 @@ mod tests {
             assert_eq!(serde_json::to_string(&back).unwrap(), line);
         }
         assert_eq!(serde_json::to_string(&Request::Facts).unwrap(), r#"{"op":"facts"}"#);
-        let error = Reply::Error { code: 2, message: "no interface named `eth9`".into() };
+        let error = Reply::Error { code: 2, message: "lab `t1` is down".into() };
         assert_eq!(
             serde_json::to_string(&error).unwrap(),
-            r#"{"reply":"error","value":{"code":2,"message":"no interface named `eth9`"}}"#
+            r#"{"reply":"error","value":{"code":2,"message":"lab `t1` is down"}}"#
         );
         let status: Reply =
             serde_json::from_str(r#"{"reply":"status","value":{"frames":7,"finished":false}}"#)

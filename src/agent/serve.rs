@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _};
 
 use super::protocol::{Facts, Hello, InterfaceFacts, Reply, Request};
-use crate::exit::{bad_input, code_for, Code};
+use crate::exit::{code_for, Code};
 use crate::generator::{Generator, Running};
 use crate::host_facts::HostFacts;
 use crate::interrupt::Interrupt;
 use crate::receiver::{self, Session};
 use crate::topology::link::LinkFacts;
-use crate::topology::{link_stats, Lab, LabInterface, LabState};
+use crate::topology::{interface, Lab, LabInterface, LabState};
 
 /// Everything one conversation built on its host: the lab, a receiver, a generator. Dropping it
 /// stops the generator and the receiver and takes the lab down.
@@ -52,15 +52,13 @@ impl Agent {
                 }
             }
             Request::Interface { name, role } => {
-                let mac = crate::topology::link::interface_mac(&name, None)?;
-                let facts = LinkFacts::by_name(&name)?
-                    .ok_or_else(|| bad_input(format!("no interface named `{name}`")))?;
+                let found = interface::require(None, &name)?;
                 Ok(Reply::Interface(LabInterface {
                     role,
+                    mac: found.mac()?,
                     name,
-                    ifindex: facts.ifindex,
-                    mac,
-                    mtu: facts.mtu,
+                    ifindex: found.facts.ifindex,
+                    mtu: found.facts.mtu,
                 }))
             }
             Request::Stats { netns, iface } => {
@@ -68,7 +66,7 @@ impl Agent {
                 let stats = match ours {
                     // The lab's own netlink socket: no namespace switch per read.
                     Some(lab) => lab.stats(&iface),
-                    None => link_stats(netns.as_deref(), &iface),
+                    None => interface::stats(netns.as_deref(), &iface),
                 };
                 Ok(Reply::Stats(stats?))
             }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::exit::Code;
 use crate::outln;
-use crate::runner::preflight;
-use crate::scenario::{Macs, Order};
+use crate::runner::preflight::{self, Checked};
+use crate::scenario::{Macs, Order, Scenario, SearchSpec};
 
 /// Arguments of `netlab check`.
 #[derive(Debug, clap::Args)]
@@ -34,6 +34,26 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     if !s.description.is_empty() {
         outln!("  {}", s.description)?;
     }
+    print_lab(&checked)?;
+    if s.is_remote() {
+        print_hosts(s)?;
+    }
+    print_generator(&checked, results_tried)?;
+    if let Some(search) = &s.search {
+        print_search(search)?;
+    }
+    print_plan(s)?;
+    if results_tried {
+        outln!("  results    under {} (writable)", args.results.display())?;
+    } else {
+        outln!("  results    under {} (not tried: run needs root)", args.results.display())?;
+    }
+    Ok(Code::Ok)
+}
+
+/// The packet and the lab.
+fn print_lab(checked: &Checked) -> anyhow::Result<()> {
+    let s = &checked.scenario;
     let macs = match s.packet.macs {
         Macs::Auto => "rewritten for the lab".to_string(),
         Macs::Keep => "kept as in the file".to_string(),
@@ -49,33 +69,42 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         crate::topology::plan::kind_name(checked.plan.kind),
         checked.plan.name
     )?;
-    if s.is_remote() {
-        for host in &s.hosts {
-            let mut roles = Vec::new();
-            if s.placement.generator == host.name {
-                roles.push("generator");
-            }
-            if s.placement.receiver == host.name {
-                roles.push("receivers");
-            }
-            if roles.is_empty() {
-                continue;
-            }
-            let place = match &host.place {
-                crate::scenario::Place::Local => "this machine".to_string(),
-                crate::scenario::Place::Ssh { target, options, netlab } => {
-                    let options = if options.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {}", options.join(" "))
-                    };
-                    format!("ssh{options} {target} {netlab} agent")
-                }
-            };
-            outln!("  host       `{}`: {} ({place})", host.name, roles.join(", "))?;
+    Ok(())
+}
+
+/// The hosts that hold a role, and how each is reached.
+fn print_hosts(s: &Scenario) -> anyhow::Result<()> {
+    for host in &s.hosts {
+        let mut roles = Vec::new();
+        if s.placement.generator == host.name {
+            roles.push("generator");
         }
-        outln!("  hosts      not connected: `netlab run --dry-run` connects and builds nothing")?;
+        if s.placement.receiver == host.name {
+            roles.push("receivers");
+        }
+        if roles.is_empty() {
+            continue;
+        }
+        let place = match &host.place {
+            crate::scenario::Place::Local => "this machine".to_string(),
+            crate::scenario::Place::Ssh { target, options, netlab } => {
+                let options = if options.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", options.join(" "))
+                };
+                format!("ssh{options} {target} {netlab} agent")
+            }
+        };
+        outln!("  host       `{}`: {} ({place})", host.name, roles.join(", "))?;
     }
+    outln!("  hosts      not connected: `netlab run --dry-run` connects and builds nothing")?;
+    Ok(())
+}
+
+/// The generator's engine and rates, and the engine it would take at each rate.
+fn print_generator(checked: &Checked, results_tried: bool) -> anyhow::Result<()> {
+    let s = &checked.scenario;
     let rates: Vec<String> = s.generator.rates.iter().map(ToString::to_string).collect();
     if rates.is_empty() {
         // Only searches: their trials' lengths are on the search line.
@@ -94,7 +123,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         )?;
     }
     if results_tried {
-        match preflight::engines(&checked)? {
+        match preflight::engines(checked)? {
             Some(planned) => {
                 for (rate, kind, why) in planned {
                     let at = if s.generator.rates.contains(&rate) {
@@ -115,26 +144,31 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
              privileges `run` needs"
         )?;
     }
-    if let Some(search) = &s.search {
-        let targets: Vec<String> = search
-            .targets
-            .iter()
-            .map(|t| format!("{} (loss ≤ {} %)", t.name, t.loss_pct))
-            .collect();
-        let upper = search.upper_pps.map_or("the generator's top speed".to_string(), |u| {
-            crate::scenario::Rate::Pps(u).to_string()
-        });
-        outln!(
-            "  search     {}: {} short trials, then {} final ones, from {} up to {}, \
-             precision {} %",
-            targets.join(", "),
-            humantime::format_duration(search.short_trial),
-            humantime::format_duration(search.final_trial),
-            crate::scenario::Rate::Pps(search.lower_pps),
-            upper,
-            search.precision * 100.0
-        )?;
-    }
+    Ok(())
+}
+
+/// What the searches look for, and how.
+fn print_search(search: &SearchSpec) -> anyhow::Result<()> {
+    let targets: Vec<String> =
+        search.targets.iter().map(|t| format!("{} (loss ≤ {} %)", t.name, t.loss_pct)).collect();
+    let upper = search.upper_pps.map_or("the generator's top speed".to_string(), |u| {
+        crate::scenario::Rate::Pps(u).to_string()
+    });
+    outln!(
+        "  search     {}: {} short trials, then {} final ones, from {} up to {}, \
+         precision {} %",
+        targets.join(", "),
+        humantime::format_duration(search.short_trial),
+        humantime::format_duration(search.final_trial),
+        crate::scenario::Rate::Pps(search.lower_pps),
+        upper,
+        search.precision * 100.0
+    )?;
+    Ok(())
+}
+
+/// The receivers, how many points and searches they make, and how long that takes at least.
+fn print_plan(s: &Scenario) -> anyhow::Result<()> {
     for r in &s.receivers {
         if r.label == r.method.name() {
             outln!("  receiver   {}", r.label)?;
@@ -169,12 +203,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
         humantime::format_duration(estimate),
         s.run.retries
     )?;
-    if results_tried {
-        outln!("  results    under {} (writable)", args.results.display())?;
-    } else {
-        outln!("  results    under {} (not tried: run needs root)", args.results.display())?;
-    }
-    Ok(Code::Ok)
+    Ok(())
 }
 
 /// `1 rate`, `3 rates`.

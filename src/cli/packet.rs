@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::flag::MacFlags;
 use crate::exit::{bad_input, Code};
 use crate::outln;
 use crate::packet::{
@@ -120,49 +121,6 @@ pub struct RewriteArgs {
     pub dst_ip: Option<Ipv4Addr>,
 }
 
-/// `--src-mac`/`--src-mac-of` and `--dst-mac`/`--dst-mac-of`: the MACs to write into every
-/// frame (`netlab packet rewrite`, `netlab replay`), given or taken from an interface.
-#[derive(Debug, clap::Args)]
-pub struct MacFlags {
-    /// New source MAC address.
-    #[arg(long, value_name = "MAC", conflicts_with = "src_mac_of")]
-    pub src_mac: Option<String>,
-    /// Use the MAC address of this interface (in --netns) as the source MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub src_mac_of: Option<String>,
-    /// New destination MAC address.
-    #[arg(long, value_name = "MAC", conflicts_with = "dst_mac_of")]
-    pub dst_mac: Option<String>,
-    /// Use the MAC address of this interface (in --netns) as the destination MAC.
-    #[arg(long, value_name = "IFACE")]
-    pub dst_mac_of: Option<String>,
-}
-
-impl MacFlags {
-    /// The source and destination MACs asked for, interfaces looked up in `netns`; each
-    /// `None` when neither of its flags was given. Errors name the flag.
-    pub(crate) fn resolve(
-        &self,
-        netns: Option<&str>,
-    ) -> anyhow::Result<(Option<macaddr::MacAddr6>, Option<macaddr::MacAddr6>)> {
-        let src = mac_from_flags(
-            self.src_mac.as_deref(),
-            "--src-mac",
-            self.src_mac_of.as_deref(),
-            "--src-mac-of",
-            netns,
-        )?;
-        let dst = mac_from_flags(
-            self.dst_mac.as_deref(),
-            "--dst-mac",
-            self.dst_mac_of.as_deref(),
-            "--dst-mac-of",
-            netns,
-        )?;
-        Ok((src, dst))
-    }
-}
-
 /// Arguments of `netlab packet show`.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
@@ -210,22 +168,6 @@ fn new(args: &NewArgs) -> anyhow::Result<Code> {
 
 /// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for: the address given, else
 /// the address of the interface (looked up in `netns`), else none. Errors name the flag.
-fn mac_from_flags(
-    given: Option<&str>,
-    flag: &str,
-    of: Option<&str>,
-    of_flag: &str,
-    netns: Option<&str>,
-) -> anyhow::Result<Option<macaddr::MacAddr6>> {
-    match (given, of) {
-        (Some(text), _) => packet::parse_mac(text, flag).map(Some),
-        (None, Some(iface)) => crate::topology::link::interface_mac(iface, netns)
-            .map(Some)
-            .with_context(|| format!("{of_flag} {iface}")),
-        (None, None) => Ok(None),
-    }
-}
-
 /// The format to write: `--format`, else what the file name says, else `otherwise`.
 fn output_format(arg: Option<FormatArg>, path: &Path, otherwise: Format) -> Format {
     arg.map(Format::from).or_else(|| Format::of_path(path)).unwrap_or(otherwise)

@@ -13,6 +13,7 @@ use crate::outln;
 use crate::receiver::record::{Saved, WriteTo};
 use crate::receiver::{self, Method, RecvConfig, RecvReport, RecvSpec};
 use crate::scenario::units::{parse_duration, parse_size};
+use crate::topology::interface;
 
 /// Arguments of `netlab recv`.
 #[derive(Debug, clap::Args)]
@@ -178,8 +179,8 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     };
     // What the flags say first (no root needed), then where they point.
     spec.config.validate(spec.method)?;
-    check_interface(&args.iface, args.netns.as_deref(), !args.force)?;
-    let iface_before = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    let found = super::flag::interface(&args.iface, args.netns.as_deref(), !args.force)?;
+    let iface_before = found.stats().ok();
     // Before the receiver opens: a SIGINT or SIGTERM while it opens ends the run as one that
     // comes later does — stopped, reported, and anything the method set put back.
     let interrupt = Interrupt::watch()?;
@@ -218,7 +219,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
         eprintln!();
     }
     let (report, saved) = session.stop_saving()?;
-    let iface_after = crate::topology::link_stats(args.netns.as_deref(), &args.iface).ok();
+    let iface_after = interface::stats(args.netns.as_deref(), &args.iface).ok();
     let iface_rx = match (iface_before, iface_after) {
         (Some(a), Some(b)) => Some(b.rx_packets.saturating_sub(a.rx_packets)),
         _ => None,
@@ -227,80 +228,6 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     // Without --duration or --count, Ctrl-C is how a run ends; with them, it cut the run short.
     let cut_short = interrupt.is_set() && (args.duration.is_some() || args.count.is_some());
     Ok(if cut_short { Code::Interrupted } else { Code::Ok })
-}
-
-/// Before anything starts: namespace `netns` exists, `iface` exists in it and (with
-/// `require_up`) is up. Each failure is one line naming the flag, the namespace and, when a netlab
-/// lab is the likely meaning, the `--netns` to add. Shared with `netlab replay`.
-pub(super) fn check_interface(
-    iface: &str,
-    netns: Option<&str>,
-    require_up: bool,
-) -> anyhow::Result<()> {
-    use crate::topology::{self, plan::NETNS_PREFIX};
-    use fastnet::netns::NetNs;
-    if let Some(ns) = netns {
-        if !NetNs::exists(ns) {
-            let lab_ns = format!("{NETNS_PREFIX}{ns}");
-            let hint = if NetNs::exists(&lab_ns) {
-                format!("; did you mean --netns {lab_ns} (lab `{ns}`)?")
-            } else {
-                " (`ip netns list` shows them)".to_string()
-            };
-            return Err(bad_input(format!(
-                "--netns {ns}: no network namespace named `{ns}`{hint}"
-            )));
-        }
-    }
-    let place = match netns {
-        Some(ns) => format!("in network namespace {ns}"),
-        None => current_namespace(),
-    };
-    let link = topology::link_state(netns, iface).map_err(|e| {
-        if crate::exit::code_for(&e) == Code::Privilege {
-            crate::exit::privilege(format!(
-                "looking for {iface} {place}: {e:#}: entering a network namespace needs root \
-                 (CAP_SYS_ADMIN): run with sudo"
-            ))
-        } else {
-            e
-        }
-    })?;
-    match link {
-        None => {
-            let labs: Vec<String> = topology::labs_with_interface(iface)
-                .into_iter()
-                .filter(|r| Some(r.netns.as_str()) != netns)
-                .map(|r| format!("--netns {} (lab `{}`)", r.netns, r.name))
-                .collect();
-            let hint = match labs.as_slice() {
-                [] => String::new(),
-                [one] => format!("; did you mean {one}?"),
-                more => format!("; did you mean one of {}?", more.join(", ")),
-            };
-            Err(bad_input(format!("-i {iface}: no interface named `{iface}` {place}{hint}")))
-        }
-        Some(link) if !link.up && require_up => Err(bad_input(format!(
-            "-i {iface}: interface `{iface}` {place} is down, so nothing would arrive (`ip link \
-             set {iface} up`), or pass --force"
-        ))),
-        Some(_) => Ok(()),
-    }
-}
-
-/// "in the host's network namespace", or which one this process is in when it is another.
-fn current_namespace() -> String {
-    let own = std::fs::read_link("/proc/self/ns/net").ok();
-    let host = std::fs::read_link("/proc/1/ns/net").ok();
-    match (own, host) {
-        (Some(own), Some(host)) if own == host => {
-            "in the host's network namespace (no --netns given)".to_string()
-        }
-        (Some(own), _) => {
-            format!("in this process's network namespace {} (no --netns given)", own.display())
-        }
-        (None, _) => "in this process's network namespace (no --netns given)".to_string(),
-    }
 }
 
 fn print_summary(

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::packet::MacFlags;
+use super::flag::{self, MacFlags};
 use crate::exit::{self, bad_input, Code};
 use crate::generator::Engine;
-use crate::generator::{Ended, Generator, GeneratorConfig, Pace, SendReport};
+use crate::generator::{Ended, Generator, GeneratorConfig, Pace, Running, SendReport};
 use crate::interrupt::Interrupt;
 use crate::outln;
 use crate::packet::{self, Rewrite};
@@ -166,17 +166,10 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     Ok(d)
 }
 
-/// The lab whose namespace is `netns`, if netlab made it.
-fn lab_of(netns: Option<&str>) -> Option<crate::topology::LabRecord> {
-    let ns = netns?;
-    let names = crate::topology::marker::names().ok()?;
-    names
-        .iter()
-        .filter_map(|n| crate::topology::marker::read(n).ok().flatten())
-        .find(|r| r.netns == ns)
-}
-
-pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
+/// The generator's configuration the flags ask for, validated (as `recv`'s become a
+/// `RecvSpec`): rates, counts and durations parsed, the file read and its MACs rewritten, and
+/// in a netlab lab its send core and its receiver as the peer to count. Errors name the flag.
+fn config(args: &Args) -> anyhow::Result<GeneratorConfig> {
     let pace = pace(args)?;
     let duration = args.duration.as_deref().map(duration).transpose()?;
     // `--limit N` and `--duration D` say how much to send: the file repeats until then.
@@ -190,7 +183,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     let rewrite = Rewrite { src_mac, dst_mac, ..Rewrite::default() };
     let mut frames = packet::read_frames(&args.file)?;
     rewrite.apply_all(&mut frames);
-    let lab = lab_of(netns);
+    let lab = netns.and_then(crate::topology::interface::lab_in);
     let mut config = GeneratorConfig::new(args.interface.clone(), frames, pace);
     config.netns = args.netns.clone();
     config.source = args.file.display().to_string();
@@ -212,15 +205,22 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             .map(|i| i.name.clone());
     }
     config.validate()?;
+    Ok(config)
+}
+
+pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
+    let config = config(args)?;
     if !rustix::process::geteuid().is_root() {
         return Err(exit::privilege(
             "netlab replay needs root (CAP_NET_RAW to send, CAP_NET_ADMIN and CAP_BPF for the \
              xdp engine, CAP_SYS_ADMIN for --netns): run it with sudo",
         ));
     }
-
     // Up and carrier are the generator's checks (with --force); here: namespace and interface.
-    super::recv::check_interface(&args.interface, netns, false)?;
+    flag::interface(&args.interface, args.netns.as_deref(), false)?;
+    // A paced schedule the engine cannot keep would run on far past --duration: stop it once it
+    // is late by more than any busy machine makes a keepable one (exact counts stay exact).
+    let give_up = config.duration.filter(|_| config.pace.is_paced());
     let generator = Generator::prepare(config)?;
     if !quiet && !args.json {
         eprintln!(
@@ -233,28 +233,60 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
     }
     let interrupt = Interrupt::watch()?;
     let running = generator.start();
-    let progress = running.progress();
     let every = args.stats.filter(|&s| s > 0).map(Duration::from_secs);
-    let mut next_stats = every.map(|d| Instant::now() + d);
+    let ending = watch(&running, &interrupt, give_up, every.filter(|_| !quiet))?;
+    let report = running.wait()?;
+    print_report(&report, args.json)?;
+    if let (Some((d, grace)), false) = (ending.cut_off, ending.stopped) {
+        eprintln!(
+            "netlab: the engine could not keep the schedule: stopped {:.1} s after --duration \
+             {:.1} s with {} of the {} frames planned sent",
+            grace.as_secs_f64(),
+            d.as_secs_f64(),
+            report.frames_sent,
+            report.planned_frames.map_or("?".to_string(), |n| n.to_string())
+        );
+        return Ok(Code::Failed);
+    }
+    Ok(exit_code(&report, ending.stopped))
+}
+
+/// How a watched replay ended.
+struct Ending {
+    /// Stopped by Ctrl-C (or SIGTERM).
+    stopped: bool,
+    /// Stopped because a paced schedule ran late past `--duration`: the duration and the grace
+    /// it was given.
+    cut_off: Option<(Duration, Duration)>,
+}
+
+/// Waits for `running` to finish: stops it on an interrupt or once a paced `--duration`
+/// (`give_up`) is late past its grace, and prints progress every `stats`.
+fn watch(
+    running: &Running,
+    interrupt: &Interrupt,
+    give_up: Option<Duration>,
+    stats: Option<Duration>,
+) -> anyhow::Result<Ending> {
+    let progress = running.progress();
+    let mut next_stats = stats.map(|d| Instant::now() + d);
     let started = Instant::now();
-    // A paced schedule the engine cannot keep would run on far past --duration: stop it once it
-    // is late by more than any busy machine makes a keepable one (exact counts stay exact).
-    let give_up = duration.filter(|_| pace.is_paced()).map(|d| (d, d + replay_grace(d)));
-    let (mut stopped, mut cut_off) = (false, None);
+    let give_up = give_up.map(|d| (d, d + replay_grace(d)));
+    let mut ending = Ending { stopped: false, cut_off: None };
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(10));
-        if !stopped && interrupt.is_set() {
+        if !ending.stopped && interrupt.is_set() {
             running.stop();
-            stopped = true;
+            ending.stopped = true;
         }
-        if let Some((d, limit)) = give_up.filter(|_| cut_off.is_none()) {
+        if let Some((d, limit)) = give_up.filter(|_| ending.cut_off.is_none()) {
             if started.elapsed() >= limit {
                 running.stop();
-                cut_off = Some((d, limit - d));
+                ending.cut_off = Some((d, limit - d));
             }
         }
-        if let (Some(at), Some(d)) = (next_stats, every) {
-            if Instant::now() >= at && !quiet {
+        if let (Some(at), Some(d)) = (next_stats, stats) {
+            if Instant::now() >= at {
                 let secs = started.elapsed().as_secs_f64();
                 let n = progress.frames();
                 outln!(
@@ -266,20 +298,7 @@ pub(super) fn run(args: &Args, quiet: bool) -> anyhow::Result<Code> {
             }
         }
     }
-    let report = running.wait()?;
-    print_report(&report, args.json)?;
-    if let (Some((d, grace)), false) = (cut_off, stopped) {
-        eprintln!(
-            "netlab: the engine could not keep the schedule: stopped {:.1} s after --duration \
-             {:.1} s with {} of the {} frames planned sent",
-            grace.as_secs_f64(),
-            d.as_secs_f64(),
-            report.frames_sent,
-            report.planned_frames.map_or("?".to_string(), |n| n.to_string())
-        );
-        return Ok(Code::Failed);
-    }
-    Ok(exit_code(&report, stopped))
+    Ok(ending)
 }
 
 fn exit_code(report: &SendReport, interrupted: bool) -> Code {

@@ -293,7 +293,7 @@ fn show(args: &ShowArgs) -> anyhow::Result<Code> {
             record
                 .interfaces
                 .iter()
-                .map(|i| topology::link_stats(Some(&record.netns), &i.name).ok())
+                .map(|i| topology::interface::stats(Some(&record.netns), &i.name).ok())
                 .collect()
         } else {
             vec![None; record.interfaces.len()]

@@ -4,7 +4,8 @@
 //!
 //! - [`pacing`]: the absolute schedule (exact counts, no drift, bounded catch-up).
 //! - [`engine`]: the send engines over `fastnet` (`socket`, `mmsg`, `ring`, `xdp`) and `auto`.
-//! - [`link`]: interface facts (MTU, carrier, veth peer, counters) over rtnetlink.
+//! - interface facts (MTU, carrier, veth peer, counters): [`crate::topology::link::LinkFacts`],
+//!   read on the sender thread inside the interface's namespace.
 //! - [`report`]: [`SendReport`], printed like tcpreplay or as JSON.
 //!
 //! # Bursts
@@ -51,7 +52,6 @@
 
 pub mod engine;
 pub mod jitter;
-pub mod link;
 pub mod pacing;
 pub mod report;
 mod sender;

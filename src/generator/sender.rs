@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::engine::{self, EngineKind, Sender};
 use super::jitter::LatenessHistogram;
-use super::link::LinkFacts;
 use super::pacing::{Batch, Clock, MonotonicClock, Pace, Pacer, Schedule, Timeline};
 use super::report::{errno_name, Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 use super::{field, GeneratorConfig, Progress};
 use crate::exit::{bad_field, bad_input, field_error, Code, Section};
+use crate::topology::interface::{self, Interface, Place};
+use crate::topology::link::LinkFacts;
 use fastnet::bpf::{PacedCall, PacingLimits};
 
 /// What the thread tells [`super::Generator::prepare`] once it can send.
@@ -54,7 +55,10 @@ pub(super) fn run(
     }
     let peer_before = match (&peer, &config.peer_interface) {
         _ if !config.count_peer => None,
-        (_, Some(name)) => LinkFacts::by_name(name)?,
+        (_, Some(name)) => {
+            let place = Place::of(config.netns.as_deref());
+            interface::find_here(name, place)?.ok().map(|found| found.facts)
+        }
         (Some(p), None) => LinkFacts::by_index(p.ifindex)?,
         (None, None) => None,
     };
@@ -125,15 +129,11 @@ type SetUp = (Sender, EngineKind, String, Option<LinkFacts>, Option<String>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
     crate::topology::place::enter(config.netns.as_deref(), config.core, Section::Generator)?;
-    let place = match &config.netns {
-        Some(ns) => format!("in namespace `{ns}`"),
-        None => "in this namespace".to_string(),
-    };
-    let iface = &config.interface;
-    let link = LinkFacts::by_name(iface)?.ok_or_else(|| {
-        bad_field(field("interface"), format!("no interface named `{iface}` {place}"))
-    })?;
-    check_link(config, &link, &place)?;
+    let place = Place::of(config.netns.as_deref());
+    let link = interface::find_here(&config.interface, place)?
+        .map_err(|missing| bad_field(field("interface"), missing.to_string()))?;
+    check_link(config, &link)?;
+    let link = link.facts;
     let frames: Vec<&[u8]> = config.frames.iter().map(|f| f.data.as_slice()).collect();
     let distinct = count_distinct(&frames);
     let around = engine::surroundings(link, distinct)?;
@@ -165,14 +165,15 @@ fn count_distinct(frames: &[&[u8]]) -> usize {
 }
 
 /// Up, carrier, and every frame within the MTU — all before the first frame goes.
-fn check_link(config: &GeneratorConfig, link: &LinkFacts, place: &str) -> anyhow::Result<()> {
+fn check_link(config: &GeneratorConfig, found: &Interface) -> anyhow::Result<()> {
+    let (link, place) = (&found.facts, &found.place);
     let iface = &link.name;
     if !config.force {
-        if !link.up {
+        if !found.up() {
             return Err(field_error(
                 Code::BadInput,
                 field("interface"),
-                format!("interface `{iface}` {place} is down (`ip link set {iface} up`)"),
+                found.down(),
                 Some(field("force")),
             ));
         }

@@ -315,10 +315,11 @@ fn classify(method: Method, iface: &str, err: fastnet::Error) -> anyhow::Error {
     let errno = err.raw_os_error();
     let facility = method.descriptor().facility();
     match err {
-        fastnet::Error::NoSuchInterface(_) => {
-            exit::bad_input(format!("{method}: no interface named `{iface}` here"))
+        // The callers found the interface before opening (`crate::topology::interface`); one
+        // gone since is said in fastnet's words.
+        fastnet::Error::NoSuchInterface(_) | fastnet::Error::InvalidConfig { .. } => {
+            exit::bad_input(format!("{method}: {err}"))
         }
-        fastnet::Error::InvalidConfig { .. } => exit::bad_input(format!("{method}: {err}")),
         fastnet::Error::Unsupported { .. } => exit::unsupported(format!(
             "{method} on {iface}: {err} — `netlab doctor` explains what this machine lacks"
         )),

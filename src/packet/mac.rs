@@ -1,5 +1,5 @@
 //! MAC addresses: strict parsing and lowercase display (the MAC of an interface is a link
-//! fact: `crate::topology::link::interface_mac`).
+//! fact: `crate::topology::interface::mac`).
 
 use std::fmt;
 

@@ -400,7 +400,7 @@ fn run_thread(
 /// cannot be made threaded (said in the log: the receive goes on, without the kernel's CPU).
 fn threaded_napi(spec: &RecvSpec) -> Option<crate::topology::napi::ThreadedForReceive> {
     let in_lab = spec.netns.as_deref().is_some_and(|ns| {
-        crate::topology::labs_with_interface(&spec.iface).iter().any(|lab| lab.netns == ns)
+        crate::topology::interface::labs_with(&spec.iface).iter().any(|lab| lab.netns == ns)
     });
     if in_lab {
         return None;

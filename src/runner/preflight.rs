@@ -136,18 +136,19 @@ pub fn engines(checked: &Checked) -> anyhow::Result<Option<Vec<(Rate, EngineKind
 /// this machine name exists here (read over rtnetlink, which needs no privileges).
 fn local_interfaces_exist(scenario: &Scenario, plan: &Plan) -> anyhow::Result<()> {
     use crate::scenario::Place;
-    use crate::topology::link::LinkFacts;
+    use crate::topology::interface;
     let local = |host: &str| scenario.host(host).is_none_or(|h| h.place == Place::Local);
     for (key, host, iface) in [
         ("generator", &scenario.placement.generator, &plan.generator.name),
         ("receiver", &scenario.placement.receiver, &plan.receiver.name),
     ] {
-        if local(host) && LinkFacts::by_name(iface)?.is_none() {
+        if !local(host) {
+            continue;
+        }
+        if let Err(missing) = interface::find(None, iface)? {
             let field = Field::new(Section::Topology, key);
-            let message = format!(
-                "no interface named `{iface}` on this machine (`ip link` lists those there are)"
-            );
-            return Err(bad_input(scenario.field_error(&field, 0, message).to_string()));
+            let located = scenario.field_error(&field, 0, missing.to_string());
+            return Err(bad_input(located.to_string()));
         }
     }
     Ok(())

@@ -3,12 +3,13 @@
 use anyhow::{anyhow, Context};
 use fastnet::netns::{NamedState, NetNs};
 
-use super::link::{BlockingRtnl, LinkFacts, Rtnl};
+use super::interface::{self, Place};
+use super::link::{LinkFacts, Rtnl};
 use super::marker::{self, LabRecord, LabState};
 use super::plan::{Plan, PlannedInterface};
 use super::spec::{Kind, NapiMode, TopologySpec};
 use super::{napi, LabInterface, LinkStats, Role};
-use crate::exit::{bad_input, Classified, Code};
+use crate::exit::{bad_field, bad_input, Classified, Code, Field, Section};
 use crate::interrupt::Interrupt;
 use crate::privilege::{self, Capability};
 
@@ -164,13 +165,11 @@ impl Lab {
             (Role::Generator, "generator", &self.plan.generator),
             (Role::Receiver, "receiver", &self.plan.receiver),
         ] {
-            let state = rtnl.link(&planned.name).await?.ok_or_else(|| {
-                bad_input(format!(
-                    "[topology] {key}: no interface named `{}` on this host",
-                    planned.name
-                ))
+            let found = interface::look(&rtnl, &planned.name, Place::caller()).await?;
+            let found = found.map_err(|missing| {
+                bad_field(Field::new(Section::Topology, key), missing.to_string())
             })?;
-            self.interfaces.push(interface(role, &planned.name, &state));
+            self.interfaces.push(interface(role, &planned.name, &found.facts));
         }
         self.rtnl = Some(rtnl);
         Ok(())
@@ -403,10 +402,9 @@ impl Lab {
     /// Kernel counters (`stats64`) of one of the lab's interfaces, read now over netlink.
     pub fn stats(&self, iface: &str) -> anyhow::Result<LinkStats> {
         let rtnl = self.rtnl.as_ref().ok_or_else(|| anyhow!("lab `{}` is down", self.plan.name))?;
-        let state = self.runtime.block_on(rtnl.link(iface))?.ok_or_else(|| {
-            bad_input(format!("lab `{}` has no interface named `{iface}`", self.plan.name))
-        })?;
-        state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
+        let place = Place::of(self.netns_name());
+        let found = self.runtime.block_on(interface::look(rtnl, iface, place))?;
+        found.map_err(|missing| bad_input(missing.to_string()))?.stats()
     }
 }
 
@@ -426,50 +424,4 @@ fn interface(role: Role, name: &str, state: &LinkFacts) -> LabInterface {
         mac: state.mac.unwrap_or(macaddr::MacAddr6::nil()),
         mtu: state.mtu,
     }
-}
-
-/// What netlink says of one interface ([`link_state`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkInfo {
-    /// Administratively up (`IFF_UP`).
-    pub up: bool,
-    /// Its kernel counters (`stats64`), when the kernel reports them.
-    pub stats: Option<LinkStats>,
-}
-
-/// Interface `iface` in the named network namespace `netns` (as `ip netns` names it, e.g.
-/// `netlab-t1`), or in the caller's namespace with `None`; `None` when there is no such
-/// interface. A missing namespace is bad input.
-pub fn link_state(netns: Option<&str>, iface: &str) -> anyhow::Result<Option<LinkInfo>> {
-    let ns = match netns {
-        Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
-            other => anyhow::Error::new(other),
-        })?),
-        None => None,
-    };
-    let nl = BlockingRtnl::open(ns.as_ref())?;
-    let state = nl.block_on(nl.rtnl.link(iface))?;
-    Ok(state.map(|s| LinkInfo { up: s.up, stats: s.stats }))
-}
-
-/// Kernel counters (`stats64`) of interface `iface` in the named network namespace `netns`
-/// (see [`link_state`]). A missing namespace or interface is bad input.
-pub fn link_stats(netns: Option<&str>, iface: &str) -> anyhow::Result<LinkStats> {
-    let state = link_state(netns, iface)?.ok_or_else(|| {
-        let place = netns.map_or("here".to_string(), |n| format!("in network namespace {n}"));
-        bad_input(format!("no interface named `{iface}` {place}"))
-    })?;
-    state.stats.ok_or_else(|| anyhow!("the kernel reported no stats64 for {iface}"))
-}
-
-/// The labs (from their markers) that have an interface named `iface`: where a user who forgot
-/// the namespace most likely meant to look.
-pub fn labs_with_interface(iface: &str) -> Vec<LabRecord> {
-    let names = marker::names().unwrap_or_default();
-    names
-        .iter()
-        .filter_map(|n| marker::read(n).ok().flatten())
-        .filter(|r| !r.netns.is_empty() && r.interfaces.iter().any(|i| i.name == iface))
-        .collect()
 }

@@ -1,6 +1,7 @@
 //! Links over rtnetlink — the one reader of interface facts ([`LinkFacts`]: MAC, MTU, state,
 //! kind, veth peer, XDP, `stats64`) for the lab, the generator and the CLI, with one "not
-//! found" rule — and the lab's writes: create veth pairs and bridges, enslave, bring up,
+//! found" rule (an interface looked for by name in a namespace: `super::interface`) — and the
+//! lab's writes: create veth pairs and bridges, enslave, bring up,
 //! delete. One connection per namespace: the netlink socket is opened on a thread inside the
 //! namespace and stays bound to it; tokio drives it afterwards.
 
@@ -16,7 +17,6 @@ use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 
 use super::plan::PlannedInterface;
 use super::LinkStats;
-use crate::exit::bad_input;
 
 /// A route-netlink connection bound to one network namespace.
 pub(crate) struct Rtnl {
@@ -75,13 +75,6 @@ pub struct LinkFacts {
 }
 
 impl LinkFacts {
-    /// The interface named `name` in the calling thread's namespace, if it exists.
-    pub fn by_name(name: &str) -> anyhow::Result<Option<LinkFacts>> {
-        let nl = BlockingRtnl::open(None)?;
-        nl.block_on(nl.rtnl.link(name))
-            .with_context(|| format!("cannot read interface `{name}` over rtnetlink"))
-    }
-
     /// The interface with index `ifindex` in the calling thread's namespace, if it exists.
     pub fn by_index(ifindex: u32) -> anyhow::Result<Option<LinkFacts>> {
         let nl = BlockingRtnl::open(None)?;
@@ -114,45 +107,6 @@ impl LinkFacts {
     /// Whether this is one end of a veth pair.
     pub fn is_veth(&self) -> bool {
         self.kind.as_deref() == Some("veth")
-    }
-}
-
-/// How many interface names an unknown-interface error lists.
-const MAX_NAMES_LISTED: usize = 8;
-
-/// The MAC address of interface `iface`, in the caller's network namespace or, with `netns`, in
-/// the named network namespace (`/run/netns/NAME`, as `ip netns` makes them). An unknown
-/// interface or namespace, or an interface without a MAC address, is a bad-input error naming
-/// it.
-pub fn interface_mac(iface: &str, netns: Option<&str>) -> anyhow::Result<MacAddr6> {
-    let ns = match netns {
-        None => None,
-        Some(name) => Some(NetNs::open_named(name).map_err(|e| match e {
-            fastnet::Error::InvalidConfig { why, .. } => bad_input(why),
-            other => {
-                anyhow::Error::new(other).context(format!("cannot open network namespace `{name}`"))
-            }
-        })?),
-    };
-    let place = match netns {
-        None => "in the current network namespace".to_string(),
-        Some(name) => format!("in network namespace `{name}`"),
-    };
-    let nl = BlockingRtnl::open(ns.as_ref())?;
-    let Some(link) = nl.block_on(nl.rtnl.link(iface))? else {
-        let mut names = nl.block_on(nl.rtnl.names())?;
-        names.sort_unstable();
-        let more = names.len().saturating_sub(MAX_NAMES_LISTED);
-        names.truncate(MAX_NAMES_LISTED);
-        let etc = if more > 0 { format!(" and {more} more") } else { String::new() };
-        return Err(bad_input(format!(
-            "no interface named `{iface}` {place} (there are: {}{etc})",
-            names.join(", ")
-        )));
-    };
-    match link.mac {
-        Some(mac) if !mac.is_nil() => Ok(mac),
-        _ => Err(bad_input(format!("interface `{iface}` {place} has no MAC address"))),
     }
 }
 
@@ -433,24 +387,5 @@ fn operstate_name(state: &State) -> String {
         State::Testing => "TESTING".into(),
         State::Unknown => "UNKNOWN".into(),
         other => format!("{other:?}").to_uppercase(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_interface_is_bad_input_naming_it() {
-        let err = interface_mac("no-such-if0", None).unwrap_err();
-        assert!(format!("{err:#}").contains("no-such-if0"), "{err:#}");
-        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
-    }
-
-    #[test]
-    fn unknown_namespace_is_bad_input_naming_it() {
-        let err = interface_mac("lo", Some("netlab-no-such-ns")).unwrap_err();
-        assert!(format!("{err:#}").contains("netlab-no-such-ns"), "{err:#}");
-        assert_eq!(crate::exit::code_for(&err), crate::exit::Code::BadInput);
     }
 }

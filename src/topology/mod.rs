@@ -7,7 +7,8 @@
 //!   lab's own links over `link.rs`; [`Lab::down`] or drop removes it; [`Lab::detach`] leaves
 //!   it up for `netlab topo down` ([`down`], `removal.rs`).
 //! - [`place`]: putting a thread into a lab's namespace and onto a core.
-//! - [`link_stats`] reads any interface's kernel counters (`stats64`) over netlink.
+//! - [`interface`]: an interface in a namespace — found by name, its state, counters and MAC,
+//!   the lab it belongs to, and the one wording of "not found".
 //!
 //! A `veth` lab is `gen0 ↔ rx0`; a `bridge` lab is `gen0 ↔ br0-gen ─ br0 ─ br0-rx ↔ rx0` (frames
 //! reach `rx0` with the bridge's MAC as source when it routes, and `rx0`'s as destination); an
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 mod bridge;
 pub mod file;
+pub mod interface;
 mod lab;
 pub mod link;
 pub mod marker;
@@ -28,7 +30,7 @@ mod removal;
 pub mod spec;
 mod veth;
 
-pub use lab::{labs_with_interface, link_state, link_stats, Lab, LinkInfo};
+pub use lab::Lab;
 pub use marker::{LabRecord, LabState};
 pub use plan::{check_core, Plan};
 pub use removal::{down, down_all, Removal};

@@ -491,7 +491,7 @@ fn mac_of_an_interface_in_this_and_in_a_named_namespace() {
     sh(&format!("ip -n {} link add nlp-c type veth peer name nlp-d", named.0));
     sh(&format!("ip -n {} link set nlp-c address 02:0c:0c:0c:0c:0c", named.0));
     assert_eq!(
-        netlab::topology::link::interface_mac("nlp-c", Some(&named.0)).unwrap(),
+        netlab::topology::interface::mac(Some(&named.0), "nlp-c").unwrap(),
         packet::parse_mac("02:0c:0c:0c:0c:0c", "test").unwrap()
     );
     ok(&[

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use netlab::method::{Knob, Method};
 
-use super::util::{netlab, udp64};
+use super::util::{netlab, not_here, udp64};
 
 /// A scenario that `check` accepts, with `{topology}`, `{generator}` and `{receivers}` filled in.
 fn scenario(name: &str, topology: &str, generator: &str, receivers: &str) -> String {
@@ -222,9 +222,9 @@ fn check_names_a_missing_local_interface() {
     assert_eq!(
         err.trim_end(),
         format!(
-            "netlab: error: {}:7:13: topology.generator: no interface named `{MISSING_IFACE}` on \
-             this machine (`ip link` lists those there are)",
-            file.display()
+            "netlab: error: {}:7:13: topology.generator: {}",
+            file.display(),
+            not_here(MISSING_IFACE)
         )
     );
     // The receiver's interface is the VM's: with the generator on an interface this machine

@@ -489,9 +489,16 @@ try recv -i rx0 --netns netlab-ux3 -m socket --duration 1s
             "{answer}"
         );
     }
-    assert!(answers[6].ends_with("no interface named `nope0` in network namespace netlab-ux3"));
     assert!(
-        answers[8].contains("interface `rx0` in network namespace netlab-ux3 is down")
+        answers[6].ends_with(
+            "-i nope0: no interface named `nope0` in network namespace `netlab-ux3` (there are: \
+             gen0, lo, rx0)"
+        ),
+        "{}",
+        answers[6]
+    );
+    assert!(
+        answers[8].contains("interface `rx0` in network namespace `netlab-ux3` is down")
             && answers[8].ends_with("or pass --force"),
         "{}",
         answers[8]

@@ -736,9 +736,9 @@ fn check_passes_every_shipped_lab() {
                 assert_eq!(
                     stderr.trim_end(),
                     format!(
-                        "netlab: error: {}:{line}: topology.generator: no interface named \
-                         `{iface}` on this machine (`ip link` lists those there are)",
-                        path.display()
+                        "netlab: error: {}:{line}: topology.generator: {}",
+                        path.display(),
+                        super::util::not_here(iface)
                     )
                 );
                 assert_eq!(out.status.code(), Some(2));

@@ -125,7 +125,10 @@ fn bridge_lab_enslaves_both_ports_and_forwards_exactly_what_was_sent() {
     let after = lab.stats("rx0").unwrap();
     assert_eq!(after.rx_packets - before.rx_packets, 25);
     assert_eq!(ip_rx_packets(&netns, "rx0"), after.rx_packets);
-    assert_eq!(topology::link_stats(Some(&netns), "rx0").unwrap().rx_packets, after.rx_packets);
+    assert_eq!(
+        topology::interface::stats(Some(&netns), "rx0").unwrap().rx_packets,
+        after.rx_packets
+    );
     // The bridge's MAC is the one netlab set, and it is not a port's.
     let line = sh(&format!("ip -n {netns} -o link show br0"));
     assert!(line.contains(&netlab::packet::Mac(bridge.mac).to_string()), "{line}");

@@ -9,6 +9,16 @@ pub fn netlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_netlab"))
 }
 
+/// What netlab says of an interface this process's network namespace lacks (`no interface
+/// named `X` in … (there are: …)`): the names there are depend on the machine.
+pub fn not_here(iface: &str) -> String {
+    let missing = netlab::topology::interface::find(None, iface).unwrap().unwrap_err();
+    let text = missing.to_string();
+    assert!(text.starts_with(&format!("no interface named `{iface}` in ")), "{text}");
+    assert!(text.contains(" (there are: ") && text.contains("lo"), "{text}");
+    text
+}
+
 /// The shipped one-packet capture (60-byte IPv4/UDP frame, 64 on the wire).
 pub fn udp64() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("packets/udp64.pcap")

@@ -26,8 +26,8 @@ use fastnet::bpf::{LiveFrames, PacedCall, PacingLimits, PacingStats};
 use fastnet::tx::Transmit;
 use serde::Serialize;
 
-use super::link::LinkFacts;
 use crate::exit;
+use crate::topology::link::LinkFacts;
 
 mod mmsg;
 mod ring;
