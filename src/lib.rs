@@ -8,6 +8,7 @@
 //!
 //! This crate only orchestrates; the kernel-facing fast paths live in [`fastnet`].
 #![forbid(unsafe_code)]
+#![warn(clippy::too_many_lines)]
 
 pub mod agent;
 pub mod cli;

@@ -27,6 +27,7 @@
 //! [`std::os::fd::OwnedFd`] from birth and memory maps unmap on drop, so every error path
 //! releases what the kernel handed out.
 #![deny(unsafe_code)]
+#![warn(clippy::too_many_lines)]
 
 pub mod afpacket;
 pub mod bpf;
