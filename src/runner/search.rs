@@ -265,8 +265,9 @@ struct Range {
 
 impl Bracket {
     /// Why the short trials did not narrow this bracket to `precision`, if they did not: the
-    /// generator could not hold the rates in between, or the trials ran out.
-    fn incomplete(&self, range: &Range, precision: f64) -> Option<String> {
+    /// generator could not hold the rates in between (`behind` short trials it could not send
+    /// as asked), or the trials ran out.
+    fn incomplete(&self, range: &Range, precision: f64, behind: u32) -> Option<String> {
         match (self.lo, self.hi()) {
             _ if self.narrow(precision) => None,
             // The generator could not send any rate tried above `l`, which it cannot go past:
@@ -274,6 +275,12 @@ impl Bracket {
             (Some(l), _) if range.lowered && l >= range.ceiling => None,
             (Some(l), None) if l >= range.ceiling => None,
             (None, Some(h)) if h <= range.floor => None,
+            _ if behind > 0 => Some(format!(
+                "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
+                 the generator could not send {behind} of the rates tried as asked (a busy \
+                 machine, or its engine's limit); close other programs or lower the rates",
+                precision * 100.0
+            )),
             _ => Some(format!(
                 "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
                  the loss is not steady; make the trials longer or the machine quieter",
@@ -580,10 +587,11 @@ impl Searcher<'_> {
             }
             return Ok(false);
         };
-        let (mut failures, mut final_lost) = (0, false);
+        let (mut failures, mut final_lost, mut fell_short) = (0, false, 0);
         loop {
             let at_rate = self.finals_at(out, rate, t)?;
             let (index, verdict) = self.telling(t, &at_rate, rate);
+            let short = self.fell_short(&verdict, rate);
             let bracket = &self.brackets[t];
             let o = &mut self.outcomes[t];
             match verdict {
@@ -625,11 +633,20 @@ impl Searcher<'_> {
                         }
                     }
                     failures += 1;
+                    fell_short += u32::from(short);
                     if failures == MAX_FINAL_FAILURES {
                         o.invalid = Some(match verdict {
                             Verdict::Behind(why) => {
                                 format!("its final trials stayed invalid: {why}")
                             }
+                            // Sender and receiver share the machine: one starved, both were.
+                            _ if fell_short > 0 => format!(
+                                "its final trials lost more than {} % at every rate below the \
+                                 short trials' bracket, and at {fell_short} of those rates its \
+                                 generator fell behind the rate asked: the machine is busy; \
+                                 close other programs or lower the rates",
+                                self.spec.targets[t].loss_pct
+                            ),
                             _ => format!(
                                 "its final trials lost more than {} % at every rate below the \
                                  short trials' bracket: the loss is not steady; make the trials \
@@ -735,7 +752,7 @@ impl Searcher<'_> {
             ));
             self.brackets[t].reopen(upper, first_step(self.spec.precision));
         };
-        let incomplete = self.brackets[t].incomplete(&self.range, self.spec.precision);
+        let incomplete = self.brackets[t].incomplete(&self.range, self.spec.precision, self.behind);
         let o = &mut self.outcomes[t];
         if o.invalid.is_none() && !(final_lost && o.found.is_some()) {
             o.invalid = incomplete;
@@ -1288,6 +1305,40 @@ mod tests {
     }
 
     #[test]
+    fn finals_that_lose_where_the_generator_fell_behind_blame_the_busy_machine() {
+        // Final trials offer 80 % of the rate asked and lose 1 % of that.
+        struct Starved(Fake);
+        impl Trials for Starved {
+            fn measure(&mut self, ask: &Ask) -> anyhow::Result<Option<Point>> {
+                if ask.kind != TrialKind::Final {
+                    return self.0.measure(ask);
+                }
+                self.0.asked.push(ask.clone());
+                let offered = 0.8 * ask.rate.pps(60).unwrap_or(self.0.top);
+                let c = counters(ask.length, offered, 0.99 * offered);
+                Ok(Some(Point::new(&receiver(), ask.rate, 1, 60, true, c)))
+            }
+            fn say(&mut self, line: &str) {
+                self.0.say(line);
+            }
+        }
+        let mut starved = Starved(Fake::new(800_000.0, 5_000_000.0));
+        let found = search(&spec(), 2, 64, &receiver(), 1, &mut starved).unwrap().unwrap();
+        let why = found[0].invalid_reason.as_deref().unwrap();
+        assert!(why.contains("its generator fell behind the rate asked"), "{why}");
+        assert!(!why.contains("not steady"), "{why}");
+    }
+
+    #[test]
+    fn short_trials_the_generator_could_not_send_are_named_as_what_stopped_the_bracket() {
+        let range = Range { floor: 10_000, ceiling: 1_000_000, lowered: true };
+        let b = Bracket { loss_pct: 0.0, lo: Some(100_000), width: 0.2, failed: vec![200_000] };
+        let why = b.incomplete(&range, 0.05, 3).unwrap();
+        assert!(why.contains("could not send 3 of the rates tried"), "{why}");
+        assert!(b.incomplete(&range, 0.05, 0).unwrap().contains("the loss is not steady"));
+    }
+
+    #[test]
     fn a_generator_that_falls_behind_is_taken_at_the_rate_it_offered() {
         let mut fake = Fake::new(512_345.0, 5_000_000.0);
         // The third trial (the first short one, at the top-speed guess) falls behind once:
@@ -1399,7 +1450,7 @@ mod tests {
         let range = Range { floor: 10_000, ceiling: 14_800, lowered: true };
         let b = Bracket { loss_pct: 0.0, lo: Some(14_800), width: 0.2, failed: vec![138_000] };
         assert!(b.done(&range, 0.05), "nothing above the ceiling can be tried");
-        assert_eq!(b.incomplete(&range, 0.05), None, "a lower bound, with its bracket");
+        assert_eq!(b.incomplete(&range, 0.05, 0), None, "a lower bound, with its bracket");
         let b = Bracket { loss_pct: 0.0, lo: None, width: 0.2, failed: vec![10_000] };
         assert!(b.done(&range, 0.05), "failing at the floor");
         let b = Bracket { loss_pct: 0.0, lo: Some(12_000), width: 0.2, failed: vec![138_000] };
