@@ -55,7 +55,8 @@ pub fn check(file: &Path, lab_name: Option<&str>) -> anyhow::Result<Checked> {
     if scenario.is_remote() {
         (topology.rx_core, topology.tx_core) = (None, None);
     }
-    let plan = Plan::new(&topology, name, cpus).map_err(|e| {
+    let apart = scenario.placement.generator != scenario.placement.receiver;
+    let plan = Plan::placed(&topology, name, cpus, apart).map_err(|e| {
         // A lab name given on the command line is the command line's to render.
         match field_of(&e) {
             Some(c)

@@ -189,8 +189,19 @@ pub fn check_core(
 }
 
 impl Plan {
-    /// Validates `spec` for a lab named `name`, with `cpus` online CPUs.
+    /// Validates `spec` for a lab named `name` on one machine, with `cpus` online CPUs.
     pub fn new(spec: &TopologySpec, name: &str, cpus: usize) -> anyhow::Result<Plan> {
+        Plan::placed(spec, name, cpus, false)
+    }
+
+    /// As [`Plan::new`]; with the roles `apart` (an `interface` lab's generator and receiver on
+    /// two hosts, as the scenario places them) each role's interface name is its own host's.
+    pub fn placed(
+        spec: &TopologySpec,
+        name: &str,
+        cpus: usize,
+        apart: bool,
+    ) -> anyhow::Result<Plan> {
         check_lab_name(name)?;
         let cpus = cpus.max(1);
         let rx_core =
@@ -252,7 +263,7 @@ impl Plan {
             rx_core,
             tx_core,
         };
-        plan.check_unique()?;
+        plan.check_unique(apart)?;
         Ok(plan)
     }
 }
@@ -357,12 +368,14 @@ impl Plan {
         all
     }
 
-    /// Every interface needs its own name, and every created one its own MAC.
-    fn check_unique(&self) -> anyhow::Result<()> {
+    /// Every interface needs its own name, and every created one its own MAC; with the roles
+    /// `apart` (on two hosts: an `interface` lab, which creates nothing) the generator's and
+    /// the receiver's names are each host's own.
+    fn check_unique(&self, apart: bool) -> anyhow::Result<()> {
         let all = self.keyed();
         for (i, (key, iface)) in all.iter().enumerate() {
             for (other_key, other) in &all[..i] {
-                if iface.name == other.name {
+                if iface.name == other.name && !apart {
                     let written = key.split(' ').next().unwrap_or(key);
                     return Err(bad_field(
                         topo(written),

@@ -235,9 +235,24 @@ fn check_names_a_missing_local_interface() {
         "host = \"host\", interface = \"lo\"",
         1,
     );
-    std::fs::write(&file, local_lo).unwrap();
+    std::fs::write(&file, &local_lo).unwrap();
     let out = netlab().arg("check").arg(&file).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Two machines may name their interfaces alike (eth1 on both ends of a cable): each role's
+    // name is its own host's.
+    let both_lo = local_lo.replace("nl-vm-missing0", "lo");
+    std::fs::write(&file, &both_lo).unwrap();
+    let out = netlab().arg("check").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // On one machine the generator and the receiver on one interface is no lab.
+    std::fs::write(
+        &file,
+        both_lo.replace("host = \"vm\", interface", "host = \"host\", interface"),
+    )
+    .unwrap();
+    let (code, err) = refused(&["check", &file.display().to_string()], dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("topology.receiver: `lo` is already the generator's name"), "{err}");
 }
 
 fn refused(args: &[&str], dir: &Path) -> (Option<i32>, String) {

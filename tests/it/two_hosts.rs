@@ -21,9 +21,10 @@ use super::util::{json, netlab, results_dir, text, udp64};
 
 const ADDR_A: &str = "10.213.0.1";
 const ADDR_B: &str = "10.213.0.2";
-/// The cable's ends: fixed names are safe, each lives in a namespace of this test's own.
-const CABLE_A: &str = "cable0";
-const CABLE_B: &str = "cable1";
+/// The cable's ends: fixed names are safe, each lives in a namespace of this test's own. Both
+/// are named alike, as two machines' NICs often are: each role's name is its own host's.
+const CABLE_A: &str = "eth1";
+const CABLE_B: &str = "eth1";
 
 /// A named network namespace, deleted on drop (also when the set-up fails half-way).
 struct Named(String);
@@ -247,8 +248,8 @@ fn bin() -> String {
 }
 
 const CABLE: &str = "[topology]\nkind = \"interface\"\n\
-    generator = { host = \"a\", interface = \"cable0\" }\n\
-    receiver = { host = \"b\", interface = \"cable1\" }\n";
+    generator = { host = \"a\", interface = \"eth1\" }\n\
+    receiver = { host = \"b\", interface = \"eth1\" }\n";
 
 fn run(file: &Path, results: &Path) -> Output {
     netlab().args(["run", "--results"]).arg(results).arg(file).output().unwrap()
