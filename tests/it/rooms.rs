@@ -26,15 +26,7 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
         }
     }
     let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut files = vec![src.to_path_buf()];
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            continue;
-        }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
+    for path in rust_files(src) {
         let rel = path.strip_prefix(src).unwrap();
         let first = rel.iter().next().unwrap().to_string_lossy();
         let room = first.trim_end_matches(".rs").to_string();
@@ -140,19 +132,25 @@ fn netlab_rooms_have_no_import_circle() {
     );
 }
 
-/// The code of every `.rs` file under `dir` (tests modules and comments left out), as
-/// `(path relative to dir, line number, line)`.
-fn code_lines(dir: &Path) -> Vec<(PathBuf, usize, String)> {
-    let mut lines = Vec::new();
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
     let mut files = vec![dir.to_path_buf()];
     while let Some(path) = files.pop() {
         if path.is_dir() {
             files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            continue;
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
         }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
+    }
+    found
+}
+
+/// The code of every `.rs` file under `dir` (tests modules and comments left out), as
+/// `(path relative to dir, line number, line)`.
+fn code_lines(dir: &Path) -> Vec<(PathBuf, usize, String)> {
+    let mut lines = Vec::new();
+    for path in rust_files(dir) {
         let text = std::fs::read_to_string(&path).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap();
         let rel = path.strip_prefix(dir).unwrap().to_path_buf();
@@ -239,35 +237,16 @@ fn the_circle_finder_finds_circles() {
 fn no_flag_text_in_the_library() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
-    let mut files = vec![src.clone()];
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            if path != src.join("cli") {
-                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            }
+    for (file, n, line) in code_lines(&src) {
+        if file.starts_with("cli") || file == Path::new("doctor.rs") {
             continue;
         }
-        if path.extension().is_none_or(|e| e != "rs") || path == src.join("doctor.rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap();
-        for (n, line) in code.lines().enumerate() {
-            let line = line.trim_start();
-            if line.starts_with("//") {
-                continue;
-            }
-            let flag = line.match_indices("--").any(|(i, _)| {
-                line[i + 2..].starts_with(|c: char| c.is_ascii_lowercase())
-                    && !line[..i].ends_with(|c: char| c.is_ascii_alphanumeric())
-            });
-            if flag {
-                found.push(format!(
-                    "{}:{}: {line}",
-                    path.strip_prefix(&src).unwrap().display(),
-                    n + 1
-                ));
-            }
+        let flag = line.match_indices("--").any(|(i, _)| {
+            line[i + 2..].starts_with(|c: char| c.is_ascii_lowercase())
+                && !line[..i].ends_with(|c: char| c.is_ascii_alphanumeric())
+        });
+        if flag {
+            found.push(format!("{}:{n}: {line}", file.display()));
         }
     }
     assert!(found.is_empty(), "flag text in library code:\n{}", found.join("\n"));
