@@ -12,7 +12,7 @@ use super::pacing::{Batch, Clock, MonotonicClock, Pace, Pacer, Schedule, Timelin
 use super::report::{errno_name, Burst, Ended, Lateness, PeerCount, Rated, SendReport};
 use super::{field, GeneratorConfig, Progress};
 use crate::exit::{bad_field, bad_input, field_error, Code, Section};
-use crate::topology::interface::{self, Interface, Place};
+use crate::topology::interface::{self, Interface, Namespace};
 use crate::topology::link::LinkFacts;
 use fastnet::bpf::{PacedCall, PacingLimits};
 
@@ -56,8 +56,8 @@ pub(super) fn run(
     let peer_before = match (&peer, &config.peer_interface) {
         _ if !config.count_peer => None,
         (_, Some(name)) => {
-            let place = Place::of(config.netns.as_deref());
-            interface::find_here(name, place)?.ok().map(|found| found.facts)
+            let namespace = Namespace::of(config.netns.as_deref());
+            interface::find_here(name, namespace)?.ok().map(|found| found.facts)
         }
         (Some(p), None) => LinkFacts::by_index(p.ifindex)?,
         (None, None) => None,
@@ -129,8 +129,8 @@ type SetUp = (Sender, EngineKind, String, Option<LinkFacts>, Option<String>);
 
 fn set_up(config: &GeneratorConfig, schedule: &Schedule) -> anyhow::Result<SetUp> {
     crate::topology::place::enter(config.netns.as_deref(), config.core, Section::Generator)?;
-    let place = Place::of(config.netns.as_deref());
-    let link = interface::find_here(&config.interface, place)?
+    let namespace = Namespace::of(config.netns.as_deref());
+    let link = interface::find_here(&config.interface, namespace)?
         .map_err(|missing| bad_field(field("interface"), missing.to_string()))?;
     check_link(config, &link)?;
     let link = link.facts;
@@ -166,7 +166,7 @@ fn count_distinct(frames: &[&[u8]]) -> usize {
 
 /// Up, carrier, and every frame within the MTU — all before the first frame goes.
 fn check_link(config: &GeneratorConfig, found: &Interface) -> anyhow::Result<()> {
-    let (link, place) = (&found.facts, &found.place);
+    let (link, place) = (&found.facts, &found.namespace);
     let iface = &link.name;
     if !config.force {
         if !found.up() {

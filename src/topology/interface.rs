@@ -1,6 +1,6 @@
 //! An interface in a network namespace — the caller's, or a named one as `ip netns` names it:
 //! finding it by name ([`find`]), its state, kernel counters and MAC ([`Interface`]), which
-//! namespace this process is in ([`Place`]), the netlab labs it belongs to ([`labs_with`],
+//! namespace this process is in ([`Namespace`]), the netlab labs it belongs to ([`labs_with`],
 //! [`lab_in`]), and the one wording of "not found" ([`NotFound`]), which each caller renders
 //! in its own words: a flag (`-i rx0: …`), a scenario key (`FILE:LINE:COL: topology.receiver:
 //! …`) or a field.
@@ -19,9 +19,9 @@ use crate::exit::{self, bad_input, Code};
 /// How many interface names a [`NotFound`] lists.
 const MAX_NAMES_LISTED: usize = 8;
 
-/// Where an interface was looked for.
+/// The network namespace an interface was looked for in, as a message names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub enum Namespace {
     /// The named network namespace (`/run/netns/NAME`).
     Named(String),
     /// The caller's namespace, which is the host's.
@@ -31,37 +31,37 @@ pub enum Place {
     Own(Option<String>),
 }
 
-impl Place {
-    /// The named namespace `netns`, or the caller's with `None` ([`Place::caller`]).
-    pub fn of(netns: Option<&str>) -> Place {
-        netns.map_or_else(Place::caller, |ns| Place::Named(ns.to_string()))
+impl Namespace {
+    /// The named namespace `netns`, or the caller's with `None` ([`Namespace::caller`]).
+    pub fn of(netns: Option<&str>) -> Namespace {
+        netns.map_or_else(Namespace::caller, |ns| Namespace::Named(ns.to_string()))
     }
 
     /// The calling thread's namespace (a thread may have entered another than its process's).
-    pub fn caller() -> Place {
+    pub fn caller() -> Namespace {
         let own = std::fs::read_link("/proc/thread-self/ns/net").ok();
         let host = std::fs::read_link("/proc/1/ns/net").ok();
         match (own, host) {
-            (Some(own), Some(host)) if own == host => Place::Host,
-            (own, _) => Place::Own(own.map(|p| p.display().to_string())),
+            (Some(own), Some(host)) if own == host => Namespace::Host,
+            (own, _) => Namespace::Own(own.map(|p| p.display().to_string())),
         }
     }
 }
 
-impl fmt::Display for Place {
+impl fmt::Display for Namespace {
     /// `in network namespace `netlab-t1``, `in the host's network namespace`, `in this
     /// process's network namespace net:[4026…]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Place::Named(ns) => write!(f, "in network namespace `{ns}`"),
-            Place::Host => f.write_str("in the host's network namespace"),
-            Place::Own(Some(id)) => write!(f, "in this process's network namespace {id}"),
-            Place::Own(None) => f.write_str("in this process's network namespace"),
+            Namespace::Named(ns) => write!(f, "in network namespace `{ns}`"),
+            Namespace::Host => f.write_str("in the host's network namespace"),
+            Namespace::Own(Some(id)) => write!(f, "in this process's network namespace {id}"),
+            Namespace::Own(None) => f.write_str("in this process's network namespace"),
         }
     }
 }
 
-/// No interface of that name where it was looked for: `no interface named `X` <place> (there
+/// No interface of that name where it was looked for: `no interface named `X` <namespace> (there
 /// are: …)`. The caller puts it in its own words (the flag, the scenario key or the field it
 /// came from) and adds what only it can suggest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,14 +69,14 @@ pub struct NotFound {
     /// The name looked for.
     pub name: String,
     /// Where.
-    pub place: Place,
+    pub namespace: Namespace,
     /// The interfaces there are there, sorted (empty when they could not be listed).
     pub names: Vec<String>,
 }
 
 impl fmt::Display for NotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no interface named `{}` {}", self.name, self.place)?;
+        write!(f, "no interface named `{}` {}", self.name, self.namespace)?;
         if !self.names.is_empty() {
             let listed = &self.names[..self.names.len().min(MAX_NAMES_LISTED)];
             let more = self.names.len() - listed.len();
@@ -93,7 +93,7 @@ impl std::error::Error for NotFound {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     /// Where it is.
-    pub place: Place,
+    pub namespace: Namespace,
     /// What the kernel says of it.
     pub facts: LinkFacts,
 }
@@ -105,10 +105,10 @@ impl Interface {
     }
 
     /// What to say of it when it is down, the caller adding what lets it through:
-    /// `interface `X` <place> is down (`ip link set X up`)`.
+    /// `interface `X` <namespace> is down (`ip link set X up`)`.
     pub fn down(&self) -> String {
         let name = &self.facts.name;
-        format!("interface `{name}` {} is down (`ip link set {name} up`)", self.place)
+        format!("interface `{name}` {} is down (`ip link set {name} up`)", self.namespace)
     }
 
     /// Its kernel counters (`stats64`).
@@ -124,7 +124,7 @@ impl Interface {
             Some(mac) if !mac.is_nil() => Ok(mac),
             _ => Err(bad_input(format!(
                 "interface `{}` {} has no MAC address",
-                self.facts.name, self.place
+                self.facts.name, self.namespace
             ))),
         }
     }
@@ -134,18 +134,18 @@ impl Interface {
 /// `Ok(Err(NotFound))` when there is none. A missing namespace is bad input; a namespace this
 /// process may not enter is a privilege error that says so.
 pub fn find(netns: Option<&str>, name: &str) -> anyhow::Result<Result<Interface, NotFound>> {
-    let place = Place::of(netns);
+    let namespace = Namespace::of(netns);
     let nl = connect(netns).map_err(|e| {
         if netns.is_some() && exit::code_for(&e) == Code::Privilege {
             exit::privilege(format!(
-                "looking for {name} {place}: {e:#}: entering a network namespace needs root \
+                "looking for {name} {namespace}: {e:#}: entering a network namespace needs root \
                  (CAP_SYS_ADMIN): run with sudo"
             ))
         } else {
             e
         }
     })?;
-    nl.block_on(look(&nl.rtnl, name, place))
+    nl.block_on(look(&nl.rtnl, name, namespace))
 }
 
 /// A netlink connection in the named namespace `netns`, or the caller's with `None`.
@@ -162,26 +162,26 @@ fn connect(netns: Option<&str>) -> anyhow::Result<BlockingRtnl> {
     BlockingRtnl::open(ns.as_ref())
 }
 
-/// Interface `name` in the calling thread's namespace, which `place` describes (a thread that
+/// Interface `name` in the calling thread's namespace, which `namespace` describes (a thread that
 /// entered a lab's namespace names it): as [`find`].
-pub fn find_here(name: &str, place: Place) -> anyhow::Result<Result<Interface, NotFound>> {
+pub fn find_here(name: &str, namespace: Namespace) -> anyhow::Result<Result<Interface, NotFound>> {
     let nl = BlockingRtnl::open(None)?;
-    nl.block_on(look(&nl.rtnl, name, place))
+    nl.block_on(look(&nl.rtnl, name, namespace))
 }
 
-/// Interface `name` over `rtnl`, a connection in the namespace `place` describes: as [`find`],
+/// Interface `name` over `rtnl`, a connection in the namespace `namespace` describes: as [`find`],
 /// for async code.
 pub(crate) async fn look(
     rtnl: &Rtnl,
     name: &str,
-    place: Place,
+    namespace: Namespace,
 ) -> anyhow::Result<Result<Interface, NotFound>> {
     if let Some(facts) = rtnl.link(name).await? {
-        return Ok(Ok(Interface { place, facts }));
+        return Ok(Ok(Interface { namespace, facts }));
     }
     let mut names = rtnl.names().await.unwrap_or_default();
     names.sort_unstable();
-    Ok(Err(NotFound { name: name.to_string(), place, names }))
+    Ok(Err(NotFound { name: name.to_string(), namespace, names }))
 }
 
 /// As [`find`], with "not found" as bad input in the words of [`NotFound`].
@@ -241,7 +241,7 @@ mod tests {
     fn not_found_lists_at_most_eight_names() {
         let missing = NotFound {
             name: "eth9".into(),
-            place: Place::Named("netlab-t1".into()),
+            namespace: Namespace::Named("netlab-t1".into()),
             names: (0..10).map(|i| format!("if{i}")).collect(),
         };
         assert_eq!(

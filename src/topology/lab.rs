@@ -3,7 +3,7 @@
 use anyhow::{anyhow, Context};
 use fastnet::netns::{NamedState, NetNs};
 
-use super::interface::{self, Place};
+use super::interface::{self, Namespace};
 use super::link::{LinkFacts, Rtnl};
 use super::marker::{self, LabRecord, LabState};
 use super::plan::{Plan, PlannedInterface};
@@ -165,7 +165,7 @@ impl Lab {
             (Role::Generator, "generator", &self.plan.generator),
             (Role::Receiver, "receiver", &self.plan.receiver),
         ] {
-            let found = interface::look(&rtnl, &planned.name, Place::caller()).await?;
+            let found = interface::look(&rtnl, &planned.name, Namespace::caller()).await?;
             let found = found.map_err(|missing| {
                 bad_field(Field::new(Section::Topology, key), missing.to_string())
             })?;
@@ -402,8 +402,8 @@ impl Lab {
     /// Kernel counters (`stats64`) of one of the lab's interfaces, read now over netlink.
     pub fn stats(&self, iface: &str) -> anyhow::Result<LinkStats> {
         let rtnl = self.rtnl.as_ref().ok_or_else(|| anyhow!("lab `{}` is down", self.plan.name))?;
-        let place = Place::of(self.netns_name());
-        let found = self.runtime.block_on(interface::look(rtnl, iface, place))?;
+        let namespace = Namespace::of(self.netns_name());
+        let found = self.runtime.block_on(interface::look(rtnl, iface, namespace))?;
         found.map_err(|missing| bad_input(missing.to_string()))?.stats()
     }
 }
