@@ -1,7 +1,8 @@
 //! The facts of the machine this process runs on — netlab's version, the kernel, the CPU — as
 //! read from `/proc` (`uname -r`/`-v`, `/proc/cpuinfo`). The manifest records them of the
 //! machine `netlab run` ran on, and every host of a scenario's `[hosts]` reports its own over
-//! the agent protocol. Below every room: it reads only the machine.
+//! the agent protocol. A room of the ground floor: it uses no other room, it reads only the
+//! machine.
 
 use serde::{Deserialize, Serialize};
 

@@ -34,7 +34,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
     if !s.description.is_empty() {
         outln!("  {}", s.description)?;
     }
-    print_lab(&checked)?;
+    print_packet_and_lab(&checked)?;
     if s.is_remote() {
         print_hosts(s)?;
     }
@@ -52,7 +52,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<Code> {
 }
 
 /// The packet and the lab.
-fn print_lab(checked: &Checked) -> anyhow::Result<()> {
+fn print_packet_and_lab(checked: &Checked) -> anyhow::Result<()> {
     let s = &checked.scenario;
     let macs = match s.packet.macs {
         Macs::Auto => "rewritten for the lab".to_string(),

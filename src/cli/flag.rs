@@ -73,6 +73,8 @@ impl MacFlags {
     }
 }
 
+/// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for: the address given, else
+/// the address of the interface (looked up in `netns`), else none. Errors name the flag.
 fn mac_from_flags(
     given: Option<&str>,
     flag: &str,
@@ -118,6 +120,7 @@ pub(super) fn interface(
                 .map(|r| format!("--netns {} (lab `{}`)", r.netns, r.name))
                 .collect();
             let hint = match labs.as_slice() {
+                [] if netns.is_none() => "; no --netns given".to_string(),
                 [] => String::new(),
                 [one] => format!("; did you mean {one}?"),
                 more => format!("; did you mean one of {}?", more.join(", ")),

@@ -166,8 +166,6 @@ fn new(args: &NewArgs) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-/// The MAC a `--X-mac MAC` / `--X-mac-of IFACE` flag pair asks for: the address given, else
-/// the address of the interface (looked up in `netns`), else none. Errors name the flag.
 /// The format to write: `--format`, else what the file name says, else `otherwise`.
 fn output_format(arg: Option<FormatArg>, path: &Path, otherwise: Format) -> Format {
     arg.map(Format::from).or_else(|| Format::of_path(path)).unwrap_or(otherwise)

@@ -17,6 +17,9 @@
 //! - `manifest`: what produced the run ([`Manifest`]: netlab's build, the machine, the scenario,
 //!   the lab).
 //!
+//! What the views make of a run (its headline cells, the loss rows of "where the frames were
+//! lost") is [`crate::report`]'s, beside the tables and plots that show it.
+//!
 //! Units everywhere: `_frames` are frame counts, `_pps` frames per second (pps), `_ns`
 //! nanoseconds of CPU time, `_s` seconds, `_pct` percent; L2 Mbps (`l2_mbps`) = frame bytes
 //! without the FCS × 8 / 10⁶ per second (as tcpreplay counts); wire Mbps (`wire_mbps`) adds

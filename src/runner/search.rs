@@ -275,10 +275,11 @@ impl Bracket {
             (Some(l), _) if range.lowered && l >= range.ceiling => None,
             (Some(l), None) if l >= range.ceiling => None,
             (None, Some(h)) if h <= range.floor => None,
+            // A rate the generator could not send used a trial and taught the bracket nothing.
             _ if behind > 0 => Some(format!(
                 "the short trials did not narrow the bracket to {} % ({MAX_SHORT_TRIALS} at most): \
-                 the generator could not send {behind} of the rates tried as asked (a busy \
-                 machine, or its engine's limit); close other programs or lower the rates",
+                 the loss is not steady, and the generator could not send {behind} of the rates \
+                 tried as asked; make the trials longer or the machine quieter",
                 precision * 100.0
             )),
             _ => Some(format!(

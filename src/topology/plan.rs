@@ -375,7 +375,7 @@ impl Plan {
         let all = self.keyed();
         for (i, (key, iface)) in all.iter().enumerate() {
             for (other_key, other) in &all[..i] {
-                if iface.name == other.name && !apart {
+                if iface.name == other.name && !(apart && self.kind == Kind::Interface) {
                     let written = key.split(' ').next().unwrap_or(key);
                     return Err(bad_field(
                         topo(written),
