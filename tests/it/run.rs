@@ -688,14 +688,18 @@ fn without_live_frames_an_order_of_engines_takes_the_ring_and_xdp_alone_is_refus
         assert!(line.contains("FASTNET_WITHOUT lists `live-frames`"), "{line}");
     }
 
-    let (lab, results) = (lab_name("order"), dir.path().join("results"));
-    let out = netlab()
-        .env(without.0, without.1)
-        .args(["run", "--name", &lab, "--results"])
-        .arg(&results)
-        .arg(&file)
-        .output()
-        .unwrap();
+    let results = dir.path().join("results");
+    let run = |file: &Path, lab: &str| {
+        netlab()
+            .env(without.0, without.1)
+            .args(["run", "--name", lab, "--results"])
+            .arg(&results)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let lab = lab_name("order");
+    let out = run(&file, &lab);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_lab_gone(&lab);
@@ -714,13 +718,7 @@ fn without_live_frames_an_order_of_engines_takes_the_ring_and_xdp_alone_is_refus
 
     let alone = scenario(dir.path(), "alone", &body("\"xdp\""));
     let lab = lab_name("alone");
-    let out = netlab()
-        .env(without.0, without.1)
-        .args(["run", "--name", &lab, "--results"])
-        .arg(&results)
-        .arg(&alone)
-        .output()
-        .unwrap();
+    let out = run(&alone, &lab);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(
